@@ -1,0 +1,163 @@
+#include "actors/node_daemon.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <random>
+#include <signal.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/control_store.hpp"
+#include "lib/src/config.hpp"
+#include "scheduler/local_scheduler.hpp"
+#include "scheduler/resources.hpp"
+#include "store/store_manager.hpp"
+
+namespace troupe {
+
+namespace {
+
+std::size_t default_store_bytes() {
+  auto pages = ::sysconf(_SC_PHYS_PAGES);
+  auto page = ::sysconf(_SC_PAGESIZE);
+  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 10 * 3;
+}
+
+/// Reaps children (workers) and reports each exit to the scheduler.
+void reap_children(std::atomic<bool>& stop, caf::actor sched) {
+  while (!stop) {
+    int status = 0;
+    auto pid = ::waitpid(-1, &status, 0);
+    if (pid > 0)
+      caf::anon_send(caf::actor_cast<sched::local_scheduler_actor>(sched),
+                     child_atom::value, static_cast<std::int32_t>(pid),
+                     static_cast<std::int32_t>(status));
+    else if (errno == ECHILD)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+} // namespace
+
+node_options node_options_from_env() {
+  using detail::env_or;
+  node_options o;
+  o.bind = env_or("TROUPE_BIND", "127.0.0.1");
+  o.port = static_cast<std::uint16_t>(std::stoi(env_or("TROUPE_PORT", "0")));
+  o.resources = sched::parse_resources(env_or("TROUPE_RESOURCES", ""));
+  auto cpus = std::stod(env_or("TROUPE_NUM_CPUS", "0"));
+  auto gpus = std::stod(env_or("TROUPE_NUM_GPUS", "0"));
+  if (cpus > 0)
+    o.resources["CPU"] = cpus;
+  if (gpus > 0)
+    o.resources["GPU"] = gpus;
+  o.object_store_bytes = std::stoull(env_or("TROUPE_OBJECT_STORE_BYTES", "0"));
+  o.worker_exe = env_or("TROUPE_WORKER_EXE", "");
+  o.ready_fd = std::stoi(env_or("TROUPE_READY_FD", "-1"));
+  return o;
+}
+
+int run_node(const node_options& in) {
+  detail::init_logging("node", "warn");
+  auto opts = in;
+  if (opts.resources.count("CPU") == 0)
+    opts.resources["CPU"] = std::max(1u, std::thread::hardware_concurrency());
+  if (opts.object_store_bytes == 0)
+    opts.object_store_bytes = default_store_bytes();
+  if (opts.pool_size == 0)
+    opts.pool_size = static_cast<std::size_t>(std::max(1.0, opts.resources["CPU"]));
+  // Signals are taken by a thread of ours; CAF's threads inherit the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  store::remove_stale_segments();
+  std::random_device rd;
+  auto segment_name = "troupe-" + std::to_string(::getpid()) + "-"
+                      + std::to_string(rd() % 1000000);
+  std::shared_ptr<store::shm_allocator> segment;
+  try {
+    segment = store::shm_allocator::create(segment_name, opts.object_store_bytes);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot create the object store ({} bytes): {}",
+                  opts.object_store_bytes, e.what());
+    return 2;
+  }
+  auto cfg = detail::make_system_config();
+  caf::actor_system sys{*cfg};
+  auto manager = store::spawn_store_manager(sys, segment);
+  auto sched = sched::spawn_local_scheduler(
+    sys, {opts.resources, opts.worker_exe, opts.pool_size, 64});
+  std::random_device rd2;
+  node_info info;
+  info.node_id = (static_cast<std::uint64_t>(rd2()) << 32) | rd2();
+  info.host = opts.bind == "0.0.0.0" ? "127.0.0.1" : opts.bind;
+  info.scheduler = caf::actor_cast<caf::actor>(sched);
+  info.store_manager = caf::actor_cast<caf::actor>(manager);
+  info.segment = segment_name;
+  info.store_capacity = opts.object_store_bytes;
+  info.total = opts.resources;
+  auto cs = spawn_control_store(sys, info);
+  auto port = sys.middleman().publish(cs, opts.port, opts.bind.c_str(), true);
+  if (!port) {
+    spdlog::error("cannot listen on {}:{}: {}", opts.bind, opts.port,
+                  sys.render(port.error()));
+    caf::anon_send_exit(cs, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+    store::shm_allocator::remove(segment_name);
+    return 2;
+  }
+  // The control store hands out node_info with the real port from now on.
+  info.port = *port;
+  caf::anon_send(sched, node_atom::value, info.host, *port);
+  std::atomic<bool> stop_reaper{false};
+  std::thread reaper{reap_children, std::ref(stop_reaper),
+                     caf::actor_cast<caf::actor>(sched)};
+  std::thread([cs, sigs]() mutable {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    caf::anon_send(cs, stop_atom::value);
+  }).detach();
+  spdlog::info("node listening on {}:{} with {}", info.host, *port,
+               sched::to_string(opts.resources));
+  if (opts.ready_fd >= 0) {
+    auto line = std::to_string(*port) + "\n";
+    [[maybe_unused]] auto n = ::write(opts.ready_fd, line.data(), line.size());
+    ::close(opts.ready_fd);
+  }
+  {
+    caf::scoped_actor self{sys};
+    self->monitor(cs);
+    self->receive([](const caf::down_msg&) {});
+  }
+  store::shm_allocator::remove(segment_name);
+  caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+  sys.middleman().unpublish(cs, *port);
+  stop_reaper = true;
+  reaper.join(); // the workers were killed: waitpid returns soon
+  return 0;
+}
+
+namespace detail {
+
+int run_node_daemon() {
+  try {
+    return run_node(node_options_from_env());
+  } catch (const std::exception& e) {
+    spdlog::error("node daemon failed: {}", e.what());
+    return 2;
+  }
+}
+
+} // namespace detail
+
+} // namespace troupe

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "lib/src/messages.hpp"
+
+namespace troupe {
+
+/// How to run a node daemon (from `troupe start` flags or, for an embedded
+/// node, from TROUPE_* environment variables set by `init`).
+struct node_options {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0;        ///< 0: the OS picks one
+  resource_map resources;        ///< CPU, GPU and custom resources
+  std::size_t object_store_bytes = 0; ///< 0: 30% of RAM
+  std::string worker_exe;        ///< prestart a pool for this executable
+  std::size_t pool_size = 0;     ///< 0: one worker per CPU
+  int ready_fd = -1;             ///< write "PORT\n" here once listening
+};
+
+/// Runs a node daemon until it is stopped (`stop` message, SIGTERM or SIGINT,
+/// or the end of the embedded driver); returns the process exit code.
+int run_node(const node_options& opts);
+
+/// Returns node options read from the TROUPE_* environment variables.
+node_options node_options_from_env();
+
+} // namespace troupe

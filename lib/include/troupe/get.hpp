@@ -1,0 +1,139 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "troupe/codec.hpp"
+#include "troupe/object_ref.hpp"
+
+namespace troupe {
+
+namespace detail {
+
+using deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+template <class Rep, class Period>
+deadline after(std::chrono::duration<Rep, Period> timeout) {
+  return std::chrono::steady_clock::now()
+         + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+}
+
+/// Blocks until the object is ready (or `until` passes) and returns its bytes.
+raw_value get_raw(const ref_ptr& ref, deadline until);
+
+/// Blocks until `num_returns` of `refs` are ready or `until` passes; sets
+/// `ready[i]` for each ready one.
+void wait_raw(const std::vector<ref_ptr>& refs, std::size_t num_returns,
+              deadline until, std::vector<bool>& ready);
+
+/// Stores `value` and returns a ref owned by this process.
+ref_ptr put_raw(encoded_value&& value);
+
+template <class T>
+T decode_ref(const object_ref<T>& ref, deadline until) {
+  auto raw = get_raw(ref.handle(), until);
+  if constexpr (std::is_void_v<T>)
+    codec<unit_value>::decode(raw);
+  else
+    return codec<T>::decode(raw);
+}
+
+} // namespace detail
+
+/// Returns the ref's value, waiting until it is ready. Throws the task's
+/// failure (`task_error`, `worker_crashed_error`, ...) if it failed.
+template <class T>
+T get(const object_ref<T>& ref) {
+  return detail::decode_ref(ref, std::nullopt);
+}
+
+/// As `get(ref)`, but throws `timeout_error` after `timeout`. The object is
+/// not affected: a later `get` can still return it.
+template <class T, class Rep, class Period>
+T get(const object_ref<T>& ref, std::chrono::duration<Rep, Period> timeout) {
+  return detail::decode_ref(ref, detail::after(timeout));
+}
+
+/// Returns the values of all refs, in order.
+template <class T>
+std::vector<T> get(const std::vector<object_ref<T>>& refs) {
+  std::vector<T> out;
+  out.reserve(refs.size());
+  for (auto& r : refs)
+    out.push_back(detail::decode_ref(r, std::nullopt));
+  return out;
+}
+
+/// As `get(refs)`, with one timeout for all of them.
+template <class T, class Rep, class Period>
+std::vector<T> get(const std::vector<object_ref<T>>& refs,
+                   std::chrono::duration<Rep, Period> timeout) {
+  auto until = detail::after(timeout);
+  std::vector<T> out;
+  out.reserve(refs.size());
+  for (auto& r : refs)
+    out.push_back(detail::decode_ref(r, until));
+  return out;
+}
+
+/// Returns a read-only view of an array value. On the node that stores it,
+/// the view points into shared memory: no copy is made.
+template <class E>
+shared_array<E> get_view(const object_ref<std::vector<E>>& ref) {
+  return detail::codec<shared_array<E>>::decode(
+    detail::get_raw(ref.handle(), std::nullopt));
+}
+
+template <class E>
+shared_array<E> get_view(const object_ref<shared_array<E>>& ref) {
+  return detail::codec<shared_array<E>>::decode(
+    detail::get_raw(ref.handle(), std::nullopt));
+}
+
+/// What `wait` found: the refs that are ready (finished, or failed) and the
+/// rest, each in the order given.
+template <class T>
+struct wait_result {
+  std::vector<object_ref<T>> ready;
+  std::vector<object_ref<T>> not_ready;
+};
+
+/// Waits until `num_returns` of `refs` are ready, or `timeout` passes, and
+/// returns which are. Never throws for failed tasks: they count as ready.
+template <class T, class Rep = long, class Period = std::milli>
+wait_result<T> wait(const std::vector<object_ref<T>>& refs,
+                    std::size_t num_returns,
+                    std::optional<std::chrono::duration<Rep, Period>> timeout
+                    = std::nullopt) {
+  std::vector<detail::ref_ptr> handles;
+  handles.reserve(refs.size());
+  for (auto& r : refs)
+    handles.push_back(r.handle());
+  std::vector<bool> ready;
+  detail::wait_raw(handles, num_returns,
+                   timeout ? detail::after(*timeout) : detail::deadline{}, ready);
+  wait_result<T> out;
+  for (std::size_t i = 0; i < refs.size(); ++i)
+    (ready[i] ? out.ready : out.not_ready).push_back(refs[i]);
+  return out;
+}
+
+/// Waits until all of `refs` are ready.
+template <class T>
+wait_result<T> wait(const std::vector<object_ref<T>>& refs) {
+  return wait(refs, refs.size());
+}
+
+/// Stores `value` in the cluster and returns a ref to it. Large values go to
+/// the node's shared-memory store; throws `object_store_full` if they do not
+/// fit.
+template <class T>
+object_ref<std::decay_t<T>> put(const T& value) {
+  return object_ref<std::decay_t<T>>{detail::put_raw(detail::encode(value))};
+}
+
+} // namespace troupe

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+
+namespace troupe {
+
+/// How `init` finds or starts a cluster.
+struct init_options {
+  /// `host:port` of a head started with `troupe start --head`; empty starts
+  /// an embedded local cluster that `shutdown` stops again.
+  std::string address;
+  /// CPUs of the embedded node (0: one per hardware thread); also the size
+  /// of its worker pool.
+  double num_cpus = 0;
+  /// GPUs of the embedded node.
+  double num_gpus = 0;
+  /// Custom resources of the embedded node, e.g. `{{"accelerator", 2}}`.
+  std::map<std::string, double> resources;
+  /// Bytes of the embedded node's shared-memory object store (0: 30% of RAM).
+  std::size_t object_store_memory = 0;
+  /// spdlog level name for troupe's own log lines (`TROUPE_LOG_LEVEL` wins).
+  std::string log_level = "warn";
+};
+
+/// Connects this program, the *driver*, to a cluster: with no address it
+/// starts an embedded local cluster (a node daemon process with a pool of
+/// worker processes). Throws `troupe::error` when the cluster cannot be
+/// reached or started.
+///
+/// Worker processes run this program's own executable: `init` is where they
+/// branch off to serve tasks, so call it at the top of `main`, before any
+/// work that workers must not repeat.
+void init(const init_options& options = {});
+
+/// Stops what `init` started (the embedded cluster, if any) and disconnects.
+/// Refs become unusable. A no-op when not initialised.
+void shutdown();
+
+/// Returns whether `init` has run and `shutdown` has not.
+[[nodiscard]] bool is_initialized() noexcept;
+
+/// If this process was started by troupe as a node daemon or worker, serves
+/// that role and exits the process; otherwise returns at once. `init` calls
+/// it; test runners whose `main` is not the user's call it first thing.
+void serve_if_spawned();
+
+} // namespace troupe

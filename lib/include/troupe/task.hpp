@@ -1,0 +1,196 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "troupe/codec.hpp"
+#include "troupe/detail/registry.hpp"
+#include "troupe/errors.hpp"
+#include "troupe/object_ref.hpp"
+
+namespace troupe {
+
+/// Per-call options of a task.
+struct task_options {
+  /// CPUs the task holds while it runs (fractions allowed; 0 for none).
+  double num_cpus = 1;
+  /// GPUs the task holds while it runs.
+  double num_gpus = 0;
+  /// Custom resources, e.g. `{{"accelerator", 0.5}}`.
+  std::map<std::string, double> resources;
+  /// The name in listings and errors (default: the function's name).
+  std::string name;
+};
+
+namespace detail {
+
+/// One argument of a submitted task: a value, or a ref to wait for.
+struct task_arg {
+  encoded_value value;
+  ref_ptr ref;
+};
+
+/// Queues a task for execution; returns the ref of its result.
+ref_ptr submit_task(const function_entry& fn, std::vector<task_arg>&& args,
+                    const task_options& options);
+
+[[noreturn]] void throw_unregistered(const void* fn);
+[[noreturn]] void throw_unknown_function(std::string_view name);
+void check_dynamic_call(const function_entry& fn, const std::vector<type_ref>& args,
+                        const type_ref& result);
+
+template <class T>
+struct is_object_ref : std::false_type {};
+template <class T>
+struct is_object_ref<object_ref<T>> : std::true_type {
+  using value = T;
+};
+
+template <class P, class A>
+void add_arg(std::vector<task_arg>& out, A&& arg) {
+  using param = stored_t<P>;
+  using given = std::decay_t<A>;
+  if constexpr (is_object_ref<given>::value) {
+    using held = stored_t<typename is_object_ref<given>::value>;
+    static_assert(codec<held>::type_hash == codec<param>::type_hash,
+                  "troupe: a ref argument holds a different type than the "
+                  "function's parameter");
+    out.push_back({{}, arg.handle()});
+  } else if constexpr (std::is_same_v<given, param>) {
+    out.push_back({encode(arg), nullptr});
+  } else {
+    static_assert(std::is_convertible_v<A&&, param>,
+                  "troupe: an argument does not convert to the function's "
+                  "parameter type");
+    out.push_back({encode(param(std::forward<A>(arg))), nullptr});
+  }
+}
+
+template <class A>
+type_ref arg_type() {
+  using given = std::decay_t<A>;
+  if constexpr (is_object_ref<given>::value)
+    return type_of<typename is_object_ref<given>::value>();
+  else
+    return type_of<given>();
+}
+
+} // namespace detail
+
+/// A registered function, ready to be called remotely.
+template <class F>
+class remote_function;
+
+template <class R, class... Ps>
+class remote_function<R (*)(Ps...)> {
+public:
+  remote_function(const detail::function_entry& fn, task_options options)
+    : fn_(&fn), options_(std::move(options)) {
+  }
+
+  /// Returns a copy with other options.
+  [[nodiscard]] remote_function options(task_options options) const {
+    return {*fn_, std::move(options)};
+  }
+
+  /// Submits a call and returns the ref of its result at once. Arguments are
+  /// values (converted to the parameter types) or refs whose values the task
+  /// receives when they are ready.
+  template <class... As>
+  object_ref<R> remote(As&&... args) const {
+    static_assert(sizeof...(As) == sizeof...(Ps),
+                  "troupe: wrong number of arguments for this function");
+    std::vector<detail::task_arg> v;
+    v.reserve(sizeof...(As));
+    (detail::add_arg<Ps>(v, std::forward<As>(args)), ...);
+    return object_ref<R>{detail::submit_task(*fn_, std::move(v), options_)};
+  }
+
+private:
+  const detail::function_entry* fn_;
+  task_options options_;
+};
+
+/// A function called by its registered name; arguments are checked against
+/// its parameters at submission.
+template <class R>
+class named_function {
+public:
+  named_function(const detail::function_entry& fn, task_options options)
+    : fn_(&fn), options_(std::move(options)) {
+  }
+
+  /// Returns a copy with other options.
+  [[nodiscard]] named_function options(task_options options) const {
+    return {*fn_, std::move(options)};
+  }
+
+  /// Submits a call; throws `argument_type_error` if the arguments or `R` do
+  /// not match the registered function.
+  template <class... As>
+  object_ref<R> remote(As&&... args) const {
+    detail::check_dynamic_call(*fn_, {detail::arg_type<As>()...},
+                               detail::type_of<R>());
+    std::vector<detail::task_arg> v;
+    v.reserve(sizeof...(As));
+    (push(v, std::forward<As>(args)), ...);
+    return object_ref<R>{detail::submit_task(*fn_, std::move(v), options_)};
+  }
+
+private:
+  template <class A>
+  static void push(std::vector<detail::task_arg>& v, A&& arg) {
+    if constexpr (detail::is_object_ref<std::decay_t<A>>::value)
+      v.push_back({{}, arg.handle()});
+    else
+      v.push_back({detail::encode(arg), nullptr});
+  }
+
+  const detail::function_entry* fn_;
+  task_options options_;
+};
+
+/// Returns the registered function `fn` for remote calls. Throws
+/// `unknown_function_error` if `fn` was not registered with `TROUPE_REMOTE`.
+template <class R, class... Ps>
+remote_function<R (*)(Ps...)> task(R (*fn)(Ps...), task_options options = {}) {
+  auto* e = detail::find_function(reinterpret_cast<const void*>(fn));
+  if (!e)
+    detail::throw_unregistered(reinterpret_cast<const void*>(fn));
+  return {*e, std::move(options)};
+}
+
+/// Returns the function registered under `name`, returning `R`. Throws
+/// `unknown_function_error` if no function has that name.
+template <class R>
+named_function<R> task(std::string_view name, task_options options = {}) {
+  auto* e = detail::find_function(name);
+  if (!e)
+    detail::throw_unknown_function(name);
+  return {*e, std::move(options)};
+}
+
+/// Selects one overload of a function: `troupe::overload<int(int, int)>(add)`.
+template <class Sig>
+constexpr Sig* overload(Sig* fn) noexcept {
+  return fn;
+}
+
+} // namespace troupe
+
+#define TROUPE_PP_CAT_I(a, b) a##b
+#define TROUPE_PP_CAT(a, b) TROUPE_PP_CAT_I(a, b)
+
+/// Registers function `fn` under the name `name` (use for overloads:
+/// `TROUPE_REMOTE_AS("add_ints", troupe::overload<int(int, int)>(add))`).
+#define TROUPE_REMOTE_AS(name, fn)                                             \
+  [[maybe_unused]] static const bool TROUPE_PP_CAT(troupe_registered_,        \
+                                                   __COUNTER__)                \
+    = ::troupe::detail::register_remote(name, fn)
+
+/// Registers function `fn` under its own name, at namespace scope.
+#define TROUPE_REMOTE(fn) TROUPE_REMOTE_AS(#fn, &fn)

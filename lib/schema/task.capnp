@@ -1,0 +1,60 @@
+@0xd6a1e3c5b2f40a17;
+# The task protocol between a submitter (the owner of a task's result) and the
+# worker that runs it. Carried as the bytes of CAF messages:
+#   submitter -> worker executor: TaskBatch   (push)
+#   worker executor -> submitter: ResultBatch (done)
+# Requests and replies are matched by `taskId`.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("troupe::schema");
+
+struct ObjectId {
+  owner @0 :UInt64;  # 64-bit id of the process that owns the object
+  seq @1 :UInt64;    # number of the object among its owner's objects
+}
+
+# A value: an argument of a task or its result.
+struct Value {
+  encoding @0 :UInt8;   # troupe::encoding: 0 = CAF binary, 1 = raw array
+  typeHash @1 :UInt64;  # identity of the stored type (codec<T>::type_hash)
+  typeName @2 :Text;    # readable stored type, for error messages
+  union {
+    inline @3 :Data;    # small values travel in the message itself
+    stored :group {     # large values live in the node's shared-memory store
+      offset @4 :UInt64;  # offset of the object in the store segment
+      size @5 :UInt64;    # data bytes of the object
+    }
+  }
+}
+
+# Why a task failed; mirrors troupe::error_kind and the C++ exception.
+struct Error {
+  kind @0 :UInt8;           # troupe::error_kind
+  taskName @1 :Text;        # task that failed first (the cause)
+  exceptionType @2 :Text;   # demangled C++ type of what the task threw
+  message @3 :Text;         # what() of the exception, or a description
+}
+
+struct TaskSpec {
+  taskId @0 :UInt64;    # unique among the submitter's tasks
+  function @1 :Text;    # registered function name
+  name @2 :Text;        # name in listings and errors
+  returnId @3 :ObjectId;  # the object that receives the result
+  args @4 :List(Value);   # resolved arguments, in parameter order
+}
+
+struct TaskBatch {
+  tasks @0 :List(TaskSpec);  # run in this order
+}
+
+struct TaskResult {
+  taskId @0 :UInt64;  # the TaskSpec this answers
+  union {
+    value @1 :Value;  # the function's result
+    error @2 :Error;  # why it has none
+  }
+}
+
+struct ResultBatch {
+  results @0 :List(TaskResult);  # in completion order
+}

@@ -1,0 +1,254 @@
+#include "lib/src/client.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/control_store.hpp"
+#include "lib/src/config.hpp"
+#include "lib/src/core_actor.hpp"
+#include "lib/src/process.hpp"
+#include "scheduler/local_scheduler.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+std::atomic<client*> the_client{nullptr};
+
+std::uint64_t random_owner_id() {
+  std::random_device rd;
+  std::uint64_t x = (static_cast<std::uint64_t>(rd()) << 32) ^ rd()
+                    ^ static_cast<std::uint64_t>(::getpid());
+  return x == 0 ? 1 : x;
+}
+
+} // namespace
+
+void set_client(client* c) noexcept {
+  the_client.store(c);
+}
+
+client* client::try_get() noexcept {
+  return the_client.load();
+}
+
+client& client::get() {
+  auto* c = the_client.load();
+  if (!c)
+    throw error(error_kind::runtime, "troupe is not initialised: call troupe::init() first");
+  return *c;
+}
+
+client::client(process_role role, const std::string& host, std::uint16_t port,
+               const init_options& opts)
+  : role_(role), exe_(self_exe()), owner_id_(random_owner_id()) {
+  config_ = make_system_config();
+  system_ = std::make_unique<caf::actor_system>(*config_);
+  table_ = std::make_unique<object_table>(
+    owner_id_, [this](std::uint64_t off) { store_->unpin(off); },
+    [this](const stored_value& v) { return view_stored(v); });
+  connect(host, port);
+}
+
+client::~client() {
+  close();
+}
+
+void client::connect(const std::string& host, std::uint16_t port) {
+  using namespace std::chrono_literals;
+  auto cs = system_->middleman().remote_actor<control_store_actor>(host, port);
+  if (!cs)
+    throw error(error_kind::runtime, "cannot reach a troupe node at " + host + ":"
+                                       + std::to_string(port) + ": "
+                                       + system_->render(cs.error()));
+  control_store_ = caf::actor_cast<caf::actor>(*cs);
+  caf::scoped_actor self{*system_};
+  std::string failure;
+  self->request(*cs, 10s, node_atom::value)
+    .receive([&](node_info& n) { node_ = std::move(n); },
+             [&](caf::error& e) { failure = system_->render(e); });
+  if (!failure.empty())
+    throw error(error_kind::runtime, "the node at " + host + ":" + std::to_string(port)
+                                       + " did not answer: " + failure);
+  try {
+    auto seg = store::shm_allocator::open(node_.segment);
+    store_ = std::make_unique<store::object_store>(*seg);
+    segment_ = std::move(seg);
+  } catch (const std::exception& e) {
+    throw error(error_kind::runtime, "cannot map the node's object store '"
+                                       + node_.segment + "': " + e.what());
+  }
+  core_ = caf::actor_cast<caf::actor>(spawn_core(*system_, *this));
+  table_->set_self(core_);
+  if (role_ == process_role::driver) {
+    job_spec spec{exe_, static_cast<std::int32_t>(::getpid()),
+                  env_or("TROUPE_EMBEDDED_NODE", "") == "1", core_};
+    self->request(*cs, 10s, hello_atom::value, spec)
+      .receive([&](hello_reply& r) { job_id_ = r.job_id; },
+               [&](caf::error& e) { failure = system_->render(e); });
+    if (!failure.empty())
+      throw error(error_kind::runtime, "the node refused this driver: " + failure);
+  }
+}
+
+void client::close() {
+  if (!system_)
+    return;
+  if (core_)
+    caf::anon_send_exit(core_, caf::exit_reason::user_shutdown);
+  core_ = nullptr;
+  control_store_ = nullptr;
+  node_.scheduler = nullptr;
+  node_.store_manager = nullptr;
+  system_.reset();
+  config_.reset();
+}
+
+namespace {
+sched::local_scheduler_actor as_scheduler(const caf::actor& a) {
+  return caf::actor_cast<sched::local_scheduler_actor>(a);
+}
+} // namespace
+
+ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
+                       const task_options& options) {
+  task_record t;
+  t.task_id = next_task_.fetch_add(1, std::memory_order_relaxed);
+  t.fn = &fn;
+  t.name = options.name.empty() ? fn.name : options.name;
+  t.return_id = next_object_id();
+  t.resources = options.resources;
+  if (options.num_cpus > 0)
+    t.resources["CPU"] = options.num_cpus;
+  if (options.num_gpus > 0)
+    t.resources["GPU"] = options.num_gpus;
+  for (auto& a : args) {
+    if (a.ref)
+      continue;
+    if (a.value.size() > max_inline_bytes) {
+      a.ref = put(std::move(a.value)); // large arguments go to the store once
+      a.value = {};
+    } else {
+      a.value.own();
+    }
+  }
+  t.args = std::move(args);
+  auto ref = table_->create_owned(t.return_id, t.name);
+  bool nudge;
+  {
+    std::lock_guard guard{queue_mtx_};
+    nudge = queue_.empty();
+    queue_.push_back(std::move(t));
+  }
+  if (nudge)
+    caf::anon_send(caf::actor_cast<core_actor>(core_), submit_atom::value);
+  return ref;
+}
+
+void client::take_submissions(std::vector<task_record>& out) {
+  std::lock_guard guard{queue_mtx_};
+  out.swap(queue_);
+}
+
+raw_value client::get(const ref_ptr& ref, deadline until) {
+  if (!ref)
+    throw error(error_kind::object_lost, "get of an empty object_ref");
+  auto id = ref_id(*ref);
+  bool blocked = false;
+  auto on_block = [&] {
+    if (id.owner != owner_id_)
+      caf::anon_send(caf::actor_cast<core_actor>(core_), fetch_atom::value, id);
+    if (role_ == process_role::worker && in_task) {
+      blocked = true;
+      caf::anon_send(as_scheduler(node_.scheduler), blocked_atom::value, worker_id);
+    }
+  };
+  auto unblock = [&] {
+    if (blocked)
+      caf::anon_send(as_scheduler(node_.scheduler), unblocked_atom::value, worker_id);
+  };
+  try {
+    auto v = table_->wait_value(id, until, on_block);
+    unblock();
+    return v;
+  } catch (...) {
+    unblock();
+    throw;
+  }
+}
+
+void client::wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline until,
+                  std::vector<bool>& ready) {
+  std::vector<object_id> ids;
+  ids.reserve(refs.size());
+  for (auto& r : refs)
+    ids.push_back(r ? ref_id(*r) : object_id{});
+  bool blocked = false;
+  auto on_block = [&] {
+    for (auto& id : ids)
+      if (id.valid() && id.owner != owner_id_)
+        caf::anon_send(caf::actor_cast<core_actor>(core_), fetch_atom::value, id);
+    if (role_ == process_role::worker && in_task) {
+      blocked = true;
+      caf::anon_send(as_scheduler(node_.scheduler), blocked_atom::value, worker_id);
+    }
+  };
+  table_->wait_many(ids, num, until, ready, on_block);
+  if (blocked)
+    caf::anon_send(as_scheduler(node_.scheduler), unblocked_atom::value, worker_id);
+}
+
+ref_ptr client::put(encoded_value&& value) {
+  auto id = next_object_id();
+  return table_->create_ready(id, store_value(value, id));
+}
+
+stored_value client::store_value(encoded_value& v, const object_id& id) {
+  stored_value s;
+  s.enc = v.enc;
+  s.type_hash = v.type_hash;
+  s.type_name = v.type_name;
+  if (v.size() <= max_inline_bytes) {
+    if (v.raw)
+      s.inline_data = std::make_shared<const std::vector<char>>(
+        reinterpret_cast<const char*>(v.raw),
+        reinterpret_cast<const char*>(v.raw) + v.raw_size);
+    else
+      s.inline_data = std::make_shared<const std::vector<char>>(
+        std::move(v.buffer));
+    return s;
+  }
+  auto w = store_->create(id, v.size(), v.type_hash, v.type_name,
+                          static_cast<store::encoding>(v.enc));
+  std::memcpy(w.data, v.data(), v.size());
+  store_->seal(w.offset);
+  s.in_store = true;
+  s.offset = w.offset;
+  s.size = w.size;
+  return s;
+}
+
+raw_value client::view_stored(const stored_value& v) {
+  auto r = store_->view(v.offset);
+  store_->pin(v.offset);
+  raw_value out;
+  out.enc = static_cast<encoding>(r.enc);
+  out.type_hash = r.type_hash;
+  out.type_name = r.type_name;
+  out.data = r.data;
+  out.size = r.size;
+  auto* st = store_.get();
+  auto off = v.offset;
+  out.keepalive = std::shared_ptr<const void>(r.data, [st, off](const void*) {
+    st->unpin(off);
+  });
+  return out;
+}
+
+} // namespace troupe::detail

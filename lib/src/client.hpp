@@ -1,0 +1,107 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "lib/src/messages.hpp"
+#include "lib/src/object_table.hpp"
+#include "lib/src/submitter.hpp"
+#include "store/allocator.hpp"
+#include "store/object_store.hpp"
+#include "troupe/runtime.hpp"
+#include "troupe/task.hpp"
+
+namespace troupe::detail {
+
+/// Values up to this size travel inside messages; larger ones go to the store.
+inline constexpr std::size_t max_inline_bytes = 100 * 1024;
+
+enum class process_role { driver, worker };
+
+/// A process's connection to its node: the actor system, the core actor, the
+/// object table and the mapped store. One per process (driver or worker).
+class client {
+public:
+  /// Returns the process's client, or throws `error` (runtime) if `init` has
+  /// not run.
+  static client& get();
+  /// Returns the process's client or nullptr.
+  static client* try_get() noexcept;
+
+  /// Connects to the node whose control store listens at `host:port`.
+  client(process_role role, const std::string& host, std::uint16_t port,
+         const init_options& opts);
+  ~client();
+
+  /// Stops the actor system; waits for nothing remote.
+  void close();
+
+  ref_ptr submit(const function_entry& fn, std::vector<task_arg>&& args,
+                 const task_options& options);
+  raw_value get(const ref_ptr& ref, deadline until);
+  void wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline until,
+            std::vector<bool>& ready);
+  ref_ptr put(encoded_value&& value);
+
+  /// Stores an encoded value: inline when small, else in the node's store.
+  stored_value store_value(encoded_value& value, const object_id& id);
+  /// Returns a reader's view of a stored value, pinned while it lives.
+  raw_value view_stored(const stored_value& v);
+
+  /// Moves the tasks submitted since the last call to `out`.
+  void take_submissions(std::vector<task_record>& out);
+
+  caf::actor_system& system() noexcept { return *system_; }
+  object_table& table() noexcept { return *table_; }
+  store::object_store* store() noexcept { return store_.get(); }
+  const node_info& node() const noexcept { return node_; }
+  const caf::actor& core() const noexcept { return core_; }
+  const caf::actor& control_store() const noexcept { return control_store_; }
+  process_role role() const noexcept { return role_; }
+  std::uint64_t owner_id() const noexcept { return owner_id_; }
+  const std::string& exe() const noexcept { return exe_; }
+  std::uint64_t job_id() const noexcept { return job_id_; }
+
+  /// Workers: the worker id given by the node, and whether a task is running
+  /// (a `get` inside a task tells the scheduler the worker is blocked).
+  std::uint64_t worker_id = 0;
+  std::atomic<bool> in_task{false};
+
+  /// Returns a fresh object id owned by this process.
+  object_id next_object_id() noexcept {
+    return {owner_id_, next_seq_.fetch_add(1, std::memory_order_relaxed)};
+  }
+
+private:
+  void connect(const std::string& host, std::uint16_t port);
+
+  process_role role_;
+  std::string exe_;
+  std::uint64_t owner_id_;
+  std::atomic<std::uint64_t> next_seq_{1};
+  std::atomic<std::uint64_t> next_task_{1};
+  std::uint64_t job_id_ = 0;
+  std::unique_ptr<caf::actor_system_config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::unique_ptr<object_table> table_;
+  std::unique_ptr<store::allocator> segment_;
+  std::unique_ptr<store::object_store> store_;
+  node_info node_;
+  caf::actor control_store_;
+  caf::actor core_;
+  std::mutex queue_mtx_;
+  std::vector<task_record> queue_;
+};
+
+/// Installs `c` as the process's client (nullptr to remove it).
+void set_client(client* c) noexcept;
+
+} // namespace troupe::detail

@@ -1,0 +1,222 @@
+#include "lib/src/core_actor.hpp"
+
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "lib/src/client.hpp"
+#include "lib/src/executor.hpp"
+#include "scheduler/local_scheduler.hpp"
+#include "lib/src/submitter.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+class core_io;
+
+struct core_state {
+  client* c = nullptr;
+  std::unique_ptr<submitter_io> io;
+  std::unique_ptr<submitter> sub;
+  std::vector<task_record> batch;
+  /// Borrowers waiting for pending objects of ours.
+  std::unordered_map<object_id, std::vector<caf::actor>> fetchers;
+  static inline const char* name = "troupe.core";
+
+  object_reply reply_for(const object_id& id, bool* pending) {
+    object_reply r;
+    r.id = id;
+    stored_value v;
+    error_info e;
+    *pending = false;
+    switch (c->table().peek(id, &v, &e)) {
+      case object_table::status::pending:
+        *pending = true;
+        break;
+      case object_table::status::ready:
+        r.enc = static_cast<std::uint8_t>(v.enc);
+        r.type_hash = v.type_hash;
+        r.type_name = v.type_name;
+        r.in_store = v.in_store;
+        r.offset = v.offset;
+        r.size = v.size;
+        if (v.inline_data)
+          r.data = *v.inline_data;
+        break;
+      case object_table::status::failed:
+        r.failed = true;
+        r.error = e;
+        break;
+      case object_table::status::unknown:
+        r.failed = true;
+        r.error = {error_kind::object_lost, "", "",
+                   "object " + id.to_string() + " is no longer held by its owner"};
+    }
+    return r;
+  }
+
+  /// Answers borrowers whose objects are no longer pending.
+  template <class Self>
+  void answer_fetchers(Self self) {
+    for (auto it = fetchers.begin(); it != fetchers.end();) {
+      bool pending;
+      auto r = reply_for(it->first, &pending);
+      if (pending) {
+        ++it;
+        continue;
+      }
+      for (auto& who : it->second)
+        self->send(caf::actor_cast<core_actor>(who), object_atom::value, r);
+      it = fetchers.erase(it);
+    }
+  }
+};
+
+
+using core_ptr = core_actor::stateful_pointer<core_state>;
+
+/// The submitter's effects, as messages of the core actor.
+class core_io final : public submitter_io {
+public:
+  explicit core_io(core_ptr self) : self_(self) {}
+
+  void request_lease(lease_request req) override {
+    self_->send(scheduler(), lease_atom::value, std::move(req));
+  }
+  void cancel_lease(std::uint64_t request_id) override {
+    self_->send(scheduler(), cancel_atom::value, request_id,
+                caf::actor_cast<caf::actor>(self_));
+  }
+  void return_lease(std::uint64_t worker_id) override {
+    self_->send(scheduler(), return_atom::value, worker_id);
+  }
+  void push(const caf::actor& executor, std::vector<char> batch) override {
+    self_->send(caf::actor_cast<executor_actor>(executor), push_atom::value,
+                std::move(batch));
+  }
+  void fetch(const object_id& id, const caf::actor& owner) override {
+    self_->monitor(owner);
+    self_->send(caf::actor_cast<core_actor>(owner), fetch_atom::value, id,
+                caf::actor_cast<caf::actor>(self_));
+  }
+  void schedule_tick(std::chrono::milliseconds delay) override {
+    self_->delayed_send(self_, delay, tick_atom::value);
+  }
+
+private:
+  sched::local_scheduler_actor scheduler() {
+    return caf::actor_cast<sched::local_scheduler_actor>(
+      self_->state.c->node().scheduler);
+  }
+  core_ptr self_;
+};
+
+core_actor::behavior_type core_fn(core_ptr self, client* c) {
+  auto& st = self->state;
+  st.c = c;
+  st.io = std::make_unique<core_io>(self);
+  st.sub = std::make_unique<submitter>(c->table(), *st.io, c->exe(),
+                                       caf::actor_cast<caf::actor>(self));
+  self->monitor(c->node().scheduler);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source == st.c->node().scheduler.address()) {
+      spdlog::warn("node daemon is gone ({})", caf::to_string(dm.reason));
+      if (st.c->role() == process_role::worker)
+        std::_Exit(0); // a worker has nothing left to do without its node
+      st.sub->on_node_down({error_kind::node_died, "", "",
+                            "the node daemon died: " + caf::to_string(dm.reason)});
+      return;
+    }
+    // An owner of refs we borrowed is gone.
+    auto failed = st.c->table().fail_borrowed_from(
+      dm.source, {error_kind::owner_died, "", "",
+                  "the process that owns the object died"});
+    for (auto& id : failed)
+      st.sub->on_object_changed(id);
+    st.sub->flush();
+  });
+  return {
+    [self](submit_atom) {
+      auto& st = self->state;
+      st.batch.clear();
+      st.c->take_submissions(st.batch);
+      for (auto& t : st.batch)
+        st.sub->submit(std::move(t));
+      st.sub->flush();
+    },
+    [self](granted_atom, const lease_grant& g) {
+      self->state.sub->on_granted(g);
+      self->state.sub->flush();
+    },
+    [self](denied_atom, std::uint64_t request_id, const std::string& why) {
+      self->state.sub->on_denied(request_id, why);
+      self->state.sub->flush();
+    },
+    [self](worker_died_atom, std::uint64_t worker_id, const std::string& why) {
+      self->state.sub->on_worker_died(worker_id, why);
+      self->state.sub->flush();
+    },
+    [self](done_atom, const std::vector<char>& results) {
+      auto& st = self->state;
+      try {
+        st.sub->on_results(results);
+      } catch (const std::exception& e) {
+        spdlog::error("dropped a result batch: {}", e.what());
+      }
+      st.sub->flush();
+      if (!st.fetchers.empty())
+        st.answer_fetchers(self);
+    },
+    [self](fetch_atom, const object_id& id) {
+      auto& st = self->state;
+      caf::actor owner;
+      if (st.c->table().claim_fetch(id, &owner) && owner)
+        st.io->fetch(id, owner);
+    },
+    [self](fetch_atom, const object_id& id, const caf::actor& borrower) {
+      auto& st = self->state;
+      bool pending;
+      auto r = st.reply_for(id, &pending);
+      if (pending)
+        st.fetchers[id].push_back(borrower);
+      else
+        self->send(caf::actor_cast<core_actor>(borrower), object_atom::value,
+                   std::move(r));
+    },
+    [self](object_atom, object_reply& r) {
+      auto& st = self->state;
+      if (r.failed) {
+        st.c->table().fail(r.id, r.error);
+      } else {
+        stored_value v;
+        v.enc = static_cast<encoding>(r.enc);
+        v.type_hash = r.type_hash;
+        v.type_name = std::move(r.type_name);
+        v.in_store = r.in_store;
+        v.offset = r.offset;
+        v.size = r.size;
+        if (r.in_store && st.c->store())
+          st.c->store()->pin(r.offset); // the borrower's own pin
+        else
+          v.inline_data = std::make_shared<const std::vector<char>>(std::move(r.data));
+        st.c->table().fulfill(r.id, std::move(v));
+      }
+      st.sub->on_object_changed(r.id);
+      st.sub->flush();
+    },
+    [self](tick_atom) {
+      self->state.sub->on_tick();
+    },
+  };
+}
+
+} // namespace
+
+core_actor spawn_core(caf::actor_system& sys, client& c) {
+  return sys.spawn(core_fn, &c);
+}
+
+} // namespace troupe::detail

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/typed_actor.hpp>
+
+#include "lib/src/messages.hpp"
+
+namespace troupe::detail {
+
+class client;
+
+/// The core actor of every driver and worker process: it owns the objects
+/// that the process's tasks return, submits those tasks to leased workers,
+/// and answers other processes that hold refs to its objects.
+///
+///     user thread  -> core : submit                 (drain the task queue)
+///     scheduler    -> core : granted(lease_grant)    (a worker is ours)
+///                          | denied(request, why)    (request never fits)
+///                          | worker_died(id, why)    (its tasks failed)
+///     executor     -> core : done(ResultBatch bytes)
+///     user thread  -> core : fetch(id)              (get a borrowed ref)
+///     borrower     -> core : fetch(id, borrower)    ==> object(object_reply)
+///     owner        -> core : object(object_reply)
+///     core         -> core : tick                   (return idle leases)
+using core_actor = caf::typed_actor<
+  caf::reacts_to<submit_atom>,
+  caf::reacts_to<granted_atom, lease_grant>,
+  caf::reacts_to<denied_atom, std::uint64_t, std::string>,
+  caf::reacts_to<worker_died_atom, std::uint64_t, std::string>,
+  caf::reacts_to<done_atom, std::vector<char>>,
+  caf::reacts_to<fetch_atom, object_id>,
+  caf::reacts_to<fetch_atom, object_id, caf::actor>,
+  caf::reacts_to<object_atom, object_reply>,
+  caf::reacts_to<tick_atom>>;
+
+/// Spawns the core actor of `c`'s process.
+core_actor spawn_core(caf::actor_system& sys, client& c);
+
+} // namespace troupe::detail

@@ -1,0 +1,20 @@
+#include <caf/actor_system_config.hpp>
+
+#include "lib/src/messages.hpp"
+
+namespace troupe {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<object_id>("troupe.object_id");
+  cfg.add_message_type<error_info>("troupe.error_info");
+  cfg.add_message_type<resource_map>("troupe.resource_map");
+  cfg.add_message_type<job_spec>("troupe.job_spec");
+  cfg.add_message_type<node_info>("troupe.node_info");
+  cfg.add_message_type<hello_reply>("troupe.hello_reply");
+  cfg.add_message_type<worker_hello>("troupe.worker_hello");
+  cfg.add_message_type<lease_request>("troupe.lease_request");
+  cfg.add_message_type<lease_grant>("troupe.lease_grant");
+  cfg.add_message_type<object_reply>("troupe.object_reply");
+}
+
+} // namespace troupe

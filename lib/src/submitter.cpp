@@ -1,0 +1,365 @@
+#include "lib/src/submitter.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "lib/src/protocol.hpp"
+
+namespace troupe::detail {
+
+std::string shape_key(const resource_map& resources) {
+  std::ostringstream out;
+  for (auto& [name, amount] : resources)
+    if (amount != 0)
+      out << name << '=' << amount << ',';
+  return out.str();
+}
+
+submitter::submitter(object_table& table, submitter_io& io, std::string exe,
+                     caf::actor self, submitter_config cfg)
+  : table_(table), io_(io), exe_(std::move(exe)), self_(std::move(self)),
+    cfg_(cfg) {
+}
+
+void submitter::submit(task_record task) {
+  auto id = task.task_id;
+  auto& t = tasks_.emplace(id, std::move(task)).first->second;
+  t.resolved.resize(t.args.size());
+  resolve(t);
+}
+
+void submitter::resolve(task_record& t) {
+  auto tid = t.task_id;
+  t.unresolved = 0;
+  for (std::size_t i = 0; i < t.args.size(); ++i) {
+    auto& arg = t.args[i];
+    auto& out = t.resolved[i].value;
+    if (!arg.ref) {
+      out.enc = arg.value.enc;
+      out.type_hash = arg.value.type_hash;
+      out.type_name = arg.value.type_name;
+      out.inline_data
+        = std::make_shared<const std::vector<char>>(std::move(arg.value.buffer));
+      continue;
+    }
+    auto id = ref_id(*arg.ref);
+    error_info err;
+    switch (table_.peek(id, &out, &err)) {
+      case object_table::status::ready:
+        break;
+      case object_table::status::failed:
+        fail_task(tid, err);
+        return;
+      case object_table::status::unknown:
+        fail_task(tid, {error_kind::object_lost, t.name, "",
+                        "argument object " + id.to_string() + " is gone"});
+        return;
+      case object_table::status::pending: {
+        ++t.unresolved;
+        dependents_[id].push_back(tid);
+        caf::actor owner;
+        if (table_.claim_fetch(id, &owner))
+          io_.fetch(id, owner);
+        break;
+      }
+    }
+  }
+  if (t.unresolved == 0)
+    enqueue(tid);
+}
+
+void submitter::on_object_changed(const object_id& id) {
+  auto dit = dependents_.find(id);
+  if (dit == dependents_.end())
+    return;
+  auto waiting = std::move(dit->second);
+  dependents_.erase(dit);
+  std::sort(waiting.begin(), waiting.end());
+  waiting.erase(std::unique(waiting.begin(), waiting.end()), waiting.end());
+  for (auto tid : waiting) {
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end())
+      continue;
+    auto& t = it->second;
+    bool failed = false;
+    for (std::size_t i = 0; i < t.args.size() && !failed; ++i) {
+      if (!t.args[i].ref || ref_id(*t.args[i].ref) != id)
+        continue;
+      error_info err;
+      switch (table_.peek(id, &t.resolved[i].value, &err)) {
+        case object_table::status::ready:
+          --t.unresolved;
+          break;
+        case object_table::status::pending:
+          break; // not yet; cannot happen after a change, but harmless
+        default:
+          fail_task(tid, err);
+          failed = true;
+      }
+    }
+    if (!failed && t.unresolved == 0)
+      enqueue(tid);
+  }
+}
+
+void submitter::enqueue(std::uint64_t task_id) {
+  auto& t = tasks_.at(task_id);
+  auto key = shape_key(t.resources);
+  auto& s = shapes_[key];
+  if (s.resources.empty())
+    s.resources = t.resources;
+  s.queued.push_back(task_id);
+  pump(key);
+}
+
+void submitter::pump(const std::string& key) {
+  auto& s = shapes_[key];
+  auto total = s.queued.size() + s.in_flight;
+  while (!s.queued.empty() && !s.leases.empty()) {
+    lease* best = nullptr;
+    for (auto wid : s.leases) {
+      auto& l = leases_.at(wid);
+      if (!best || l.in_flight < best->in_flight)
+        best = &l;
+    }
+    auto slots = std::max<std::size_t>(1, s.leases.size() + s.pending_requests.size());
+    auto share = std::clamp<std::size_t>((total + slots - 1) / slots, 1,
+                                         cfg_.max_in_flight_per_worker);
+    if (best->in_flight >= share)
+      break;
+    auto tid = s.queued.front();
+    s.queued.pop_front();
+    tasks_.at(tid).worker_id = best->worker_id;
+    ++best->in_flight;
+    ++s.in_flight;
+    if (best->outbox.empty())
+      dirty_leases_.push_back(best->worker_id);
+    best->outbox.push_back(tid);
+  }
+  if (s.queued.empty()) {
+    for (auto& [rid, name] : s.pending_requests)
+      io_.cancel_lease(rid);
+    s.pending_requests.clear();
+    return;
+  }
+  auto want = std::min<std::size_t>(s.queued.size(), cfg_.max_pending_leases);
+  while (s.pending_requests.size() < want) {
+    auto rid = next_request_++;
+    auto& first = tasks_.at(s.queued.front());
+    s.pending_requests.emplace(rid, first.name);
+    io_.request_lease({rid, exe_, s.resources, first.name, self_});
+  }
+}
+
+void submitter::flush() {
+  for (auto wid : dirty_leases_) {
+    auto it = leases_.find(wid);
+    if (it == leases_.end() || it->second.outbox.empty())
+      continue;
+    auto& l = it->second;
+    capnp::MallocMessageBuilder builder;
+    auto batch = builder.initRoot<schema::TaskBatch>();
+    auto list = batch.initTasks(static_cast<unsigned>(l.outbox.size()));
+    for (unsigned i = 0; i < l.outbox.size(); ++i) {
+      auto& t = tasks_.at(l.outbox[i]);
+      auto spec = list[i];
+      spec.setTaskId(t.task_id);
+      spec.setFunction(t.fn->name);
+      spec.setName(t.name);
+      write_object_id(spec.initReturnId(), t.return_id);
+      auto args = spec.initArgs(static_cast<unsigned>(t.resolved.size()));
+      for (unsigned a = 0; a < t.resolved.size(); ++a)
+        write_value(args[a], t.resolved[a].value);
+    }
+    l.outbox.clear();
+    io_.push(l.executor, to_bytes(builder));
+  }
+  dirty_leases_.clear();
+}
+
+void submitter::on_granted(const lease_grant& grant) {
+  for (auto& [key, s] : shapes_) {
+    if (s.pending_requests.erase(grant.request_id) == 0)
+      continue;
+    auto& l = leases_[grant.worker_id];
+    l.worker_id = grant.worker_id;
+    l.executor = grant.executor;
+    l.key = key;
+    l.idle_since = clock::now();
+    s.leases.push_back(grant.worker_id);
+    pump(key);
+    if (l.in_flight == 0 && !tick_scheduled_) {
+      tick_scheduled_ = true;
+      io_.schedule_tick(cfg_.lease_idle_timeout);
+    }
+    return;
+  }
+  io_.return_lease(grant.worker_id); // cancelled in the meantime
+}
+
+void submitter::on_denied(std::uint64_t request_id, const std::string& why) {
+  for (auto& [key, s] : shapes_) {
+    if (s.pending_requests.erase(request_id) == 0)
+      continue;
+    if (!s.leases.empty())
+      return; // other workers serve this shape
+    auto queued = std::move(s.queued);
+    s.queued.clear();
+    for (auto& [rid, name] : s.pending_requests)
+      io_.cancel_lease(rid);
+    s.pending_requests.clear();
+    for (auto tid : queued) {
+      auto it = tasks_.find(tid);
+      if (it == tasks_.end())
+        continue;
+      error_info e{error_kind::unschedulable, it->second.name, "", why};
+      finish(tid, nullptr, &e);
+    }
+    return;
+  }
+}
+
+void submitter::on_results(const std::vector<char>& bytes) {
+  message_reader reader{bytes};
+  auto batch = reader.root<schema::ResultBatch>();
+  for (auto r : batch.getResults()) {
+    auto tid = r.getTaskId();
+    if (tasks_.count(tid) == 0)
+      continue;
+    if (r.isValue()) {
+      auto v = read_value(r.getValue());
+      finish(tid, &v, nullptr);
+    } else {
+      auto e = read_error(r.getError());
+      finish(tid, nullptr, &e);
+    }
+  }
+}
+
+void submitter::finish(std::uint64_t task_id, const stored_value* value,
+                       const error_info* error) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end())
+    return;
+  auto t = std::move(it->second);
+  tasks_.erase(it);
+  std::string key;
+  if (t.worker_id != 0) {
+    if (auto lit = leases_.find(t.worker_id); lit != leases_.end()) {
+      auto& l = lit->second;
+      key = l.key;
+      --l.in_flight;
+      --shapes_[l.key].in_flight;
+      if (l.in_flight == 0) {
+        l.idle_since = clock::now();
+        if (!tick_scheduled_) {
+          tick_scheduled_ = true;
+          io_.schedule_tick(cfg_.lease_idle_timeout);
+        }
+      }
+    }
+  }
+  if (value)
+    table_.fulfill(t.return_id, *value);
+  else
+    table_.fail(t.return_id, *error);
+  on_object_changed(t.return_id);
+  if (!key.empty())
+    pump(key);
+}
+
+void submitter::fail_task(std::uint64_t task_id, const error_info& error) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end())
+    return;
+  auto key = shape_key(it->second.resources);
+  if (auto sit = shapes_.find(key); sit != shapes_.end()) {
+    auto& q = sit->second.queued;
+    q.erase(std::remove(q.begin(), q.end(), task_id), q.end());
+  }
+  finish(task_id, nullptr, &error);
+}
+
+void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reason) {
+  auto lit = leases_.find(worker_id);
+  if (lit == leases_.end())
+    return;
+  auto key = lit->second.key;
+  std::vector<std::uint64_t> lost;
+  for (auto& [tid, t] : tasks_)
+    if (t.worker_id == worker_id)
+      lost.push_back(tid);
+  std::sort(lost.begin(), lost.end());
+  // The lease goes first so that `finish` does not count on it any more.
+  auto& s = shapes_[key];
+  s.in_flight -= std::min<std::uint32_t>(s.in_flight, lit->second.in_flight);
+  s.leases.erase(std::remove(s.leases.begin(), s.leases.end(), worker_id),
+                 s.leases.end());
+  leases_.erase(lit);
+  for (auto tid : lost) {
+    auto& t = tasks_.at(tid);
+    t.worker_id = 0;
+    error_info e{error_kind::worker_crashed, t.name, "", reason};
+    finish(tid, nullptr, &e);
+  }
+  pump(key);
+}
+
+void submitter::on_tick() {
+  tick_scheduled_ = false;
+  auto now = clock::now();
+  std::vector<std::uint64_t> expired;
+  bool idle_left = false;
+  for (auto& [wid, l] : leases_) {
+    if (l.in_flight > 0 || !shapes_[l.key].queued.empty())
+      continue;
+    if (now - l.idle_since >= cfg_.lease_idle_timeout)
+      expired.push_back(wid);
+    else
+      idle_left = true;
+  }
+  for (auto wid : expired)
+    release_lease(wid, true);
+  if (idle_left) {
+    tick_scheduled_ = true;
+    io_.schedule_tick(cfg_.lease_idle_timeout);
+  }
+}
+
+void submitter::release_lease(std::uint64_t worker_id, bool) {
+  auto lit = leases_.find(worker_id);
+  if (lit == leases_.end())
+    return;
+  auto& s = shapes_[lit->second.key];
+  s.leases.erase(std::remove(s.leases.begin(), s.leases.end(), worker_id),
+                 s.leases.end());
+  leases_.erase(lit);
+  io_.return_lease(worker_id);
+}
+
+void submitter::on_node_down(const error_info& why) {
+  std::vector<std::uint64_t> all;
+  for (auto& [tid, t] : tasks_)
+    all.push_back(tid);
+  std::sort(all.begin(), all.end());
+  leases_.clear();
+  shapes_.clear();
+  for (auto tid : all) {
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end())
+      continue;
+    it->second.worker_id = 0;
+    auto e = why;
+    e.task_name = it->second.name;
+    finish(tid, nullptr, &e);
+  }
+}
+
+std::string submitter::describe() const {
+  std::ostringstream out;
+  out << "tasks=" << tasks_.size() << " leases=" << leases_.size()
+      << " shapes=" << shapes_.size();
+  return out.str();
+}
+
+} // namespace troupe::detail

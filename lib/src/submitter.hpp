@@ -1,0 +1,147 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "lib/src/messages.hpp"
+#include "lib/src/object_table.hpp"
+#include "troupe/task.hpp"
+
+namespace troupe::detail {
+
+/// An argument whose value is known: inline bytes or a place in the store.
+struct resolved_arg {
+  stored_value value;
+};
+
+/// A task from `remote()` until its result arrives.
+///
+/// Task states in the submitter:
+///
+///     waiting --(1) last ref argument ready--> queued
+///     waiting --(2) a ref argument failed----> failed (same cause)
+///     queued ---(3) pushed to a leased worker-> running
+///     running --(4) result arrives------------> done
+///     running --(5) worker dies---------------> failed (worker_crashed)
+///     queued ---(6) lease denied--------------> failed (unschedulable)
+struct task_record {
+  std::uint64_t task_id = 0;
+  const function_entry* fn = nullptr;
+  std::string name;
+  object_id return_id;
+  resource_map resources;
+  std::vector<task_arg> args;          ///< as submitted; refs keep args alive
+  std::vector<resolved_arg> resolved;  ///< filled as refs become ready
+  std::size_t unresolved = 0;
+  std::uint64_t worker_id = 0;         ///< where it runs
+};
+
+/// The submitter's effects on the world; the core actor sends messages, tests
+/// record them.
+class submitter_io {
+public:
+  virtual ~submitter_io() = default;
+  virtual void request_lease(lease_request req) = 0;
+  virtual void cancel_lease(std::uint64_t request_id) = 0;
+  virtual void return_lease(std::uint64_t worker_id) = 0;
+  virtual void push(const caf::actor& executor, std::vector<char> batch) = 0;
+  virtual void fetch(const object_id& id, const caf::actor& owner) = 0;
+  virtual void schedule_tick(std::chrono::milliseconds delay) = 0;
+};
+
+/// Tunables of the submitter.
+struct submitter_config {
+  /// Most tasks pushed to one worker before earlier ones finish.
+  std::uint32_t max_in_flight_per_worker = 256;
+  /// Most lease requests outstanding per resource shape.
+  std::uint32_t max_pending_leases = 16;
+  /// How long an idle lease is kept for the next task of its shape.
+  std::chrono::milliseconds lease_idle_timeout{50};
+};
+
+/// Runs on the core actor: resolves arguments, leases workers from the local
+/// scheduler, pipelines tasks to them and applies their results.
+class submitter {
+public:
+  using clock = std::chrono::steady_clock;
+
+  submitter(object_table& table, submitter_io& io, std::string exe,
+            caf::actor self, submitter_config cfg = {});
+
+  /// Accepts a task from `remote()`.
+  void submit(task_record task);
+
+  /// An object this process waits for changed state (result or fetch reply).
+  void on_object_changed(const object_id& id);
+
+  void on_granted(const lease_grant& grant);
+  void on_denied(std::uint64_t request_id, const std::string& why);
+  /// Applies a `ResultBatch`; throws `error` (protocol) if it is malformed.
+  void on_results(const std::vector<char>& batch);
+  void on_worker_died(std::uint64_t worker_id, const std::string& reason);
+  /// Returns idle leases that timed out.
+  void on_tick();
+  /// Fails everything: the node is gone.
+  void on_node_down(const error_info& why);
+
+  /// Sends the tasks buffered for each worker; call at the end of a handler.
+  void flush();
+
+  /// Returns a one-line summary for status output.
+  std::string describe() const;
+
+  /// Returns the number of tasks not yet done.
+  std::size_t active_tasks() const noexcept { return tasks_.size(); }
+
+private:
+  struct lease {
+    std::uint64_t worker_id = 0;
+    caf::actor executor;
+    std::string key;
+    std::uint32_t in_flight = 0;
+    clock::time_point idle_since;
+    std::vector<std::uint64_t> outbox;
+  };
+
+  struct shape {
+    resource_map resources;
+    std::deque<std::uint64_t> queued;
+    std::vector<std::uint64_t> leases; // worker ids
+    std::map<std::uint64_t, std::string> pending_requests; // id -> task name
+    std::uint32_t in_flight = 0;
+  };
+
+  void resolve(task_record& t);
+  void enqueue(std::uint64_t task_id);
+  void pump(const std::string& key);
+  void finish(std::uint64_t task_id, const stored_value* value,
+              const error_info* error);
+  void fail_task(std::uint64_t task_id, const error_info& error);
+  void release_lease(std::uint64_t worker_id, bool worker_ok);
+
+  object_table& table_;
+  submitter_io& io_;
+  std::string exe_;
+  caf::actor self_;
+  submitter_config cfg_;
+  std::uint64_t next_request_ = 1;
+  std::unordered_map<std::uint64_t, task_record> tasks_;
+  std::unordered_map<object_id, std::vector<std::uint64_t>> dependents_;
+  std::map<std::string, shape> shapes_;
+  std::unordered_map<std::uint64_t, lease> leases_;
+  std::vector<std::uint64_t> dirty_leases_;
+  bool tick_scheduled_ = false;
+};
+
+/// Returns the canonical text of a resource request, e.g. `CPU=1,GPU=0.5`.
+std::string shape_key(const resource_map& resources);
+
+} // namespace troupe::detail

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/typed_actor.hpp>
+
+#include "lib/src/messages.hpp"
+
+namespace troupe::sched {
+
+/// A node's local scheduler: it owns the node's resources and worker
+/// processes and leases workers to submitters (drivers and workers), which
+/// then push tasks to them directly. Logic: `scheduler_state`.
+///
+///     node daemon -> sched : node(host, port)        (start the job pools)
+///     control st. -> sched : hello(exe)              (a job's pool)
+///     worker      -> sched : register(worker_hello)
+///     submitter   -> sched : lease(lease_request)    ~> granted | denied
+///                          | cancel(request, requester) | return(worker)
+///     worker      -> sched : blocked(worker) | unblocked(worker)
+///     reaper      -> sched : child(pid, wait status)
+///     anyone      -> sched : status ==> JSON
+///     control st. -> sched : stop ==> true           (kill all workers)
+using local_scheduler_actor = caf::typed_actor<
+  caf::reacts_to<node_atom, std::string, std::uint16_t>,
+  caf::reacts_to<hello_atom, std::string>,
+  caf::reacts_to<register_atom, worker_hello>,
+  caf::reacts_to<lease_atom, lease_request>,
+  caf::reacts_to<cancel_atom, std::uint64_t, caf::actor>,
+  caf::reacts_to<return_atom, std::uint64_t>,
+  caf::reacts_to<blocked_atom, std::uint64_t>,
+  caf::reacts_to<unblocked_atom, std::uint64_t>,
+  caf::reacts_to<child_atom, std::int32_t, std::int32_t>,
+  caf::replies_to<status_atom>::with<std::string>,
+  caf::replies_to<stop_atom>::with<bool>>;
+
+struct scheduler_config {
+  resource_map resources;      ///< the node's total resources
+  std::string prestart_exe;    ///< start a pool for this executable at once
+  std::size_t pool_size = 1;   ///< workers per job pool
+  std::size_t max_workers = 64;
+};
+
+local_scheduler_actor spawn_local_scheduler(caf::actor_system& sys,
+                                            scheduler_config cfg);
+
+} // namespace troupe::sched

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+
+#include "lib/src/messages.hpp"
+
+namespace troupe::sched {
+
+/// Returns whether `available` covers every positive amount in `request`.
+bool fits(const resource_map& available, const resource_map& request) noexcept;
+
+/// Subtracts `request` from `pool` (amounts may go negative while a blocked
+/// worker is oversubscribed).
+void take(resource_map& pool, const resource_map& request);
+
+/// Adds `request` back to `pool`.
+void give(resource_map& pool, const resource_map& request);
+
+/// Returns `{CPU: 2, GPU: 0.5}`-style text.
+std::string to_string(const resource_map& rs);
+
+/// Parses `name=value,name=value` (empty text gives no resources); throws
+/// `std::invalid_argument` naming the bad item.
+resource_map parse_resources(const std::string& text);
+
+} // namespace troupe::sched

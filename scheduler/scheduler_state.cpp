@@ -1,0 +1,210 @@
+#include "scheduler/scheduler_state.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "lib/src/process.hpp"
+#include "scheduler/resources.hpp"
+
+namespace troupe::sched {
+
+scheduler_state::scheduler_state(scheduler_io& io, resource_map total,
+                                 std::size_t max_workers)
+  : io_(io), total_(std::move(total)), available_(total_),
+    max_workers_(max_workers) {
+}
+
+void scheduler_state::prestart(const std::string& exe, std::size_t count) {
+  auto& target = pool_target_[exe];
+  target = std::max(target, count);
+  std::size_t have = 0;
+  for (auto& [id, w] : workers_)
+    have += w.exe == exe ? 1 : 0;
+  while (have++ < target && workers_.size() < max_workers_)
+    start_worker(exe);
+}
+
+void scheduler_state::start_worker(const std::string& exe) {
+  auto id = next_worker_++;
+  worker w;
+  w.id = id;
+  w.exe = exe;
+  w.pid = io_.start_worker(exe, id);
+  workers_.emplace(id, std::move(w));
+}
+
+void scheduler_state::on_register(const worker_hello& hello) {
+  auto it = workers_.find(hello.worker_id);
+  if (it == workers_.end() || it->second.st != wstate::starting)
+    return; // a stale or foreign worker: ignore it
+  it->second.executor = hello.executor;
+  it->second.st = wstate::idle;
+  dispatch();
+}
+
+void scheduler_state::on_lease(const lease_request& req) {
+  if (!fits(total_, req.resources)) {
+    io_.deny(req.requester, req.request_id,
+             "task '" + req.task_name + "' needs " + to_string(req.resources)
+               + " but the cluster's only node has " + to_string(total_)
+               + ": no node can ever run it");
+    return;
+  }
+  pending_.push_back(req);
+  dispatch();
+}
+
+void scheduler_state::on_cancel(std::uint64_t request_id,
+                                const caf::actor_addr& requester) {
+  auto it = std::find_if(pending_.begin(), pending_.end(), [&](auto& r) {
+    return r.request_id == request_id && r.requester.address() == requester;
+  });
+  if (it != pending_.end())
+    pending_.erase(it);
+}
+
+void scheduler_state::release(worker& w) {
+  if (!w.blocked)
+    give(available_, w.held);
+  w.held.clear();
+  w.holder = nullptr;
+  w.blocked = false;
+  w.st = wstate::idle;
+}
+
+void scheduler_state::on_return(std::uint64_t worker_id) {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || it->second.st != wstate::leased)
+    return;
+  release(it->second);
+  dispatch();
+}
+
+void scheduler_state::on_blocked(std::uint64_t worker_id) {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || it->second.st != wstate::leased || it->second.blocked)
+    return;
+  it->second.blocked = true;
+  give(available_, it->second.held);
+  dispatch();
+}
+
+void scheduler_state::on_unblocked(std::uint64_t worker_id) {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || !it->second.blocked)
+    return;
+  it->second.blocked = false;
+  take(available_, it->second.held); // may oversubscribe for a while
+}
+
+void scheduler_state::on_child_exit(int pid, int status) {
+  auto it = std::find_if(workers_.begin(), workers_.end(),
+                         [&](auto& kv) { return kv.second.pid == pid; });
+  if (it == workers_.end())
+    return;
+  auto w = std::move(it->second);
+  workers_.erase(it);
+  auto why = "worker process " + std::to_string(pid) + " "
+             + detail::describe_exit(status);
+  if (w.st == wstate::leased) {
+    if (!w.blocked)
+      give(available_, w.held);
+    io_.worker_died(w.holder, w.id, why);
+  }
+  // Keep the job's pool at its size: the node goes on serving.
+  auto target = pool_target_[w.exe];
+  std::size_t have = 0;
+  for (auto& [id, x] : workers_)
+    have += x.exe == w.exe ? 1 : 0;
+  if (have < target && workers_.size() < max_workers_)
+    start_worker(w.exe);
+  dispatch();
+}
+
+void scheduler_state::on_worker_down(const caf::actor_addr& executor) {
+  for (auto& [id, w] : workers_)
+    if (w.executor && w.executor.address() == executor)
+      io_.kill_worker(w.pid); // its exit status arrives through on_child_exit
+}
+
+void scheduler_state::on_holder_down(const caf::actor_addr& holder) {
+  pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
+                                [&](auto& r) { return r.requester.address() == holder; }),
+                 pending_.end());
+  for (auto& [id, w] : workers_)
+    if (w.st == wstate::leased && w.holder.address() == holder)
+      release(w);
+  dispatch();
+}
+
+void scheduler_state::dispatch() {
+  std::map<std::string, std::size_t> starting, wanted;
+  for (auto& [id, w] : workers_)
+    if (w.st == wstate::starting)
+      ++starting[w.exe];
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (!fits(available_, it->resources)) {
+      ++it;
+      continue;
+    }
+    auto wit = std::find_if(workers_.begin(), workers_.end(), [&](auto& kv) {
+      return kv.second.st == wstate::idle && kv.second.exe == it->exe;
+    });
+    if (wit == workers_.end()) {
+      ++wanted[it->exe];
+      ++it;
+      continue;
+    }
+    auto& w = wit->second;
+    w.st = wstate::leased;
+    w.holder = it->requester;
+    w.held = it->resources;
+    take(available_, w.held);
+    io_.grant(it->requester, {it->request_id, w.id, w.pid, w.executor});
+    it = pending_.erase(it);
+  }
+  for (auto& [exe, n] : wanted)
+    for (auto have = starting[exe]; have < n && workers_.size() < max_workers_; ++have)
+      start_worker(exe);
+}
+
+void scheduler_state::stop_all() {
+  for (auto& [id, w] : workers_)
+    io_.kill_worker(w.pid);
+  pending_.clear();
+}
+
+std::string scheduler_state::describe_json() const {
+  auto json_map = [](const resource_map& rs) {
+    std::ostringstream out;
+    out << '{';
+    bool first = true;
+    for (auto& [k, v] : rs) {
+      out << (first ? "" : ",") << '"' << k << "\":" << v;
+      first = false;
+    }
+    out << '}';
+    return out.str();
+  };
+  std::size_t idle = 0, leased = 0, starting = 0, blocked = 0;
+  for (auto& [id, w] : workers_) {
+    idle += w.st == wstate::idle;
+    leased += w.st == wstate::leased;
+    starting += w.st == wstate::starting;
+    blocked += w.blocked;
+  }
+  std::ostringstream out;
+  out << "{\"total\":" << json_map(total_) << ",\"available\":" << json_map(available_)
+      << ",\"workers\":{\"idle\":" << idle << ",\"leased\":" << leased
+      << ",\"starting\":" << starting << ",\"blocked\":" << blocked
+      << "},\"pending_demands\":[";
+  bool first = true;
+  for (auto& r : pending_) {
+    out << (first ? "" : ",") << json_map(r.resources);
+    first = false;
+  }
+  out << "]}";
+  return out.str();
+}
+
+} // namespace troupe::sched

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+
+#include "lib/src/messages.hpp"
+
+namespace troupe::sched {
+
+/// The local scheduler's effects; the actor sends messages and starts
+/// processes, tests record them.
+class scheduler_io {
+public:
+  virtual ~scheduler_io() = default;
+  /// Starts a worker process running `exe`; returns its pid.
+  virtual int start_worker(const std::string& exe, std::uint64_t worker_id) = 0;
+  virtual void grant(const caf::actor& requester, const lease_grant& grant) = 0;
+  virtual void deny(const caf::actor& requester, std::uint64_t request_id,
+                    const std::string& why) = 0;
+  virtual void worker_died(const caf::actor& holder, std::uint64_t worker_id,
+                           const std::string& why) = 0;
+  virtual void kill_worker(int pid) = 0;
+};
+
+/// One node's resources and worker processes, leased to submitters.
+///
+/// Worker states:
+///
+///     starting --(1) registers------------------> idle
+///     idle ------(2) lease granted--------------> leased
+///     leased ----(3) lease returned / holder gone> idle
+///     any -------(4) process exits--------------> gone (holder told why)
+///
+/// A leased worker that blocks in `get` gives its resources back until it
+/// unblocks (5), so tasks that wait for other tasks cannot deadlock the node.
+class scheduler_state {
+public:
+  scheduler_state(scheduler_io& io, resource_map total, std::size_t max_workers);
+
+  /// Starts `count` workers of `exe` ahead of demand (a job's pool).
+  void prestart(const std::string& exe, std::size_t count);
+
+  void on_register(const worker_hello& hello);
+  void on_lease(const lease_request& req);
+  void on_cancel(std::uint64_t request_id, const caf::actor_addr& requester);
+  void on_return(std::uint64_t worker_id);
+  void on_blocked(std::uint64_t worker_id);
+  void on_unblocked(std::uint64_t worker_id);
+  /// A child process ended with `waitpid` status `status`.
+  void on_child_exit(int pid, int status);
+  /// A worker's actors went down (frozen or disconnected): kill it.
+  void on_worker_down(const caf::actor_addr& executor);
+  /// A lease holder is gone: its workers come back, its requests go.
+  void on_holder_down(const caf::actor_addr& holder);
+
+  /// Kills every worker (node shutdown).
+  void stop_all();
+
+  /// Returns a JSON object describing resources, workers and demands.
+  std::string describe_json() const;
+
+  const resource_map& available() const noexcept { return available_; }
+  const resource_map& total() const noexcept { return total_; }
+  std::size_t pending_requests() const noexcept { return pending_.size(); }
+  std::size_t worker_count() const noexcept { return workers_.size(); }
+
+private:
+  enum class wstate { starting, idle, leased };
+  struct worker {
+    std::uint64_t id = 0;
+    int pid = 0;
+    std::string exe;
+    wstate st = wstate::starting;
+    caf::actor executor;
+    caf::actor holder;
+    resource_map held;
+    bool blocked = false;
+  };
+
+  void dispatch();
+  void start_worker(const std::string& exe);
+  void release(worker& w);
+
+  scheduler_io& io_;
+  resource_map total_;
+  resource_map available_;
+  std::size_t max_workers_;
+  std::uint64_t next_worker_ = 1;
+  std::map<std::uint64_t, worker> workers_;
+  std::map<std::string, std::size_t> pool_target_; ///< prestarted per exe
+  std::deque<lease_request> pending_;
+};
+
+} // namespace troupe::sched
