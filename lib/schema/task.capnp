@@ -53,6 +53,7 @@ struct TaskResult {
     value @1 :Value;  # the function's result
     error @2 :Error;  # why it has none
   }
+  execNanos @3 :UInt64;  # how long the function ran (decides pipelining)
 }
 
 struct ResultBatch {

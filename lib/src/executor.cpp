@@ -150,7 +150,10 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c) {
         for (unsigned i = 0; i < n; ++i) {
           auto start = clock::now();
           run_task(*c, tasks[i], batch, list[i]);
-          if (clock::now() - start > std::chrono::microseconds(200))
+          auto took = clock::now() - start;
+          list[i].setExecNanos(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));
+          if (took > std::chrono::microseconds(200))
             flush_from(i + 1);
         }
         if (sent == 0) {

@@ -125,9 +125,10 @@ void submitter::pump(const std::string& key) {
     auto slots = std::max<std::size_t>(1, s.leases.size() + s.pending_requests.size());
     auto share = std::clamp<std::size_t>((total + slots - 1) / slots, 1,
                                          cfg_.max_in_flight_per_worker);
-    if (best->in_flight >= share)
-      break;
     auto tid = s.queued.front();
+    if (best->in_flight >= share
+        || (best->in_flight > 0 && !pipelinable(tasks_.at(tid).fn)))
+      break;
     s.queued.pop_front();
     tasks_.at(tid).worker_id = best->worker_id;
     ++best->in_flight;
@@ -226,6 +227,10 @@ void submitter::on_results(const std::vector<char>& bytes) {
     auto tid = r.getTaskId();
     if (tasks_.count(tid) == 0)
       continue;
+    auto& fs = stats_[tasks_.at(tid).fn];
+    auto us = static_cast<double>(r.getExecNanos()) / 1000.0;
+    fs.avg_exec_us = fs.runs == 0 ? us : 0.8 * fs.avg_exec_us + 0.2 * us;
+    ++fs.runs;
     if (r.isValue()) {
       auto v = read_value(r.getValue());
       finish(tid, &v, nullptr);
@@ -266,6 +271,12 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
   on_object_changed(t.return_id);
   if (!key.empty())
     pump(key);
+}
+
+bool submitter::pipelinable(const function_entry* fn) const {
+  auto it = stats_.find(fn);
+  return it != stats_.end() && it->second.runs > 0
+         && it->second.avg_exec_us < static_cast<double>(cfg_.pipeline_below.count());
 }
 
 void submitter::fail_task(std::uint64_t task_id, const error_info& error) {

@@ -65,6 +65,10 @@ struct submitter_config {
   std::uint32_t max_pending_leases = 16;
   /// How long an idle lease is kept for the next task of its shape.
   std::chrono::milliseconds lease_idle_timeout{50};
+  /// Functions that ran shorter than this on average are pipelined to busy
+  /// workers; others (and functions not seen yet) go one per worker, so a
+  /// long task never waits behind another on a worker while one is free.
+  std::chrono::microseconds pipeline_below{1000};
 };
 
 /// Runs on the core actor: resolves arguments, leases workers from the local
@@ -111,6 +115,12 @@ private:
     std::vector<std::uint64_t> outbox;
   };
 
+  /// Average run time of one function, from the workers' reports.
+  struct function_stats {
+    double avg_exec_us = 0;
+    std::uint64_t runs = 0;
+  };
+
   struct shape {
     resource_map resources;
     std::deque<std::uint64_t> queued;
@@ -124,6 +134,8 @@ private:
   void pump(const std::string& key);
   void finish(std::uint64_t task_id, const stored_value* value,
               const error_info* error);
+  /// Returns whether tasks of `fn` may queue behind others on a worker.
+  bool pipelinable(const function_entry* fn) const;
   void fail_task(std::uint64_t task_id, const error_info& error);
   void release_lease(std::uint64_t worker_id, bool worker_ok);
 
@@ -136,6 +148,7 @@ private:
   std::unordered_map<std::uint64_t, task_record> tasks_;
   std::unordered_map<object_id, std::vector<std::uint64_t>> dependents_;
   std::map<std::string, shape> shapes_;
+  std::unordered_map<const function_entry*, function_stats> stats_;
   std::unordered_map<std::uint64_t, lease> leases_;
   std::vector<std::uint64_t> dirty_leases_;
   bool tick_scheduled_ = false;

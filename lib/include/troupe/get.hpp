@@ -102,24 +102,37 @@ struct wait_result {
   std::vector<object_ref<T>> not_ready;
 };
 
-/// Waits until `num_returns` of `refs` are ready, or `timeout` passes, and
-/// returns which are. Never throws for failed tasks: they count as ready.
-template <class T, class Rep = long, class Period = std::milli>
-wait_result<T> wait(const std::vector<object_ref<T>>& refs,
-                    std::size_t num_returns,
-                    std::optional<std::chrono::duration<Rep, Period>> timeout
-                    = std::nullopt) {
-  std::vector<detail::ref_ptr> handles;
+namespace detail {
+
+template <class T>
+wait_result<T> wait_until(const std::vector<object_ref<T>>& refs,
+                          std::size_t num_returns, deadline until) {
+  std::vector<ref_ptr> handles;
   handles.reserve(refs.size());
   for (auto& r : refs)
     handles.push_back(r.handle());
   std::vector<bool> ready;
-  detail::wait_raw(handles, num_returns,
-                   timeout ? detail::after(*timeout) : detail::deadline{}, ready);
+  wait_raw(handles, num_returns, until, ready);
   wait_result<T> out;
   for (std::size_t i = 0; i < refs.size(); ++i)
     (ready[i] ? out.ready : out.not_ready).push_back(refs[i]);
   return out;
+}
+
+} // namespace detail
+
+/// Waits until `num_returns` of `refs` are ready and returns which are.
+/// Never throws for failed tasks: they count as ready.
+template <class T>
+wait_result<T> wait(const std::vector<object_ref<T>>& refs, std::size_t num_returns) {
+  return detail::wait_until(refs, num_returns, std::nullopt);
+}
+
+/// As `wait(refs, num_returns)`, but returns after `timeout` at the latest.
+template <class T, class Rep, class Period>
+wait_result<T> wait(const std::vector<object_ref<T>>& refs, std::size_t num_returns,
+                    std::chrono::duration<Rep, Period> timeout) {
+  return detail::wait_until(refs, num_returns, detail::after(timeout));
 }
 
 /// Waits until all of `refs` are ready.

@@ -47,7 +47,7 @@ template <class T>
 struct is_object_ref : std::false_type {};
 template <class T>
 struct is_object_ref<object_ref<T>> : std::true_type {
-  using value = T;
+  using held = T;
 };
 
 template <class P, class A>
@@ -55,7 +55,7 @@ void add_arg(std::vector<task_arg>& out, A&& arg) {
   using param = stored_t<P>;
   using given = std::decay_t<A>;
   if constexpr (is_object_ref<given>::value) {
-    using held = stored_t<typename is_object_ref<given>::value>;
+    using held = stored_t<typename is_object_ref<given>::held>;
     static_assert(codec<held>::type_hash == codec<param>::type_hash,
                   "troupe: a ref argument holds a different type than the "
                   "function's parameter");
@@ -74,7 +74,7 @@ template <class A>
 type_ref arg_type() {
   using given = std::decay_t<A>;
   if constexpr (is_object_ref<given>::value)
-    return type_of<typename is_object_ref<given>::value>();
+    return type_of<typename is_object_ref<given>::held>();
   else
     return type_of<given>();
 }

@@ -1,0 +1,256 @@
+// Tasks, refs and the object store, end to end on a real local cluster.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "tests/cluster_fixture.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::local_cluster;
+
+namespace {
+
+int square(int x) { return x * x; }
+TROUPE_REMOTE(square);
+
+int add(int a, int b) { return a + b; }
+TROUPE_REMOTE_AS("add", troupe::overload<int(int, int)>(add));
+
+double add(double a, double b) { return a + b + 0.5; }
+TROUPE_REMOTE_AS("add_doubles", troupe::overload<double(double, double)>(add));
+
+int worker_pid() { return static_cast<int>(::getpid()); }
+TROUPE_REMOTE(worker_pid);
+
+std::vector<double> make_array(int n, double value) {
+  return std::vector<double>(static_cast<std::size_t>(n), value);
+}
+TROUPE_REMOTE(make_array);
+
+std::vector<double> add_arrays(troupe::shared_array<double> a,
+                               troupe::shared_array<double> b) {
+  std::vector<double> out(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i)
+    out[i] = a[i] + b[i];
+  return out;
+}
+TROUPE_REMOTE(add_arrays);
+
+double sum_array(const std::vector<double>& xs) {
+  return std::accumulate(xs.begin(), xs.end(), 0.0);
+}
+TROUPE_REMOTE(sum_array);
+
+/// A task that submits tasks and waits for them, from inside a worker.
+int sum_of_squares(int n) {
+  std::vector<troupe::object_ref<int>> refs;
+  for (int i = 1; i <= n; ++i)
+    refs.push_back(troupe::task(square).remote(i));
+  int total = 0;
+  for (auto v : troupe::get(refs))
+    total += v;
+  return total;
+}
+TROUPE_REMOTE(sum_of_squares);
+
+int slow_identity(int x, int millis) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(millis));
+  return x;
+}
+TROUPE_REMOTE(slow_identity);
+
+struct point {
+  int x = 0;
+  std::string label;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, point& p) {
+  return f(caf::meta::type_name("point"), p.x, p.label);
+}
+
+point move_point(point p, int dx) {
+  p.x += dx;
+  p.label += "'";
+  return p;
+}
+TROUPE_REMOTE(move_point);
+
+int g_side_effect = 0;
+void touch(int x) { g_side_effect = x; }
+TROUPE_REMOTE(touch);
+
+} // namespace
+
+TEST_CASE("a remote task returns its result through get") {
+  local_cluster cluster;
+  auto ref = troupe::task(square).remote(7);
+  CHECK(ref.valid());
+  CHECK(troupe::get(ref) == 49);
+}
+
+TEST_CASE("tasks run in worker processes, not in the driver") {
+  local_cluster cluster;
+  auto pid = troupe::get(troupe::task(worker_pid).remote());
+  CHECK(pid != static_cast<int>(::getpid()));
+  CHECK(pid > 0);
+}
+
+TEST_CASE("refs passed as arguments make a DAG that runs once its inputs are ready") {
+  local_cluster cluster;
+  auto a = troupe::task(make_array).remote(1000, 1.5);
+  auto b = troupe::task(make_array).remote(1000, 2.0);
+  auto c = troupe::task(add_arrays).remote(a, b);
+  auto total = troupe::task(sum_array).remote(c);
+  CHECK(troupe::get(total) == doctest::Approx(3500.0));
+  auto values = troupe::get(c);
+  REQUIRE(values.size() == 1000);
+  CHECK(values.front() == 3.5);
+}
+
+TEST_CASE("a slow argument delays its consumer until it is ready") {
+  local_cluster cluster;
+  auto slow = troupe::task(slow_identity).remote(20, 300);
+  auto sum = troupe::task(troupe::overload<int(int, int)>(add)).remote(slow, 22);
+  CHECK(troupe::get(sum) == 42);
+}
+
+TEST_CASE("tasks can submit tasks and wait for them") {
+  local_cluster cluster;
+  CHECK(troupe::get(troupe::task(sum_of_squares).remote(10)) == 385);
+}
+
+TEST_CASE("more nested clients than CPUs do not deadlock the node") {
+  // Each client blocks in get; blocked workers lend their CPU to the tasks
+  // they wait for.
+  local_cluster cluster;
+  std::vector<troupe::object_ref<int>> clients;
+  for (int i = 0; i < 4; ++i)
+    clients.push_back(troupe::task(sum_of_squares).remote(20));
+  for (auto v : troupe::get(clients, 60s))
+    CHECK(v == 2870);
+}
+
+TEST_CASE("overloads are registered under names of their own") {
+  local_cluster cluster;
+  auto ints = troupe::task(troupe::overload<int(int, int)>(add)).remote(1, 2);
+  auto doubles = troupe::task(troupe::overload<double(double, double)>(add)).remote(1.0, 2.0);
+  CHECK(troupe::get(ints) == 3);
+  CHECK(troupe::get(doubles) == 3.5);
+  CHECK(troupe::get(troupe::task<double>("add_doubles").remote(2.0, 2.0)) == 4.5);
+}
+
+TEST_CASE("a function can be called by its registered name") {
+  local_cluster cluster;
+  CHECK(troupe::get(troupe::task<int>("square").remote(9)) == 81);
+}
+
+TEST_CASE("user structs with an inspect overload cross processes") {
+  local_cluster cluster;
+  auto p = troupe::get(troupe::task(move_point).remote(point{1, "a"}, 4));
+  CHECK(p.x == 5);
+  CHECK(p.label == "a'");
+}
+
+TEST_CASE("a task returning void can be waited for") {
+  local_cluster cluster;
+  auto ref = troupe::task(touch).remote(3);
+  troupe::get(ref);
+  CHECK(g_side_effect == 0); // it ran in a worker, not here
+}
+
+TEST_CASE("put values can be got and passed to tasks") {
+  local_cluster cluster;
+  auto small = troupe::put(41);
+  CHECK(troupe::get(small) == 41);
+  CHECK(troupe::get(troupe::task(troupe::overload<int(int, int)>(add)).remote(small, 1)) == 42);
+  auto text = troupe::put(std::string(1000, 'x'));
+  CHECK(troupe::get(text).size() == 1000);
+}
+
+TEST_CASE("large arrays live in shared memory and are viewed without copying") {
+  local_cluster cluster;
+  std::vector<double> big(2'000'000, 0.25); // 16 MB: goes to the store
+  auto ref = troupe::put(big);
+  auto v1 = troupe::get_view(ref);
+  auto v2 = troupe::get_view(ref);
+  REQUIRE(v1.size() == big.size());
+  CHECK(v1.data() == v2.data()); // both views point at the one stored copy
+  CHECK(v1.data() != big.data());
+  CHECK(v1[123] == 0.25);
+  auto copy = troupe::get(ref);
+  CHECK(copy.data() != v1.data());
+  CHECK(troupe::get(troupe::task(sum_array).remote(ref)) == doctest::Approx(500'000.0));
+}
+
+TEST_CASE("a large task result is stored once and read by the next task in place") {
+  local_cluster cluster;
+  auto a = troupe::task(make_array).remote(1'000'000, 1.0);
+  auto b = troupe::task(make_array).remote(1'000'000, 2.0);
+  auto c = troupe::task(add_arrays).remote(a, b);
+  auto view = troupe::get_view(c);
+  REQUIRE(view.size() == 1'000'000);
+  CHECK(view[999'999] == 3.0);
+}
+
+TEST_CASE("freed objects make room in the store for new ones") {
+  // Each value takes 60% of the 64 MiB store: the second put fits only if
+  // dropping the first ref freed its memory.
+  local_cluster cluster;
+  std::vector<double> big((40ULL << 20) / sizeof(double), 1.0);
+  for (int round = 0; round < 3; ++round) {
+    auto ref = troupe::put(big);
+    CHECK(troupe::get_view(ref).size() == big.size());
+  }
+  auto task_result = troupe::task(make_array).remote(static_cast<int>(big.size()), 2.0);
+  CHECK(troupe::get_view(task_result)[0] == 2.0);
+}
+
+TEST_CASE("wait returns the ready refs and leaves the rest") {
+  local_cluster cluster;
+  auto fast = troupe::task(slow_identity).remote(1, 0);
+  auto slow = troupe::task(slow_identity).remote(2, 2000);
+  troupe::get(fast);
+  auto r = troupe::wait(std::vector{fast, slow}, 1, 200ms);
+  REQUIRE(r.ready.size() == 1);
+  REQUIRE(r.not_ready.size() == 1);
+  CHECK(r.ready[0] == fast);
+  CHECK(r.not_ready[0] == slow);
+  auto all = troupe::wait(std::vector{fast, slow});
+  CHECK(all.ready.size() == 2);
+}
+
+TEST_CASE("a get that times out leaves the value to a later get") {
+  local_cluster cluster;
+  auto ref = troupe::task(slow_identity).remote(5, 500);
+  CHECK_THROWS_AS(troupe::get(ref, 50ms), troupe::timeout_error);
+  CHECK(troupe::get(ref, 10s) == 5);
+}
+
+TEST_CASE("fractional CPU requests share a CPU") {
+  local_cluster cluster;
+  troupe::task_options half;
+  half.num_cpus = 0.5;
+  half.name = "half-cpu";
+  std::vector<troupe::object_ref<int>> refs;
+  for (int i = 0; i < 8; ++i)
+    refs.push_back(troupe::task(square, half).remote(i));
+  int total = 0;
+  for (auto v : troupe::get(refs, 30s))
+    total += v;
+  CHECK(total == 140);
+}
+
+TEST_CASE("custom resources are honoured") {
+  auto opts = local_cluster::small();
+  opts.resources = {{"accelerator", 1}};
+  local_cluster cluster{opts};
+  troupe::task_options o;
+  o.resources = {{"accelerator", 1}};
+  CHECK(troupe::get(troupe::task(square, o).remote(3), 30s) == 9);
+}

@@ -1,0 +1,36 @@
+#pragma once
+
+// `troupe start` and `troupe stop`: node daemons that outlive the CLI.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace troupe::tools {
+
+/// The flags of `troupe start`.
+struct start_flags {
+  bool head = false;
+  std::uint16_t port = 0;               ///< 0: the OS picks one
+  double num_cpus = 0;                  ///< 0: one per hardware thread
+  double num_gpus = 0;
+  std::string resources;                ///< `name=value,...`
+  std::size_t object_store_memory = 0;  ///< bytes; 0: 30% of RAM
+  std::string bind = "127.0.0.1";
+  bool block = false;                   ///< run the node in this process
+};
+
+/// Starts a head node (in the background, or in the foreground with
+/// `block`); returns the process exit code: 0, 1 when the node failed to
+/// start, 2 for bad flags.
+int run_start(const start_flags& flags);
+
+/// Stops every node recorded in the state directory; returns 0, or 1 if a
+/// node could not be signalled.
+int run_stop();
+
+/// Returns the address of the single running node we started; throws
+/// `std::runtime_error` (with advice) when there is none or more than one.
+std::string default_address();
+
+} // namespace troupe::tools
