@@ -254,3 +254,14 @@ TEST_CASE("custom resources are honoured") {
   o.resources = {{"accelerator", 1}};
   CHECK(troupe::get(troupe::task(square, o).remote(3), 30s) == 9);
 }
+
+TEST_CASE("a view kept past shutdown stays readable") {
+  troupe::shared_array<double> view;
+  {
+    local_cluster cluster;
+    auto ref = troupe::task(make_array).remote(100'000, 4.0); // 800 KB: stored
+    view = troupe::get_view(ref);
+  }
+  REQUIRE(view.size() == 100'000);
+  CHECK(view[99'999] == 4.0);
+}

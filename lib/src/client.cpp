@@ -51,7 +51,7 @@ client::client(process_role role, const std::string& host, std::uint16_t port,
   config_ = make_system_config();
   system_ = std::make_unique<caf::actor_system>(*config_);
   table_ = std::make_unique<object_table>(
-    owner_id_, [this](std::uint64_t off) { store_->unpin(off); },
+    owner_id_, [this](std::uint64_t off) { mapping_->store->unpin(off); },
     [this](const stored_value& v) { return view_stored(v); });
   connect(host, port);
 }
@@ -77,9 +77,10 @@ void client::connect(const std::string& host, std::uint16_t port) {
     throw error(error_kind::runtime, "the node at " + host + ":" + std::to_string(port)
                                        + " did not answer: " + failure);
   try {
-    auto seg = store::shm_allocator::open(node_.segment);
-    store_ = std::make_unique<store::object_store>(*seg);
-    segment_ = std::move(seg);
+    auto m = std::make_shared<store_mapping>();
+    m->segment = store::shm_allocator::open(node_.segment);
+    m->store = std::make_unique<store::object_store>(*m->segment);
+    mapping_ = std::move(m);
   } catch (const std::exception& e) {
     throw error(error_kind::runtime, "cannot map the node's object store '"
                                        + node_.segment + "': " + e.what());
@@ -100,8 +101,15 @@ void client::connect(const std::string& host, std::uint16_t port) {
 void client::close() {
   if (!system_)
     return;
-  if (core_)
+  closing = true;
+  if (core_) {
+    // Wait for the core to stop before its handles go away under it.
+    caf::scoped_actor self{*system_};
+    self->monitor(core_);
     caf::anon_send_exit(core_, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(5)) >> [] {});
+  }
   core_ = nullptr;
   control_store_ = nullptr;
   node_.scheduler = nullptr;
@@ -224,10 +232,11 @@ stored_value client::store_value(encoded_value& v, const object_id& id) {
         std::move(v.buffer));
     return s;
   }
-  auto w = store_->create(id, v.size(), v.type_hash, v.type_name,
+  auto& store = *mapping_->store;
+  auto w = store.create(id, v.size(), v.type_hash, v.type_name,
                           static_cast<store::encoding>(v.enc));
   std::memcpy(w.data, v.data(), v.size());
-  store_->seal(w.offset);
+  store.seal(w.offset);
   s.in_store = true;
   s.offset = w.offset;
   s.size = w.size;
@@ -235,19 +244,17 @@ stored_value client::store_value(encoded_value& v, const object_id& id) {
 }
 
 raw_value client::view_stored(const stored_value& v) {
-  auto r = store_->view(v.offset);
-  store_->pin(v.offset);
+  auto& store = *mapping_->store;
+  auto r = store.view(v.offset);
+  store.pin(v.offset);
   raw_value out;
   out.enc = static_cast<encoding>(r.enc);
   out.type_hash = r.type_hash;
   out.type_name = r.type_name;
   out.data = r.data;
   out.size = r.size;
-  auto* st = store_.get();
-  auto off = v.offset;
-  out.keepalive = std::shared_ptr<const void>(r.data, [st, off](const void*) {
-    st->unpin(off);
-  });
+  out.keepalive = std::shared_ptr<const void>(
+    r.data, [m = mapping_, off = v.offset](const void*) { m->store->unpin(off); });
   return out;
 }
 

@@ -61,7 +61,7 @@ public:
 
   caf::actor_system& system() noexcept { return *system_; }
   object_table& table() noexcept { return *table_; }
-  store::object_store* store() noexcept { return store_.get(); }
+  store::object_store* store() noexcept { return mapping_ ? mapping_->store.get() : nullptr; }
   const node_info& node() const noexcept { return node_; }
   const caf::actor& core() const noexcept { return core_; }
   const caf::actor& control_store() const noexcept { return control_store_; }
@@ -74,6 +74,8 @@ public:
   /// (a `get` inside a task tells the scheduler the worker is blocked).
   std::uint64_t worker_id = 0;
   std::atomic<bool> in_task{false};
+  /// Set by `shutdown` before it stops the node, which is then no surprise.
+  std::atomic<bool> closing{false};
 
   /// Returns a fresh object id owned by this process.
   object_id next_object_id() noexcept {
@@ -92,8 +94,13 @@ private:
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<object_table> table_;
-  std::unique_ptr<store::allocator> segment_;
-  std::unique_ptr<store::object_store> store_;
+  /// The mapped store segment. Every view handed out shares it, so a view
+  /// kept past `shutdown` still points into mapped memory.
+  struct store_mapping {
+    std::unique_ptr<store::allocator> segment;
+    std::unique_ptr<store::object_store> store;
+  };
+  std::shared_ptr<store_mapping> mapping_;
   node_info node_;
   caf::actor control_store_;
   caf::actor core_;

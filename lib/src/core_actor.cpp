@@ -122,6 +122,8 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
   self->monitor(c->node().scheduler);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
+    if (st.c->closing)
+      return;
     if (dm.source == st.c->node().scheduler.address()) {
       spdlog::warn("node daemon is gone ({})", caf::to_string(dm.reason));
       if (st.c->role() == process_role::worker)

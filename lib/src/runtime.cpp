@@ -179,6 +179,7 @@ void shutdown() {
   if (!driver_client)
     return;
   set_client(nullptr);
+  driver_client->closing = true;
   if (embedded_node_pid > 0) {
     caf::scoped_actor self{driver_client->system()};
     self->request(caf::actor_cast<control_store_actor>(driver_client->control_store()),

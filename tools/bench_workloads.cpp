@@ -1,0 +1,323 @@
+#include "tools/bench_workloads.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <stdexcept>
+
+#include <troupe/troupe.hpp>
+
+namespace troupe::tools {
+
+// --- tasks ------------------------------------------------------------------
+// Registered here so that the troupe executable, which is also its own
+// worker, can run them wherever the benchmark's driver is.
+
+/// The no-op task: returns a small value.
+std::int64_t bench_noop() {
+  return 1;
+}
+TROUPE_REMOTE(bench_noop);
+
+std::int64_t bench_inc(std::int64_t x) {
+  return x + 1;
+}
+TROUPE_REMOTE(bench_inc);
+
+std::int64_t bench_add(std::int64_t a, std::int64_t b) {
+  return a + b;
+}
+TROUPE_REMOTE(bench_add);
+
+/// Sums an array in place (in shared memory when the ref is on this node).
+double bench_sum(troupe::shared_array<double> xs) {
+  return std::accumulate(xs.begin(), xs.end(), 0.0);
+}
+TROUPE_REMOTE(bench_sum);
+
+/// One client of multi_client_tasks_async: submits `n` no-ops, gets all.
+std::int64_t bench_client_tasks(std::int64_t n) {
+  auto f = troupe::task(bench_noop);
+  std::vector<troupe::object_ref<std::int64_t>> refs;
+  refs.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i)
+    refs.push_back(f.remote());
+  std::int64_t total = 0;
+  for (auto v : troupe::get(refs, std::chrono::seconds(60)))
+    total += v;
+  return total;
+}
+TROUPE_REMOTE(bench_client_tasks);
+
+/// One client of multi_client_put_calls: puts `n` small values.
+std::int64_t bench_client_puts(std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i)
+    (void) troupe::put(i);
+  return n;
+}
+TROUPE_REMOTE(bench_client_puts);
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using int_ref = troupe::object_ref<std::int64_t>;
+
+constexpr int num_clients = 4;
+
+/// Clients block in `get` most of the time: like Ray's benchmark actors they
+/// take no CPU, so that all four run on a 2-core node.
+const troupe::task_options client_options{.num_cpus = 0};
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+/// Returns the nearest-rank percentile `p` (0..1) of `xs`.
+double percentile(std::vector<double> xs, double p) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(xs.size())));
+  return xs[std::clamp<std::size_t>(rank, 1, xs.size()) - 1];
+}
+
+/// Calls `step` up to `max_steps` times or until `budget_s` seconds pass;
+/// returns steps per second. The budget bounds the run on a slow library.
+template <class F>
+double rate(std::size_t max_steps, double budget_s, F&& step) {
+  auto t0 = clock_type::now();
+  std::size_t n = 0;
+  while (n < max_steps && (n == 0 || seconds_since(t0) < budget_s)) {
+    step();
+    ++n;
+  }
+  return static_cast<double>(n) / seconds_since(t0);
+}
+
+void check(bool ok, const char* what) {
+  if (!ok)
+    throw std::runtime_error(std::string{"wrong result: "} + what);
+}
+
+std::vector<int_ref> submit_noops(std::size_t n) {
+  auto f = troupe::task(bench_noop);
+  std::vector<int_ref> refs;
+  refs.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    refs.push_back(f.remote());
+  return refs;
+}
+
+void get_all(const std::vector<int_ref>& refs, const bench_config& cfg) {
+  auto values = troupe::get(refs, cfg.timeout);
+  check(std::accumulate(values.begin(), values.end(), std::int64_t{0})
+          == static_cast<std::int64_t>(refs.size()),
+        "no-op results");
+}
+
+void tasks_sync(const bench_config& cfg, bench_samples& out) {
+  auto f = troupe::task(bench_noop);
+  auto max_calls = cfg.pick<std::size_t>(2000, 300);
+  auto budget = cfg.pick(2.0, 0.5);
+  for (int r = 0; r < cfg.rounds; ++r) {
+    std::vector<double> latencies;
+    latencies.reserve(max_calls);
+    auto per_s = rate(max_calls, budget, [&] {
+      auto t = clock_type::now();
+      check(troupe::get(f.remote(), cfg.timeout) == 1, "no-op result");
+      latencies.push_back(seconds_since(t) * 1e6);
+    });
+    out["single_client_tasks_sync"].push_back(per_s);
+    out["task_roundtrip_p50_us"].push_back(percentile(latencies, 0.50));
+    out["task_roundtrip_p99_us"].push_back(percentile(latencies, 0.99));
+  }
+}
+
+void tasks_async(const bench_config& cfg, bench_samples& out) {
+  for (int r = 0; r < cfg.rounds; ++r) {
+    auto t0 = clock_type::now();
+    get_all(submit_noops(1000), cfg);
+    out["single_client_tasks_async"].push_back(1000 / seconds_since(t0));
+  }
+}
+
+void multi_client_tasks(const bench_config& cfg, bench_samples& out) {
+  auto client = troupe::task(bench_client_tasks, client_options);
+  const std::int64_t per_client = 1000;
+  for (int r = 0; r < cfg.rounds; ++r) {
+    auto t0 = clock_type::now();
+    std::vector<int_ref> clients;
+    for (int c = 0; c < num_clients; ++c)
+      clients.push_back(client.remote(per_client));
+    for (auto v : troupe::get(clients, cfg.timeout))
+      check(v == per_client, "client task result");
+    out["multi_client_tasks_async"].push_back(num_clients * per_client
+                                              / seconds_since(t0));
+  }
+}
+
+void tasks_and_get_batch(const bench_config& cfg, bench_samples& out) {
+  auto batches = cfg.pick(3, 1);
+  for (int r = 0; r < cfg.rounds; ++r) {
+    auto t0 = clock_type::now();
+    for (int b = 0; b < batches; ++b)
+      get_all(submit_noops(1000), cfg);
+    out["single_client_tasks_and_get_batch"].push_back(batches / seconds_since(t0));
+  }
+}
+
+void put_calls(const bench_config& cfg, bench_samples& out) {
+  std::int64_t i = 0;
+  for (int r = 0; r < cfg.rounds; ++r)
+    out["single_client_put_calls"].push_back(
+      rate(cfg.pick<std::size_t>(20000, 3000), cfg.pick(1.0, 0.3),
+           [&] { (void) troupe::put(i++); }));
+}
+
+void get_calls(const bench_config& cfg, bench_samples& out) {
+  auto ref = troupe::put(std::int64_t{7});
+  for (int r = 0; r < cfg.rounds; ++r)
+    out["single_client_get_calls"].push_back(
+      rate(cfg.pick<std::size_t>(20000, 3000), cfg.pick(1.0, 0.3),
+           [&] { check(troupe::get(ref, cfg.timeout) == 7, "got value"); }));
+}
+
+void multi_client_puts(const bench_config& cfg, bench_samples& out) {
+  auto client = troupe::task(bench_client_puts, client_options);
+  std::int64_t per_client = cfg.pick(10000, 2000);
+  for (int r = 0; r < cfg.rounds; ++r) {
+    auto t0 = clock_type::now();
+    std::vector<int_ref> clients;
+    for (int c = 0; c < num_clients; ++c)
+      clients.push_back(client.remote(per_client));
+    for (auto v : troupe::get(clients, cfg.timeout))
+      check(v == per_client, "client task result");
+    out["multi_client_put_calls"].push_back(num_clients * per_client
+                                            / seconds_since(t0));
+  }
+}
+
+void put_gigabytes(const bench_config& cfg, bench_samples& out) {
+  std::vector<double> big(cfg.big_bytes / sizeof(double), 1.0);
+  auto bytes = static_cast<double>(big.size() * sizeof(double));
+  for (int r = 0; r < cfg.rounds; ++r) {
+    auto t0 = clock_type::now();
+    auto ref = troupe::put(big);
+    out["single_client_put_gigabytes"].push_back(bytes / seconds_since(t0) / 1e9);
+    // `ref` dies here: the store frees the object before the next round.
+  }
+}
+
+void wait_1k_refs(const bench_config& cfg, bench_samples& out) {
+  std::vector<int_ref> refs;
+  for (std::int64_t i = 0; i < 1000; ++i)
+    refs.push_back(troupe::put(i));
+  for (int r = 0; r < cfg.rounds; ++r)
+    out["single_client_wait_1k_refs"].push_back(
+      rate(cfg.pick<std::size_t>(1000, 200), cfg.pick(1.0, 0.3), [&] {
+        check(troupe::wait(refs, refs.size(), cfg.timeout).ready.size() == 1000,
+              "all refs ready");
+      }));
+}
+
+void chain_tasks(const bench_config& cfg, bench_samples& out) {
+  auto f = troupe::task(bench_inc);
+  for (int r = 0; r < cfg.rounds; ++r) {
+    auto t0 = clock_type::now();
+    auto ref = f.remote(std::int64_t{0});
+    for (int i = 1; i < 1000; ++i)
+      ref = f.remote(ref);
+    check(troupe::get(ref, cfg.timeout) == 1000, "chain result");
+    out["chain_1000_tasks"].push_back(1000 / seconds_since(t0));
+  }
+}
+
+void tree_reduce(const bench_config& cfg, bench_samples& out) {
+  auto add = troupe::task(bench_add);
+  for (int r = 0; r < cfg.rounds; ++r) {
+    std::vector<int_ref> level;
+    for (std::int64_t i = 0; i < 1024; ++i)
+      level.push_back(troupe::put(i));
+    auto t0 = clock_type::now();
+    while (level.size() > 1) {
+      std::vector<int_ref> next;
+      for (std::size_t i = 0; i + 1 < level.size(); i += 2)
+        next.push_back(add.remote(level[i], level[i + 1]));
+      level = std::move(next);
+    }
+    check(troupe::get(level.front(), cfg.timeout) == 1023 * 1024 / 2, "tree sum");
+    out["tree_reduce_1024_s"].push_back(seconds_since(t0));
+  }
+}
+
+void large_arg(const bench_config& cfg, bench_samples& out) {
+  constexpr std::size_t n = 100'000'000 / sizeof(double);
+  auto ref = troupe::put(std::vector<double>(n, 1.0));
+  auto sum = troupe::task(bench_sum);
+  for (int r = 0; r < cfg.rounds; ++r) {
+    auto t0 = clock_type::now();
+    check(troupe::get(sum.remote(ref), cfg.timeout) == static_cast<double>(n),
+          "array sum");
+    out["large_arg_100mb_s"].push_back(seconds_since(t0));
+  }
+}
+
+void get_large(const bench_config& cfg, bench_samples& out) {
+  auto n = cfg.big_bytes / sizeof(double);
+  auto ref = troupe::put(std::vector<double>(n, 1.0));
+  for (int r = 0; r < cfg.rounds; ++r) {
+    auto t0 = clock_type::now();
+    auto view = troupe::get_view(ref);
+    // Summing reads every byte: a view alone would measure nothing.
+    auto total = std::accumulate(view.begin(), view.end(), 0.0);
+    auto took = seconds_since(t0);
+    check(total == static_cast<double>(n), "array sum");
+    out["get_large_gigabytes"].push_back(static_cast<double>(n * sizeof(double)) / took
+                                         / 1e9);
+  }
+}
+
+} // namespace
+
+const std::vector<bench_workload>& cluster_workloads() {
+  static const std::vector<bench_workload> all{
+    {{"single_client_tasks_sync", "task_roundtrip_p50_us", "task_roundtrip_p99_us"},
+     tasks_sync},
+    {{"single_client_tasks_async"}, tasks_async},
+    {{"multi_client_tasks_async"}, multi_client_tasks},
+    {{"single_client_tasks_and_get_batch"}, tasks_and_get_batch},
+    {{"single_client_put_calls"}, put_calls},
+    {{"single_client_get_calls"}, get_calls},
+    {{"multi_client_put_calls"}, multi_client_puts},
+    {{"single_client_put_gigabytes"}, put_gigabytes},
+    {{"single_client_wait_1k_refs"}, wait_1k_refs},
+    {{"chain_1000_tasks"}, chain_tasks},
+    {{"tree_reduce_1024_s"}, tree_reduce},
+    {{"large_arg_100mb_s"}, large_arg},
+    {{"get_large_gigabytes"}, get_large},
+  };
+  return all;
+}
+
+void warm_up(const bench_config& cfg) {
+  get_all(submit_noops(cfg.pick<std::size_t>(200, 50)), cfg);
+}
+
+void measure_cluster_start(const bench_config& cfg, bench_samples& out) {
+  for (int r = 0; r < 3; ++r) {
+    auto t0 = clock_type::now();
+    troupe::init();
+    try {
+      check(troupe::get(troupe::task(bench_noop).remote(), cfg.timeout) == 1,
+            "first task result");
+    } catch (...) {
+      troupe::shutdown();
+      throw;
+    }
+    out["cluster_start_s"].push_back(seconds_since(t0));
+    troupe::shutdown();
+  }
+}
+
+} // namespace troupe::tools

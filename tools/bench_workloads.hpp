@@ -1,0 +1,50 @@
+#pragma once
+
+// The workloads of `troupe microbenchmark` (shared/BENCHMARKS.md). Each runs
+// its own rounds against the cluster `troupe::init` connected to and records
+// one sample per round and figure; the caller reports medians.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace troupe::tools {
+
+/// Figure name -> one value per round.
+using bench_samples = std::map<std::string, std::vector<double>>;
+
+/// How hard to push: `--quick` shrinks rounds and sizes.
+struct bench_config {
+  bool quick = false;
+  int rounds = 5;
+  /// The longest any `get` may wait: a hang becomes an error, not a stall.
+  std::chrono::seconds timeout{60};
+  /// Bytes of the big arrays of the put and get throughput figures.
+  std::size_t big_bytes = 400'000'000;
+
+  /// Returns `full` or, with `--quick`, `quick`.
+  template <class T>
+  T pick(T full, T quick_value) const {
+    return quick ? quick_value : full;
+  }
+};
+
+/// One workload: the figures it produces and the function that measures them.
+struct bench_workload {
+  std::vector<std::string> names;
+  void (*run)(const bench_config&, bench_samples&);
+};
+
+/// Returns the workloads that need a running cluster, in BENCHMARKS.md order.
+const std::vector<bench_workload>& cluster_workloads();
+
+/// Starts the first tasks so that the workers are up before anything is timed.
+void warm_up(const bench_config& cfg);
+
+/// Measures `cluster_start_s`: init of a fresh embedded cluster until the
+/// first task result, then shutdown. Call while troupe is not initialised.
+void measure_cluster_start(const bench_config& cfg, bench_samples& out);
+
+} // namespace troupe::tools
