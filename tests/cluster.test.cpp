@@ -1,0 +1,81 @@
+// Drivers and nodes as separate processes: connecting to a node started on
+// its own, and what is left when a driver is killed.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+
+#include "tests/cluster_fixture.hpp"
+#include "tests/process_helpers.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::child_process;
+
+namespace {
+
+int triple(int x) { return 3 * x; }
+TROUPE_REMOTE(triple);
+
+/// Starts a standalone node (the test executable as node daemon, as
+/// `troupe start --head --block` would) and returns its address.
+std::string start_node(child_process& node) {
+  auto port = node.ready_line();
+  REQUIRE_MESSAGE(!port.empty(), "the node daemon did not start");
+  return "127.0.0.1:" + port;
+}
+
+std::vector<std::string> node_env() {
+  return {"TROUPE_ROLE=node", "TROUPE_NUM_CPUS=2",
+          "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(64 << 20)};
+}
+
+} // namespace
+
+TEST_CASE("a driver connects to a running node, and shutdown leaves the node running") {
+  child_process node{node_env()};
+  auto address = start_node(node);
+  troupe::init({.address = address});
+  CHECK(troupe::get(troupe::task(triple).remote(5), 30s) == 15);
+  troupe::shutdown();
+  std::this_thread::sleep_for(200ms);
+  CHECK(troupe::test::alive(node.pid()));
+  // A second driver (job) uses the same node.
+  troupe::init({.address = address});
+  CHECK(troupe::get(troupe::task(triple).remote(7), 30s) == 21);
+  troupe::shutdown();
+  // SIGTERM stops the node with its workers and removes its store segment.
+  auto workers = troupe::test::processes_with_env("TROUPE_NODE=" + address);
+  CHECK(workers.size() >= 1);
+  REQUIRE(::kill(node.pid(), SIGTERM) == 0);
+  CHECK(troupe::test::gone_within(node.pid(), 10s));
+  for (auto pid : workers)
+    CHECK(troupe::test::gone_within(pid, 10s));
+  for (auto& f : std::filesystem::directory_iterator("/dev/shm"))
+    CHECK(f.path().filename().string().find("troupe-" + std::to_string(node.pid()))
+          == std::string::npos);
+}
+
+TEST_CASE("init with an address where no node listens fails with a clear error") {
+  try {
+    troupe::init({.address = "127.0.0.1:1"});
+    FAIL("init did not throw");
+  } catch (const troupe::error& e) {
+    CHECK(std::string{e.what()}.find("127.0.0.1:1") != std::string::npos);
+  }
+  CHECK_FALSE(troupe::is_initialized());
+}
+
+TEST_CASE("a driver killed with SIGKILL takes its embedded node and workers along") {
+  child_process driver{{"TROUPE_TEST_SCENARIO=driver_waits"}};
+  auto line = driver.ready_line();
+  REQUIRE_MESSAGE(line == "ready", "the driver did not start");
+  auto spawned = troupe::test::processes_with_env("TROUPE_PARENT_PID="
+                                                  + std::to_string(driver.pid()));
+  CHECK(spawned.size() >= 3); // the node and its two workers
+  REQUIRE(::kill(driver.pid(), SIGKILL) == 0);
+  for (auto pid : spawned)
+    CHECK_MESSAGE(troupe::test::gone_within(pid, 15s), "process " << pid << " lingers");
+}

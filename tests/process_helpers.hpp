@@ -1,0 +1,119 @@
+#pragma once
+
+// Starting and watching real processes from integration tests.
+
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <poll.h>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "lib/src/process.hpp"
+
+namespace troupe::test {
+
+/// Returns whether process `pid` exists (and is not a zombie).
+inline bool alive(int pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  if (!std::getline(stat, line))
+    return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+}
+
+/// Waits up to `timeout` for `pid` to be gone.
+inline bool gone_within(int pid, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (alive(pid)) {
+    detail::wait_child(pid, 0); // reap it if it is our child
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+/// Returns the pids of processes whose environment holds `entry`.
+inline std::vector<int> processes_with_env(const std::string& entry) {
+  std::vector<int> out;
+  for (auto& d : std::filesystem::directory_iterator("/proc")) {
+    auto name = d.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream env{d.path() / "environ", std::ios::binary};
+    std::string all{std::istreambuf_iterator<char>(env), {}};
+    std::size_t pos = 0;
+    while (pos < all.size()) {
+      auto end = all.find('\0', pos);
+      if (all.compare(pos, end - pos, entry) == 0) {
+        if (alive(std::stoi(name)))
+          out.push_back(std::stoi(name));
+        break;
+      }
+      pos = end == std::string::npos ? all.size() : end + 1;
+    }
+  }
+  return out;
+}
+
+/// A child process started from this test executable with extra environment
+/// variables, whose first output line (written to the fd in TROUPE_READY_FD)
+/// is read back. Killed with SIGKILL when it goes out of scope.
+class child_process {
+public:
+  explicit child_process(std::vector<std::string> env) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+      throw std::runtime_error("pipe failed");
+    int wfd = ::dup(fds[1]);
+    ::close(fds[1]);
+    env.push_back("TROUPE_READY_FD=" + std::to_string(wfd));
+    pid_ = detail::spawn_process(detail::self_exe(), {}, env);
+    ::close(wfd);
+    read_fd_ = fds[0];
+  }
+  ~child_process() {
+    if (pid_ > 0 && alive(pid_)) {
+      ::kill(pid_, SIGKILL);
+      detail::wait_child(pid_, 5000);
+    }
+    if (read_fd_ >= 0)
+      ::close(read_fd_);
+  }
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  /// Returns the first line the child wrote, or "" after `timeout`.
+  std::string ready_line(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    std::string line;
+    pollfd p{read_fd_, POLLIN, 0};
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (line.find('\n') == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        return "";
+      char buf[128];
+      auto n = ::read(read_fd_, buf, sizeof(buf));
+      if (n <= 0)
+        return "";
+      line.append(buf, static_cast<std::size_t>(n));
+    }
+    return line.substr(0, line.find('\n'));
+  }
+
+  [[nodiscard]] int pid() const noexcept { return pid_; }
+
+private:
+  int pid_ = -1;
+  int read_fd_ = -1;
+};
+
+} // namespace troupe::test
