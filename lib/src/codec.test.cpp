@@ -13,6 +13,7 @@
 
 #include "troupe/errors.hpp"
 #include "troupe/shared_array.hpp"
+#include "troupe/task.hpp"
 
 std::uint64_t troupe_test_seed();
 
@@ -170,7 +171,8 @@ TEST_CASE("decoding as the wrong type throws argument_type_error naming both typ
     CHECK(what.find(std::string{codec<std::string>::name}) != std::string::npos);
   }
 
-  auto d = troupe::detail::encode(std::vector<double>{1, 2});
+  std::vector<double> doubles{1, 2}; // a raw array borrows: keep it alive
+  auto d = troupe::detail::encode(doubles);
   try {
     codec<std::vector<float>>::decode(view_of(d));
     FAIL("decoding doubles as floats did not throw");
@@ -186,7 +188,8 @@ TEST_CASE("decoding as the wrong type throws argument_type_error naming both typ
 }
 
 TEST_CASE("a raw-array type hash with the binary encoding is rejected") {
-  auto d = troupe::detail::encode(std::vector<double>{1, 2});
+  std::vector<double> doubles{1, 2}; // a raw array borrows: keep it alive
+  auto d = troupe::detail::encode(doubles);
   auto r = view_of(d);
   r.enc = encoding::caf_binary;
   CHECK_THROWS_AS(codec<std::vector<double>>::decode(r), troupe::argument_type_error);
@@ -230,4 +233,42 @@ TEST_CASE("the void marker encodes to nothing and decodes only as void") {
   CHECK(v.type_name == "void");
   CHECK_NOTHROW(codec<troupe::detail::unit_value>::decode(view_of(v)));
   CHECK_THROWS_AS(codec<std::int32_t>::decode(view_of(v)), troupe::argument_type_error);
+}
+
+namespace codec_test {
+
+/// Converts to the parameter type of a task, as user types may.
+struct readings {
+  double a = 0, b = 0;
+  operator std::vector<double>() const { return {a, b}; }
+};
+
+} // namespace codec_test
+
+TEST_CASE("an argument converted to a raw-array parameter owns its bytes"
+          * doctest::may_fail()) {
+  // task.hpp add_arg encodes `param(arg)`, a temporary that dies at the end of
+  // the statement; a raw array only borrows its bytes, so the argument would
+  // point at freed memory by the time the client calls own() on it.
+  std::vector<troupe::detail::task_arg> args;
+  troupe::detail::add_arg<std::vector<double>>(args, codec_test::readings{1.5, 2.5});
+  REQUIRE(args.size() == 1);
+  CHECK(args[0].value.enc == encoding::raw_array);
+  CHECK(args[0].value.raw == nullptr); // must own, or the bytes are gone
+  if (args[0].value.raw == nullptr) {
+    auto back = codec<std::vector<double>>::decode(view_of(args[0].value));
+    CHECK(back == std::vector<double>{1.5, 2.5});
+  }
+}
+
+TEST_CASE("an argument of the parameter's own type borrows until the client owns it") {
+  std::vector<troupe::detail::task_arg> args;
+  std::vector<double> xs{3, 4, 5};
+  troupe::detail::add_arg<std::vector<double>>(args, xs);
+  REQUIRE(args.size() == 1);
+  CHECK(args[0].value.raw == reinterpret_cast<const std::byte*>(xs.data()));
+  args[0].value.own();
+  xs.assign(3, 0);
+  CHECK(codec<std::vector<double>>::decode(view_of(args[0].value))
+        == std::vector<double>{3, 4, 5});
 }
