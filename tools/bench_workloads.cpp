@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <numeric>
 #include <stdexcept>
+#include <unistd.h>
 
 #include <troupe/troupe.hpp>
 
@@ -35,6 +36,13 @@ double bench_sum(troupe::shared_array<double> xs) {
   return std::accumulate(xs.begin(), xs.end(), 0.0);
 }
 TROUPE_REMOTE(bench_sum);
+
+/// Returns the pid of the process that runs it: the warm-up checks that
+/// tasks really run in workers, not in the driver.
+std::int64_t bench_pid() {
+  return ::getpid();
+}
+TROUPE_REMOTE(bench_pid);
 
 /// One client of multi_client_tasks_async: submits `n` no-ops, gets all.
 std::int64_t bench_client_tasks(std::int64_t n) {
@@ -302,6 +310,8 @@ const std::vector<bench_workload>& cluster_workloads() {
 
 void warm_up(const bench_config& cfg) {
   get_all(submit_noops(cfg.pick<std::size_t>(200, 50)), cfg);
+  check(troupe::get(troupe::task(bench_pid).remote(), cfg.timeout) != ::getpid(),
+        "tasks run in the driver process");
 }
 
 void measure_cluster_start(const bench_config& cfg, bench_samples& out) {

@@ -11,6 +11,21 @@
 #include "tools/node_commands.hpp"
 #include "tools/status.hpp"
 
+namespace {
+
+/// CLI11's own NonNegativeNumber prints the largest double as its bound.
+const CLI::Validator non_negative{[](std::string& text) -> std::string {
+                                    try {
+                                      if (std::stod(text) >= 0)
+                                        return {};
+                                    } catch (const std::exception&) {
+                                    }
+                                    return "'" + text + "' is not a non-negative number";
+                                  },
+                                  "NONNEGATIVE"};
+
+} // namespace
+
 int main(int argc, char** argv) {
   // Before any parsing: as a spawned node or worker, argv is not ours.
   troupe::serve_if_spawned();
@@ -24,9 +39,9 @@ int main(int argc, char** argv) {
   start_cmd->add_option("--port", start.port, "port to listen on (default: any free one)");
   start_cmd->add_option("--num-cpus", start.num_cpus,
                         "CPUs to offer (default: one per hardware thread)")
-    ->check(CLI::NonNegativeNumber);
+    ->check(non_negative);
   start_cmd->add_option("--num-gpus", start.num_gpus, "GPUs to offer")
-    ->check(CLI::NonNegativeNumber);
+    ->check(non_negative);
   start_cmd->add_option("--resources", start.resources,
                         "custom resources, e.g. accelerator=2,disk=1");
   start_cmd->add_option("--object-store-memory", start.object_store_memory,

@@ -46,21 +46,21 @@ client& client::get() {
 }
 
 client::client(process_role role, const std::string& host, std::uint16_t port,
-               const init_options& opts)
+               bool embedded)
   : role_(role), exe_(self_exe()), owner_id_(random_owner_id()) {
   config_ = make_system_config();
   system_ = std::make_unique<caf::actor_system>(*config_);
   table_ = std::make_unique<object_table>(
     owner_id_, [this](std::uint64_t off) { mapping_->store->unpin(off); },
     [this](const stored_value& v) { return view_stored(v); });
-  connect(host, port);
+  connect(host, port, embedded);
 }
 
 client::~client() {
   close();
 }
 
-void client::connect(const std::string& host, std::uint16_t port) {
+void client::connect(const std::string& host, std::uint16_t port, bool embedded) {
   using namespace std::chrono_literals;
   auto cs = system_->middleman().remote_actor<control_store_actor>(host, port);
   if (!cs)
@@ -88,8 +88,7 @@ void client::connect(const std::string& host, std::uint16_t port) {
   core_ = caf::actor_cast<caf::actor>(spawn_core(*system_, *this));
   table_->set_self(core_);
   if (role_ == process_role::driver) {
-    job_spec spec{exe_, static_cast<std::int32_t>(::getpid()),
-                  env_or("TROUPE_EMBEDDED_NODE", "") == "1", core_};
+    job_spec spec{exe_, static_cast<std::int32_t>(::getpid()), embedded, core_};
     self->request(*cs, 10s, hello_atom::value, spec)
       .receive([&](hello_reply& r) { job_id_ = r.job_id; },
                [&](caf::error& e) { failure = system_->render(e); });

@@ -36,9 +36,10 @@ public:
   /// Returns the process's client or nullptr.
   static client* try_get() noexcept;
 
-  /// Connects to the node whose control store listens at `host:port`.
+  /// Connects to the node whose control store listens at `host:port`;
+  /// `embedded`: the node lives only as long as this driver.
   client(process_role role, const std::string& host, std::uint16_t port,
-         const init_options& opts);
+         bool embedded = false);
   ~client();
 
   /// Stops the actor system; waits for nothing remote.
@@ -83,7 +84,7 @@ public:
   }
 
 private:
-  void connect(const std::string& host, std::uint16_t port);
+  void connect(const std::string& host, std::uint16_t port, bool embedded);
 
   process_role role_;
   std::string exe_;

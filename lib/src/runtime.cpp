@@ -60,7 +60,6 @@ std::uint16_t start_embedded_node(const init_options& o) {
     "TROUPE_RESOURCES=" + format_resources(o.resources),
     "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(o.object_store_memory),
     "TROUPE_WORKER_EXE=" + self_exe(),
-    "TROUPE_EMBEDDED_NODE=",
   };
   try {
     embedded_node_pid = spawn_process(self_exe(), {"--troupe-node"}, env);
@@ -110,8 +109,7 @@ void stop_embedded_node() {
   auto colon = addr.rfind(':');
   try {
     auto* c = new client(process_role::worker, addr.substr(0, colon),
-                         static_cast<std::uint16_t>(std::stoi(addr.substr(colon + 1))),
-                         {});
+                         static_cast<std::uint16_t>(std::stoi(addr.substr(colon + 1))));
     c->worker_id = std::stoull(env_or("TROUPE_WORKER_ID", "0"));
     set_client(c);
     auto exec = spawn_executor(c->system(), *c);
@@ -152,18 +150,22 @@ void init(const init_options& options) {
   std::uint16_t port = 0;
   if (options.address.empty()) {
     port = start_embedded_node(options);
-    ::setenv("TROUPE_EMBEDDED_NODE", "1", 1);
   } else {
     auto colon = options.address.rfind(':');
     if (colon == std::string::npos)
       throw error(error_kind::runtime,
                   "address '" + options.address + "' is not HOST:PORT");
     host = options.address.substr(0, colon);
-    port = static_cast<std::uint16_t>(std::stoi(options.address.substr(colon + 1)));
-    ::setenv("TROUPE_EMBEDDED_NODE", "0", 1);
+    try {
+      port = static_cast<std::uint16_t>(std::stoi(options.address.substr(colon + 1)));
+    } catch (const std::exception&) {
+      throw error(error_kind::runtime,
+                  "address '" + options.address + "' has no valid port");
+    }
   }
   try {
-    driver_client = std::make_unique<client>(process_role::driver, host, port, options);
+    driver_client = std::make_unique<client>(process_role::driver, host, port,
+                                             embedded_node_pid > 0);
   } catch (...) {
     if (embedded_node_pid > 0) {
       ::kill(embedded_node_pid, SIGTERM);
