@@ -1,5 +1,6 @@
 #include "scheduler/resources.hpp"
 
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -55,12 +56,12 @@ resource_map parse_resources(const std::string& text) {
     try {
       std::size_t used = 0;
       auto value = std::stod(item.substr(eq + 1), &used);
-      if (used != item.size() - eq - 1 || value < 0)
+      if (used != item.size() - eq - 1 || !std::isfinite(value) || value < 0)
         throw std::invalid_argument("");
       out[item.substr(0, eq)] = value;
     } catch (const std::exception&) {
       throw std::invalid_argument("resource '" + item
-                                  + "' has no valid non-negative amount");
+                                  + "' has no valid finite, non-negative amount");
     }
   }
   return out;

@@ -142,6 +142,9 @@ void scheduler_state::dispatch() {
   for (auto& [id, w] : workers_)
     if (w.st == wstate::starting)
       ++starting[w.exe];
+  // `spare` is what is left once the requests waiting for a worker to start
+  // have their share: a worker is started only for a request that fits.
+  auto spare = available_;
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (!fits(available_, it->resources)) {
       ++it;
@@ -151,7 +154,10 @@ void scheduler_state::dispatch() {
       return kv.second.st == wstate::idle && kv.second.exe == it->exe;
     });
     if (wit == workers_.end()) {
-      ++wanted[it->exe];
+      if (fits(spare, it->resources)) {
+        take(spare, it->resources);
+        ++wanted[it->exe];
+      }
       ++it;
       continue;
     }
@@ -160,12 +166,30 @@ void scheduler_state::dispatch() {
     w.holder = it->requester;
     w.held = it->resources;
     take(available_, w.held);
+    take(spare, w.held);
     io_.grant(it->requester, {it->request_id, w.id, w.pid, w.executor});
     it = pending_.erase(it);
   }
   for (auto& [exe, n] : wanted)
-    for (auto have = starting[exe]; have < n && workers_.size() < max_workers_; ++have)
+    for (auto have = starting[exe]; have < n; ++have) {
+      if (workers_.size() >= max_workers_ && !evict_idle_worker_except(exe))
+        break;
       start_worker(exe);
+    }
+}
+
+bool scheduler_state::evict_idle_worker_except(const std::string& exe) {
+  auto it = std::find_if(workers_.begin(), workers_.end(), [&](auto& kv) {
+    return kv.second.st == wstate::idle && kv.second.exe != exe;
+  });
+  if (it == workers_.end())
+    return false;
+  // Its job's pool shrinks by one, so its exit does not start a replacement.
+  auto& target = pool_target_[it->second.exe];
+  target = target > 0 ? target - 1 : 0;
+  io_.kill_worker(it->second.pid);
+  workers_.erase(it);
+  return true;
 }
 
 void scheduler_state::stop_all() {

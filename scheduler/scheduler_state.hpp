@@ -83,6 +83,9 @@ private:
   };
 
   void dispatch();
+  /// Makes room at the worker limit: kills an idle worker of another
+  /// executable; returns whether there was one.
+  bool evict_idle_worker_except(const std::string& exe);
   void start_worker(const std::string& exe);
   void release(worker& w);
 

@@ -1,0 +1,526 @@
+// Unit tests of the local scheduler's logic, driven through a fake
+// scheduler_io that records what it would do. Requesters are scoped actors of
+// a small actor system (no middleman), only so that they have distinct
+// addresses for cancel and holder_down.
+#include "scheduler/scheduler_state.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+namespace {
+
+using troupe::lease_grant;
+using troupe::lease_request;
+using troupe::resource_map;
+using troupe::worker_hello;
+using troupe::sched::scheduler_io;
+using troupe::sched::scheduler_state;
+
+const std::string exe = "/opt/app/driver";
+
+/// Records every effect of the scheduler; pids count up from 4001.
+struct fake_io : scheduler_io {
+  struct started {
+    std::string exe;
+    std::uint64_t worker_id;
+    int pid;
+  };
+  struct granted {
+    caf::actor_addr to;
+    lease_grant grant;
+  };
+  struct denied {
+    caf::actor_addr to;
+    std::uint64_t request_id;
+    std::string why;
+  };
+  struct died {
+    caf::actor_addr holder;
+    std::uint64_t worker_id;
+    std::string why;
+  };
+
+  std::vector<started> starts;
+  std::vector<granted> grants;
+  std::vector<denied> denials;
+  std::vector<died> deaths;
+  std::vector<int> kills;
+  int last_pid = 4000;
+
+  int start_worker(const std::string& e, std::uint64_t id) override {
+    starts.push_back({e, id, ++last_pid});
+    return last_pid;
+  }
+  void grant(const caf::actor& to, const lease_grant& g) override {
+    grants.push_back({to.address(), g});
+  }
+  void deny(const caf::actor& to, std::uint64_t id, const std::string& why) override {
+    denials.push_back({to.address(), id, why});
+  }
+  void worker_died(const caf::actor& holder, std::uint64_t id,
+                   const std::string& why) override {
+    deaths.push_back({holder.address(), id, why});
+  }
+  void kill_worker(int pid) override { kills.push_back(pid); }
+};
+
+caf::actor_system_config& small_config(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.max-threads", 1);
+  return cfg;
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{small_config(cfg)};
+  std::vector<std::unique_ptr<caf::scoped_actor>> selves;
+  fake_io io;
+  std::unique_ptr<scheduler_state> st;
+  std::size_t registered = 0;
+  std::uint64_t next_request = 1;
+
+  explicit fixture(resource_map total, std::size_t max_workers = 8) {
+    st = std::make_unique<scheduler_state>(io, std::move(total), max_workers);
+  }
+
+  ~fixture() {
+    st.reset(); // drops its actor handles before the system goes
+    io = {};
+  }
+
+  /// Returns a new actor to act as a requester (a submitter's core actor).
+  caf::actor actor() {
+    selves.push_back(std::make_unique<caf::scoped_actor>(sys));
+    return caf::actor{*selves.back()};
+  }
+
+  /// Registers every started worker that has not registered yet.
+  void register_all(const caf::actor& executor = caf::actor{}) {
+    for (; registered < io.starts.size(); ++registered) {
+      auto& s = io.starts[registered];
+      st->on_register(worker_hello{s.worker_id, s.pid, executor, caf::actor{}});
+    }
+  }
+
+  /// Sends a lease request; returns its id.
+  std::uint64_t lease(const caf::actor& requester, resource_map resources,
+                      const std::string& task = "task", const std::string& e = exe) {
+    auto id = next_request++;
+    st->on_lease(lease_request{id, e, std::move(resources), task, requester});
+    return id;
+  }
+
+  double available(const std::string& r) const {
+    auto it = st->available().find(r);
+    return it == st->available().end() ? 0 : it->second;
+  }
+
+  int pid_of(std::uint64_t worker_id) const {
+    for (auto& s : io.starts)
+      if (s.worker_id == worker_id)
+        return s.pid;
+    return -1;
+  }
+};
+
+const resource_map one_cpu{{"CPU", 1}};
+
+} // namespace
+
+TEST_CASE(
+    "prestart starts the requested number of workers and no more than max_workers") {
+  fixture f{{{"CPU", 2}}, 5};
+  f.st->prestart(exe, 3);
+  REQUIRE(f.io.starts.size() == 3);
+  for (auto& s : f.io.starts)
+    CHECK(s.exe == exe);
+  CHECK(f.io.starts[0].worker_id != f.io.starts[1].worker_id);
+  CHECK(f.io.starts[1].worker_id != f.io.starts[2].worker_id);
+  CHECK(f.st->worker_count() == 3);
+  f.st->prestart(exe, 2); // the pool already has 3
+  CHECK(f.io.starts.size() == 3);
+  f.st->prestart(exe, 4);
+  CHECK(f.io.starts.size() == 4);
+  f.st->prestart("/other/exe", 10); // capped by max_workers
+  CHECK(f.io.starts.size() == 5);
+  CHECK(f.io.starts.back().exe == "/other/exe");
+  CHECK(f.io.grants.empty());
+}
+
+TEST_CASE("a lease is granted only after a worker registers") {
+  fixture f{{{"CPU", 2}}};
+  f.st->prestart(exe, 1);
+  auto a = f.actor();
+  auto id = f.lease(a, one_cpu);
+  CHECK(f.io.grants.empty());
+  CHECK(f.st->pending_requests() == 1);
+  CHECK(f.available("CPU") == 2); // nothing is taken before a grant
+  f.register_all();
+  REQUIRE(f.io.grants.size() == 1);
+  auto& g = f.io.grants[0];
+  CHECK(g.to == a.address());
+  CHECK(g.grant.request_id == id);
+  CHECK(g.grant.worker_id == f.io.starts[0].worker_id);
+  CHECK(g.grant.pid == f.io.starts[0].pid);
+  CHECK(f.st->pending_requests() == 0);
+  CHECK(f.available("CPU") == 1);
+  CHECK(f.io.starts.size() == 1); // no extra worker was started
+}
+
+TEST_CASE("a request with no idle worker starts one on demand") {
+  fixture f{{{"CPU", 2}}};
+  auto a = f.actor();
+  f.lease(a, one_cpu);
+  REQUIRE(f.io.starts.size() == 1);
+  CHECK(f.io.starts[0].exe == exe);
+  f.lease(a, one_cpu);
+  CHECK(f.io.starts.size() == 2);
+  CHECK(f.io.grants.empty());
+  f.register_all();
+  CHECK(f.io.grants.size() == 2);
+  // A request that cannot fit now starts no worker; it waits.
+  f.lease(a, one_cpu);
+  CHECK(f.io.starts.size() == 2);
+  CHECK(f.st->pending_requests() == 1);
+}
+
+TEST_CASE("a registration from an unknown or already registered worker is ignored") {
+  fixture f{{{"CPU", 2}}};
+  f.st->prestart(exe, 1);
+  f.register_all();
+  auto a = f.actor();
+  f.st->on_register(worker_hello{999, 1, caf::actor{}, caf::actor{}});
+  f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 1);
+  // The leased worker says hello again (a restart of its actors): it stays leased.
+  f.st->on_register(
+      worker_hello{f.io.starts[0].worker_id, 1, caf::actor{}, caf::actor{}});
+  f.lease(a, one_cpu);
+  CHECK(f.io.grants.size() == 1);
+  CHECK(f.available("CPU") == 1);
+}
+
+TEST_CASE("an infeasible request is denied at once naming the task and the resources") {
+  fixture f{{{"CPU", 2}}};
+  f.st->prestart(exe, 1);
+  f.register_all();
+  auto a = f.actor();
+  auto id = f.lease(a, {{"CPU", 1}, {"GPU", 1}}, "train_model");
+  REQUIRE(f.io.denials.size() == 1);
+  auto& d = f.io.denials[0];
+  CHECK(d.to == a.address());
+  CHECK(d.request_id == id);
+  CHECK(d.why.find("train_model") != std::string::npos);
+  CHECK(d.why.find("GPU: 1") != std::string::npos);
+  CHECK(d.why.find("CPU: 2") != std::string::npos);
+  CHECK(f.io.grants.empty());
+  CHECK(f.st->pending_requests() == 0);
+  CHECK(f.io.starts.size() == 1);
+  // More CPUs than the node has is infeasible, too.
+  f.lease(a, {{"CPU", 3}}, "too_big");
+  CHECK(f.io.denials.size() == 2);
+  // A request that merely does not fit now is not denied.
+  f.lease(a, {{"CPU", 2}});
+  f.lease(a, {{"CPU", 2}});
+  CHECK(f.io.denials.size() == 2);
+}
+
+TEST_CASE("two CPU=1 leases on a 2-CPU node are granted and a third waits for a return") {
+  fixture f{{{"CPU", 2}}};
+  f.st->prestart(exe, 3);
+  f.register_all();
+  auto a = f.actor();
+  auto r1 = f.lease(a, one_cpu);
+  auto r2 = f.lease(a, one_cpu);
+  auto r3 = f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.io.grants[0].grant.request_id == r1);
+  CHECK(f.io.grants[1].grant.request_id == r2);
+  CHECK(f.io.grants[0].grant.worker_id != f.io.grants[1].grant.worker_id);
+  CHECK(f.st->pending_requests() == 1);
+  CHECK(f.available("CPU") == 0);
+  f.st->on_return(f.io.grants[0].grant.worker_id);
+  REQUIRE(f.io.grants.size() == 3);
+  CHECK(f.io.grants[2].grant.request_id == r3);
+  CHECK(f.available("CPU") == 0);
+  // Returning twice gives nothing back twice.
+  auto w = f.io.grants[1].grant.worker_id;
+  f.st->on_return(w);
+  f.st->on_return(w);
+  CHECK(f.available("CPU") == 1);
+  f.st->on_return(12345); // unknown
+  CHECK(f.available("CPU") == 1);
+}
+
+TEST_CASE("a blocked worker gives its CPU back so a waiting request is granted, "
+          "unblocking takes it again") {
+  fixture f{{{"CPU", 1}}};
+  f.st->prestart(exe, 2);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu);
+  auto waiting = f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 1);
+  auto blocker = f.io.grants[0].grant.worker_id;
+  f.st->on_blocked(blocker);
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.io.grants[1].grant.request_id == waiting);
+  CHECK(f.io.grants[1].grant.worker_id != blocker);
+  CHECK(f.available("CPU") == 0);
+  f.st->on_blocked(blocker); // twice: no second give-back
+  CHECK(f.available("CPU") == 0);
+  f.st->on_unblocked(blocker);
+  CHECK(f.available("CPU") == -1); // oversubscribed for a while
+  f.st->on_unblocked(blocker);
+  CHECK(f.available("CPU") == -1);
+  auto third = f.lease(a, one_cpu);
+  f.st->on_return(f.io.grants[1].grant.worker_id);
+  CHECK(f.available("CPU") == 0);
+  CHECK(f.io.grants.size() == 2); // still no room for the third
+  f.st->on_return(blocker);
+  REQUIRE(f.io.grants.size() == 3);
+  CHECK(f.io.grants[2].grant.request_id == third);
+}
+
+TEST_CASE("a worker returned or dead while blocked does not give its CPU back twice") {
+  fixture f{{{"CPU", 1}}};
+  f.st->prestart(exe, 2);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu);
+  auto w = f.io.grants[0].grant.worker_id;
+  f.st->on_blocked(w);
+  CHECK(f.available("CPU") == 1);
+  f.st->on_return(w);
+  CHECK(f.available("CPU") == 1);
+  f.st->on_unblocked(w); // late: the lease is over
+  CHECK(f.available("CPU") == 1);
+
+  f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 2);
+  auto w2 = f.io.grants[1].grant.worker_id;
+  f.st->on_blocked(w2);
+  f.st->on_child_exit(f.pid_of(w2), 9);
+  CHECK(f.available("CPU") == 1);
+  CHECK(f.io.deaths.size() == 1);
+}
+
+TEST_CASE("fractional resources: two 0.5 CPU leases fit in one CPU") {
+  fixture f{{{"CPU", 1}}};
+  f.st->prestart(exe, 3);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, {{"CPU", 0.5}});
+  f.lease(a, {{"CPU", 0.5}});
+  CHECK(f.io.grants.size() == 2);
+  f.lease(a, {{"CPU", 0.5}});
+  CHECK(f.io.grants.size() == 2);
+  CHECK(f.st->pending_requests() == 1);
+  f.st->on_return(f.io.grants[0].grant.worker_id);
+  CHECK(f.io.grants.size() == 3);
+}
+
+TEST_CASE("ten 0.1 CPU leases fit in one CPU despite rounding") {
+  fixture f{{{"CPU", 1}}, 16};
+  f.st->prestart(exe, 11);
+  f.register_all();
+  auto a = f.actor();
+  for (int i = 0; i < 11; ++i)
+    f.lease(a, {{"CPU", 0.1}});
+  CHECK(f.io.grants.size() == 10);
+  CHECK(f.st->pending_requests() == 1);
+}
+
+TEST_CASE("a leased worker that is killed tells its holder why and is replaced") {
+  fixture f{{{"CPU", 2}}};
+  f.st->prestart(exe, 2);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 1);
+  auto w = f.io.grants[0].grant.worker_id;
+  auto pid = f.io.grants[0].grant.pid;
+  CHECK(f.available("CPU") == 1);
+  f.st->on_child_exit(pid, 9); // the wait status of a process killed by SIGKILL
+  REQUIRE(f.io.deaths.size() == 1);
+  CHECK(f.io.deaths[0].holder == a.address());
+  CHECK(f.io.deaths[0].worker_id == w);
+  CHECK(f.io.deaths[0].why.find("killed by signal 9 (SIGKILL)") != std::string::npos);
+  CHECK(f.io.deaths[0].why.find(std::to_string(pid)) != std::string::npos);
+  CHECK(f.available("CPU") == 2);
+  // The pool keeps its size.
+  CHECK(f.io.starts.size() == 3);
+  CHECK(f.io.starts.back().exe == exe);
+  CHECK(f.st->worker_count() == 2);
+  // The same exit reported again changes nothing.
+  f.st->on_child_exit(pid, 9);
+  CHECK(f.io.deaths.size() == 1);
+  CHECK(f.io.starts.size() == 3);
+}
+
+TEST_CASE("an idle worker that exits is replaced without telling anyone") {
+  fixture f{{{"CPU", 2}}};
+  f.st->prestart(exe, 2);
+  f.register_all();
+  f.st->on_child_exit(f.io.starts[0].pid, W_EXITCODE(3, 0));
+  CHECK(f.io.deaths.empty());
+  CHECK(f.io.starts.size() == 3);
+  CHECK(f.st->worker_count() == 2);
+  f.st->on_child_exit(77777, 9); // not ours
+  CHECK(f.io.starts.size() == 3);
+}
+
+TEST_CASE("a worker's exit status is described in the holder's message") {
+  fixture f{{{"CPU", 1}}};
+  f.st->prestart(exe, 1);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 1);
+  f.st->on_child_exit(f.io.grants[0].grant.pid, W_EXITCODE(3, 0));
+  REQUIRE(f.io.deaths.size() == 1);
+  CHECK(f.io.deaths[0].why.find("exited with status 3") != std::string::npos);
+  f.register_all();
+  f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 2);
+  f.st->on_child_exit(f.io.grants[1].grant.pid, SIGSEGV);
+  REQUIRE(f.io.deaths.size() == 2);
+  CHECK(f.io.deaths[1].why.find("killed by signal 11 (SIGSEGV)") != std::string::npos);
+}
+
+TEST_CASE("a waiting request is granted to the replacement of a dead worker") {
+  fixture f{{{"CPU", 1}}};
+  f.st->prestart(exe, 1);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu);
+  auto waiting = f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 1);
+  f.st->on_child_exit(f.io.grants[0].grant.pid, 9);
+  REQUIRE(f.io.starts.size() == 2);
+  CHECK(f.io.grants.size() == 1); // the replacement has not registered yet
+  f.register_all();
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.io.grants[1].grant.request_id == waiting);
+  CHECK(f.io.grants[1].grant.worker_id == f.io.starts[1].worker_id);
+}
+
+TEST_CASE("on_holder_down returns the holder's leases and drops its requests") {
+  fixture f{{{"CPU", 2}}};
+  f.st->prestart(exe, 3);
+  f.register_all();
+  auto a = f.actor();
+  auto b = f.actor();
+  f.lease(a, one_cpu);
+  f.lease(a, one_cpu);
+  f.lease(a, one_cpu);              // waits
+  auto for_b = f.lease(b, one_cpu); // waits behind it
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.st->pending_requests() == 2);
+  f.st->on_holder_down(a.address());
+  // a's waiting request is gone: b gets a worker, and one CPU is left.
+  REQUIRE(f.io.grants.size() == 3);
+  CHECK(f.io.grants[2].to == b.address());
+  CHECK(f.io.grants[2].grant.request_id == for_b);
+  CHECK(f.st->pending_requests() == 0);
+  CHECK(f.available("CPU") == 1);
+  // b going down returns b's lease; a stranger going down changes nothing.
+  f.st->on_holder_down(f.actor().address());
+  CHECK(f.available("CPU") == 1);
+  f.st->on_holder_down(b.address());
+  CHECK(f.available("CPU") == 2);
+  CHECK(f.io.kills.empty()); // the workers live on for the next holder
+}
+
+TEST_CASE("cancel removes a pending request, and only for its requester") {
+  fixture f{{{"CPU", 1}}};
+  f.st->prestart(exe, 2);
+  f.register_all();
+  auto a = f.actor();
+  auto b = f.actor();
+  f.lease(a, one_cpu);
+  auto waiting = f.lease(a, one_cpu);
+  CHECK(f.st->pending_requests() == 1);
+  f.st->on_cancel(waiting, b.address()); // not b's request
+  CHECK(f.st->pending_requests() == 1);
+  f.st->on_cancel(waiting + 100, a.address()); // no such request
+  CHECK(f.st->pending_requests() == 1);
+  f.st->on_cancel(waiting, a.address());
+  CHECK(f.st->pending_requests() == 0);
+  f.st->on_return(f.io.grants[0].grant.worker_id);
+  CHECK(f.io.grants.size() == 1); // nothing left to grant
+  CHECK(f.available("CPU") == 1);
+}
+
+TEST_CASE("a worker whose actors went down is killed and its exit handled as usual") {
+  fixture f{{{"CPU", 2}}};
+  f.st->prestart(exe, 1);
+  auto executor = f.actor();
+  f.register_all(executor);
+  f.st->prestart(exe, 2);
+  f.register_all(); // the second worker's executor is not this one
+  f.st->on_worker_down(f.actor().address());
+  CHECK(f.io.kills.empty());
+  f.st->on_worker_down(executor.address());
+  CHECK(f.io.kills == std::vector<int>{f.io.starts[0].pid});
+}
+
+TEST_CASE("stop_all kills every worker and drops every request") {
+  fixture f{{{"CPU", 1}}};
+  f.st->prestart(exe, 2);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu);
+  f.lease(a, {{"CPU", 1}});
+  f.lease(a, {{"CPU", 1}});
+  f.st->stop_all();
+  auto kills = f.io.kills;
+  std::sort(kills.begin(), kills.end());
+  CHECK(kills == std::vector<int>{f.io.starts[0].pid, f.io.starts[1].pid});
+  CHECK(f.st->pending_requests() == 0);
+}
+
+TEST_CASE("describe_json shows resources, workers and pending demands") {
+  fixture f{{{"CPU", 2}, {"GPU", 1}}};
+  f.st->prestart(exe, 3);
+  f.register_all();
+  f.st->prestart("/another/exe", 1); // one more, starting
+  auto a = f.actor();
+  f.lease(a, {{"CPU", 1}, {"GPU", 1}});
+  f.lease(a, {{"CPU", 1}});
+  f.lease(a, {{"CPU", 0.5}, {"GPU", 0.5}}); // waits: no GPU left
+  f.st->on_blocked(f.io.grants[1].grant.worker_id);
+  auto json = f.st->describe_json();
+  INFO(json);
+  CHECK(json.find("\"total\":{\"CPU\":2,\"GPU\":1}") != std::string::npos);
+  CHECK(json.find("\"available\":{\"CPU\":1,\"GPU\":0}") != std::string::npos);
+  CHECK(json.find("\"workers\":{\"idle\":1,\"leased\":2,\"starting\":1,\"blocked\":1}") !=
+        std::string::npos);
+  CHECK(json.find("\"pending_demands\":[{\"CPU\":0.5,\"GPU\":0.5}]") !=
+        std::string::npos);
+}
+
+TEST_CASE("idle workers of another executable do not starve a new job at max_workers") {
+  // dispatch() starts a worker for a request only while workers_.size() <
+  // max_workers_, and nothing ever stops idle workers of another executable
+  // (pool targets never shrink), so the request below waits forever: no
+  // grant, no denial, no worker started, none stopped.
+  fixture f{{{"CPU", 2}}, 2};
+  f.st->prestart("/old/job", 2);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu, "new_job_task", "/new/job");
+  bool progress = !f.io.kills.empty() ||
+                  std::any_of(f.io.starts.begin(), f.io.starts.end(),
+                              [](auto& s) { return s.exe == "/new/job"; }) ||
+                  !f.io.denials.empty();
+  CHECK(progress);
+}

@@ -20,7 +20,7 @@ struct bench_config {
   bool quick = false;
   int rounds = 5;
   /// The longest any `get` may wait: a hang becomes an error, not a stall.
-  std::chrono::seconds timeout{60};
+  std::chrono::seconds timeout{30};
   /// Bytes of the big arrays of the put and get throughput figures.
   std::size_t big_bytes = 400'000'000;
 

@@ -15,7 +15,8 @@ namespace {
 
 class parser {
 public:
-  explicit parser(std::string_view text) : s_(text) {}
+  explicit parser(std::string_view text)
+      : s_(text) {}
 
   json_value document() {
     auto v = value();
@@ -31,8 +32,8 @@ private:
   }
 
   void skip_space() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t'
-                              || s_[i_] == '\r'))
+    while (i_ < s_.size() &&
+           (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r'))
       ++i_;
   }
 
@@ -64,15 +65,27 @@ private:
       if (c == '\\' && i_ < s_.size()) {
         char e = s_[i_++];
         switch (e) {
-          case 'n': out += '\n'; break;
-          case 't': out += '\t'; break;
-          case 'r': out += '\r'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'u': // status documents hold ASCII only: keep the escape as is
-            out += "\\u";
-            break;
-          default: out += e; break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'u': // status documents hold ASCII only: keep the escape as is
+          out += "\\u";
+          break;
+        default:
+          out += e;
+          break;
         }
       } else {
         out += c;

@@ -13,16 +13,16 @@
 
 namespace {
 
-/// CLI11's own NonNegativeNumber prints the largest double as its bound.
-const CLI::Validator non_negative{[](std::string& text) -> std::string {
-                                    try {
-                                      if (std::stod(text) >= 0)
-                                        return {};
-                                    } catch (const std::exception&) {
-                                    }
-                                    return "'" + text + "' is not a non-negative number";
-                                  },
-                                  "NONNEGATIVE"};
+/// Returns an error message unless `text` is a non-negative number. CLI11's
+/// own NonNegativeNumber prints the largest double as its bound.
+std::string check_non_negative(std::string& text) {
+  try {
+    if (std::stod(text) >= 0)
+      return {};
+  } catch (const std::exception&) {
+  }
+  return "'" + text + "' is not a non-negative number";
+}
 
 } // namespace
 
@@ -36,18 +36,20 @@ int main(int argc, char** argv) {
   start_flags start;
   auto* start_cmd = app.add_subcommand("start", "start a node daemon");
   start_cmd->add_flag("--head", start.head, "start the head node of a new cluster");
-  start_cmd->add_option("--port", start.port, "port to listen on (default: any free one)");
-  start_cmd->add_option("--num-cpus", start.num_cpus,
-                        "CPUs to offer (default: one per hardware thread)")
-    ->check(non_negative);
+  start_cmd->add_option("--port", start.port,
+                        "port to listen on (default: any free one)");
+  start_cmd
+      ->add_option("--num-cpus", start.num_cpus,
+                   "CPUs to offer (default: one per hardware thread)")
+      ->check(CLI::Validator{check_non_negative, "NONNEGATIVE"});
   start_cmd->add_option("--num-gpus", start.num_gpus, "GPUs to offer")
-    ->check(non_negative);
+      ->check(CLI::Validator{check_non_negative, "NONNEGATIVE"});
   start_cmd->add_option("--resources", start.resources,
                         "custom resources, e.g. accelerator=2,disk=1");
   start_cmd->add_option("--object-store-memory", start.object_store_memory,
                         "bytes of the shared-memory object store (default: 30% of RAM)");
   start_cmd->add_option("--bind", start.bind, "address to listen on")
-    ->capture_default_str();
+      ->capture_default_str();
   start_cmd->add_flag("--block", start.block,
                       "run the node in the foreground until it is stopped");
 
@@ -62,10 +64,12 @@ int main(int argc, char** argv) {
   status_cmd->add_flag("--json", status_json, "print one JSON object");
 
   microbenchmark_options bench;
-  auto* bench_cmd = app.add_subcommand("microbenchmark",
-                                       "measure the figures of BENCHMARKS.md");
+  auto* bench_cmd =
+      app.add_subcommand("microbenchmark", "measure the figures of BENCHMARKS.md");
   bench_cmd->add_flag("--quick", bench.quick, "fewer rounds, smaller objects (< 30 s)");
   bench_cmd->add_flag("--json", bench.json, "print one JSON object");
+  bench_cmd->add_flag("--progress", bench.progress,
+                      "print each phase's start time to stderr (always on a terminal)");
   bench_cmd->add_option("--address", bench.address,
                         "HOST:PORT of a running head (default: an embedded cluster)");
 

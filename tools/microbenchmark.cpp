@@ -23,34 +23,34 @@ struct figure_spec {
 /// Every figure of shared/BENCHMARKS.md, in its order: other tools read
 /// these names, so all of them are printed, supported or not.
 constexpr figure_spec all_figures[] = {
-  {"single_client_tasks_sync", "tasks/s"},
-  {"single_client_tasks_async", "tasks/s"},
-  {"multi_client_tasks_async", "tasks/s"},
-  {"single_client_tasks_and_get_batch", "batches/s"},
-  {"1_1_actor_calls_sync", "calls/s"},
-  {"1_1_actor_calls_async", "calls/s"},
-  {"1_1_actor_calls_concurrent", "calls/s"},
-  {"1_n_actor_calls_async", "calls/s"},
-  {"n_n_actor_calls_async", "calls/s"},
-  {"n_n_actor_calls_with_arg_async", "calls/s"},
-  {"single_client_put_calls", "ops/s"},
-  {"single_client_get_calls", "ops/s"},
-  {"multi_client_put_calls", "ops/s"},
-  {"single_client_put_gigabytes", "GB/s"},
-  {"single_client_wait_1k_refs", "waits/s"},
-  {"single_client_get_object_containing_10k_refs", "ops/s"},
-  {"placement_group_create_removal", "groups/s"},
-  {"task_roundtrip_p50_us", "us"},
-  {"task_roundtrip_p99_us", "us"},
-  {"actor_call_p50_us", "us"},
-  {"actor_call_p99_us", "us"},
-  {"chain_1000_tasks", "tasks/s"},
-  {"tree_reduce_1024_s", "s"},
-  {"large_arg_100mb_s", "s"},
-  {"get_large_gigabytes", "GB/s"},
-  {"actor_creation_per_s", "actors/s"},
-  {"cluster_start_s", "s"},
-  {"cross_node_put_get_gigabytes", "GB/s"},
+    {"single_client_tasks_sync", "tasks/s"},
+    {"single_client_tasks_async", "tasks/s"},
+    {"multi_client_tasks_async", "tasks/s"},
+    {"single_client_tasks_and_get_batch", "batches/s"},
+    {"1_1_actor_calls_sync", "calls/s"},
+    {"1_1_actor_calls_async", "calls/s"},
+    {"1_1_actor_calls_concurrent", "calls/s"},
+    {"1_n_actor_calls_async", "calls/s"},
+    {"n_n_actor_calls_async", "calls/s"},
+    {"n_n_actor_calls_with_arg_async", "calls/s"},
+    {"single_client_put_calls", "ops/s"},
+    {"single_client_get_calls", "ops/s"},
+    {"multi_client_put_calls", "ops/s"},
+    {"single_client_put_gigabytes", "GB/s"},
+    {"single_client_wait_1k_refs", "waits/s"},
+    {"single_client_get_object_containing_10k_refs", "ops/s"},
+    {"placement_group_create_removal", "groups/s"},
+    {"task_roundtrip_p50_us", "us"},
+    {"task_roundtrip_p99_us", "us"},
+    {"actor_call_p50_us", "us"},
+    {"actor_call_p99_us", "us"},
+    {"chain_1000_tasks", "tasks/s"},
+    {"tree_reduce_1024_s", "s"},
+    {"large_arg_100mb_s", "s"},
+    {"get_large_gigabytes", "GB/s"},
+    {"actor_creation_per_s", "actors/s"},
+    {"cluster_start_s", "s"},
+    {"cross_node_put_get_gigabytes", "GB/s"},
 };
 
 double median(std::vector<double> xs) {
@@ -77,11 +77,16 @@ std::string format_value(double x) {
   return buf;
 }
 
-/// Prints progress to a terminal only: captured output stays one figure a line.
-void progress(const std::string& what) {
-  static const bool tty = ::isatty(2);
-  if (tty)
-    std::cerr << "# " << what << "\n";
+/// Prints a progress line with the time since the start to stderr, so that
+/// a slow phase shows where it is; stdout stays one figure a line.
+void progress(bool on, const std::string& what) {
+  static const auto start = std::chrono::steady_clock::now();
+  if (on)
+    std::cerr << "# "
+              << format_value(std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count())
+              << " s: " << what << std::endl;
 }
 
 void print_results(const bench_samples& samples,
@@ -115,13 +120,14 @@ void print_results(const bench_samples& samples,
 } // namespace
 
 int run_microbenchmark(const microbenchmark_options& options) {
+  auto show = options.progress || ::isatty(2);
   bench_config cfg;
   cfg.quick = options.quick;
   cfg.rounds = cfg.pick(5, 3);
+  cfg.timeout = cfg.pick(std::chrono::seconds(30), std::chrono::seconds(10));
   cfg.big_bytes = cfg.pick<std::size_t>(400'000'000, 100'000'000);
   bench_samples samples;
   std::map<std::string, std::string> errors;
-  auto started = std::chrono::steady_clock::now();
   auto fail = [&](const std::vector<std::string>& names, const std::exception& e) {
     for (auto& n : names) {
       errors[n] = e.what();
@@ -133,13 +139,14 @@ int run_microbenchmark(const microbenchmark_options& options) {
   // A fresh cluster each time: only meaningful for the embedded one, and it
   // must run before the main `init` (one cluster per process at a time).
   if (options.address.empty()) {
-    progress("cluster_start_s");
+    progress(show, "cluster_start_s");
     try {
       measure_cluster_start(cfg, samples);
     } catch (const std::exception& e) {
       fail({"cluster_start_s"}, e);
     }
   }
+  progress(show, "init and warm-up");
   try {
     init_options init;
     if (options.address.empty())
@@ -154,18 +161,16 @@ int run_microbenchmark(const microbenchmark_options& options) {
     return 1;
   }
   for (auto& w : cluster_workloads()) {
-    progress(w.names.front());
+    progress(show, w.names.front());
     try {
       w.run(cfg, samples);
     } catch (const std::exception& e) {
       fail(w.names, e);
     }
   }
+  progress(show, "shutdown");
   troupe::shutdown();
-  progress("took " + format_value(std::chrono::duration<double>(
-                                    std::chrono::steady_clock::now() - started)
-                                    .count())
-           + " s");
+  progress(show, "done");
   print_results(samples, errors, options.json);
   return errors.empty() ? 0 : 1;
 }

@@ -9,9 +9,10 @@ namespace troupe::tools {
 
 /// The flags of `troupe microbenchmark`.
 struct microbenchmark_options {
-  bool quick = false;   ///< fewer rounds and smaller sizes: under 30 s
-  bool json = false;    ///< one JSON object instead of `name value unit` lines
-  std::string address;  ///< `host:port` of a running head; empty: embedded
+  bool quick = false;    ///< fewer rounds and smaller sizes: under 30 s
+  bool json = false;     ///< one JSON object instead of `name value unit` lines
+  std::string address;   ///< `host:port` of a running head; empty: embedded
+  bool progress = false; ///< progress lines on stderr (always on a terminal)
 };
 
 /// Runs every supported workload and prints one figure per BENCHMARKS.md

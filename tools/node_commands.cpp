@@ -1,5 +1,7 @@
 #include "tools/node_commands.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -78,16 +80,23 @@ int spawn_detached(const std::string& exe, const std::vector<std::string>& overr
 }
 
 /// Reads the "PORT\n" line a starting node writes to `fd`; returns 0 on end
-/// of file (the node died) or when `timeout` passes.
-std::uint16_t read_port(int fd, std::chrono::milliseconds timeout) {
+/// of file (the node died), when `timeout` passes, or once `cancel` is set
+/// (checked every 100 ms).
+std::uint16_t read_port(int fd, std::chrono::milliseconds timeout,
+                        const std::atomic<bool>* cancel = nullptr) {
   auto until = std::chrono::steady_clock::now() + timeout;
   std::string line;
   while (line.find('\n') == std::string::npos) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      until - std::chrono::steady_clock::now());
-    pollfd p{fd, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || (cancel && *cancel))
       return 0;
+    pollfd p{fd, POLLIN, 0};
+    auto ready = ::poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 100)));
+    if (ready < 0 && errno != EINTR)
+      return 0;
+    if (ready <= 0)
+      continue;
     char buf[64];
     auto n = ::read(fd, buf, sizeof(buf));
     if (n <= 0)
@@ -129,24 +138,24 @@ int start_background(const start_flags& f) {
   ::close(fds[1]);
   auto dir = state_dir();
   auto starting_log = dir / ("node-starting-" + std::to_string(::getpid()) + ".log");
-  int log_fd = ::open(starting_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      0600);
+  int log_fd =
+      ::open(starting_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   bool logging = log_fd >= 0;
   if (!logging)
     log_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   auto exe = detail::self_exe();
   std::vector<std::string> env{
-    "TROUPE_ROLE=node",
-    "TROUPE_READY_FD=" + std::to_string(wfd),
-    "TROUPE_PORT=" + std::to_string(f.port),
-    "TROUPE_BIND=" + f.bind,
-    "TROUPE_NUM_CPUS=" + format_number(f.num_cpus),
-    "TROUPE_NUM_GPUS=" + format_number(f.num_gpus),
-    "TROUPE_RESOURCES=" + f.resources,
-    "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(f.object_store_memory),
-    // A CLI run from inside a troupe program must not pass its settings on.
-    "TROUPE_WORKER_EXE=",
-    "TROUPE_EMBEDDED_NODE=",
+      "TROUPE_ROLE=node",
+      "TROUPE_READY_FD=" + std::to_string(wfd),
+      "TROUPE_PORT=" + std::to_string(f.port),
+      "TROUPE_BIND=" + f.bind,
+      "TROUPE_NUM_CPUS=" + format_number(f.num_cpus),
+      "TROUPE_NUM_GPUS=" + format_number(f.num_gpus),
+      "TROUPE_RESOURCES=" + f.resources,
+      "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(f.object_store_memory),
+      // A CLI run from inside a troupe program must not pass its settings on.
+      "TROUPE_WORKER_EXE=",
+      "TROUPE_EMBEDDED_NODE=",
   };
   auto pid = spawn_detached(exe, env, log_fd);
   ::close(wfd);
@@ -168,8 +177,9 @@ int start_background(const start_flags& f) {
     } else {
       what = "failed to start: " + detail::describe_exit(status);
     }
-    std::cerr << "troupe start: the node daemon (pid " << pid << ") " << what
-              << "\nlog " << log.string() << ":\n" << log_tail(log, 10);
+    std::cerr << "troupe start: the node daemon (pid " << pid << ") " << what << "\nlog "
+              << log.string() << ":\n"
+              << log_tail(log, 10);
     return 1;
   }
   node_record rec{pid, connect_host(f.bind) + ":" + std::to_string(port),
@@ -193,12 +203,13 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     throw std::runtime_error("cannot create a pipe");
-  // run_node closes its copy once it wrote the port; we close ours after it
-  // returns, so the announcer always sees an end.
-  opts.ready_fd = ::fcntl(fds[1], F_DUPFD_CLOEXEC, 0);
+  // run_node closes the write end only once it wrote the port: when it fails
+  // before, the announcer learns it from `done`, not from an end of file.
+  opts.ready_fd = fds[1];
+  std::atomic<bool> done{false};
   auto file = pid_file(::getpid());
   std::thread announcer([&] {
-    auto port = read_port(fds[0], std::chrono::hours(24 * 365));
+    auto port = read_port(fds[0], std::chrono::hours(24 * 365), &done);
     if (port == 0)
       return;
     node_record rec{::getpid(), connect_host(f.bind) + ":" + std::to_string(port),
@@ -207,7 +218,7 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
     print_started(rec.address);
   });
   auto rc = run_node(opts);
-  ::close(fds[1]);
+  done = true;
   announcer.join();
   ::close(fds[0]);
   std::error_code ec;
@@ -280,6 +291,12 @@ int run_stop() {
     fs::remove(rec.file, ec);
     std::cout << (killed ? "killed" : "stopped") << " node " << rec.pid << " at "
               << rec.address << (killed ? " (it did not stop within 5 s)" : "") << "\n";
+    // An empty log says nothing: drop it. One with warnings stays for reading.
+    auto log = state_dir() / ("node-" + std::to_string(rec.pid) + ".log");
+    if (fs::exists(log, ec) && fs::file_size(log, ec) == 0)
+      fs::remove(log, ec);
+    else if (fs::exists(log, ec))
+      std::cout << "  its log: " << log.string() << "\n";
   }
   return rc;
 }
@@ -290,14 +307,14 @@ std::string default_address() {
     if (is_alive(rec))
       alive.push_back(rec);
   if (alive.empty())
-    throw std::runtime_error("no running node found in " + state_dir().string()
-                             + ": start one with `troupe start --head` or pass --address");
+    throw std::runtime_error("no running node found in " + state_dir().string() +
+                             ": start one with `troupe start --head` or pass --address");
   if (alive.size() > 1) {
     std::string list;
     for (auto& rec : alive)
       list += " " + rec.address;
-    throw std::runtime_error("several nodes are running (" + list.substr(1)
-                             + "): pass --address");
+    throw std::runtime_error("several nodes are running (" + list.substr(1) +
+                             "): pass --address");
   }
   return alive.front().address;
 }

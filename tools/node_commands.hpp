@@ -11,13 +11,13 @@ namespace troupe::tools {
 /// The flags of `troupe start`.
 struct start_flags {
   bool head = false;
-  std::uint16_t port = 0;               ///< 0: the OS picks one
-  double num_cpus = 0;                  ///< 0: one per hardware thread
+  std::uint16_t port = 0; ///< 0: the OS picks one
+  double num_cpus = 0;    ///< 0: one per hardware thread
   double num_gpus = 0;
-  std::string resources;                ///< `name=value,...`
-  std::size_t object_store_memory = 0;  ///< bytes; 0: 30% of RAM
+  std::string resources;               ///< `name=value,...`
+  std::size_t object_store_memory = 0; ///< bytes; 0: 30% of RAM
   std::string bind = "127.0.0.1";
-  bool block = false;                   ///< run the node in this process
+  bool block = false; ///< run the node in this process
 };
 
 /// Starts a head node (in the background, or in the foreground with

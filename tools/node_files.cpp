@@ -110,8 +110,8 @@ std::string process_exe(int pid) {
     return {};
   std::string exe{buf, static_cast<std::size_t>(n)};
   const std::string deleted = " (deleted)";
-  if (exe.size() > deleted.size()
-      && exe.compare(exe.size() - deleted.size(), deleted.size(), deleted) == 0)
+  if (exe.size() > deleted.size() &&
+      exe.compare(exe.size() - deleted.size(), deleted.size(), deleted) == 0)
     exe.resize(exe.size() - deleted.size());
   return exe;
 }

@@ -14,10 +14,10 @@ namespace troupe::tools {
 /// One node daemon started by `troupe start`.
 struct node_record {
   int pid = 0;
-  std::string address;            ///< `host:port` of its control store
-  std::string exe;                ///< the executable it runs (readlink of /proc/PID/exe)
-  std::uint64_t start_time = 0;   ///< field 22 of /proc/PID/stat: guards against pid reuse
-  std::filesystem::path file;     ///< where this record is stored
+  std::string address;          ///< `host:port` of its control store
+  std::string exe;              ///< the executable it runs (readlink of /proc/PID/exe)
+  std::uint64_t start_time = 0; ///< field 22 of /proc/PID/stat: guards against pid reuse
+  std::filesystem::path file;   ///< where this record is stored
 };
 
 /// Returns the directory of pid files and logs, creating it (mode 0700).

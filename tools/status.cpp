@@ -24,6 +24,8 @@ using namespace std::chrono_literals;
 
 /// The three self-descriptions of a node, as JSON text.
 struct node_status {
+  std::string address; ///< where we reached the node
+  std::uint64_t node_id = 0;
   std::string node;
   std::string scheduler;
   std::string store;
@@ -36,8 +38,8 @@ std::string query(const std::string& host, std::uint16_t port, node_status& out)
   caf::actor_system sys{*cfg};
   auto cs = sys.middleman().remote_actor<control_store_actor>(host, port);
   if (!cs)
-    return "cannot reach a troupe node at " + host + ":" + std::to_string(port) + ": "
-           + sys.render(cs.error());
+    return "cannot reach a troupe node at " + host + ":" + std::to_string(port) + ": " +
+           sys.render(cs.error());
   std::string failure;
   auto on_error = [&](const char* what) {
     return [&, what](caf::error& e) {
@@ -45,25 +47,27 @@ std::string query(const std::string& host, std::uint16_t port, node_status& out)
         failure = std::string{what} + " did not answer: " + sys.render(e);
     };
   };
-  // Every handle dies with this scope, before the actor system: a remote
-  // proxy outliving its system would keep the middleman busy at exit.
+  // Declared after the actor system, so every handle dies before it: its
+  // destructor waits for the actors still referenced.
   caf::scoped_actor self{sys};
   node_info info;
   self->request(*cs, 5s, node_atom::value)
-    .receive([&](node_info& n) { info = std::move(n); }, on_error("the control store"));
+      .receive([&](node_info& n) { info = std::move(n); }, on_error("the control store"));
   if (!failure.empty())
     return failure;
+  // JSON numbers are doubles to most readers: the id comes from node_info.
+  out.node_id = info.node_id;
   self->request(*cs, 5s, status_atom::value)
-    .receive([&](std::string& s) { out.node = std::move(s); },
-             on_error("the control store"));
+      .receive([&](std::string& s) { out.node = std::move(s); },
+               on_error("the control store"));
   auto sched = caf::actor_cast<sched::local_scheduler_actor>(info.scheduler);
   self->request(sched, 5s, status_atom::value)
-    .receive([&](std::string& s) { out.scheduler = std::move(s); },
-             on_error("the local scheduler"));
+      .receive([&](std::string& s) { out.scheduler = std::move(s); },
+               on_error("the local scheduler"));
   auto store = caf::actor_cast<store::store_manager_actor>(info.store_manager);
   self->request(store, 5s, stats_atom::value)
-    .receive([&](std::string& s) { out.store = std::move(s); },
-             on_error("the object-store manager"));
+      .receive([&](std::string& s) { out.store = std::move(s); },
+               on_error("the object-store manager"));
   return failure;
 }
 
@@ -97,9 +101,10 @@ void print_summary(const node_status& st) {
   std::size_t jobs_alive = 0;
   for (auto& j : node["jobs"].items)
     jobs_alive += j["alive"].boolean;
-  std::cout << "node " << node["node"]["address"].text << " (id "
-            << static_cast<std::uint64_t>(node["node"]["id"].num()) << "): "
-            << (node["node"]["alive"].boolean ? "alive" : "not alive") << "\n"
+  // The address we reached it at: the control store's own says port 0
+  // (node_daemon.cpp hands it node_info before the port is known).
+  std::cout << "node " << st.address << " (id " << st.node_id
+            << "): " << (node["node"]["alive"].boolean ? "alive" : "not alive") << "\n"
             << "jobs: " << jobs_alive << " connected, " << node["jobs"].items.size()
             << " since start\n"
             << "resources (used / total):\n";
@@ -111,8 +116,8 @@ void print_summary(const node_status& st) {
   }
   auto& w = sched["workers"];
   std::cout << "workers: " << w["idle"].num() << " idle, " << w["leased"].num()
-            << " leased, " << w["starting"].num() << " starting, "
-            << w["blocked"].num() << " blocked\n";
+            << " leased, " << w["starting"].num() << " starting, " << w["blocked"].num()
+            << " blocked\n";
   auto& pending = sched["pending_demands"].items;
   std::cout << "pending demands: ";
   if (pending.empty())
@@ -151,13 +156,15 @@ int run_status(std::string address, bool json) {
     return 2;
   }
   node_status st;
+  st.address = address;
   auto failure = query(address.substr(0, colon), static_cast<std::uint16_t>(port), st);
   if (!failure.empty()) {
     std::cerr << "troupe status: " << failure << "\n";
     return 1;
   }
   if (json) {
-    std::cout << "{\"node\":" << st.node << ",\"scheduler\":" << st.scheduler
+    std::cout << "{\"address\":\"" << st.address << "\",\"node_id\":\"" << st.node_id
+              << "\",\"node\":" << st.node << ",\"scheduler\":" << st.scheduler
               << ",\"store\":" << st.store << "}\n";
     return 0;
   }

@@ -8,7 +8,9 @@ namespace troupe::tools {
 
 /// Prints the status of the node at `address` (`host:port`; empty: the single
 /// node in the pid files) as a summary or, with `json`, as one JSON object
-/// `{"node": ..., "scheduler": ..., "store": ...}`. Returns the exit code:
+/// `{"address", "node_id" (a string: it does not fit a double), "node",
+/// "scheduler", "store"}`, the last three as the system actors send them.
+/// Returns the exit code:
 /// 0, or 1 if the node cannot be reached or does not answer within 5 s.
 int run_status(std::string address, bool json);
 

@@ -31,18 +31,17 @@ struct sample {
 
 template <class I>
 typename I::result_type inspect(I& f, sample& x) {
-  return f(caf::meta::type_name("codec_test.sample"), x.id, x.label, x.weights,
-           x.tags);
+  return f(caf::meta::type_name("codec_test.sample"), x.id, x.label, x.weights, x.tags);
 }
 
 } // namespace codec_test
 
 namespace {
 
+using troupe::encoding;
 using troupe::detail::codec;
 using troupe::detail::encoded_value;
 using troupe::detail::raw_value;
-using troupe::encoding;
 
 /// Returns the view a reader would get of `v` (the bytes stay in `v`).
 raw_value view_of(const encoded_value& v) {
@@ -83,8 +82,8 @@ TEST_CASE("an int survives a round trip through the binary encoding") {
 
 TEST_CASE("a string survives a round trip, including empty and binary text") {
   std::string binary{"a\0b\xff", 4};
-  for (const std::string& s : {std::string{}, std::string{"hello, troupe"}, binary,
-                               std::string(100000, 'x')})
+  for (const std::string& s :
+       {std::string{}, std::string{"hello, troupe"}, binary, std::string(100000, 'x')})
     CHECK(round_trip(s) == s);
 }
 
@@ -197,7 +196,8 @@ TEST_CASE("a raw-array type hash with the binary encoding is rejected") {
                   troupe::argument_type_error);
 }
 
-TEST_CASE("truncated binary bytes throw a protocol error instead of reading past the end") {
+TEST_CASE(
+    "truncated binary bytes throw a protocol error instead of reading past the end") {
   auto v = troupe::detail::encode(std::string{"a string of some length"});
   auto r = view_of(v);
   r.size = 3; // the length prefix claims more than is there
@@ -211,15 +211,15 @@ TEST_CASE("truncated binary bytes throw a protocol error instead of reading past
 }
 
 TEST_CASE("vector and shared_array of one element type share a type hash") {
-  CHECK(codec<std::vector<double>>::type_hash
-        == codec<troupe::shared_array<double>>::type_hash);
-  CHECK(codec<std::vector<std::int64_t>>::type_hash
-        == codec<troupe::shared_array<std::int64_t>>::type_hash);
+  CHECK(codec<std::vector<double>>::type_hash ==
+        codec<troupe::shared_array<double>>::type_hash);
+  CHECK(codec<std::vector<std::int64_t>>::type_hash ==
+        codec<troupe::shared_array<std::int64_t>>::type_hash);
   CHECK(codec<std::vector<double>>::type_hash != codec<std::vector<float>>::type_hash);
-  CHECK(codec<troupe::shared_array<double>>::type_hash
-        != codec<troupe::shared_array<float>>::type_hash);
-  CHECK(codec<std::vector<std::int32_t>>::type_hash
-        != codec<std::vector<std::uint32_t>>::type_hash);
+  CHECK(codec<troupe::shared_array<double>>::type_hash !=
+        codec<troupe::shared_array<float>>::type_hash);
+  CHECK(codec<std::vector<std::int32_t>>::type_hash !=
+        codec<std::vector<std::uint32_t>>::type_hash);
   // A raw array is not the same type as its element.
   CHECK(codec<std::vector<double>>::type_hash != codec<double>::type_hash);
   // vector<bool> and vectors of non-arithmetic types use the binary encoding.
@@ -245,8 +245,7 @@ struct readings {
 
 } // namespace codec_test
 
-TEST_CASE("an argument converted to a raw-array parameter owns its bytes"
-          * doctest::may_fail()) {
+TEST_CASE("an argument converted to a raw-array parameter owns its bytes") {
   // task.hpp add_arg encodes `param(arg)`, a temporary that dies at the end of
   // the statement; a raw array only borrows its bytes, so the argument would
   // point at freed memory by the time the client calls own() on it.
@@ -269,6 +268,6 @@ TEST_CASE("an argument of the parameter's own type borrows until the client owns
   CHECK(args[0].value.raw == reinterpret_cast<const std::byte*>(xs.data()));
   args[0].value.own();
   xs.assign(3, 0);
-  CHECK(codec<std::vector<double>>::decode(view_of(args[0].value))
-        == std::vector<double>{3, 4, 5});
+  CHECK(codec<std::vector<double>>::decode(view_of(args[0].value)) ==
+        std::vector<double>{3, 4, 5});
 }

@@ -56,6 +56,7 @@ ref_ptr object_table::from_wire(const object_id& id, const caf::actor& owner) {
 
 bool object_table::fulfill(const object_id& id, stored_value value) {
   std::vector<std::uint64_t> unpins;
+  bool known = false;
   {
     std::lock_guard guard{mtx_};
     auto it = entries_.find(id);
@@ -63,6 +64,7 @@ bool object_table::fulfill(const object_id& id, stored_value value) {
       if (value.in_store)
         unpins.push_back(value.offset);
     } else {
+      known = true;
       it->second.st = status::ready;
       it->second.value = std::move(value);
       erase_if_unused(it, unpins);
@@ -71,7 +73,7 @@ bool object_table::fulfill(const object_id& id, stored_value value) {
   cv_.notify_all();
   for (auto off : unpins)
     unpin_(off);
-  return unpins.empty();
+  return known;
 }
 
 bool object_table::fail(const object_id& id, error_info error) {

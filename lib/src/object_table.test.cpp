@@ -80,7 +80,7 @@ struct fixture {
                    r.size = v.size;
                    auto* self = this;
                    r.keepalive = std::shared_ptr<const void>(
-                     r.data, [self](const void*) { --self->pins; });
+                       r.data, [self](const void*) { --self->pins; });
                    return r;
                  }};
 
@@ -132,7 +132,8 @@ TEST_CASE("a put object is ready at once and erased with its last handle") {
   CHECK(f.unpins().empty()); // inline values have no pin
 }
 
-TEST_CASE("a failed task's object rethrows task_error with the task's name, type and message") {
+TEST_CASE(
+    "a failed task's object rethrows task_error with the task's name, type and message") {
   fixture f;
   object_id id{me, 3};
   auto h = f.t.create_owned(id, "consumer");
@@ -165,7 +166,8 @@ TEST_CASE("each error kind is rethrown as its own exception type") {
     f.t.wait_value(id, std::nullopt, {});
   };
   try {
-    failed_with({error_kind::worker_crashed, "crashy", "", "killed by signal 9 (SIGKILL)"});
+    failed_with(
+        {error_kind::worker_crashed, "crashy", "", "killed by signal 9 (SIGKILL)"});
     FAIL("no throw");
   } catch (const troupe::worker_crashed_error& e) {
     CHECK(e.task_name() == "crashy");
@@ -194,7 +196,8 @@ TEST_CASE("each error kind is rethrown as its own exception type") {
   }
 }
 
-TEST_CASE("releasing the last handle of a ready in-store value erases it and unpins it once") {
+TEST_CASE(
+    "releasing the last handle of a ready in-store value erases it and unpins it once") {
   fixture f;
   object_id id{me, 20};
   auto h = f.t.create_owned(id, "big");
@@ -255,7 +258,8 @@ TEST_CASE("an inline value read by wait_value stays valid after its entry is era
   CHECK(r.type_name == "demo::blob");
 }
 
-TEST_CASE("a pending owned object without handles is kept until its result arrives, then erased") {
+TEST_CASE("a pending owned object without handles is kept until its result arrives, then "
+          "erased") {
   fixture f;
   object_id id{me, 30};
   auto h = f.t.create_owned(id, "t");
@@ -275,8 +279,7 @@ TEST_CASE("a pending owned object without handles is kept until its result arriv
   CHECK(f.unpins().size() == 1);
 }
 
-TEST_CASE("fulfill's return value tells whether the object was waiting for it"
-          * doctest::may_fail()) {
+TEST_CASE("fulfill's return value tells whether the object was waiting for it") {
   // object_table.hpp documents "returns false if it is unknown"; the
   // implementation returns `unpins.empty()` instead.
   fixture f;
@@ -324,8 +327,8 @@ TEST_CASE("an escaped object is never erased, not even without handles") {
   CHECK(f.t.fulfill(id, in_store_value(256, 8)));
   CHECK(f.t.contains(id));
   auto again = f.t.from_wire(id, caf::actor{});
-  CHECK(as_string(f.t.wait_value(id, std::nullopt, {}))
-        == std::string(f.store.data() + 256, 8));
+  CHECK(as_string(f.t.wait_value(id, std::nullopt, {})) ==
+        std::string(f.store.data() + 256, 8));
   again.reset();
   CHECK(f.t.contains(id));
   CHECK(f.unpins().empty());
@@ -416,7 +419,8 @@ TEST_CASE("wait_value on an unknown object throws object_lost") {
   }
 }
 
-TEST_CASE("wait_value with a deadline throws timeout_error and the value can still be got later") {
+TEST_CASE("wait_value with a deadline throws timeout_error and the value can still be "
+          "got later") {
   fixture f;
   object_id id{me, 61};
   auto h = f.t.create_owned(id, "slow_task");
@@ -441,8 +445,7 @@ TEST_CASE("wait_value with a deadline throws timeout_error and the value can sti
   // A ready object is returned even with a deadline that has passed, and
   // without calling on_block.
   CHECK(as_string(f.t.wait_value(id, std::chrono::steady_clock::now() - 1s,
-                                 [&] { ++blocks; }))
-        == "late but fine");
+                                 [&] { ++blocks; })) == "late but fine");
   CHECK(blocks == 1);
 }
 
@@ -546,7 +549,8 @@ TEST_CASE("a thread waiting in wait_value is woken by fail from another thread")
   }
 }
 
-TEST_CASE("threads in wait_many see objects completed in random order by another thread") {
+TEST_CASE(
+    "threads in wait_many see objects completed in random order by another thread") {
   auto seed = troupe_test_seed();
   for (int threads : {1, 2, 4}) {
     CAPTURE(threads);
@@ -606,7 +610,7 @@ TEST_CASE("handles released concurrently unpin an in-store value exactly once") 
       workers.emplace_back([&, i] {
         // Readers race with the releases.
         for (auto& h : handles[i]) {
-          (void) f.t.wait_value(id, std::nullopt, {});
+          (void)f.t.wait_value(id, std::nullopt, {});
           h.reset();
         }
       });

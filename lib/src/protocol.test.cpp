@@ -52,7 +52,7 @@ void check_malformed(const std::vector<char>& bytes) {
   try {
     message_reader reader{bytes};
     auto root = reader.root<schema::ResultBatch>();
-    (void) root;
+    (void)root;
     FAIL("bytes of size " << bytes.size() << " were read as a message");
   } catch (const troupe::error& e) {
     CHECK(e.kind() == troupe::error_kind::protocol);
@@ -171,7 +171,8 @@ TEST_CASE("message_reader rejects random garbage") {
     // A segment table that is large enough to be read but wrong.
     if (i % 2 == 0) {
       std::uint32_t segs = static_cast<std::uint32_t>(rng() % 3);
-      std::uint32_t words = static_cast<std::uint32_t>(bytes.size() / 8 + 1 + rng() % 100);
+      std::uint32_t words =
+          static_cast<std::uint32_t>(bytes.size() / 8 + 1 + rng() % 100);
       std::memcpy(bytes.data(), &segs, 4);
       std::memcpy(bytes.data() + 4, &words, 4);
     }

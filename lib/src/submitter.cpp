@@ -82,19 +82,17 @@ void submitter::on_object_changed(const object_id& id) {
       continue;
     auto& t = it->second;
     bool failed = false;
-    for (std::size_t i = 0; i < t.args.size() && !failed; ++i) {
+    for (std::size_t i = 0; i < t.args.size(); ++i) {
       if (!t.args[i].ref || ref_id(*t.args[i].ref) != id)
         continue;
       error_info err;
-      switch (table_.peek(id, &t.resolved[i].value, &err)) {
-        case object_table::status::ready:
-          --t.unresolved;
-          break;
-        case object_table::status::pending:
-          break; // not yet; cannot happen after a change, but harmless
-        default:
-          fail_task(tid, err);
-          failed = true;
+      auto st = table_.peek(id, &t.resolved[i].value, &err);
+      if (st == object_table::status::ready) {
+        --t.unresolved;
+      } else if (st != object_table::status::pending) {
+        failed = true; // `t` is gone after fail_task: leave the loop first
+        fail_task(tid, err);
+        break;
       }
     }
     if (!failed && t.unresolved == 0)
@@ -115,6 +113,18 @@ void submitter::enqueue(std::uint64_t task_id) {
 void submitter::pump(const std::string& key) {
   auto& s = shapes_[key];
   auto total = s.queued.size() + s.in_flight;
+  // Ask for workers for the whole demand first, so that a burst is spread
+  // over the workers that will come instead of piling onto the first one.
+  if (!s.queued.empty()) {
+    auto want = std::min<std::size_t>(total > s.leases.size() ? total - s.leases.size() : 0,
+                                      cfg_.max_pending_leases);
+    while (s.pending_requests.size() < want) {
+      auto rid = next_request_++;
+      auto& first = tasks_.at(s.queued.front());
+      s.pending_requests.emplace(rid, first.name);
+      io_.request_lease({rid, exe_, s.resources, first.name, self_});
+    }
+  }
   while (!s.queued.empty() && !s.leases.empty()) {
     lease* best = nullptr;
     for (auto wid : s.leases) {
@@ -141,14 +151,6 @@ void submitter::pump(const std::string& key) {
     for (auto& [rid, name] : s.pending_requests)
       io_.cancel_lease(rid);
     s.pending_requests.clear();
-    return;
-  }
-  auto want = std::min<std::size_t>(s.queued.size(), cfg_.max_pending_leases);
-  while (s.pending_requests.size() < want) {
-    auto rid = next_request_++;
-    auto& first = tasks_.at(s.queued.front());
-    s.pending_requests.emplace(rid, first.name);
-    io_.request_lease({rid, exe_, s.resources, first.name, self_});
   }
 }
 
@@ -221,23 +223,40 @@ void submitter::on_denied(std::uint64_t request_id, const std::string& why) {
 }
 
 void submitter::on_results(const std::vector<char>& bytes) {
+  // Read everything first: a batch that is malformed anywhere changes nothing.
+  struct parsed {
+    std::uint64_t task_id;
+    std::uint64_t exec_ns;
+    bool ok;
+    stored_value value;
+    error_info error;
+  };
+  std::vector<parsed> results;
   message_reader reader{bytes};
-  auto batch = reader.root<schema::ResultBatch>();
-  for (auto r : batch.getResults()) {
-    auto tid = r.getTaskId();
-    if (tasks_.count(tid) == 0)
+  try {
+    for (auto r : reader.root<schema::ResultBatch>().getResults()) {
+      parsed p{r.getTaskId(), r.getExecNanos(), r.isValue(), {}, {}};
+      if (p.ok)
+        p.value = read_value(r.getValue());
+      else
+        p.error = read_error(r.getError());
+      results.push_back(std::move(p));
+    }
+  } catch (const kj::Exception& e) {
+    message_reader::throw_malformed(e.getDescription().cStr());
+  }
+  for (auto& p : results) {
+    auto it = tasks_.find(p.task_id);
+    if (it == tasks_.end())
       continue;
-    auto& fs = stats_[tasks_.at(tid).fn];
-    auto us = static_cast<double>(r.getExecNanos()) / 1000.0;
+    auto& fs = stats_[it->second.fn];
+    auto us = static_cast<double>(p.exec_ns) / 1000.0;
     fs.avg_exec_us = fs.runs == 0 ? us : 0.8 * fs.avg_exec_us + 0.2 * us;
     ++fs.runs;
-    if (r.isValue()) {
-      auto v = read_value(r.getValue());
-      finish(tid, &v, nullptr);
-    } else {
-      auto e = read_error(r.getError());
-      finish(tid, nullptr, &e);
-    }
+    if (p.ok)
+      finish(p.task_id, &p.value, nullptr);
+    else
+      finish(p.task_id, nullptr, &p.error);
   }
 }
 

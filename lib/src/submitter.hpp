@@ -80,7 +80,8 @@ public:
   submitter(object_table& table, submitter_io& io, std::string exe,
             caf::actor self, submitter_config cfg = {});
 
-  /// Accepts a task from `remote()`.
+  /// Accepts a task from `remote()`; its value arguments own their bytes
+  /// (`client::submit` calls `encoded_value::own`).
   void submit(task_record task);
 
   /// An object this process waits for changed state (result or fetch reply).
@@ -154,7 +155,7 @@ private:
   bool tick_scheduled_ = false;
 };
 
-/// Returns the canonical text of a resource request, e.g. `CPU=1,GPU=0.5`.
+/// Returns the canonical text of a resource request, e.g. `CPU=1,GPU=0.5,`.
 std::string shape_key(const resource_map& resources);
 
 } // namespace troupe::detail

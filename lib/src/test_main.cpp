@@ -18,11 +18,10 @@ std::uint64_t troupe_test_seed() {
     if (const char* env = std::getenv("TROUPE_TEST_SEED"); env && *env)
       s = std::stoull(env);
     else
-      s = (static_cast<std::uint64_t>(std::random_device{}()) << 32)
-          ^ std::random_device{}();
+      s = (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
+          std::random_device{}();
     std::printf("random-seed=%llu (repeat with TROUPE_TEST_SEED=%llu)\n",
-                static_cast<unsigned long long>(s),
-                static_cast<unsigned long long>(s));
+                static_cast<unsigned long long>(s), static_cast<unsigned long long>(s));
     std::fflush(stdout);
     return s;
   }();

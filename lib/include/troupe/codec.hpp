@@ -189,5 +189,13 @@ encoded_value encode(const T& x) {
   return out;
 }
 
+/// As `encode`, but the result owns its bytes (for temporaries).
+template <class T>
+encoded_value encode_owned(const T& x) {
+  auto out = encode(x);
+  out.own();
+  return out;
+}
+
 } // namespace detail
 } // namespace troupe

@@ -66,7 +66,9 @@ void add_arg(std::vector<task_arg>& out, A&& arg) {
     static_assert(std::is_convertible_v<A&&, param>,
                   "troupe: an argument does not convert to the function's "
                   "parameter type");
-    out.push_back({encode(param(std::forward<A>(arg))), nullptr});
+    // The converted value is a temporary: the encoding must own its bytes
+    // before the temporary dies at the end of this statement.
+    out.push_back({encode_owned(param(std::forward<A>(arg))), nullptr});
   }
 }
 
