@@ -69,12 +69,17 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node) {
       return;
     auto job = it->second;
     self->state.job_of_core.erase(it);
+    auto& node = self->state.st.node;
+    auto& rec = self->state.st.jobs[job];
+    self->send(caf::actor_cast<sched::local_scheduler_actor>(node.scheduler),
+               job_end_atom::value, rec.exe);
     if (self->state.st.job_ended(job)) {
       spdlog::info("the embedded driver is gone: stopping the node");
       stop_node(self);
     }
   });
   return {
+    [self](node_atom, std::uint16_t port) { self->state.st.node.port = port; },
     [self](node_atom) -> node_info { return self->state.st.node; },
     [self](hello_atom, const job_spec& spec) -> hello_reply {
       auto& s = self->state;

@@ -14,6 +14,7 @@ namespace troupe {
 /// drivers, connected to it). It is the actor a node publishes on its port:
 /// drivers, workers and the CLI reach everything else through it.
 ///
+///     node daemon -> control : node(port)      (the port it listens on)
 ///     worker, CLI -> control : node            ==> node_info
 ///     driver      -> control : hello(job_spec)  ==> hello_reply (job id)
 ///     anyone      -> control : status           ==> JSON of node and jobs
@@ -22,6 +23,7 @@ namespace troupe {
 /// An embedded node (started by a driver's `init`) stops when its driver's
 /// core actor goes down, so a driver killed with SIGKILL leaves nothing.
 using control_store_actor = caf::typed_actor<
+  caf::reacts_to<node_atom, std::uint16_t>,
   caf::replies_to<node_atom>::with<node_info>,
   caf::replies_to<hello_atom, job_spec>::with<hello_reply>,
   caf::replies_to<status_atom>::with<std::string>,

@@ -29,16 +29,17 @@ std::size_t default_store_bytes() {
 }
 
 /// Reaps children (workers) and reports each exit to the scheduler.
+/// Polls rather than blocks, so that stopping never waits for a child.
 void reap_children(std::atomic<bool>& stop, caf::actor sched) {
   while (!stop) {
     int status = 0;
-    auto pid = ::waitpid(-1, &status, 0);
+    auto pid = ::waitpid(-1, &status, WNOHANG);
     if (pid > 0)
       caf::anon_send(caf::actor_cast<sched::local_scheduler_actor>(sched),
                      child_atom::value, static_cast<std::int32_t>(pid),
                      static_cast<std::int32_t>(status));
-    else if (errno == ECHILD)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 
@@ -117,6 +118,7 @@ int run_node(const node_options& in) {
   }
   // The control store hands out node_info with the real port from now on.
   info.port = *port;
+  caf::anon_send(cs, node_atom::value, *port);
   caf::anon_send(sched, node_atom::value, info.host, *port);
   std::atomic<bool> stop_reaper{false};
   std::thread reaper{reap_children, std::ref(stop_reaper),
@@ -143,7 +145,7 @@ int run_node(const node_options& in) {
   caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
   sys.middleman().unpublish(cs, *port);
   stop_reaper = true;
-  reaper.join(); // the workers were killed: waitpid returns soon
+  reaper.join();
   return 0;
 }
 

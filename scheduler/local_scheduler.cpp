@@ -83,7 +83,11 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
     },
     [self](hello_atom, const std::string& exe) {
       auto& s = self->state;
+      s.st->job_started(exe);
       s.st->prestart(exe, s.cfg.pool_size);
+    },
+    [self](job_end_atom, const std::string& exe) {
+      self->state.st->job_ended(exe);
     },
     [self](register_atom, const worker_hello& hello) {
       self->monitor(hello.executor);

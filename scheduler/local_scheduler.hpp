@@ -15,6 +15,7 @@ namespace troupe::sched {
 ///
 ///     node daemon -> sched : node(host, port)        (start the job pools)
 ///     control st. -> sched : hello(exe)              (a job's pool)
+///                          | job_end(exe)            (a job is gone)
 ///     worker      -> sched : register(worker_hello)
 ///     submitter   -> sched : lease(lease_request)    ~> granted | denied
 ///                          | cancel(request, requester) | return(worker)
@@ -25,6 +26,7 @@ namespace troupe::sched {
 using local_scheduler_actor = caf::typed_actor<
   caf::reacts_to<node_atom, std::string, std::uint16_t>,
   caf::reacts_to<hello_atom, std::string>,
+  caf::reacts_to<job_end_atom, std::string>,
   caf::reacts_to<register_atom, worker_hello>,
   caf::reacts_to<lease_atom, lease_request>,
   caf::reacts_to<cancel_atom, std::uint64_t, caf::actor>,

@@ -24,6 +24,29 @@ void scheduler_state::prestart(const std::string& exe, std::size_t count) {
     start_worker(exe);
 }
 
+void scheduler_state::job_started(const std::string& exe) {
+  ++jobs_[exe];
+}
+
+void scheduler_state::job_ended(const std::string& exe) {
+  auto it = jobs_.find(exe);
+  if (it == jobs_.end() || --it->second > 0)
+    return;
+  jobs_.erase(it);
+  pool_target_.erase(exe);
+  for (auto w = workers_.begin(); w != workers_.end();) {
+    if (w->second.exe != exe) {
+      ++w;
+      continue;
+    }
+    if (w->second.st == wstate::leased && !w->second.blocked)
+      give(available_, w->second.held);
+    io_.kill_worker(w->second.pid);
+    w = workers_.erase(w);
+  }
+  dispatch();
+}
+
 void scheduler_state::start_worker(const std::string& exe) {
   auto id = next_worker_++;
   worker w;

@@ -45,6 +45,12 @@ public:
   /// Starts `count` workers of `exe` ahead of demand (a job's pool).
   void prestart(const std::string& exe, std::size_t count);
 
+  /// A driver running `exe` connected.
+  void job_started(const std::string& exe);
+  /// A driver running `exe` is gone: when it was the last one, the pool of
+  /// `exe` goes away (its workers are killed).
+  void job_ended(const std::string& exe);
+
   void on_register(const worker_hello& hello);
   void on_lease(const lease_request& req);
   void on_cancel(std::uint64_t request_id, const caf::actor_addr& requester);
@@ -96,6 +102,7 @@ private:
   std::uint64_t next_worker_ = 1;
   std::map<std::uint64_t, worker> workers_;
   std::map<std::string, std::size_t> pool_target_; ///< prestarted per exe
+  std::map<std::string, std::size_t> jobs_;        ///< live drivers per exe
   std::deque<lease_request> pending_;
 };
 

@@ -124,6 +124,7 @@ std::unique_ptr<shm_allocator> shm_allocator::create(const std::string& name,
     state->segment = bip::managed_shared_memory(bip::create_only,
                                                 name.c_str(), capacity);
   } catch (const std::exception& e) {
+    remove(name); // a half-made segment (e.g. ENOMEM) must not linger
     rethrow_as_runtime_error("cannot create", name, e);
   }
   return std::unique_ptr<shm_allocator>(

@@ -45,14 +45,23 @@ TEST_CASE("a driver connects to a running node, and shutdown leaves the node run
   // A second driver (job) uses the same node.
   troupe::init({.address = address});
   CHECK(troupe::get(troupe::task(triple).remote(7), 30s) == 21);
-  troupe::shutdown();
-  // SIGTERM stops the node with its workers and removes its store segment.
   auto workers = troupe::test::processes_with_env("TROUPE_NODE=" + address);
   CHECK(workers.size() >= 1);
+  troupe::shutdown();
+  // The job's workers go with it; the node stays.
+  for (auto pid : workers)
+    CHECK(troupe::test::gone_within(pid, 10s));
+  CHECK(troupe::test::alive(node.pid()));
+  // SIGTERM stops the node and removes its store segment.
+  troupe::init({.address = address});
+  CHECK(troupe::get(troupe::task(triple).remote(1), 30s) == 3);
+  workers = troupe::test::processes_with_env("TROUPE_NODE=" + address);
   REQUIRE(::kill(node.pid(), SIGTERM) == 0);
   CHECK(troupe::test::gone_within(node.pid(), 10s));
   for (auto pid : workers)
     CHECK(troupe::test::gone_within(pid, 10s));
+  CHECK_THROWS_AS(troupe::get(troupe::task(triple).remote(1), 30s), troupe::error);
+  troupe::shutdown();
   for (auto& f : std::filesystem::directory_iterator("/dev/shm"))
     CHECK(f.path().filename().string().find("troupe-" + std::to_string(node.pid()))
           == std::string::npos);

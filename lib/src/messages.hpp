@@ -42,6 +42,7 @@ using object_atom = caf::atom_constant<caf::atom("object")>;
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using job_end_atom = caf::atom_constant<caf::atom("job_end")>;
 
 /// Resource name -> amount, e.g. {"CPU": 1, "GPU": 0.5}.
 using resource_map = std::map<std::string, double>;

@@ -148,19 +148,18 @@ void init(const init_options& options) {
   (void) logging;
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
-  if (options.address.empty()) {
+  auto address = options.address.empty() ? env_or("TROUPE_ADDRESS", "") : options.address;
+  if (address.empty()) {
     port = start_embedded_node(options);
   } else {
-    auto colon = options.address.rfind(':');
+    auto colon = address.rfind(':');
     if (colon == std::string::npos)
-      throw error(error_kind::runtime,
-                  "address '" + options.address + "' is not HOST:PORT");
-    host = options.address.substr(0, colon);
+      throw error(error_kind::runtime, "address '" + address + "' is not HOST:PORT");
+    host = address.substr(0, colon);
     try {
-      port = static_cast<std::uint16_t>(std::stoi(options.address.substr(colon + 1)));
+      port = static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)));
     } catch (const std::exception&) {
-      throw error(error_kind::runtime,
-                  "address '" + options.address + "' has no valid port");
+      throw error(error_kind::runtime, "address '" + address + "' has no valid port");
     }
   }
   try {

@@ -8,8 +8,9 @@ namespace troupe {
 
 /// How `init` finds or starts a cluster.
 struct init_options {
-  /// `host:port` of a head started with `troupe start --head`; empty starts
-  /// an embedded local cluster that `shutdown` stops again.
+  /// `host:port` of a head started with `troupe start --head`; empty uses
+  /// the environment variable TROUPE_ADDRESS, and without it starts an
+  /// embedded local cluster that `shutdown` stops again.
   std::string address;
   /// CPUs of the embedded node (0: one per hardware thread); also the size
   /// of its worker pool.

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The troupe CLI end to end: start a head, query it, run a program against it
+# with TROUPE_ADDRESS, stop it; and the microbenchmark prints every row.
+# Usage: cli_smoke.sh TROUPE_EXE SAMPLE_EXE
+set -uo pipefail
+troupe=$1
+sample=$2
+export XDG_RUNTIME_DIR
+XDG_RUNTIME_DIR=$(mktemp -d) # our own pid files: stop touches nothing else
+trap '"$troupe" stop >/dev/null 2>&1; rm -rf "$XDG_RUNTIME_DIR"' EXIT
+passed=0
+failed=0
+check() { # check NAME COMMAND...
+  if "${@:2}"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $1"; fi
+}
+
+out=$("$troupe" start --head --port 0 --num-cpus 2 --resources accelerator=2 \
+        --object-store-memory 67108864)
+echo "$out"
+addr=$(grep -o '127\.0\.0\.1:[0-9]*' <<<"$out" | head -n1)
+check "start prints the address" test -n "$addr"
+
+status=$("$troupe" status --address "$addr" --json)
+echo "$status"
+check "status shows the custom resource" grep -q '"accelerator"' <<<"$status"
+check "status shows the real port" grep -q "$addr" <<<"$status"
+
+result=$(TROUPE_ADDRESS=$addr timeout 60 "$sample")
+echo "$result"
+check "a driver runs against the head" grep -q 'f(0..3) = 0 1 4 9' <<<"$result"
+check "the head outlives its driver" "$troupe" status --address "$addr" --json >/dev/null
+
+err=$("$troupe" start --head --resources 'gpu=lots' 2>&1)
+check "bad resources are refused with the item named" grep -q "gpu=lots" <<<"$err"
+
+"$troupe" stop
+check "stop stops the head" bash -c "! '$troupe' status --address '$addr' >/dev/null 2>&1"
+
+bench=$(timeout 120 "$troupe" microbenchmark --quick --json)
+echo "$bench"
+for row in single_client_tasks_sync single_client_tasks_async multi_client_tasks_async \
+    single_client_tasks_and_get_batch single_client_put_calls single_client_get_calls \
+    multi_client_put_calls single_client_put_gigabytes single_client_wait_1k_refs \
+    task_roundtrip_p50_us task_roundtrip_p99_us chain_1000_tasks tree_reduce_1024_s \
+    large_arg_100mb_s get_large_gigabytes cluster_start_s; do
+  check "benchmark row $row has a figure" grep -qE "\"$row\": *[0-9]" <<<"$bench"
+done
+check "no benchmark row failed" bash -c "! grep -q '\"error\"' <<<'$bench'"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
