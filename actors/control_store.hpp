@@ -10,24 +10,66 @@
 
 namespace troupe {
 
-/// The control store: the cluster's metadata (its node and the jobs, i.e.
-/// drivers, connected to it). It is the actor a node publishes on its port:
-/// drivers, workers and the CLI reach everything else through it.
+/// The control store: the cluster's metadata (its node, the jobs, i.e.
+/// drivers, connected to it, and the actors). It is the actor a node
+/// publishes on its port: drivers, workers and the CLI reach everything else
+/// through it.
 ///
 ///     node daemon -> control : node(port)      (the port it listens on)
 ///     worker, CLI -> control : node            ==> node_info
 ///     driver      -> control : hello(job_spec)  ==> hello_reply (job id)
 ///     anyone      -> control : status           ==> JSON of node and jobs
 ///     driver, CLI -> control : stop             ==> true (stops the node)
+///     creator     -> control : register(actor_record) ==> "" or why not
+///                            | actor_up(id, instance, worker id)
+///                            | actor_fail(id, error_info)
+///     caller      -> control : resolve(id, caller) ~> caller: actor(status),
+///                                                   again when it dies
+///     anyone      -> control : kill(id)
+///                            | lookup(name, namespace) ==> actor_record
+///     scheduler   -> control : wkr_exit(worker id, why)
 ///
+/// Actor states (the record's `phase`):
+///
+///     pending --(1) actor_up-------------> alive
+///     pending --(2) actor_fail-----------> dead (constructor threw)
+///     alive ----(3) its instance is down--> dying (cause not known yet)
+///     dying ----(4) wkr_exit / kill / 1 s-> dead (cause)
+///
+/// Callers resolving a pending or dying actor are answered when it settles.
 /// An embedded node (started by a driver's `init`) stops when its driver's
-/// core actor goes down, so a driver killed with SIGKILL leaves nothing.
+/// core actor goes down, so a driver killed with SIGKILL leaves nothing; the
+/// non-detached actors of any driver die with it.
 using control_store_actor = caf::typed_actor<
   caf::reacts_to<node_atom, std::uint16_t>,
   caf::replies_to<node_atom>::with<node_info>,
   caf::replies_to<hello_atom, job_spec>::with<hello_reply>,
   caf::replies_to<status_atom>::with<std::string>,
-  caf::replies_to<stop_atom>::with<bool>>;
+  caf::replies_to<stop_atom>::with<bool>,
+  caf::replies_to<register_atom, actor_record>::with<std::string>,
+  caf::reacts_to<actor_up_atom, object_id, caf::actor, std::uint64_t>,
+  caf::reacts_to<actor_fail_atom, object_id, error_info>,
+  caf::reacts_to<resolve_atom, object_id, caf::actor>,
+  caf::reacts_to<kill_atom, object_id>,
+  caf::replies_to<lookup_atom, std::string, std::string>::with<actor_record>,
+  caf::reacts_to<worker_exit_atom, std::uint64_t, std::string>,
+  caf::reacts_to<finalize_atom, object_id>>;
+
+/// An actor as the control store tracks it.
+struct actor_entry {
+  enum class phase { pending, alive, dying, dead };
+  actor_record rec;
+  phase st = phase::pending;
+  caf::actor instance;
+  std::uint64_t worker_id = 0;
+  bool kill_requested = false;
+  error_info death;
+  std::vector<caf::actor> waiters; ///< callers to tell when it settles
+  /// Callers that resolved it: told when it dies. (Calls to an actor are
+  /// routed through the node, and CAF 0.17 tells a routed proxy nothing when
+  /// the far process dies; the control store sees it directly.)
+  std::vector<caf::actor> subscribers;
+};
 
 /// A connected driver, as the control store records it.
 struct job_record {
@@ -51,6 +93,21 @@ struct control_store_state {
   bool job_ended(std::uint64_t job_id);
   /// Returns the JSON status object (without scheduler and store details).
   std::string describe_json() const;
+
+  std::map<object_id, actor_entry> actors;
+  std::map<std::pair<std::string, std::string>, object_id> names; ///< (ns, name)
+
+  /// Records a new actor; returns "" or why it cannot be (its name is taken).
+  std::string register_actor(const actor_record& rec);
+  /// Returns the actor's entry, or nullptr.
+  actor_entry* find(const object_id& id);
+  /// Returns the living (pending or alive) actor named `name`, or nullptr.
+  const actor_entry* find_by_name(const std::string& name, const std::string& ns) const;
+  /// Settles the actor as dead with `why`; returns its entry (whose waiters
+  /// are to be answered), or nullptr if it was dead or unknown.
+  actor_entry* settle_dead(const object_id& id, const std::string& why);
+  /// Returns what callers are told about the actor.
+  static actor_status status_of(const object_id& id, const actor_entry* e);
 };
 
 /// Spawns the control store for `node`; `on_stop` runs when it stops.

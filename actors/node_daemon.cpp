@@ -119,7 +119,8 @@ int run_node(const node_options& in) {
   // The control store hands out node_info with the real port from now on.
   info.port = *port;
   caf::anon_send(cs, node_atom::value, *port);
-  caf::anon_send(sched, node_atom::value, info.host, *port);
+  caf::anon_send(sched, node_atom::value, info.host, *port,
+                 caf::actor_cast<caf::actor>(cs));
   std::atomic<bool> stop_reaper{false};
   std::thread reaper{reap_children, std::ref(stop_reaper),
                      caf::actor_cast<caf::actor>(sched)};

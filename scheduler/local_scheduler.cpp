@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/control_store.hpp"
 #include "lib/src/core_actor.hpp"
 #include "lib/src/process.hpp"
 #include "scheduler/scheduler_state.hpp"
@@ -18,6 +19,7 @@ struct actor_state {
   scheduler_config cfg;
   std::string host;
   std::uint16_t port = 0;
+  caf::actor control;
   std::unique_ptr<scheduler_io> io;
   std::unique_ptr<scheduler_state> st;
   static inline const char* name = "troupe.local_scheduler";
@@ -47,6 +49,11 @@ public:
   void kill_worker(int pid) override {
     ::kill(pid, SIGKILL);
   }
+  void dedicated_worker_exited(std::uint64_t worker_id, const std::string& why) override {
+    if (auto& cs = self_->state.control)
+      self_->send(caf::actor_cast<control_store_actor>(cs), worker_exit_atom::value,
+                  worker_id, why);
+  }
 
 private:
   self_ptr self_;
@@ -74,10 +81,12 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
     st.on_holder_down(dm.source);
   });
   return {
-    [self](node_atom, const std::string& host, std::uint16_t port) {
+    [self](node_atom, const std::string& host, std::uint16_t port,
+           const caf::actor& control) {
       auto& s = self->state;
       s.host = host;
       s.port = port;
+      s.control = control;
       if (!s.cfg.prestart_exe.empty())
         s.st->prestart(s.cfg.prestart_exe, s.cfg.pool_size);
     },
@@ -88,6 +97,9 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
     },
     [self](job_end_atom, const std::string& exe) {
       self->state.st->job_ended(exe);
+    },
+    [self](kill_atom, std::uint64_t worker_id) {
+      self->state.st->kill(worker_id);
     },
     [self](register_atom, const worker_hello& hello) {
       self->monitor(hello.executor);

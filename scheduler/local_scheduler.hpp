@@ -13,7 +13,7 @@ namespace troupe::sched {
 /// processes and leases workers to submitters (drivers and workers), which
 /// then push tasks to them directly. Logic: `scheduler_state`.
 ///
-///     node daemon -> sched : node(host, port)        (start the job pools)
+///     node daemon -> sched : node(host, port, control) (start the job pools)
 ///     control st. -> sched : hello(exe)              (a job's pool)
 ///                          | job_end(exe)            (a job is gone)
 ///     worker      -> sched : register(worker_hello)
@@ -21,10 +21,13 @@ namespace troupe::sched {
 ///                          | cancel(request, requester) | return(worker)
 ///     worker      -> sched : blocked(worker) | unblocked(worker)
 ///     reaper      -> sched : child(pid, wait status)
+///     control st. -> sched : kill(worker)            (an actor is killed)
+///     sched -> control st. : wkr_exit(worker, why)   (an actor's worker ended)
 ///     anyone      -> sched : status ==> JSON
 ///     control st. -> sched : stop ==> true           (kill all workers)
 using local_scheduler_actor = caf::typed_actor<
-  caf::reacts_to<node_atom, std::string, std::uint16_t>,
+  caf::reacts_to<node_atom, std::string, std::uint16_t, caf::actor>,
+  caf::reacts_to<kill_atom, std::uint64_t>,
   caf::reacts_to<hello_atom, std::string>,
   caf::reacts_to<job_end_atom, std::string>,
   caf::reacts_to<register_atom, worker_hello>,

@@ -17,11 +17,28 @@ scheduler_state::scheduler_state(scheduler_io& io, resource_map total,
 void scheduler_state::prestart(const std::string& exe, std::size_t count) {
   auto& target = pool_target_[exe];
   target = std::max(target, count);
+  refill(exe);
+}
+
+std::size_t scheduler_state::pool_size(const std::string& exe) const {
   std::size_t have = 0;
   for (auto& [id, w] : workers_)
-    have += w.exe == exe ? 1 : 0;
-  while (have++ < target && workers_.size() < max_workers_)
+    have += w.exe == exe && !w.dedicated ? 1 : 0;
+  return have;
+}
+
+void scheduler_state::refill(const std::string& exe) {
+  auto it = pool_target_.find(exe);
+  if (it == pool_target_.end())
+    return;
+  for (auto have = pool_size(exe); have < it->second && workers_.size() < max_workers_;
+       ++have)
     start_worker(exe);
+}
+
+void scheduler_state::kill(std::uint64_t worker_id) {
+  if (auto it = workers_.find(worker_id); it != workers_.end())
+    io_.kill_worker(it->second.pid); // its exit arrives through on_child_exit
 }
 
 void scheduler_state::job_started(const std::string& exe) {
@@ -35,7 +52,7 @@ void scheduler_state::job_ended(const std::string& exe) {
   jobs_.erase(it);
   pool_target_.erase(exe);
   for (auto w = workers_.begin(); w != workers_.end();) {
-    if (w->second.exe != exe) {
+    if (w->second.exe != exe || w->second.dedicated) {
       ++w;
       continue;
     }
@@ -92,6 +109,7 @@ void scheduler_state::release(worker& w) {
   w.held.clear();
   w.holder = nullptr;
   w.blocked = false;
+  w.dedicated = false;
   w.st = wstate::idle;
 }
 
@@ -132,15 +150,13 @@ void scheduler_state::on_child_exit(int pid, int status) {
   if (w.st == wstate::leased) {
     if (!w.blocked)
       give(available_, w.held);
-    io_.worker_died(w.holder, w.id, why);
+    if (w.dedicated)
+      io_.dedicated_worker_exited(w.id, why);
+    else
+      io_.worker_died(w.holder, w.id, why);
   }
   // Keep the job's pool at its size: the node goes on serving.
-  auto target = pool_target_[w.exe];
-  std::size_t have = 0;
-  for (auto& [id, x] : workers_)
-    have += x.exe == w.exe ? 1 : 0;
-  if (have < target && workers_.size() < max_workers_)
-    start_worker(w.exe);
+  refill(w.exe);
   dispatch();
 }
 
@@ -155,7 +171,7 @@ void scheduler_state::on_holder_down(const caf::actor_addr& holder) {
                                 [&](auto& r) { return r.requester.address() == holder; }),
                  pending_.end());
   for (auto& [id, w] : workers_)
-    if (w.st == wstate::leased && w.holder.address() == holder)
+    if (w.st == wstate::leased && !w.dedicated && w.holder.address() == holder)
       release(w);
   dispatch();
 }
@@ -168,6 +184,7 @@ void scheduler_state::dispatch() {
   // `spare` is what is left once the requests waiting for a worker to start
   // have their share: a worker is started only for a request that fits.
   auto spare = available_;
+  std::vector<std::string> refilled; // pools that gave a worker to an actor
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (!fits(available_, it->resources)) {
       ++it;
@@ -188,11 +205,16 @@ void scheduler_state::dispatch() {
     w.st = wstate::leased;
     w.holder = it->requester;
     w.held = it->resources;
+    w.dedicated = it->dedicated;
     take(available_, w.held);
     take(spare, w.held);
     io_.grant(it->requester, {it->request_id, w.id, w.pid, w.executor});
+    if (w.dedicated)
+      refilled.push_back(w.exe);
     it = pending_.erase(it);
   }
+  for (auto& exe : refilled)
+    refill(exe);
   for (auto& [exe, n] : wanted)
     for (auto have = starting[exe]; have < n; ++have) {
       if (workers_.size() >= max_workers_ && !evict_idle_worker_except(exe))

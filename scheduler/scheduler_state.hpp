@@ -25,6 +25,9 @@ public:
   virtual void worker_died(const caf::actor& holder, std::uint64_t worker_id,
                            const std::string& why) = 0;
   virtual void kill_worker(int pid) = 0;
+  /// A worker dedicated to an actor ended (the control store settles why
+  /// the actor died).
+  virtual void dedicated_worker_exited(std::uint64_t worker_id, const std::string& why) = 0;
 };
 
 /// One node's resources and worker processes, leased to submitters.
@@ -38,6 +41,8 @@ public:
 ///
 /// A leased worker that blocks in `get` gives its resources back until it
 /// unblocks (5), so tasks that wait for other tasks cannot deadlock the node.
+/// A worker leased for an actor (`dedicated`) hosts it until it dies: it is
+/// never returned, and a new worker takes its place in the job's pool.
 class scheduler_state {
 public:
   scheduler_state(scheduler_io& io, resource_map total, std::size_t max_workers);
@@ -67,6 +72,9 @@ public:
   /// Kills every worker (node shutdown).
   void stop_all();
 
+  /// Kills the worker (it hosts an actor that was killed).
+  void kill(std::uint64_t worker_id);
+
   /// Returns a JSON object describing resources, workers and demands.
   std::string describe_json() const;
 
@@ -86,7 +94,13 @@ private:
     caf::actor holder;
     resource_map held;
     bool blocked = false;
+    bool dedicated = false;
   };
+
+  /// Returns the number of workers of `exe` that serve tasks (not actors).
+  std::size_t pool_size(const std::string& exe) const;
+  /// Starts workers until the pool of `exe` is at its target again.
+  void refill(const std::string& exe);
 
   void dispatch();
   /// Makes room at the worker limit: kills an idle worker of another

@@ -71,6 +71,10 @@ struct fake_io : scheduler_io {
     deaths.push_back({holder.address(), id, why});
   }
   void kill_worker(int pid) override { kills.push_back(pid); }
+  void dedicated_worker_exited(std::uint64_t worker_id, const std::string& why) override {
+    exited.emplace_back(worker_id, why);
+  }
+  std::vector<std::pair<std::uint64_t, std::string>> exited;
 };
 
 caf::actor_system_config& small_config(caf::actor_system_config& cfg) {

@@ -41,6 +41,8 @@ struct TaskSpec {
   name @2 :Text;        # name in listings and errors
   returnId @3 :ObjectId;  # the object that receives the result
   args @4 :List(Value);   # resolved arguments, in parameter order
+  maxConcurrency @5 :UInt32;  # actor creations: methods that may run at once
+  actorId @6 :ObjectId;       # actor creations: the new actor's id
 }
 
 struct TaskBatch {

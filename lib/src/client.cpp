@@ -124,7 +124,8 @@ sched::local_scheduler_actor as_scheduler(const caf::actor& a) {
 } // namespace
 
 ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
-                       const task_options& options) {
+                       const task_options& options,
+                       const std::function<void(task_record&)>& adjust) {
   task_record t;
   t.task_id = next_task_.fetch_add(1, std::memory_order_relaxed);
   t.fn = &fn;
@@ -146,6 +147,8 @@ ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
     }
   }
   t.args = std::move(args);
+  if (adjust)
+    adjust(t);
   auto ref = table_->create_owned(t.return_id, t.name);
   bool nudge;
   {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -45,8 +46,11 @@ public:
   /// Stops the actor system; waits for nothing remote.
   void close();
 
+  /// Queues a task for the core actor; `adjust` may mark it as an actor
+  /// creation or method call before it is queued.
   ref_ptr submit(const function_entry& fn, std::vector<task_arg>&& args,
-                 const task_options& options);
+                 const task_options& options,
+                 const std::function<void(task_record&)>& adjust = {});
   raw_value get(const ref_ptr& ref, deadline until);
   void wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline until,
             std::vector<bool>& ready);

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/control_store.hpp"
 #include "lib/src/client.hpp"
 #include "lib/src/executor.hpp"
 #include "scheduler/local_scheduler.hpp"
@@ -104,8 +105,23 @@ public:
   void schedule_tick(std::chrono::milliseconds delay) override {
     self_->delayed_send(self_, delay, tick_atom::value);
   }
+  void resolve_actor(const object_id& id) override {
+    self_->send(control(), resolve_atom::value, id, caf::actor_cast<caf::actor>(self_));
+  }
+  void monitor_instance(const caf::actor& instance) override {
+    self_->monitor(instance);
+  }
+  void actor_created(const object_id& id, std::uint64_t, const stored_value*,
+                     const error_info* error) override {
+    // Success is reported by the worker itself, with the instance's handle.
+    if (error)
+      self_->send(control(), actor_fail_atom::value, id, *error);
+  }
 
 private:
+  control_store_actor control() {
+    return caf::actor_cast<control_store_actor>(self_->state.c->control_store());
+  }
   sched::local_scheduler_actor scheduler() {
     return caf::actor_cast<sched::local_scheduler_actor>(
       self_->state.c->node().scheduler);
@@ -130,6 +146,10 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
         std::_Exit(0); // a worker has nothing left to do without its node
       st.sub->on_node_down({error_kind::node_died, "", "",
                             "the node daemon died: " + caf::to_string(dm.reason)});
+      return;
+    }
+    if (st.sub->on_instance_down(dm.source)) {
+      st.sub->flush();
       return;
     }
     // An owner of refs we borrowed is gone.
@@ -211,6 +231,10 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     },
     [self](tick_atom) {
       self->state.sub->on_tick();
+    },
+    [self](actor_atom, const actor_status& status) {
+      self->state.sub->on_actor_status(status);
+      self->state.sub->flush();
     },
   };
 }

@@ -22,6 +22,9 @@ const char* to_string(error_kind kind) noexcept {
     case error_kind::protocol: return "protocol";
     case error_kind::object_lost: return "object_lost";
     case error_kind::runtime: return "runtime";
+    case error_kind::actor_died: return "actor_died";
+    case error_kind::no_such_actor: return "no_such_actor";
+    case error_kind::name_taken: return "name_taken";
   }
   return "unknown";
 }
@@ -39,6 +42,12 @@ worker_crashed_error::worker_crashed_error(std::string task_name, std::string re
   : error(error_kind::worker_crashed,
           "the worker running task '" + task_name + "' crashed: " + reason),
     task_(std::move(task_name)), reason_(std::move(reason)) {
+}
+
+actor_died_error::actor_died_error(std::string actor_name, std::string reason)
+  : error(error_kind::actor_died,
+          "actor '" + actor_name + "' died: " + reason),
+    actor_(std::move(actor_name)), reason_(std::move(reason)) {
 }
 
 object_store_full::object_store_full(std::size_t requested, std::size_t capacity,
@@ -67,6 +76,9 @@ error_info error_info::from(const troupe::error& e) {
   } else if (auto* w = dynamic_cast<const worker_crashed_error*>(&e)) {
     out.task_name = w->task_name();
     out.message = w->reason();
+  } else if (auto* a = dynamic_cast<const actor_died_error*>(&e)) {
+    out.task_name = a->actor_name();
+    out.message = a->reason();
   } else {
     out.message = e.what();
   }
@@ -90,6 +102,8 @@ void error_info::rethrow() const {
       throw unknown_function_error(where + message);
     case error_kind::argument_type:
       throw argument_type_error(where + message);
+    case error_kind::actor_died:
+      throw actor_died_error(task_name, message);
     default:
       throw error(kind, where + message);
   }

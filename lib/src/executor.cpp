@@ -3,14 +3,17 @@
 #include <chrono>
 #include <cstring>
 #include <cxxabi.h>
+#include <thread>
 #include <typeinfo>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/control_store.hpp"
 #include "lib/src/client.hpp"
 #include "lib/src/core_actor.hpp"
 #include "lib/src/protocol.hpp"
+#include "troupe/actor.hpp"
 #include "troupe/detail/registry.hpp"
 
 namespace troupe::detail {
@@ -54,8 +57,24 @@ raw_value arg_view(client& c, schema::Value::Reader v,
   return r;
 }
 
+/// Set by `troupe::exit_actor()` in a method: the worker ends after it.
+thread_local bool exit_requested = false;
+
+/// Runs a factory, starts the instance's host and tells the control store
+/// where the actor is (its handle travels in a CAF message, which makes
+/// proxies for it, unlike bytes of ours).
+void create_actor(client& c, const function_entry& fn, schema::TaskSpec::Reader spec,
+                  std::vector<raw_value>& args) {
+  auto instance = fn.create(fn, args.data(), args.size());
+  auto host = spawn_actor_host(c.system(), c, std::move(instance),
+                               std::max<std::uint32_t>(1, spec.getMaxConcurrency()));
+  caf::anon_send(caf::actor_cast<control_store_actor>(c.control_store()),
+                 actor_up_atom::value, read_object_id(spec.getActorId()),
+                 caf::actor_cast<caf::actor>(host), c.worker_id);
+}
+
 /// Runs one task and writes its result (or why it has none) into `out`.
-void run_task(client& c, schema::TaskSpec::Reader spec,
+void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
               const std::shared_ptr<const std::vector<char>>& batch,
               schema::TaskResult::Builder out) {
   out.setTaskId(spec.getTaskId());
@@ -79,9 +98,25 @@ void run_task(client& c, schema::TaskSpec::Reader spec,
     fail(error_kind::protocol, "", std::string{"bad argument: "} + e.what());
     return;
   }
+  if (fn->kind == entry_kind::method && !instance) {
+    fail(error_kind::unknown_function, "",
+         "method '" + fn->name + "' was sent to a worker that hosts no actor");
+    return;
+  }
   c.in_task = true;
   try {
-    fn->invoke(fn->fn, args.data(), args.size(), result);
+    switch (fn->kind) {
+      case entry_kind::function:
+        fn->invoke(fn->fn, args.data(), args.size(), result);
+        break;
+      case entry_kind::method:
+        fn->call(*fn, instance, args.data(), args.size(), result);
+        break;
+      case entry_kind::factory:
+        create_actor(c, *fn, spec, args);
+        codec<unit_value>::encode(unit_value{}, result);
+        break;
+    }
     c.in_task = false;
   } catch (const task_error& e) {
     // A task whose `get` failed fails with the same cause.
@@ -117,11 +152,14 @@ void run_task(client& c, schema::TaskSpec::Reader spec,
 }
 
 struct executor_state {
+  std::shared_ptr<void> instance; ///< the actor it hosts, if any
   static inline const char* name = "troupe.executor";
 };
 
 executor_actor::behavior_type
-executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c) {
+executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
+            std::shared_ptr<void> instance) {
+  self->state.instance = std::move(instance);
   return {
     [self, c](push_atom, std::vector<char>& bytes) {
       auto batch = std::make_shared<const std::vector<char>>(std::move(bytes));
@@ -149,12 +187,22 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c) {
         };
         for (unsigned i = 0; i < n; ++i) {
           auto start = clock::now();
-          run_task(*c, tasks[i], batch, list[i]);
+          run_task(*c, self->state.instance.get(), tasks[i], batch, list[i]);
           auto took = clock::now() - start;
           list[i].setExecNanos(static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));
-          if (took > std::chrono::microseconds(200))
+          if (took > std::chrono::microseconds(200) || exit_requested)
             flush_from(i + 1);
+          if (exit_requested) {
+            // Let the last results leave, then end the worker: the node
+            // reports the clean exit, and the actor's callers learn why.
+            std::thread([] {
+              std::this_thread::sleep_for(std::chrono::milliseconds(200));
+              std::_Exit(0);
+            }).detach();
+            self->quit(); // no call after this one runs
+            return;
+          }
         }
         if (sent == 0) {
           self->send(sender, done_atom::value, to_bytes(*out));
@@ -171,7 +219,70 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c) {
 } // namespace
 
 executor_actor spawn_executor(caf::actor_system& sys, client& c) {
-  return sys.spawn<caf::detached>(executor_fn, &c);
+  return sys.spawn<caf::detached>(executor_fn, &c, std::shared_ptr<void>{});
 }
+
+/// Returns each task of a batch as a batch of its own.
+std::vector<std::vector<char>> split_batch(const std::vector<char>& bytes) {
+  std::vector<std::vector<char>> out;
+  try {
+    message_reader reader{bytes};
+    auto tasks = reader.root<schema::TaskBatch>().getTasks();
+    if (tasks.size() <= 1)
+      return {bytes};
+    for (auto t : tasks) {
+      capnp::MallocMessageBuilder b;
+      b.initRoot<schema::TaskBatch>().initTasks(1).setWithCaveats(0, t);
+      out.push_back(to_bytes(b));
+    }
+  } catch (const std::exception&) {
+    return {bytes}; // the executor reports what is wrong with it
+  }
+  return out;
+}
+
+executor_actor spawn_actor_host(caf::actor_system& sys, client& c,
+                                std::shared_ptr<void> instance,
+                                std::uint32_t max_concurrency) {
+  if (max_concurrency <= 1)
+    return sys.spawn<caf::detached>(executor_fn, &c, std::move(instance));
+  std::vector<executor_actor> executors;
+  for (std::uint32_t i = 0; i < max_concurrency; ++i)
+    executors.push_back(sys.spawn<caf::detached>(executor_fn, &c, instance));
+  // The router forwards each batch with its sender, so results go straight
+  // back to the caller.
+  return sys.spawn(
+    [executors](executor_actor::pointer self) -> executor_actor::behavior_type {
+      for (auto& e : executors)
+        self->link_to(e);
+      return {
+        [self, executors, next = std::size_t{0}](push_atom,
+                                                 std::vector<char>& bytes) mutable {
+          // One call per executor: a batch would run its calls one by one.
+          // Each part keeps the caller as its sender, so results go back to it.
+          auto sender = self->current_sender();
+          for (auto& one : split_batch(bytes)) {
+            auto& target = executors[next++ % executors.size()];
+            caf::actor_cast<caf::abstract_actor*>(target)->enqueue(
+              caf::make_mailbox_element(sender, caf::make_message_id(), {},
+                                        push_atom::value, std::move(one)),
+              self->context());
+          }
+        },
+      };
+    });
+}
+
+} // namespace troupe::detail
+
+namespace troupe {
+
+void exit_actor() {
+  detail::exit_requested = true;
+}
+
+} // namespace troupe
+
+namespace troupe::detail {
 
 } // namespace troupe::detail

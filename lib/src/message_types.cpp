@@ -15,6 +15,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<lease_request>("troupe.lease_request");
   cfg.add_message_type<lease_grant>("troupe.lease_grant");
   cfg.add_message_type<object_reply>("troupe.object_reply");
+  cfg.add_message_type<actor_record>("troupe.actor_record");
+  cfg.add_message_type<actor_status>("troupe.actor_status");
 }
 
 } // namespace troupe

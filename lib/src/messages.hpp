@@ -43,6 +43,14 @@ using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using job_end_atom = caf::atom_constant<caf::atom("job_end")>;
+using actor_up_atom = caf::atom_constant<caf::atom("actor_up")>;
+using actor_fail_atom = caf::atom_constant<caf::atom("actor_fail")>;
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+using actor_atom = caf::atom_constant<caf::atom("actor")>;
+using kill_atom = caf::atom_constant<caf::atom("kill")>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using worker_exit_atom = caf::atom_constant<caf::atom("wkr_exit")>;
+using finalize_atom = caf::atom_constant<caf::atom("finalize")>;
 
 /// Resource name -> amount, e.g. {"CPU": 1, "GPU": 0.5}.
 using resource_map = std::map<std::string, double>;
@@ -134,12 +142,43 @@ struct lease_request {
   resource_map resources;
   std::string task_name; ///< first task waiting for it, for error messages
   caf::actor requester;  ///< receives `granted` / `denied`
+  bool dedicated = false; ///< for an actor: the worker is never returned
 };
 
 template <class I>
 typename I::result_type inspect(I& f, lease_request& x) {
   return f(caf::meta::type_name("troupe.lease_request"), x.request_id, x.exe,
-           x.resources, x.task_name, x.requester);
+           x.resources, x.task_name, x.requester, x.dedicated);
+}
+
+/// An actor as the control store records it.
+struct actor_record {
+  object_id id;
+  std::string class_name;
+  std::string name;       ///< the `name` option ("" for unnamed actors)
+  std::string name_space;
+  bool detached = false;
+  caf::actor owner;       ///< the creating process's core actor
+};
+
+template <class I>
+typename I::result_type inspect(I& f, actor_record& x) {
+  return f(caf::meta::type_name("troupe.actor_record"), x.id, x.class_name, x.name,
+           x.name_space, x.detached, x.owner);
+}
+
+/// Where an actor is, or why it is gone, as the control store tells callers.
+struct actor_status {
+  object_id id;
+  bool alive = false;
+  caf::actor instance; ///< receives the method calls (when alive)
+  error_info death;    ///< why it died (when not alive)
+};
+
+template <class I>
+typename I::result_type inspect(I& f, actor_status& x) {
+  return f(caf::meta::type_name("troupe.actor_status"), x.id, x.alive, x.instance,
+           x.death);
 }
 
 struct lease_grant {

@@ -84,7 +84,7 @@ void write_error(schema::Error::Builder b, const error_info& e) {
 error_info read_error(schema::Error::Reader r) {
   error_info e;
   auto k = r.getKind();
-  e.kind = k >= 1 && k <= static_cast<std::uint8_t>(error_kind::runtime)
+  e.kind = k >= 1 && k <= static_cast<std::uint8_t>(error_kind::name_taken)
              ? static_cast<error_kind>(k)
              : error_kind::protocol;
   e.task_name = r.getTaskName();

@@ -16,6 +16,7 @@ namespace {
 struct registry {
   std::map<std::string, std::unique_ptr<function_entry>, std::less<>> by_name;
   std::unordered_map<const void*, const function_entry*> by_fn;
+  std::map<method_bytes, const function_entry*> by_method;
 };
 
 registry& the_registry() {
@@ -35,7 +36,10 @@ bool register_function(function_entry entry) {
     std::abort();
   }
   auto e = std::make_unique<function_entry>(std::move(entry));
-  r.by_fn.emplace(e->fn, e.get());
+  if (e->kind == entry_kind::method)
+    r.by_method.emplace(e->method, e.get());
+  else
+    r.by_fn.emplace(e->fn, e.get());
   r.by_name.emplace(e->name, std::move(e));
   return true;
 }
@@ -44,6 +48,12 @@ const function_entry* find_function(const void* fn) noexcept {
   auto& r = the_registry();
   auto it = r.by_fn.find(fn);
   return it == r.by_fn.end() ? nullptr : it->second;
+}
+
+const function_entry* find_method(const method_bytes& m) noexcept {
+  auto& r = the_registry();
+  auto it = r.by_method.find(m);
+  return it == r.by_method.end() ? nullptr : it->second;
 }
 
 const function_entry* find_function(std::string_view name) noexcept {

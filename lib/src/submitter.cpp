@@ -25,6 +25,26 @@ void submitter::submit(task_record task) {
   auto id = task.task_id;
   auto& t = tasks_.emplace(id, std::move(task)).first->second;
   t.resolved.resize(t.args.size());
+  if (node_down_) {
+    auto why = *node_down_;
+    why.task_name = t.name;
+    finish(id, nullptr, &why);
+    return;
+  }
+  if (t.actor_id.valid() && !t.creates_actor) {
+    // Calls keep their place in the actor's queue from now on.
+    auto& a = actors_[t.actor_id];
+    if (a.st == actor_calls::phase::dead) {
+      auto why = a.death;
+      finish(id, nullptr, &why);
+      return;
+    }
+    a.queued.push_back(id);
+    if (a.st == actor_calls::phase::unresolved) {
+      a.st = actor_calls::phase::resolving;
+      io_.resolve_actor(t.actor_id);
+    }
+  }
   resolve(t);
 }
 
@@ -102,12 +122,80 @@ void submitter::on_object_changed(const object_id& id) {
 
 void submitter::enqueue(std::uint64_t task_id) {
   auto& t = tasks_.at(task_id);
-  auto key = shape_key(t.resources);
+  if (t.actor_id.valid() && !t.creates_actor) {
+    pump_actor(t.actor_id); // it waits in the actor's queue already
+    return;
+  }
+  auto key = shape_key(t.resources) + (t.creates_actor ? "|actor" : "");
   auto& s = shapes_[key];
   if (s.resources.empty())
     s.resources = t.resources;
+  s.dedicated = t.creates_actor;
   s.queued.push_back(task_id);
   pump(key);
+}
+
+void submitter::pump_actor(const object_id& id) {
+  auto& a = actors_[id];
+  if (a.st != actor_calls::phase::alive)
+    return;
+  while (!a.queued.empty()) {
+    auto& t = tasks_.at(a.queued.front());
+    if (t.unresolved > 0)
+      break; // later calls wait behind it: calls run in the order made
+    if (a.outbox.empty())
+      dirty_actors_.push_back(id);
+    a.outbox.push_back(t.task_id);
+    a.queued.pop_front();
+  }
+}
+
+void submitter::on_actor_status(const actor_status& status) {
+  auto& a = actors_[status.id];
+  if (status.alive) {
+    a.st = actor_calls::phase::alive;
+    a.instance = status.instance;
+    io_.monitor_instance(status.instance);
+    pump_actor(status.id);
+    return;
+  }
+  a.st = actor_calls::phase::dead;
+  a.death = status.death;
+  a.instance = nullptr;
+  a.queued.clear();
+  a.outbox.clear();
+  fail_actor_calls(status.id, status.death);
+}
+
+bool submitter::on_instance_down(const caf::actor_addr& instance) {
+  for (auto& [id, a] : actors_) {
+    if (a.st != actor_calls::phase::alive || a.instance.address() != instance)
+      continue;
+    // The control store knows why; calls in flight fail once it tells.
+    a.st = actor_calls::phase::resolving;
+    io_.resolve_actor(id);
+    return true;
+  }
+  return false;
+}
+
+void submitter::fail_actor_calls(const object_id& id, const error_info& why) {
+  std::vector<std::uint64_t> doomed;
+  for (auto& [tid, t] : tasks_)
+    if (t.actor_id == id)
+      doomed.push_back(tid);
+  std::sort(doomed.begin(), doomed.end());
+  for (auto tid : doomed) {
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end())
+      continue;
+    if (it->second.creates_actor) {
+      fail_task(tid, why);
+      continue;
+    }
+    it->second.worker_id = 0;
+    finish(tid, nullptr, &why);
+  }
 }
 
 void submitter::pump(const std::string& key) {
@@ -122,7 +210,7 @@ void submitter::pump(const std::string& key) {
       auto rid = next_request_++;
       auto& first = tasks_.at(s.queued.front());
       s.pending_requests.emplace(rid, first.name);
-      io_.request_lease({rid, exe_, s.resources, first.name, self_});
+      io_.request_lease({rid, exe_, s.resources, first.name, self_, s.dedicated});
     }
   }
   while (!s.queued.empty() && !s.leases.empty()) {
@@ -137,7 +225,7 @@ void submitter::pump(const std::string& key) {
                                          cfg_.max_in_flight_per_worker);
     auto tid = s.queued.front();
     if (best->in_flight >= share
-        || (best->in_flight > 0 && !pipelinable(tasks_.at(tid).fn)))
+        || (best->in_flight > 0 && (s.dedicated || !pipelinable(tasks_.at(tid).fn))))
       break;
     s.queued.pop_front();
     tasks_.at(tid).worker_id = best->worker_id;
@@ -154,30 +242,52 @@ void submitter::pump(const std::string& key) {
   }
 }
 
+std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids) {
+  capnp::MallocMessageBuilder builder;
+  auto batch = builder.initRoot<schema::TaskBatch>();
+  auto list = batch.initTasks(static_cast<unsigned>(ids.size()));
+  for (unsigned i = 0; i < ids.size(); ++i) {
+    auto& t = tasks_.at(ids[i]);
+    auto spec = list[i];
+    spec.setTaskId(t.task_id);
+    spec.setFunction(t.fn->name);
+    spec.setName(t.name);
+    spec.setMaxConcurrency(t.max_concurrency);
+    if (t.creates_actor)
+      write_object_id(spec.initActorId(), t.actor_id);
+    write_object_id(spec.initReturnId(), t.return_id);
+    auto args = spec.initArgs(static_cast<unsigned>(t.resolved.size()));
+    for (unsigned a = 0; a < t.resolved.size(); ++a)
+      write_value(args[a], t.resolved[a].value);
+  }
+  return to_bytes(builder);
+}
+
 void submitter::flush() {
   for (auto wid : dirty_leases_) {
     auto it = leases_.find(wid);
     if (it == leases_.end() || it->second.outbox.empty())
       continue;
     auto& l = it->second;
-    capnp::MallocMessageBuilder builder;
-    auto batch = builder.initRoot<schema::TaskBatch>();
-    auto list = batch.initTasks(static_cast<unsigned>(l.outbox.size()));
-    for (unsigned i = 0; i < l.outbox.size(); ++i) {
-      auto& t = tasks_.at(l.outbox[i]);
-      auto spec = list[i];
-      spec.setTaskId(t.task_id);
-      spec.setFunction(t.fn->name);
-      spec.setName(t.name);
-      write_object_id(spec.initReturnId(), t.return_id);
-      auto args = spec.initArgs(static_cast<unsigned>(t.resolved.size()));
-      for (unsigned a = 0; a < t.resolved.size(); ++a)
-        write_value(args[a], t.resolved[a].value);
-    }
+    io_.push(l.executor, encode_batch(l.outbox));
     l.outbox.clear();
-    io_.push(l.executor, to_bytes(builder));
+    auto& s = shapes_[l.key];
+    if (s.dedicated) {
+      // The worker now hosts an actor: it is no lease of ours any more.
+      s.in_flight -= std::min<std::uint32_t>(s.in_flight, l.in_flight);
+      s.leases.erase(std::remove(s.leases.begin(), s.leases.end(), wid), s.leases.end());
+      leases_.erase(it);
+    }
   }
   dirty_leases_.clear();
+  for (auto& id : dirty_actors_) {
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second.outbox.empty())
+      continue;
+    io_.push(it->second.instance, encode_batch(it->second.outbox));
+    it->second.outbox.clear();
+  }
+  dirty_actors_.clear();
 }
 
 void submitter::on_granted(const lease_grant& grant) {
@@ -283,6 +393,8 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
       }
     }
   }
+  if (t.creates_actor)
+    io_.actor_created(t.actor_id, t.worker_id, value, error);
   if (value)
     table_.fulfill(t.return_id, *value);
   else
@@ -302,7 +414,16 @@ void submitter::fail_task(std::uint64_t task_id, const error_info& error) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end())
     return;
-  auto key = shape_key(it->second.resources);
+  if (it->second.actor_id.valid() && !it->second.creates_actor) {
+    auto& q = actors_[it->second.actor_id].queued;
+    q.erase(std::remove(q.begin(), q.end(), task_id), q.end());
+    auto actor = it->second.actor_id;
+    finish(task_id, nullptr, &error);
+    pump_actor(actor); // later calls no longer wait behind it
+    return;
+  }
+  auto key = shape_key(it->second.resources)
+             + (it->second.creates_actor ? "|actor" : "");
   if (auto sit = shapes_.find(key); sit != shapes_.end()) {
     auto& q = sit->second.queued;
     q.erase(std::remove(q.begin(), q.end(), task_id), q.end());
@@ -368,6 +489,7 @@ void submitter::release_lease(std::uint64_t worker_id, bool) {
 }
 
 void submitter::on_node_down(const error_info& why) {
+  node_down_ = why;
   std::vector<std::uint64_t> all;
   for (auto& [tid, t] : tasks_)
     all.push_back(tid);

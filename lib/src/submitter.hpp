@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -42,6 +43,9 @@ struct task_record {
   std::vector<resolved_arg> resolved;  ///< filled as refs become ready
   std::size_t unresolved = 0;
   std::uint64_t worker_id = 0;         ///< where it runs
+  object_id actor_id;          ///< method calls: the actor; creations: the new one
+  bool creates_actor = false;  ///< runs a factory on a worker of its own
+  std::uint32_t max_concurrency = 1; ///< creations
 };
 
 /// The submitter's effects on the world; the core actor sends messages, tests
@@ -55,6 +59,13 @@ public:
   virtual void push(const caf::actor& executor, std::vector<char> batch) = 0;
   virtual void fetch(const object_id& id, const caf::actor& owner) = 0;
   virtual void schedule_tick(std::chrono::milliseconds delay) = 0;
+  /// Asks the control store where the actor is (answer: on_actor_status).
+  virtual void resolve_actor(const object_id&) {}
+  /// Watches an actor's instance (its loss: on_instance_down).
+  virtual void monitor_instance(const caf::actor&) {}
+  /// An actor's creation task finished on worker `worker_id`.
+  virtual void actor_created(const object_id&, std::uint64_t, const stored_value*,
+                             const error_info*) {}
 };
 
 /// Tunables of the submitter.
@@ -97,6 +108,11 @@ public:
   /// Fails everything: the node is gone.
   void on_node_down(const error_info& why);
 
+  /// The control store told where an actor is, or why it is gone.
+  void on_actor_status(const actor_status& status);
+  /// A monitored actor instance went down; returns whether it was one.
+  bool on_instance_down(const caf::actor_addr& instance);
+
   /// Sends the tasks buffered for each worker; call at the end of a handler.
   void flush();
 
@@ -122,7 +138,18 @@ private:
     std::uint64_t runs = 0;
   };
 
+  /// Method calls of one actor, sent in the order they were made.
+  struct actor_calls {
+    enum class phase { unresolved, resolving, alive, dead };
+    phase st = phase::unresolved;
+    caf::actor instance;
+    error_info death;
+    std::deque<std::uint64_t> queued;
+    std::vector<std::uint64_t> outbox;
+  };
+
   struct shape {
+    bool dedicated = false; ///< leases for actors: one creation each
     resource_map resources;
     std::deque<std::uint64_t> queued;
     std::vector<std::uint64_t> leases; // worker ids
@@ -139,6 +166,9 @@ private:
   bool pipelinable(const function_entry* fn) const;
   void fail_task(std::uint64_t task_id, const error_info& error);
   void release_lease(std::uint64_t worker_id, bool worker_ok);
+  void pump_actor(const object_id& id);
+  std::vector<char> encode_batch(const std::vector<std::uint64_t>& ids);
+  void fail_actor_calls(const object_id& id, const error_info& why);
 
   object_table& table_;
   submitter_io& io_;
@@ -150,9 +180,13 @@ private:
   std::unordered_map<object_id, std::vector<std::uint64_t>> dependents_;
   std::map<std::string, shape> shapes_;
   std::unordered_map<const function_entry*, function_stats> stats_;
+  std::unordered_map<object_id, actor_calls> actors_;
+  std::vector<object_id> dirty_actors_;
   std::unordered_map<std::uint64_t, lease> leases_;
   std::vector<std::uint64_t> dirty_leases_;
   bool tick_scheduled_ = false;
+  /// Set once the node is gone: every later task fails with this at once.
+  std::optional<error_info> node_down_;
 };
 
 /// Returns the canonical text of a resource request, e.g. `CPU=1,GPU=0.5,`.

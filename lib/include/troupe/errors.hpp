@@ -22,6 +22,9 @@ enum class error_kind : std::uint8_t {
   protocol,             ///< a malformed message arrived from another process
   object_lost,          ///< the object's value is no longer available
   runtime,              ///< troupe is not initialised, or was shut down
+  actor_died,           ///< the actor is gone (killed, crashed, ctor threw)
+  no_such_actor,        ///< no actor has that name
+  name_taken,           ///< another actor has that name already
 };
 
 /// Returns the kind's name, e.g. `"task_failed"`.
@@ -78,6 +81,23 @@ public:
 
 private:
   std::string task_;
+  std::string reason_;
+};
+
+/// The actor a method was called on is gone: killed, its constructor threw,
+/// its worker crashed, or it ended itself.
+class actor_died_error : public error {
+public:
+  actor_died_error(std::string actor_name, std::string reason);
+
+  /// Returns the actor's name (its `name` option, or its class).
+  [[nodiscard]] const std::string& actor_name() const noexcept { return actor_; }
+
+  /// Returns why it died, e.g. `killed by troupe::kill`.
+  [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+
+private:
+  std::string actor_;
   std::string reason_;
 };
 

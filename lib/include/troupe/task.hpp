@@ -194,5 +194,7 @@ constexpr Sig* overload(Sig* fn) noexcept {
                                                    __COUNTER__)                \
     = ::troupe::detail::register_remote(name, fn)
 
-/// Registers function `fn` under its own name, at namespace scope.
-#define TROUPE_REMOTE(fn) TROUPE_REMOTE_AS(#fn, &fn)
+/// Registers function `fn` under its own name, at namespace scope; also an
+/// actor factory (returning `std::unique_ptr<C>`) or an actor method
+/// (`TROUPE_REMOTE(&counter::add)`, registered as `counter::add`).
+#define TROUPE_REMOTE(fn) TROUPE_REMOTE_AS(#fn, fn)

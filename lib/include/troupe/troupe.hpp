@@ -12,6 +12,7 @@
 ///       troupe::shutdown();
 ///     }
 
+#include "troupe/actor.hpp"
 #include "troupe/codec.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/get.hpp"

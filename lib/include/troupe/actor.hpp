@@ -1,0 +1,218 @@
+#pragma once
+
+// Actors: a class whose instance lives in a worker process of its own, and
+// whose methods run one at a time in the order each caller sent them.
+//
+//     class counter { public: int add(int by); int value() const; ... };
+//     std::unique_ptr<counter> make_counter(int start);
+//     TROUPE_REMOTE(make_counter);        // the factory
+//     TROUPE_REMOTE(&counter::add);       // each method
+//     TROUPE_REMOTE(&counter::value);
+//
+//     auto c = troupe::actor(make_counter).remote(10);
+//     auto r = c.task(&counter::add).remote(5);   // object_ref<int>
+//     troupe::get(r);                              // 15
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "troupe/detail/registry.hpp"
+#include "troupe/errors.hpp"
+#include "troupe/object_ref.hpp"
+#include "troupe/task.hpp"
+
+namespace troupe {
+
+/// Options of an actor, fixed at creation.
+struct actor_options {
+  /// CPUs the actor holds for its whole life (default 0, as in Ray).
+  double num_cpus = 0;
+  /// GPUs the actor holds for its whole life.
+  double num_gpus = 0;
+  /// Custom resources the actor holds for its whole life.
+  std::map<std::string, double> resources;
+  /// A cluster-wide name: `get_actor<C>(name)` finds it from any driver.
+  std::string name;
+  /// The namespace of `name`.
+  std::string name_space;
+  /// How many methods may run at once (each on its own thread); 1 runs them
+  /// one at a time, so the class needs no locks.
+  std::uint32_t max_concurrency = 1;
+  /// A detached actor outlives the driver that created it, until killed.
+  bool detached = false;
+};
+
+namespace detail {
+
+/// What identifies an actor in any process.
+struct actor_ref {
+  object_id id;
+  std::string class_name;
+  std::string name; ///< the `name` option, or the class
+};
+using actor_ref_ptr = std::shared_ptr<const actor_ref>;
+
+actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&& args,
+                           const actor_options& options);
+ref_ptr submit_method(const actor_ref& actor, const function_entry& method,
+                      std::vector<task_arg>&& args);
+actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_space,
+                           std::string_view class_name);
+void kill_actor(const actor_ref& actor);
+[[noreturn]] void throw_unregistered_method(std::string_view class_name);
+
+} // namespace detail
+
+/// A method of an actor, ready to be called.
+template <class R, class... Ps>
+class actor_method {
+public:
+  actor_method(detail::actor_ref_ptr actor, const detail::function_entry& method)
+    : actor_(std::move(actor)), method_(&method) {
+  }
+
+  /// Sends the call and returns the ref of its result at once. Calls from
+  /// one caller run in the order they were sent.
+  template <class... As>
+  object_ref<R> remote(As&&... args) const {
+    static_assert(sizeof...(As) == sizeof...(Ps),
+                  "troupe: wrong number of arguments for this method");
+    std::vector<detail::task_arg> v;
+    v.reserve(sizeof...(As));
+    (detail::add_arg<Ps>(v, std::forward<As>(args)), ...);
+    return object_ref<R>{detail::submit_method(*actor_, *method_, std::move(v))};
+  }
+
+private:
+  detail::actor_ref_ptr actor_;
+  const detail::function_entry* method_;
+};
+
+/// A handle to an actor of class `C`. Handles are values: copy them, pass
+/// them to tasks and other actors, store them in objects; every holder can
+/// call the actor.
+template <class C>
+class actor_handle {
+public:
+  actor_handle() = default;
+
+  explicit actor_handle(detail::actor_ref_ptr ref) : ref_(std::move(ref)) {}
+
+  /// Returns the method `m` of this actor for a remote call. Throws
+  /// `unknown_function_error` if `m` was not registered.
+  template <class R, class... Ps>
+  actor_method<R, Ps...> task(R (C::*m)(Ps...)) const {
+    return {ref_, lookup(detail::bytes_of(m))};
+  }
+
+  /// Returns the const method `m` of this actor for a remote call.
+  template <class R, class... Ps>
+  actor_method<R, Ps...> task(R (C::*m)(Ps...) const) const {
+    return {ref_, lookup(detail::bytes_of(m))};
+  }
+
+  /// Returns the actor's cluster-wide id.
+  [[nodiscard]] object_id id() const noexcept { return ref_ ? ref_->id : object_id{}; }
+
+  /// Returns the actor's name (its `name` option, or its class).
+  [[nodiscard]] const std::string& name() const { return ref_->name; }
+
+  /// Returns whether the handle names an actor.
+  [[nodiscard]] bool valid() const noexcept { return ref_ != nullptr; }
+
+  /// Returns the process-independent description (internal).
+  [[nodiscard]] const detail::actor_ref_ptr& ref() const noexcept { return ref_; }
+
+  friend bool operator==(const actor_handle& a, const actor_handle& b) noexcept {
+    return a.id() == b.id();
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, actor_handle& x) {
+    detail::actor_ref r;
+    if constexpr (Inspector::reads_state) {
+      if (x.ref_)
+        r = *x.ref_;
+    }
+    return f(caf::meta::type_name("troupe.actor_handle"), r.id.owner, r.id.seq,
+             r.class_name, r.name, caf::meta::load_callback([&]() -> caf::error {
+               x.ref_ = r.id.valid() ? std::make_shared<const detail::actor_ref>(r)
+                                     : nullptr;
+               return caf::none;
+             }));
+  }
+
+private:
+  static const detail::function_entry& lookup(const detail::method_bytes& m) {
+    auto* e = detail::find_method(m);
+    if (!e)
+      detail::throw_unregistered_method(detail::type_name<C>());
+    return *e;
+  }
+
+  detail::actor_ref_ptr ref_;
+};
+
+/// An actor factory, ready to create actors.
+template <class C, class... Ps>
+class actor_factory {
+public:
+  actor_factory(const detail::function_entry& factory, actor_options options)
+    : factory_(&factory), options_(std::move(options)) {
+  }
+
+  /// Creates the actor and returns its handle at once; calls sent before the
+  /// actor is up wait for it. Throws `error` (name_taken) if another actor
+  /// has the name. If the constructor throws, calls fail with
+  /// `actor_died_error` carrying that cause.
+  template <class... As>
+  actor_handle<C> remote(As&&... args) const {
+    static_assert(sizeof...(As) == sizeof...(Ps),
+                  "troupe: wrong number of arguments for this factory");
+    std::vector<detail::task_arg> v;
+    v.reserve(sizeof...(As));
+    (detail::add_arg<Ps>(v, std::forward<As>(args)), ...);
+    return actor_handle<C>{detail::create_actor(*factory_, std::move(v), options_)};
+  }
+
+private:
+  const detail::function_entry* factory_;
+  actor_options options_;
+};
+
+/// Returns the registered actor factory `factory` (a function returning
+/// `std::unique_ptr<C>`) for creating actors.
+template <class C, class... Ps>
+actor_factory<C, Ps...> actor(std::unique_ptr<C> (*factory)(Ps...),
+                              actor_options options = {}) {
+  auto* e = detail::find_function(reinterpret_cast<const void*>(factory));
+  if (!e)
+    detail::throw_unregistered(reinterpret_cast<const void*>(factory));
+  return {*e, std::move(options)};
+}
+
+/// Returns the handle of the actor named `name` (in `name_space`), created by
+/// any driver of the cluster. Throws `error` (no_such_actor) if there is none,
+/// or `argument_type_error` if it is not of class `C`.
+template <class C>
+actor_handle<C> get_actor(const std::string& name, const std::string& name_space = "") {
+  return actor_handle<C>{detail::lookup_actor(name, name_space, detail::type_name<C>())};
+}
+
+/// Kills the actor: its pending and later calls fail with `actor_died_error`.
+template <class C>
+void kill(const actor_handle<C>& actor) {
+  detail::kill_actor(*actor.ref());
+}
+
+/// Called inside an actor's method: the actor ends once the method returns;
+/// later calls fail with `actor_died_error`.
+void exit_actor();
+
+} // namespace troupe

@@ -1,0 +1,267 @@
+// Actors end to end: stateful instances in worker processes of their own.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "tests/cluster_fixture.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::local_cluster;
+
+namespace {
+
+class counter {
+public:
+  explicit counter(int start) : value_(start) {
+    if (start < 0)
+      throw std::invalid_argument("a counter cannot start below zero");
+  }
+  int add(int by) { return value_ += by; }
+  int value() const { return value_; }
+  int pid() const { return static_cast<int>(::getpid()); }
+  int fail(int code) {
+    throw std::runtime_error("failing on purpose with " + std::to_string(code));
+  }
+  int slow_add(int by, int millis) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(millis));
+    return value_ += by;
+  }
+  int quit() {
+    troupe::exit_actor();
+    return value_;
+  }
+
+private:
+  int value_;
+};
+
+std::unique_ptr<counter> make_counter(int start) {
+  return std::make_unique<counter>(start);
+}
+TROUPE_REMOTE(make_counter);
+TROUPE_REMOTE(&counter::add);
+TROUPE_REMOTE(&counter::value);
+TROUPE_REMOTE(&counter::pid);
+TROUPE_REMOTE(&counter::fail);
+TROUPE_REMOTE(&counter::slow_add);
+TROUPE_REMOTE(&counter::quit);
+
+/// Message store fed by tasks through a handle passed to them.
+class mailbox {
+public:
+  int post(std::string text) {
+    messages_.push_back(std::move(text));
+    return static_cast<int>(messages_.size());
+  }
+  std::vector<std::string> read() const { return messages_; }
+
+private:
+  std::vector<std::string> messages_;
+};
+
+std::unique_ptr<mailbox> make_mailbox() {
+  return std::make_unique<mailbox>();
+}
+TROUPE_REMOTE(make_mailbox);
+TROUPE_REMOTE(&mailbox::post);
+TROUPE_REMOTE(&mailbox::read);
+
+int send_messages(troupe::actor_handle<mailbox> box, int sender, int count) {
+  for (int i = 0; i < count; ++i)
+    troupe::get(box.task(&mailbox::post).remote("sender " + std::to_string(sender)));
+  return count;
+}
+TROUPE_REMOTE(send_messages);
+
+troupe::actor_handle<counter> make_counter_in_task(int start) {
+  return troupe::actor(make_counter).remote(start);
+}
+TROUPE_REMOTE(make_counter_in_task);
+
+} // namespace
+
+TEST_CASE("an actor keeps its state between method calls") {
+  local_cluster cluster;
+  auto c = troupe::actor(make_counter).remote(10);
+  auto a = c.task(&counter::add).remote(5);
+  auto b = c.task(&counter::add).remote(7);
+  CHECK(troupe::get(a, 30s) == 15);
+  CHECK(troupe::get(b, 30s) == 22);
+  CHECK(troupe::get(c.task(&counter::value).remote(), 30s) == 22);
+}
+
+TEST_CASE("calls from one caller run in the order they were sent") {
+  local_cluster cluster;
+  auto c = troupe::actor(make_counter).remote(0);
+  auto slow = c.task(&counter::slow_add).remote(1, 200); // sent first, slow
+  std::vector<troupe::object_ref<int>> later;
+  for (int i = 0; i < 50; ++i)
+    later.push_back(c.task(&counter::add).remote(1));
+  CHECK(troupe::get(slow, 30s) == 1);
+  auto values = troupe::get(later, 30s);
+  for (int i = 0; i < 50; ++i)
+    CHECK(values[static_cast<std::size_t>(i)] == i + 2);
+}
+
+TEST_CASE("an actor lives in a worker process of its own") {
+  local_cluster cluster;
+  auto a = troupe::actor(make_counter).remote(0);
+  auto b = troupe::actor(make_counter).remote(0);
+  auto pa = troupe::get(a.task(&counter::pid).remote(), 30s);
+  auto pb = troupe::get(b.task(&counter::pid).remote(), 30s);
+  CHECK(pa != pb);
+  CHECK(pa != static_cast<int>(::getpid()));
+}
+
+TEST_CASE("a method that throws fails its ref and the actor serves the next call") {
+  local_cluster cluster;
+  auto c = troupe::actor(make_counter).remote(1);
+  try {
+    troupe::get(c.task(&counter::fail).remote(7), 30s);
+    FAIL("no throw");
+  } catch (const troupe::task_error& e) {
+    CHECK(e.task_name().find("counter::fail") != std::string::npos);
+    CHECK(e.exception_type() == "std::runtime_error");
+    CHECK(e.message() == "failing on purpose with 7");
+  }
+  CHECK(troupe::get(c.task(&counter::add).remote(1), 30s) == 2);
+}
+
+TEST_CASE("a constructor that throws fails the actor's calls with that cause") {
+  local_cluster cluster;
+  auto c = troupe::actor(make_counter).remote(-1);
+  try {
+    troupe::get(c.task(&counter::value).remote(), 30s);
+    FAIL("no throw");
+  } catch (const troupe::actor_died_error& e) {
+    CHECK(e.reason().find("constructor") != std::string::npos);
+    CHECK(e.reason().find("cannot start below zero") != std::string::npos);
+  }
+}
+
+TEST_CASE("a killed actor fails pending and later calls with actor_died_error") {
+  local_cluster cluster;
+  auto c = troupe::actor(make_counter).remote(0);
+  CHECK(troupe::get(c.task(&counter::add).remote(1), 30s) == 1);
+  auto pending = c.task(&counter::slow_add).remote(1, 5000);
+  std::this_thread::sleep_for(200ms);
+  troupe::kill(c);
+  try {
+    troupe::get(pending, 30s);
+    FAIL("no throw");
+  } catch (const troupe::actor_died_error& e) {
+    CHECK(e.reason().find("killed") != std::string::npos);
+  }
+  CHECK_THROWS_AS(troupe::get(c.task(&counter::value).remote(), 30s),
+                  troupe::actor_died_error);
+}
+
+TEST_CASE("an actor whose worker is killed with SIGKILL dies alone") {
+  local_cluster cluster;
+  auto victim = troupe::actor(make_counter).remote(0);
+  auto other = troupe::actor(make_counter).remote(100);
+  auto pid = troupe::get(victim.task(&counter::pid).remote(), 30s);
+  CHECK(troupe::get(other.task(&counter::add).remote(1), 30s) == 101);
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  try {
+    troupe::get(victim.task(&counter::value).remote(), 30s);
+    FAIL("no throw");
+  } catch (const troupe::actor_died_error& e) {
+    CHECK(e.reason().find("SIGKILL") != std::string::npos);
+  }
+  CHECK(troupe::get(other.task(&counter::add).remote(1), 30s) == 102);
+}
+
+TEST_CASE("an actor can end itself") {
+  local_cluster cluster;
+  auto c = troupe::actor(make_counter).remote(3);
+  CHECK(troupe::get(c.task(&counter::quit).remote(), 30s) == 3);
+  try {
+    troupe::get(c.task(&counter::value).remote(), 30s);
+    FAIL("no throw");
+  } catch (const troupe::actor_died_error& e) {
+    CHECK(e.reason().find("exit_actor") != std::string::npos);
+  }
+}
+
+TEST_CASE("handles travel: tasks post to an actor through a passed handle") {
+  local_cluster cluster;
+  auto box = troupe::actor(make_mailbox).remote();
+  std::vector<troupe::object_ref<int>> senders;
+  for (int s = 0; s < 3; ++s)
+    senders.push_back(troupe::task(send_messages).remote(box, s, 5));
+  for (auto n : troupe::get(senders, 60s))
+    CHECK(n == 5);
+  auto messages = troupe::get(box.task(&mailbox::read).remote(), 30s);
+  CHECK(messages.size() == 15);
+}
+
+TEST_CASE("a handle returned from a task can be called by the driver") {
+  local_cluster cluster;
+  auto h = troupe::get(troupe::task(make_counter_in_task).remote(40), 30s);
+  CHECK(troupe::get(h.task(&counter::add).remote(2), 30s) == 42);
+}
+
+TEST_CASE("named actors are found by name and names are unique") {
+  local_cluster cluster;
+  troupe::actor_options o;
+  o.name = "global-counter";
+  auto c = troupe::actor(make_counter, o).remote(5);
+  auto found = troupe::get_actor<counter>("global-counter");
+  CHECK(found.id() == c.id());
+  CHECK(troupe::get(found.task(&counter::add).remote(1), 30s) == 6);
+  try {
+    troupe::actor(make_counter, o).remote(0);
+    FAIL("no throw");
+  } catch (const troupe::error& e) {
+    CHECK(e.kind() == troupe::error_kind::name_taken);
+    CHECK(std::string{e.what()}.find("global-counter") != std::string::npos);
+  }
+  try {
+    troupe::get_actor<counter>("nobody");
+    FAIL("no throw");
+  } catch (const troupe::error& e) {
+    CHECK(e.kind() == troupe::error_kind::no_such_actor);
+    CHECK(std::string{e.what()}.find("nobody") != std::string::npos);
+  }
+  CHECK_THROWS_AS(troupe::get_actor<mailbox>("global-counter"),
+                  troupe::argument_type_error);
+  // A name in another namespace is another name.
+  o.name_space = "other";
+  auto c2 = troupe::actor(make_counter, o).remote(0);
+  CHECK(troupe::get(c2.task(&counter::value).remote(), 30s) == 0);
+}
+
+TEST_CASE("max_concurrency runs methods at the same time") {
+  local_cluster cluster;
+  troupe::actor_options o;
+  o.max_concurrency = 4;
+  auto c = troupe::actor(make_counter, o).remote(0);
+  troupe::get(c.task(&counter::value).remote(), 30s); // it is up
+  auto start = std::chrono::steady_clock::now();
+  std::vector<troupe::object_ref<int>> refs;
+  for (int i = 0; i < 4; ++i)
+    refs.push_back(c.task(&counter::slow_add).remote(0, 500));
+  troupe::get(refs, 30s);
+  CHECK(std::chrono::steady_clock::now() - start < 1500ms); // not 4 x 500 ms
+}
+
+TEST_CASE("an actor's resources are held for its life") {
+  local_cluster cluster; // 2 CPUs
+  troupe::actor_options o;
+  o.num_cpus = 2;
+  auto big = troupe::actor(make_counter, o).remote(0);
+  CHECK(troupe::get(big.task(&counter::add).remote(1), 30s) == 1);
+  troupe::task_options one_cpu;
+  auto blocked = troupe::task(make_counter_in_task, one_cpu).remote(1);
+  CHECK_THROWS_AS(troupe::get(blocked, 500ms), troupe::timeout_error);
+  troupe::kill(big);
+  auto h = troupe::get(blocked, 30s); // runs once the actor gave its CPUs back
+  CHECK(troupe::get(h.task(&counter::value).remote(), 30s) == 1);
+}
