@@ -6,10 +6,12 @@
 #include <csignal>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 #include "tests/cluster_fixture.hpp"
 #include "tests/process_helpers.hpp"
+#include "tests/service_actor.hpp"
 
 using namespace std::chrono_literals;
 using troupe::test::child_process;
@@ -93,4 +95,50 @@ TEST_CASE("a driver killed with SIGKILL takes its embedded node and workers alon
   REQUIRE(::kill(driver.pid(), SIGKILL) == 0);
   for (auto pid : spawned)
     CHECK_MESSAGE(troupe::test::gone_within(pid, 15s), "process " << pid << " lingers");
+}
+
+TEST_CASE("a detached named actor outlives its driver and serves a later one") {
+  using troupe::test::service_counter;
+  child_process node{node_env()};
+  auto address = start_node(node);
+  {
+    child_process creator{{"TROUPE_TEST_SCENARIO=create_service",
+                           "TROUPE_ADDRESS=" + address}};
+    REQUIRE(creator.ready_line() == "ready");
+    CHECK(troupe::test::gone_within(creator.pid(), 15s));
+  }
+  troupe::init({.address = address});
+  auto svc = troupe::get_actor<service_counter>("svc");
+  CHECK(troupe::get(svc.task(&service_counter::add).remote(1), 30s) == 43);
+  // The non-detached actor died with its driver, and its name is free again.
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    try {
+      troupe::get_actor<service_counter>("temp");
+      std::this_thread::sleep_for(50ms);
+    } catch (const troupe::error& e) {
+      gone = e.kind() == troupe::error_kind::no_such_actor;
+    }
+  }
+  CHECK(gone);
+  troupe::kill(svc);
+  try {
+    troupe::get(svc.task(&service_counter::add).remote(1), 30s);
+    FAIL("no throw");
+  } catch (const troupe::actor_died_error& e) {
+    CHECK(e.reason().find("killed") != std::string::npos);
+  }
+  troupe::shutdown();
+}
+
+TEST_CASE("a driver that exits without shutdown exits cleanly and leaves nothing") {
+  child_process driver{{"TROUPE_TEST_SCENARIO=exit_without_shutdown"}};
+  REQUIRE(driver.ready_line() == "ready");
+  auto status = troupe::detail::wait_child(driver.pid(), 15000);
+  REQUIRE(status >= 0);
+  CHECK(troupe::detail::describe_exit(status) == "exited with status 0");
+  auto left = troupe::test::processes_with_env("TROUPE_PARENT_PID="
+                                               + std::to_string(driver.pid()));
+  for (auto pid : left)
+    CHECK_MESSAGE(troupe::test::gone_within(pid, 10s), "process " << pid << " lingers");
 }

@@ -7,12 +7,23 @@
 #include <string>
 #include <unistd.h>
 
+#include "tests/service_actor.hpp"
 #include "troupe/troupe.hpp"
+
+using troupe::test::make_service_counter;
+using troupe::test::service_counter;
+TROUPE_REMOTE(make_service_counter);
+TROUPE_REMOTE(&service_counter::add);
 
 namespace {
 
 int triple_for_scenario(int x) { return 3 * x; }
 TROUPE_REMOTE(triple_for_scenario);
+
+void say_ready() {
+  auto fd = std::stoi(std::getenv("TROUPE_READY_FD"));
+  [[maybe_unused]] auto n = ::write(fd, "ready\n", 6);
+}
 
 /// Scenarios that tests run in a child process of this executable.
 void run_scenario(const std::string& name) {
@@ -20,10 +31,32 @@ void run_scenario(const std::string& name) {
     // A driver with an embedded cluster that waits to be killed.
     troupe::init({.num_cpus = 2, .object_store_memory = 64 << 20});
     troupe::get(troupe::task(triple_for_scenario).remote(1));
-    auto fd = std::stoi(std::getenv("TROUPE_READY_FD"));
-    [[maybe_unused]] auto n = ::write(fd, "ready\n", 6);
+    say_ready();
     for (;;)
       ::pause();
+  }
+  if (name == "exit_without_shutdown") {
+    troupe::init({.num_cpus = 2, .object_store_memory = 64 << 20});
+    troupe::get(troupe::task(triple_for_scenario).remote(1));
+    say_ready();
+    std::exit(0); // no shutdown(): atexit does it
+  }
+  if (name == "create_service") {
+    // A driver (TROUPE_ADDRESS) that leaves a detached named actor behind,
+    // and a non-detached one that dies with it.
+    troupe::init();
+    troupe::actor_options o;
+    o.name = "svc";
+    o.detached = true;
+    auto svc = troupe::actor(make_service_counter, o).remote(41);
+    troupe::get(svc.task(&service_counter::add).remote(1));
+    o.name = "temp";
+    o.detached = false;
+    auto temp = troupe::actor(make_service_counter, o).remote(0);
+    troupe::get(temp.task(&service_counter::add).remote(1));
+    say_ready();
+    troupe::shutdown();
+    std::_Exit(0);
   }
   std::_Exit(99);
 }

@@ -93,6 +93,9 @@ actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_spac
 void kill_actor(const actor_ref& actor) {
   auto& c = client::get();
   caf::anon_send(control_store(c), kill_atom::value, actor.id);
+  // Calls made from here after kill() fail, whatever the race with the kill.
+  caf::anon_send(caf::actor_cast<core_actor>(c.core()), kill_atom::value, actor.id,
+                 actor.name);
 }
 
 void throw_unregistered_method(std::string_view class_name) {

@@ -236,6 +236,12 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
       self->state.sub->on_actor_status(status);
       self->state.sub->flush();
     },
+    [self](kill_atom, const object_id& id, const std::string& name) {
+      actor_status dead;
+      dead.id = id;
+      dead.death = {error_kind::actor_died, name, "", "killed by troupe::kill"};
+      self->state.sub->on_actor_status(dead);
+    },
   };
 }
 

@@ -26,6 +26,7 @@ class client;
 ///     owner        -> core : object(object_reply)
 ///     core         -> core : tick                   (return idle leases)
 ///     control st.  -> core : actor(actor_status)    (where an actor is)
+///     user thread  -> core : kill(id, name)         (calls from here fail now)
 using core_actor = caf::typed_actor<
   caf::reacts_to<submit_atom>,
   caf::reacts_to<granted_atom, lease_grant>,
@@ -36,7 +37,8 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<fetch_atom, object_id, caf::actor>,
   caf::reacts_to<object_atom, object_reply>,
   caf::reacts_to<tick_atom>,
-  caf::reacts_to<actor_atom, actor_status>>;
+  caf::reacts_to<actor_atom, actor_status>,
+  caf::reacts_to<kill_atom, object_id, std::string>>;
 
 /// Spawns the core actor of `c`'s process.
 core_actor spawn_core(caf::actor_system& sys, client& c);

@@ -34,7 +34,9 @@ namespace {
 using namespace detail;
 
 std::mutex init_mtx;
-std::unique_ptr<client> driver_client;
+/// Not a static object: a program that exits without `shutdown` gets it from
+/// atexit, before CAF's own statics go, instead of from static destruction.
+client* driver_client = nullptr;
 int embedded_node_pid = -1;
 
 std::string format_resources(const std::map<std::string, double>& rs) {
@@ -103,6 +105,21 @@ void stop_embedded_node() {
   embedded_node_pid = -1;
 }
 
+/// For a program that exits without `shutdown`: the embedded node stops on
+/// SIGTERM (with its workers and store segment). The actor system is left to
+/// the OS: CAF cannot be torn down from an exit handler, because the main
+/// thread's thread-locals, which it uses, are gone by then.
+void exit_without_shutdown() {
+  if (!driver_client)
+    return;
+  driver_client->closing = true;
+  set_client(nullptr);
+  if (embedded_node_pid > 0) {
+    ::kill(embedded_node_pid, SIGTERM);
+    stop_embedded_node();
+  }
+}
+
 [[noreturn]] void run_worker() {
   init_logging("worker", env_or("TROUPE_LOG_LEVEL", "warn"));
   auto addr = env_or("TROUPE_NODE", "127.0.0.1:0");
@@ -163,8 +180,7 @@ void init(const init_options& options) {
     }
   }
   try {
-    driver_client = std::make_unique<client>(process_role::driver, host, port,
-                                             embedded_node_pid > 0);
+    driver_client = new client(process_role::driver, host, port, embedded_node_pid > 0);
   } catch (...) {
     if (embedded_node_pid > 0) {
       ::kill(embedded_node_pid, SIGTERM);
@@ -172,7 +188,9 @@ void init(const init_options& options) {
     }
     throw;
   }
-  set_client(driver_client.get());
+  set_client(driver_client);
+  static bool at_exit = (std::atexit(exit_without_shutdown), true);
+  (void) at_exit;
 }
 
 void shutdown() {
@@ -188,7 +206,8 @@ void shutdown() {
       .receive([](bool) {}, [](caf::error&) {});
   }
   driver_client->close();
-  driver_client.reset();
+  delete driver_client;
+  driver_client = nullptr;
   stop_embedded_node();
 }
 
