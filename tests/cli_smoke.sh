@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The troupe CLI end to end: start a head, query it, run a program against it
 # with TROUPE_ADDRESS, stop it; and the microbenchmark prints every row.
-# Usage: cli_smoke.sh TROUPE_EXE SAMPLE_EXE
+# Usage: cli_smoke.sh TROUPE_EXE SAMPLE_EXE SERVICE_CREATE_EXE SERVICE_QUERY_EXE
 set -uo pipefail
 troupe=$1
 sample=$2
+service_create=$3
+service_query=$4
 export XDG_RUNTIME_DIR
 XDG_RUNTIME_DIR=$(mktemp -d) # our own pid files: stop touches nothing else
 trap '"$troupe" stop >/dev/null 2>&1; rm -rf "$XDG_RUNTIME_DIR"' EXIT
@@ -29,6 +31,14 @@ result=$(TROUPE_ADDRESS=$addr timeout 60 "$sample")
 echo "$result"
 check "a driver runs against the head" grep -q 'f(0..3) = 0 1 4 9' <<<"$result"
 check "the head outlives its driver" "$troupe" status --address "$addr" --json >/dev/null
+
+# Actors as microservices: one program leaves a named detached actor, a
+# second one, run afterwards, uses it.
+TROUPE_ADDRESS=$addr timeout 60 "$service_create"
+answer=$(TROUPE_ADDRESS=$addr timeout 60 "$service_query")
+echo "$answer"
+check "a second program uses the detached actor of the first" \
+  grep -q 'hello from the first program' <<<"$answer"
 
 err=$("$troupe" start --head --resources 'gpu=lots' 2>&1)
 check "bad resources are refused with the item named" grep -q "gpu=lots" <<<"$err"
