@@ -36,6 +36,7 @@ public:
     troupe::exit_actor();
     return value_;
   }
+  int not_registered() { return -1; }
 
 private:
   int value_;
@@ -264,4 +265,57 @@ TEST_CASE("an actor's resources are held for its life") {
   troupe::kill(big);
   auto h = troupe::get(blocked, 30s); // runs once the actor gave its CPUs back
   CHECK(troupe::get(h.task(&counter::value).remote(), 30s) == 1);
+}
+
+namespace {
+
+int slow_square(int x) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return x * x;
+}
+TROUPE_REMOTE(slow_square);
+
+/// An actor whose method hands work to a task and returns its ref at once.
+class dispatcher {
+public:
+  troupe::object_ref<int> square_later(int x) {
+    ++calls_;
+    return troupe::task(slow_square).remote(x);
+  }
+  int calls() const { return calls_; }
+
+private:
+  int calls_ = 0;
+};
+
+std::unique_ptr<dispatcher> make_dispatcher() {
+  return std::make_unique<dispatcher>();
+}
+TROUPE_REMOTE(make_dispatcher);
+TROUPE_REMOTE(&dispatcher::square_later);
+TROUPE_REMOTE(&dispatcher::calls);
+
+} // namespace
+
+TEST_CASE("an async method returns a ref without blocking the actor's other calls") {
+  local_cluster cluster;
+  auto d = troupe::actor(make_dispatcher).remote();
+  troupe::object_ref<int> later = d.task(&dispatcher::square_later).remote(7);
+  // The actor answers the next call while the task it started still runs.
+  CHECK(troupe::get(d.task(&dispatcher::calls).remote(), 30s) == 1);
+  CHECK_THROWS_AS(troupe::get(later, 50ms), troupe::timeout_error);
+  CHECK(troupe::get(later, 30s) == 49);
+}
+
+TEST_CASE("calling a method that was not registered is a clear error") {
+  local_cluster cluster;
+  auto c = troupe::actor(make_counter).remote(0);
+  try {
+    c.task(&counter::not_registered);
+    FAIL("no throw");
+  } catch (const troupe::unknown_function_error& e) {
+    CHECK(std::string{e.what()}.find("TROUPE_REMOTE(&") != std::string::npos);
+    CHECK(std::string{e.what()}.find("counter") != std::string::npos);
+  }
+  CHECK(troupe::get(c.task(&counter::add).remote(2), 30s) == 2); // still fine
 }

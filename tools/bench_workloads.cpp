@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <numeric>
 #include <stdexcept>
@@ -536,6 +538,22 @@ void actor_calls_n_n_arg(const bench_config& cfg, bench_samples& out) {
 /// (untimed) before the next: the node caps its worker processes at 64 and
 /// each actor holds one. Times creation and first call only.
 void actor_creation(const bench_config& cfg, bench_samples& out) {
+  if (getenv("PROBE")) {
+    for (int i = 0; i < 5; ++i) {
+      auto t0 = clock_type::now();
+      auto a = start_actors(cfg, 1);
+      std::fprintf(stderr, "PROBE single: %.2f ms\n", seconds_since(t0)*1e3);
+      kill_actors(cfg, a);
+    }
+    for (std::size_t k : {2, 5, 10, 25, 40}) {
+      auto t0 = clock_type::now();
+      auto a = start_actors(cfg, k);
+      std::fprintf(stderr, "PROBE %zu: %.2f ms\n", k, seconds_since(t0)*1e3);
+      auto t1 = clock_type::now();
+      kill_actors(cfg, a);
+      std::fprintf(stderr, "PROBE kill %zu: %.2f ms\n", k, seconds_since(t1)*1e3);
+    }
+  }
   constexpr std::size_t batch = 25, batches = 4;
   for (int r = 0; r < cfg.rounds; ++r) {
     double timed = 0;
@@ -543,6 +561,7 @@ void actor_creation(const bench_config& cfg, bench_samples& out) {
       auto t0 = clock_type::now();
       auto actors = start_actors(cfg, batch);
       timed += seconds_since(t0);
+      if (getenv("PROBE")) std::fprintf(stderr, "PROBE batch %zu: %.1f ms\n", b, seconds_since(t0)*1e3);
       kill_actors(cfg, actors);
     }
     out["actor_creation_per_s"].push_back(static_cast<double>(batch * batches) / timed);

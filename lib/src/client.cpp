@@ -161,6 +161,21 @@ ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
   return ref;
 }
 
+void client::park_forward(ref_ptr ref) {
+  std::lock_guard guard{forward_mtx_};
+  parked_[ref_id(*ref)] = std::move(ref);
+}
+
+ref_ptr client::unpark_forward(const object_id& id) {
+  std::lock_guard guard{forward_mtx_};
+  auto it = parked_.find(id);
+  if (it == parked_.end())
+    return nullptr;
+  auto ref = std::move(it->second);
+  parked_.erase(it);
+  return ref;
+}
+
 void client::take_submissions(std::vector<task_record>& out) {
   std::lock_guard guard{queue_mtx_};
   out.swap(queue_);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -61,6 +62,11 @@ public:
   /// Returns a reader's view of a stored value, pinned while it lives.
   raw_value view_stored(const stored_value& v);
 
+  /// Async actor methods: the refs whose values go to callers, kept alive
+  /// from the executor until the core actor takes them over.
+  void park_forward(ref_ptr ref);
+  ref_ptr unpark_forward(const object_id& id);
+
   /// Moves the tasks submitted since the last call to `out`.
   void take_submissions(std::vector<task_record>& out);
 
@@ -111,6 +117,8 @@ private:
   caf::actor core_;
   std::mutex queue_mtx_;
   std::vector<task_record> queue_;
+  std::mutex forward_mtx_;
+  std::unordered_map<object_id, ref_ptr> parked_;
 };
 
 /// Installs `c` as the process's client (nullptr to remove it).

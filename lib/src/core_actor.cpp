@@ -8,6 +8,7 @@
 #include "actors/control_store.hpp"
 #include "lib/src/client.hpp"
 #include "lib/src/executor.hpp"
+#include "lib/src/protocol.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "lib/src/submitter.hpp"
 
@@ -56,6 +57,44 @@ struct core_state {
                    "object " + id.to_string() + " is no longer held by its owner"};
     }
     return r;
+  }
+
+  /// Async methods waiting for an object: (task id, caller, the ref).
+  struct forward {
+    std::uint64_t task_id;
+    caf::actor caller;
+    ref_ptr ref;
+  };
+  std::unordered_map<object_id, std::vector<forward>> forwards;
+
+  /// Sends the results of async methods whose objects are ready.
+  template <class Self>
+  void answer_forwards(Self self) {
+    for (auto it = forwards.begin(); it != forwards.end();) {
+      stored_value v;
+      error_info e;
+      auto st = c->table().peek(it->first, &v, &e);
+      if (st == object_table::status::pending) {
+        ++it;
+        continue;
+      }
+      for (auto& f : it->second) {
+        capnp::MallocMessageBuilder b;
+        auto r = b.initRoot<schema::ResultBatch>().initResults(1)[0];
+        r.setTaskId(f.task_id);
+        if (st == object_table::status::ready) {
+          if (v.in_store)
+            c->store()->pin(v.offset); // the caller's own pin
+          write_value(r.initValue(), v);
+        } else {
+          if (st == object_table::status::unknown)
+            e = {error_kind::object_lost, "", "", "the async result was freed"};
+          write_error(r.initError(), e);
+        }
+        self->send(caf::actor_cast<core_actor>(f.caller), done_atom::value, to_bytes(b));
+      }
+      it = forwards.erase(it);
+    }
   }
 
   /// Answers borrowers whose objects are no longer pending.
@@ -191,6 +230,8 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
       st.sub->flush();
       if (!st.fetchers.empty())
         st.answer_fetchers(self);
+      if (!st.forwards.empty())
+        st.answer_forwards(self);
     },
     [self](fetch_atom, const object_id& id) {
       auto& st = self->state;
@@ -228,6 +269,8 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
       }
       st.sub->on_object_changed(r.id);
       st.sub->flush();
+      if (!st.forwards.empty())
+        st.answer_forwards(self);
     },
     [self](tick_atom) {
       self->state.sub->on_tick();
@@ -235,6 +278,15 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     [self](actor_atom, const actor_status& status) {
       self->state.sub->on_actor_status(status);
       self->state.sub->flush();
+    },
+    [self](forward_atom, std::uint64_t task_id, const object_id& x,
+           const caf::actor& caller) {
+      auto& st = self->state;
+      st.forwards[x].push_back({task_id, caller, st.c->unpark_forward(x)});
+      caf::actor owner;
+      if (st.c->table().claim_fetch(x, &owner) && owner)
+        st.io->fetch(x, owner); // a borrowed ref: ask its owner
+      st.answer_forwards(self);
     },
     [self](kill_atom, const object_id& id, const std::string& name) {
       actor_status dead;

@@ -27,6 +27,8 @@ class client;
 ///     core         -> core : tick                   (return idle leases)
 ///     control st.  -> core : actor(actor_status)    (where an actor is)
 ///     user thread  -> core : kill(id, name)         (calls from here fail now)
+///     executor     -> core : forward(task, object, caller) (an async method's
+///                            result: send the object's value when ready)
 using core_actor = caf::typed_actor<
   caf::reacts_to<submit_atom>,
   caf::reacts_to<granted_atom, lease_grant>,
@@ -38,7 +40,8 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<object_atom, object_reply>,
   caf::reacts_to<tick_atom>,
   caf::reacts_to<actor_atom, actor_status>,
-  caf::reacts_to<kill_atom, object_id, std::string>>;
+  caf::reacts_to<kill_atom, object_id, std::string>,
+  caf::reacts_to<forward_atom, std::uint64_t, object_id, caf::actor>>;
 
 /// Spawns the core actor of `c`'s process.
 core_actor spawn_core(caf::actor_system& sys, client& c);

@@ -1,6 +1,7 @@
 #include "lib/src/executor.hpp"
 
 #include <chrono>
+#include <utility>
 #include <cstring>
 #include <cxxabi.h>
 #include <thread>
@@ -60,6 +61,9 @@ raw_value arg_view(client& c, schema::Value::Reader v,
 /// Set by `troupe::exit_actor()` in a method: the worker ends after it.
 thread_local bool exit_requested = false;
 
+/// Set by an async method's invoker (see `set_forward`).
+thread_local ref_ptr forward_ref;
+
 /// Runs a factory, starts the instance's host and tells the control store
 /// where the actor is (its handle travels in a CAF message, which makes
 /// proxies for it, unlike bytes of ours).
@@ -74,9 +78,11 @@ void create_actor(client& c, const function_entry& fn, schema::TaskSpec::Reader 
 }
 
 /// Runs one task and writes its result (or why it has none) into `out`.
+/// An async method's result is sent later by the core actor: `out` then
+/// carries task id 0, which no submitter uses.
 void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
               const std::shared_ptr<const std::vector<char>>& batch,
-              schema::TaskResult::Builder out) {
+              schema::TaskResult::Builder out, const caf::actor& caller) {
   out.setTaskId(spec.getTaskId());
   std::string name = spec.getName();
   auto fail = [&](error_kind kind, std::string type, std::string msg) {
@@ -141,6 +147,15 @@ void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
     return;
   }
   args.clear();
+  if (auto fwd = std::exchange(forward_ref, nullptr)) {
+    auto x = ref_id(*fwd);
+    c.park_forward(std::move(fwd));
+    caf::anon_send(caf::actor_cast<core_actor>(c.core()), forward_atom::value,
+                   spec.getTaskId(), x, caller);
+    out.setTaskId(0);
+    write_value(out.initValue(), {});
+    return;
+  }
   try {
     auto id = read_object_id(spec.getReturnId());
     write_value(out.initValue(), c.store_value(result, id));
@@ -187,7 +202,8 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
         };
         for (unsigned i = 0; i < n; ++i) {
           auto start = clock::now();
-          run_task(*c, self->state.instance.get(), tasks[i], batch, list[i]);
+          run_task(*c, self->state.instance.get(), tasks[i], batch, list[i],
+                   caf::actor_cast<caf::actor>(sender));
           auto took = clock::now() - start;
           list[i].setExecNanos(static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));
@@ -280,6 +296,14 @@ namespace troupe {
 void exit_actor() {
   detail::exit_requested = true;
 }
+
+namespace detail {
+
+void set_forward(ref_ptr ref) {
+  forward_ref = std::move(ref);
+}
+
+} // namespace detail
 
 } // namespace troupe
 

@@ -78,15 +78,17 @@ public:
   }
 
   /// Sends the call and returns the ref of its result at once. Calls from
-  /// one caller run in the order they were sent.
+  /// one caller run in the order they were sent. A method returning
+  /// `object_ref<X>` (an async method) gives a ref to the `X`.
   template <class... As>
-  object_ref<R> remote(As&&... args) const {
+  object_ref<detail::unwrap_ref_t<R>> remote(As&&... args) const {
     static_assert(sizeof...(As) == sizeof...(Ps),
                   "troupe: wrong number of arguments for this method");
     std::vector<detail::task_arg> v;
     v.reserve(sizeof...(As));
     (detail::add_arg<Ps>(v, std::forward<As>(args)), ...);
-    return object_ref<R>{detail::submit_method(*actor_, *method_, std::move(v))};
+    return object_ref<detail::unwrap_ref_t<R>>{
+      detail::submit_method(*actor_, *method_, std::move(v))};
   }
 
 private:

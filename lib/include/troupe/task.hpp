@@ -43,13 +43,6 @@ ref_ptr submit_task(const function_entry& fn, std::vector<task_arg>&& args,
 void check_dynamic_call(const function_entry& fn, const std::vector<type_ref>& args,
                         const type_ref& result);
 
-template <class T>
-struct is_object_ref : std::false_type {};
-template <class T>
-struct is_object_ref<object_ref<T>> : std::true_type {
-  using held = T;
-};
-
 template <class P, class A>
 void add_arg(std::vector<task_arg>& out, A&& arg) {
   using param = stored_t<P>;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "troupe/codec.hpp"
+#include "troupe/object_ref.hpp"
 
 namespace troupe::detail {
 
@@ -136,6 +137,10 @@ void call_with(M m, C* self, const raw_value* args, encoded_value& out,
   if constexpr (std::is_void_v<R>) {
     (self->*m)(codec<stored_t<Ps>>::decode(args[Is])...);
     codec<unit_value>::encode(unit_value{}, out);
+  } else if constexpr (is_object_ref<R>::value) {
+    // An async method: the caller gets the ref's value once it is ready.
+    set_forward((self->*m)(codec<stored_t<Ps>>::decode(args[Is])...).handle());
+    codec<unit_value>::encode(unit_value{}, out);
   } else {
     auto result = (self->*m)(codec<stored_t<Ps>>::decode(args[Is])...);
     codec<stored_t<R>>::encode(result, out);
@@ -169,7 +174,7 @@ bool register_method(std::string name, M m) {
   e.call = &call_typed<M, C, R, Ps...>;
   e.method = bytes_of(m);
   e.params = {type_of<Ps>()...};
-  e.result = type_of<R>();
+  e.result = type_of<unwrap_ref_t<R>>();
   return register_function(std::move(e));
 }
 
