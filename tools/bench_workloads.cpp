@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <numeric>
 #include <stdexcept>
@@ -463,11 +461,12 @@ void actor_calls_sync(const bench_config& cfg, bench_samples& out) {
 }
 
 /// `figure`: one caller (the driver) makes 1,000 calls spread over the
-/// actors, then gets all; a round is `cycles` of these.
+/// actors, then gets all; a round is `cycles` of these. A cycle takes only
+/// a few ms here: a round of many is less at the mercy of noise.
 void actor_calls_async_on(const bench_config& cfg, bench_samples& out,
                           const char* figure, std::size_t num_actors,
                           troupe::actor_options opts) {
-  auto cycles = cfg.pick(5, 1);
+  auto cycles = cfg.pick(20, 5);
   with_actors(cfg, num_actors, std::move(opts), [&](std::vector<actor_ref>& actors) {
     for (int r = 0; r < cfg.rounds; ++r) {
       auto t0 = clock_type::now();
@@ -499,7 +498,7 @@ void actor_calls_n_n(const bench_config& cfg, bench_samples& out, const char* fi
                      Client client_fn) {
   auto client = troupe::task(client_fn, client_options);
   const std::int64_t per_batch = 1000;
-  const std::int64_t batches = cfg.pick(3, 1);
+  const std::int64_t batches = cfg.pick(10, 3);
   auto n = num_cores();
   with_actors(cfg, n, {}, [&](std::vector<actor_ref>& actors) {
     // Untimed: the callers' workers start and learn where their actors are.
@@ -538,22 +537,6 @@ void actor_calls_n_n_arg(const bench_config& cfg, bench_samples& out) {
 /// (untimed) before the next: the node caps its worker processes at 64 and
 /// each actor holds one. Times creation and first call only.
 void actor_creation(const bench_config& cfg, bench_samples& out) {
-  if (getenv("PROBE")) {
-    for (int i = 0; i < 5; ++i) {
-      auto t0 = clock_type::now();
-      auto a = start_actors(cfg, 1);
-      std::fprintf(stderr, "PROBE single: %.2f ms\n", seconds_since(t0)*1e3);
-      kill_actors(cfg, a);
-    }
-    for (std::size_t k : {2, 5, 10, 25, 40}) {
-      auto t0 = clock_type::now();
-      auto a = start_actors(cfg, k);
-      std::fprintf(stderr, "PROBE %zu: %.2f ms\n", k, seconds_since(t0)*1e3);
-      auto t1 = clock_type::now();
-      kill_actors(cfg, a);
-      std::fprintf(stderr, "PROBE kill %zu: %.2f ms\n", k, seconds_since(t1)*1e3);
-    }
-  }
   constexpr std::size_t batch = 25, batches = 4;
   for (int r = 0; r < cfg.rounds; ++r) {
     double timed = 0;
@@ -561,7 +544,6 @@ void actor_creation(const bench_config& cfg, bench_samples& out) {
       auto t0 = clock_type::now();
       auto actors = start_actors(cfg, batch);
       timed += seconds_since(t0);
-      if (getenv("PROBE")) std::fprintf(stderr, "PROBE batch %zu: %.1f ms\n", b, seconds_since(t0)*1e3);
       kill_actors(cfg, actors);
     }
     out["actor_creation_per_s"].push_back(static_cast<double>(batch * batches) / timed);
