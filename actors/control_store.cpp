@@ -99,6 +99,7 @@ struct cs_actor_state {
   control_store_state st;
   std::map<caf::actor_addr, std::uint64_t> job_of_core;
   std::map<caf::actor_addr, object_id> actor_of_instance;
+  std::map<std::uint64_t, caf::actor> owners; ///< owner id -> its core actor
   static inline const char* name = "troupe.control_store";
 };
 
@@ -275,6 +276,14 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node) {
           settle(self, id, "its worker crashed: " + why);
         return;
       }
+    },
+    [self](register_atom, std::uint64_t owner_id, const caf::actor& core) {
+      self->state.owners[owner_id] = core;
+    },
+    [self](owner_atom, std::uint64_t owner_id, const caf::actor& caller) {
+      auto it = self->state.owners.find(owner_id);
+      self->send(caf::actor_cast<detail::core_actor>(caller), owner_atom::value, owner_id,
+                 it == self->state.owners.end() ? caf::actor{} : it->second);
     },
     [self](finalize_atom, const object_id& id) {
       auto* e = self->state.st.find(id);

@@ -28,6 +28,8 @@ namespace troupe {
 ///     anyone      -> control : kill(id)
 ///                            | lookup(name, namespace) ==> actor_record
 ///     scheduler   -> control : wkr_exit(worker id, why)
+///     any process -> control : register(owner id, core)  (an owner of objects)
+///                            | owner(owner id, caller) ~> caller: owner(id, core)
 ///
 /// Actor states (the record's `phase`):
 ///
@@ -53,7 +55,9 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<kill_atom, object_id>,
   caf::replies_to<lookup_atom, std::string, std::string>::with<actor_record>,
   caf::reacts_to<worker_exit_atom, std::uint64_t, std::string>,
-  caf::reacts_to<finalize_atom, object_id>>;
+  caf::reacts_to<finalize_atom, object_id>,
+  caf::reacts_to<register_atom, std::uint64_t, caf::actor>,
+  caf::reacts_to<owner_atom, std::uint64_t, caf::actor>>;
 
 /// An actor as the control store tracks it.
 struct actor_entry {

@@ -265,3 +265,40 @@ TEST_CASE("a view kept past shutdown stays readable") {
   REQUIRE(view.size() == 100'000);
   CHECK(view[99'999] == 4.0);
 }
+
+namespace {
+
+int sum_refs(std::vector<troupe::object_ref<int>> refs) {
+  int total = 0;
+  for (auto& r : refs)
+    total += troupe::get(r);
+  return total;
+}
+TROUPE_REMOTE(sum_refs);
+
+std::vector<troupe::object_ref<int>> make_refs(int n) {
+  std::vector<troupe::object_ref<int>> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(troupe::task(square).remote(i));
+  return out;
+}
+TROUPE_REMOTE(make_refs);
+
+} // namespace
+
+TEST_CASE("refs inside values reach other processes and resolve there") {
+  local_cluster cluster;
+  std::vector<troupe::object_ref<int>> refs{troupe::task(square).remote(3),
+                                            troupe::put(5)};
+  CHECK(troupe::get(troupe::task(sum_refs).remote(refs), 30s) == 14);
+  // Refs owned by a worker, returned inside a value, got by the driver.
+  auto inner = troupe::get(troupe::task(make_refs).remote(4), 30s);
+  REQUIRE(inner.size() == 4);
+  int total = 0;
+  for (auto v : troupe::get(inner, 30s))
+    total += v;
+  CHECK(total == 14);
+  // And stored with put, got back, passed on.
+  auto boxed = troupe::put(refs);
+  CHECK(troupe::get(troupe::task(sum_refs).remote(boxed), 30s) == 14);
+}

@@ -202,8 +202,11 @@ void get_all(const std::vector<int_ref>& refs, const bench_config& cfg) {
         "no-op results");
 }
 
-void tasks_sync(const bench_config& cfg, bench_samples& out) {
-  auto f = troupe::task(bench_noop);
+/// Rounds of sync calls (`call` submits one and gets it): the rate and the
+/// latency percentiles, under the names given.
+template <class Call>
+void sync_rounds(const bench_config& cfg, bench_samples& out, const char* rate_name,
+                 const char* p50_name, const char* p99_name, Call call) {
   auto max_calls = cfg.pick<std::size_t>(2000, 300);
   auto budget = cfg.pick(2.0, 0.5);
   for (int r = 0; r < cfg.rounds; ++r) {
@@ -211,13 +214,20 @@ void tasks_sync(const bench_config& cfg, bench_samples& out) {
     latencies.reserve(max_calls);
     auto per_s = rate(max_calls, budget, [&] {
       auto t = clock_type::now();
-      check(troupe::get(f.remote(), cfg.timeout) == 1, "no-op result");
+      call();
       latencies.push_back(seconds_since(t) * 1e6);
     });
-    out["single_client_tasks_sync"].push_back(per_s);
-    out["task_roundtrip_p50_us"].push_back(percentile(latencies, 0.50));
-    out["task_roundtrip_p99_us"].push_back(percentile(latencies, 0.99));
+    out[rate_name].push_back(per_s);
+    out[p50_name].push_back(percentile(latencies, 0.50));
+    out[p99_name].push_back(percentile(latencies, 0.99));
   }
+}
+
+void tasks_sync(const bench_config& cfg, bench_samples& out) {
+  auto f = troupe::task(bench_noop);
+  sync_rounds(cfg, out, "single_client_tasks_sync", "task_roundtrip_p50_us",
+              "task_roundtrip_p99_us",
+              [&] { check(troupe::get(f.remote(), cfg.timeout) == 1, "no-op result"); });
 }
 
 void tasks_async(const bench_config& cfg, bench_samples& out) {
@@ -441,22 +451,12 @@ std::vector<int_ref> submit_actor_noops(const std::vector<actor_ref>& actors,
 }
 
 void actor_calls_sync(const bench_config& cfg, bench_samples& out) {
-  auto max_calls = cfg.pick<std::size_t>(2000, 300);
-  auto budget = cfg.pick(2.0, 0.5);
   with_actors(cfg, 1, {}, [&](std::vector<actor_ref>& actors) {
     auto m = actors.front().task(&bench_actor::noop);
-    for (int r = 0; r < cfg.rounds; ++r) {
-      std::vector<double> latencies;
-      latencies.reserve(max_calls);
-      auto per_s = rate(max_calls, budget, [&] {
-        auto t = clock_type::now();
-        check(troupe::get(m.remote(), cfg.timeout) == 1, "no-op call result");
-        latencies.push_back(seconds_since(t) * 1e6);
-      });
-      out["1_1_actor_calls_sync"].push_back(per_s);
-      out["actor_call_p50_us"].push_back(percentile(latencies, 0.50));
-      out["actor_call_p99_us"].push_back(percentile(latencies, 0.99));
-    }
+    sync_rounds(cfg, out, "1_1_actor_calls_sync", "actor_call_p50_us", "actor_call_p99_us",
+                [&] {
+                  check(troupe::get(m.remote(), cfg.timeout) == 1, "no-op call result");
+                });
   });
 }
 

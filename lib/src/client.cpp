@@ -87,6 +87,8 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
   }
   core_ = caf::actor_cast<caf::actor>(spawn_core(*system_, *this));
   table_->set_self(core_);
+  // Others holding our refs find us by our owner id.
+  caf::anon_send(*cs, register_atom::value, owner_id_, core_);
   if (role_ == process_role::driver) {
     job_spec spec{exe_, static_cast<std::int32_t>(::getpid()), embedded, core_};
     self->request(*cs, 10s, hello_atom::value, spec)

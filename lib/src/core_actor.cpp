@@ -59,6 +59,10 @@ struct core_state {
     return r;
   }
 
+  /// Owners of borrowed refs, by owner id, and fetches waiting to learn one.
+  std::unordered_map<std::uint64_t, caf::actor> owners;
+  std::unordered_map<std::uint64_t, std::vector<object_id>> owner_lookups;
+
   /// Async methods waiting for an object: (task id, caller, the ref).
   struct forward {
     std::uint64_t task_id;
@@ -136,11 +140,7 @@ public:
     self_->send(caf::actor_cast<executor_actor>(executor), push_atom::value,
                 std::move(batch));
   }
-  void fetch(const object_id& id, const caf::actor& owner) override {
-    self_->monitor(owner);
-    self_->send(caf::actor_cast<core_actor>(owner), fetch_atom::value, id,
-                caf::actor_cast<caf::actor>(self_));
-  }
+  void fetch(const object_id& id, const caf::actor& owner) override;
   void schedule_tick(std::chrono::milliseconds delay) override {
     self_->delayed_send(self_, delay, tick_atom::value);
   }
@@ -167,6 +167,27 @@ private:
   }
   core_ptr self_;
 };
+
+void core_io::fetch(const object_id& id, const caf::actor& known_owner) {
+  auto& st = self_->state;
+  auto owner = known_owner;
+  if (!owner) {
+    auto it = st.owners.find(id.owner);
+    if (it == st.owners.end()) {
+      // Ask the control store who owns it; fetch when it answers.
+      auto& waiting = st.owner_lookups[id.owner];
+      if (waiting.empty())
+        self_->send(control(), owner_atom::value, id.owner,
+                    caf::actor_cast<caf::actor>(self_));
+      waiting.push_back(id);
+      return;
+    }
+    owner = it->second;
+  }
+  self_->monitor(owner);
+  self_->send(caf::actor_cast<core_actor>(owner), fetch_atom::value, id,
+              caf::actor_cast<caf::actor>(self_));
+}
 
 core_actor::behavior_type core_fn(core_ptr self, client* c) {
   auto& st = self->state;
@@ -236,8 +257,8 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     [self](fetch_atom, const object_id& id) {
       auto& st = self->state;
       caf::actor owner;
-      if (st.c->table().claim_fetch(id, &owner) && owner)
-        st.io->fetch(id, owner);
+      if (st.c->table().claim_fetch(id, &owner))
+        st.io->fetch(id, owner); // finds the owner first when unknown
     },
     [self](fetch_atom, const object_id& id, const caf::actor& borrower) {
       auto& st = self->state;
@@ -279,12 +300,31 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
       self->state.sub->on_actor_status(status);
       self->state.sub->flush();
     },
+    [self](owner_atom, std::uint64_t owner_id, const caf::actor& owner) {
+      auto& st = self->state;
+      auto waiting = std::move(st.owner_lookups[owner_id]);
+      st.owner_lookups.erase(owner_id);
+      if (!owner) {
+        for (auto& id : waiting)
+          st.c->table().fail(id, {error_kind::owner_died, "", "",
+                                  "the process that owns object " + id.to_string()
+                                    + " is gone"});
+      } else {
+        st.owners[owner_id] = owner;
+        st.c->table().set_owner(owner_id, owner);
+        for (auto& id : waiting)
+          st.io->fetch(id, owner);
+      }
+      for (auto& id : waiting)
+        st.sub->on_object_changed(id);
+      st.sub->flush();
+    },
     [self](forward_atom, std::uint64_t task_id, const object_id& x,
            const caf::actor& caller) {
       auto& st = self->state;
       st.forwards[x].push_back({task_id, caller, st.c->unpark_forward(x)});
       caf::actor owner;
-      if (st.c->table().claim_fetch(x, &owner) && owner)
+      if (st.c->table().claim_fetch(x, &owner))
         st.io->fetch(x, owner); // a borrowed ref: ask its owner
       st.answer_forwards(self);
     },

@@ -27,6 +27,7 @@ class client;
 ///     core         -> core : tick                   (return idle leases)
 ///     control st.  -> core : actor(actor_status)    (where an actor is)
 ///     user thread  -> core : kill(id, name)         (calls from here fail now)
+///     control st.  -> core : owner(owner id, core)  (who owns refs we got)
 ///     executor     -> core : forward(task, object, caller) (an async method's
 ///                            result: send the object's value when ready)
 using core_actor = caf::typed_actor<
@@ -41,7 +42,8 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>,
   caf::reacts_to<actor_atom, actor_status>,
   caf::reacts_to<kill_atom, object_id, std::string>,
-  caf::reacts_to<forward_atom, std::uint64_t, object_id, caf::actor>>;
+  caf::reacts_to<forward_atom, std::uint64_t, object_id, caf::actor>,
+  caf::reacts_to<owner_atom, std::uint64_t, caf::actor>>;
 
 /// Spawns the core actor of `c`'s process.
 core_actor spawn_core(caf::actor_system& sys, client& c);

@@ -52,6 +52,7 @@ using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using worker_exit_atom = caf::atom_constant<caf::atom("wkr_exit")>;
 using finalize_atom = caf::atom_constant<caf::atom("finalize")>;
 using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using owner_atom = caf::atom_constant<caf::atom("owner")>;
 
 /// Resource name -> amount, e.g. {"CPU": 1, "GPU": 0.5}.
 using resource_map = std::map<std::string, double>;

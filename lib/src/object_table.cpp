@@ -93,6 +93,13 @@ bool object_table::fail(const object_id& id, error_info error) {
   return known;
 }
 
+void object_table::set_owner(std::uint64_t owner_id, const caf::actor& owner) {
+  std::lock_guard guard{mtx_};
+  for (auto& [id, e] : entries_)
+    if (!e.owned && id.owner == owner_id && !e.owner)
+      e.owner = owner;
+}
+
 std::vector<object_id>
 object_table::fail_borrowed_from(const caf::actor_addr& owner,
                                  const error_info& error) {

@@ -95,6 +95,9 @@ public:
   /// Fails a pending object; returns false if it is unknown.
   bool fail(const object_id& id, error_info error);
 
+  /// Records `owner` (found by its owner id) for borrowed entries without one.
+  void set_owner(std::uint64_t owner_id, const caf::actor& owner);
+
   /// Fails every pending borrowed object owned by `owner`.
   std::vector<object_id> fail_borrowed_from(const caf::actor_addr& owner,
                                             const error_info& error);

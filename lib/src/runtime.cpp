@@ -244,17 +244,13 @@ object_id ref_id(const ref_handle& h) noexcept {
   return h.id();
 }
 
-caf::actor ref_owner(const ref_handle& h) {
-  return h.owner();
-}
-
 void ref_escaped(const ref_handle& h) {
   if (h.table())
     h.table()->mark_escaped(h.id());
 }
 
-ref_ptr ref_from_wire(const object_id& id, const caf::actor& owner) {
-  return client::get().table().from_wire(id, owner);
+ref_ptr ref_from_wire(const object_id& id) {
+  return client::get().table().from_wire(id, nullptr);
 }
 
 } // namespace detail

@@ -4,7 +4,6 @@
 #include <string>
 #include <type_traits>
 
-#include <caf/actor.hpp>
 #include <caf/error.hpp>
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/save_callback.hpp>
@@ -24,13 +23,12 @@ using ref_ptr = std::shared_ptr<ref_handle>;
 
 /// Returns the object's id.
 object_id ref_id(const ref_handle& h) noexcept;
-/// Returns the handle of the owner process's core actor.
-caf::actor ref_owner(const ref_handle& h);
 /// Called when a ref is serialized into a value or message: the owner keeps
 /// the object for as long as it lives, because a copy may be anywhere now.
 void ref_escaped(const ref_handle& h);
-/// Returns this process's handle for a ref received from elsewhere.
-ref_ptr ref_from_wire(const object_id& id, const caf::actor& owner);
+/// Returns this process's handle for a ref received from elsewhere (its
+/// owner is found through the control store, by `id.owner`).
+ref_ptr ref_from_wire(const object_id& id);
 
 } // namespace detail
 
@@ -62,21 +60,20 @@ public:
     return a.id() == b.id();
   }
 
+  // Only the id travels: actor handles inside our own bytes could not be
+  // read back outside CAF's transport.
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, object_ref& x) {
     object_id id;
-    caf::actor owner;
     if constexpr (Inspector::reads_state) {
       if (x.handle_) {
         id = detail::ref_id(*x.handle_);
-        owner = detail::ref_owner(*x.handle_);
         detail::ref_escaped(*x.handle_);
       }
     }
-    return f(caf::meta::type_name("troupe.object_ref"), id.owner, id.seq, owner,
+    return f(caf::meta::type_name("troupe.object_ref"), id.owner, id.seq,
              caf::meta::load_callback([&]() -> caf::error {
-               x.handle_ = id.valid() ? detail::ref_from_wire(id, owner)
-                                      : nullptr;
+               x.handle_ = id.valid() ? detail::ref_from_wire(id) : nullptr;
                return caf::none;
              }));
   }
