@@ -51,6 +51,7 @@ echo "$bench"
 for row in single_client_tasks_sync single_client_tasks_async multi_client_tasks_async \
     single_client_tasks_and_get_batch single_client_put_calls single_client_get_calls \
     multi_client_put_calls single_client_put_gigabytes single_client_wait_1k_refs \
+    single_client_get_object_containing_10k_refs \
     task_roundtrip_p50_us task_roundtrip_p99_us chain_1000_tasks tree_reduce_1024_s \
     large_arg_100mb_s get_large_gigabytes cluster_start_s; do
   check "benchmark row $row has a figure" grep -qE "\"$row\": *[0-9]" <<<"$bench"

@@ -319,6 +319,18 @@ void wait_1k_refs(const bench_config& cfg, bench_samples& out) {
         }));
 }
 
+void get_object_with_10k_refs(const bench_config& cfg, bench_samples& out) {
+  std::vector<int_ref> refs;
+  for (std::int64_t i = 0; i < 10'000; ++i)
+    refs.push_back(troupe::put(i));
+  auto holder = troupe::put(refs); // one object holding 10,000 refs
+  for (int r = 0; r < cfg.rounds; ++r)
+    out["single_client_get_object_containing_10k_refs"].push_back(
+        rate(cfg.pick<std::size_t>(200, 30), cfg.pick(1.0, 0.3), [&] {
+          check(troupe::get(holder, cfg.timeout).size() == 10'000, "10k refs back");
+        }));
+}
+
 void chain_tasks(const bench_config& cfg, bench_samples& out) {
   auto f = troupe::task(bench_inc);
   for (int r = 0; r < cfg.rounds; ++r) {
@@ -571,6 +583,7 @@ const std::vector<bench_workload>& cluster_workloads() {
       {{"multi_client_put_calls"}, multi_client_puts},
       {{"single_client_put_gigabytes"}, put_gigabytes},
       {{"single_client_wait_1k_refs"}, wait_1k_refs},
+      {{"single_client_get_object_containing_10k_refs"}, get_object_with_10k_refs},
       {{"chain_1000_tasks"}, chain_tasks},
       {{"tree_reduce_1024_s"}, tree_reduce},
       {{"large_arg_100mb_s"}, large_arg},
