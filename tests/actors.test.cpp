@@ -1,6 +1,7 @@
 // Actors end to end: stateful instances in worker processes of their own.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <stdexcept>
@@ -37,9 +38,19 @@ public:
     return value_;
   }
   int not_registered() { return -1; }
+  /// Waits (up to 5 s) until `n` calls are inside at once; returns how many
+  /// it saw. Only concurrent calls can meet.
+  int rendezvous(int n) {
+    ++inside_;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (inside_.load() < n && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return inside_.load();
+  }
 
 private:
   int value_;
+  std::atomic<int> inside_{0};
 };
 
 std::unique_ptr<counter> make_counter(int start) {
@@ -52,6 +63,7 @@ TROUPE_REMOTE(&counter::pid);
 TROUPE_REMOTE(&counter::fail);
 TROUPE_REMOTE(&counter::slow_add);
 TROUPE_REMOTE(&counter::quit);
+TROUPE_REMOTE(&counter::rendezvous);
 
 /// Message store fed by tasks through a handle passed to them.
 class mailbox {
@@ -244,13 +256,11 @@ TEST_CASE("max_concurrency runs methods at the same time") {
   troupe::actor_options o;
   o.max_concurrency = 4;
   auto c = troupe::actor(make_counter, o).remote(0);
-  troupe::get(c.task(&counter::value).remote(), 30s); // it is up
-  auto start = std::chrono::steady_clock::now();
   std::vector<troupe::object_ref<int>> refs;
   for (int i = 0; i < 4; ++i)
-    refs.push_back(c.task(&counter::slow_add).remote(0, 500));
-  troupe::get(refs, 30s);
-  CHECK(std::chrono::steady_clock::now() - start < 1500ms); // not 4 x 500 ms
+    refs.push_back(c.task(&counter::rendezvous).remote(4));
+  for (auto seen : troupe::get(refs, 30s))
+    CHECK(seen == 4); // one at a time, the first would give up seeing 1
 }
 
 TEST_CASE("an actor's resources are held for its life") {
