@@ -64,7 +64,10 @@ node_options node_options_from_env() {
 }
 
 int run_node(const node_options& in) {
-  detail::init_logging("node", "warn");
+  auto session = detail::start_log_session();
+  detail::init_logging("node", "warn", "node.log");
+  if (!session.empty())
+    spdlog::info("cluster session logs in {}", session);
   auto opts = in;
   if (opts.resources.count("CPU") == 0)
     opts.resources["CPU"] = std::max(1u, std::thread::hardware_concurrency());

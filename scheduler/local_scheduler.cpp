@@ -65,7 +65,7 @@ int actor_io::start_worker(const std::string& exe, std::uint64_t worker_id) {
     exe, {"--troupe-worker"},
     {"TROUPE_ROLE=worker", "TROUPE_NODE=" + s.host + ":" + std::to_string(s.port),
      "TROUPE_WORKER_ID=" + std::to_string(worker_id)});
-  spdlog::debug("started worker {} (pid {})", worker_id, pid);
+  spdlog::info("started worker {} (pid {}) running {}", worker_id, pid, exe);
   return pid;
 }
 
@@ -121,7 +121,7 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
       self->state.st->on_unblocked(worker_id);
     },
     [self](child_atom, std::int32_t pid, std::int32_t status) {
-      spdlog::debug("child {} {}", pid, detail::describe_exit(status));
+      spdlog::info("worker process {} {}", pid, detail::describe_exit(status));
       self->state.st->on_child_exit(pid, status);
     },
     [self](status_atom) -> std::string {

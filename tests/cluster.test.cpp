@@ -5,6 +5,8 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -37,10 +39,29 @@ std::vector<std::string> node_env() {
 } // namespace
 
 TEST_CASE("a driver connects to a running node, and shutdown leaves the node running") {
-  child_process node{node_env()};
+  // The node logs into a session folder of its own under TROUPE_LOG_DIR.
+  char dir_template[] = "/tmp/troupe-test-logs-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  std::filesystem::path logs{dir_template};
+  auto env = node_env();
+  env.push_back("TROUPE_LOG_DIR=" + logs.string());
+  child_process node{env};
   auto address = start_node(node);
   troupe::init({.address = address});
   CHECK(troupe::get(troupe::task(triple).remote(5), 30s) == 15);
+  auto session = logs / "session_latest";
+  REQUIRE(std::filesystem::is_symlink(session));
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in{p};
+    return std::string{std::istreambuf_iterator<char>(in), {}};
+  };
+  CHECK(read(session / "node.log").find("node listening on " + address) != std::string::npos);
+  int worker_logs = 0;
+  for (auto& f : std::filesystem::directory_iterator(session))
+    if (f.path().filename().string().rfind("worker-", 0) == 0
+        && read(f.path()).find("connected to its node") != std::string::npos)
+      ++worker_logs;
+  CHECK(worker_logs >= 1);
   troupe::shutdown();
   std::this_thread::sleep_for(200ms);
   CHECK(troupe::test::alive(node.pid()));
@@ -73,6 +94,7 @@ TEST_CASE("a driver connects to a running node, and shutdown leaves the node run
   for (auto& f : std::filesystem::directory_iterator("/dev/shm"))
     CHECK(f.path().filename().string().find("troupe-" + std::to_string(node.pid()))
           == std::string::npos);
+  std::filesystem::remove_all(logs);
 }
 
 TEST_CASE("init with an address where no node listens fails with a clear error") {

@@ -121,7 +121,9 @@ void exit_without_shutdown() {
 }
 
 [[noreturn]] void run_worker() {
-  init_logging("worker", env_or("TROUPE_LOG_LEVEL", "warn"));
+  init_logging("worker", env_or("TROUPE_LOG_LEVEL", "warn"),
+               "worker-" + env_or("TROUPE_WORKER_ID", "0") + "-"
+                 + std::to_string(::getpid()) + ".log");
   auto addr = env_or("TROUPE_NODE", "127.0.0.1:0");
   auto colon = addr.rfind(':');
   try {
@@ -129,6 +131,7 @@ void exit_without_shutdown() {
                          static_cast<std::uint16_t>(std::stoi(addr.substr(colon + 1))));
     c->worker_id = std::stoull(env_or("TROUPE_WORKER_ID", "0"));
     set_client(c);
+    spdlog::info("worker {} connected to its node at {}", c->worker_id, addr);
     auto exec = spawn_executor(c->system(), *c);
     caf::anon_send(caf::actor_cast<sched::local_scheduler_actor>(c->node().scheduler),
                    register_atom::value,
