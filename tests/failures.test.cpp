@@ -228,3 +228,25 @@ TEST_CASE("using troupe before init is a clear error") {
     CHECK(std::string{e.what()}.find("init") != std::string::npos);
   }
 }
+
+TEST_CASE("a frozen worker is noticed by the heartbeat and its task fails") {
+  // SIGSTOP leaves the TCP connection open: only the middleman heartbeat and
+  // connection timeout (5 s) reveal it; the node then kills the worker.
+  local_cluster cluster;
+  auto pid = troupe::get(troupe::task(pid_now).remote(), 30s);
+  auto a = troupe::task(my_pid_then_sleep).remote(2000);
+  auto b = troupe::task(my_pid_then_sleep).remote(2000);
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(::kill(pid, SIGSTOP) == 0);
+  int crashed = 0;
+  for (auto* r : {&a, &b}) {
+    try {
+      troupe::get(*r, 30s);
+    } catch (const troupe::worker_crashed_error& e) {
+      ++crashed;
+      CHECK(e.reason().find("SIGKILL") != std::string::npos);
+    }
+  }
+  CHECK(crashed == 1);
+  CHECK(troupe::get(troupe::task(twice).remote(8), 30s) == 16);
+}
