@@ -20,6 +20,11 @@ void scheduler_state::prestart(const std::string& exe, std::size_t count) {
   refill(exe);
 }
 
+std::size_t scheduler_state::task_workers() const {
+  return static_cast<std::size_t>(std::count_if(
+    workers_.begin(), workers_.end(), [](auto& kv) { return !kv.second.dedicated; }));
+}
+
 std::size_t scheduler_state::pool_size(const std::string& exe) const {
   std::size_t have = 0;
   for (auto& [id, w] : workers_)
@@ -31,7 +36,7 @@ void scheduler_state::refill(const std::string& exe) {
   auto it = pool_target_.find(exe);
   if (it == pool_target_.end())
     return;
-  for (auto have = pool_size(exe); have < it->second && workers_.size() < max_workers_;
+  for (auto have = pool_size(exe); have < it->second && task_workers() < max_workers_;
        ++have)
     start_worker(exe);
 }
@@ -217,7 +222,7 @@ void scheduler_state::dispatch() {
     refill(exe);
   for (auto& [exe, n] : wanted)
     for (auto have = starting[exe]; have < n; ++have) {
-      if (workers_.size() >= max_workers_ && !evict_idle_worker_except(exe))
+      if (task_workers() >= max_workers_ && !evict_idle_worker_except(exe))
         break;
       start_worker(exe);
     }

@@ -45,6 +45,8 @@ public:
 /// never returned, and a new worker takes its place in the job's pool.
 class scheduler_state {
 public:
+  /// `max_workers` bounds the workers that serve tasks (actors' workers are
+  /// not counted: every actor needs a process of its own).
   scheduler_state(scheduler_io& io, resource_map total, std::size_t max_workers);
 
   /// Starts `count` workers of `exe` ahead of demand (a job's pool).
@@ -82,6 +84,9 @@ public:
   const resource_map& total() const noexcept { return total_; }
   std::size_t pending_requests() const noexcept { return pending_.size(); }
   std::size_t worker_count() const noexcept { return workers_.size(); }
+  /// Returns the number of workers that serve tasks: `max_workers` limits
+  /// these; each actor has a process of its own beyond them.
+  std::size_t task_workers() const;
 
 private:
   enum class wstate { starting, idle, leased };
@@ -99,6 +104,7 @@ private:
 
   /// Returns the number of workers of `exe` that serve tasks (not actors).
   std::size_t pool_size(const std::string& exe) const;
+
   /// Starts workers until the pool of `exe` is at its target again.
   void refill(const std::string& exe);
 

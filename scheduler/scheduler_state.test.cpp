@@ -528,3 +528,21 @@ TEST_CASE("idle workers of another executable do not starve a new job at max_wor
                   !f.io.denials.empty();
   CHECK(progress);
 }
+
+TEST_CASE("actors' workers do not count against max_workers: more actors than the cap start") {
+  fixture f{{{"CPU", 2}}, 2};
+  f.st->prestart(exe, 2);
+  f.register_all();
+  auto a = f.actor();
+  for (int i = 0; i < 5; ++i) {
+    auto id = f.next_request++;
+    lease_request req{id, exe, {}, "create actor", a};
+    req.dedicated = true;
+    f.st->on_lease(req);
+    f.register_all(); // workers started for it come up
+  }
+  CHECK(f.io.grants.size() == 5);
+  CHECK(f.st->pending_requests() == 0);
+  CHECK(f.st->task_workers() == 2); // the task pool is refilled to its size
+  CHECK(f.st->worker_count() == 7);
+}
