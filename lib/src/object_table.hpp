@@ -78,7 +78,6 @@ public:
   }
 
   void set_self(caf::actor self) { self_ = std::move(self); }
-  const caf::actor& self() const noexcept { return self_; }
 
   /// Creates a pending object owned by this process (1 handle).
   ref_ptr create_owned(const object_id& id, std::string task_name);

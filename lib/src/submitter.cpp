@@ -470,14 +470,14 @@ void submitter::on_tick() {
       idle_left = true;
   }
   for (auto wid : expired)
-    release_lease(wid, true);
+    release_lease(wid);
   if (idle_left) {
     tick_scheduled_ = true;
     io_.schedule_tick(cfg_.lease_idle_timeout);
   }
 }
 
-void submitter::release_lease(std::uint64_t worker_id, bool) {
+void submitter::release_lease(std::uint64_t worker_id) {
   auto lit = leases_.find(worker_id);
   if (lit == leases_.end())
     return;

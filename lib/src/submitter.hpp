@@ -165,7 +165,7 @@ private:
   /// Returns whether tasks of `fn` may queue behind others on a worker.
   bool pipelinable(const function_entry* fn) const;
   void fail_task(std::uint64_t task_id, const error_info& error);
-  void release_lease(std::uint64_t worker_id, bool worker_ok);
+  void release_lease(std::uint64_t worker_id);
   void pump_actor(const object_id& id);
   std::vector<char> encode_batch(const std::vector<std::uint64_t>& ids);
   void fail_actor_calls(const object_id& id, const error_info& why);

@@ -89,17 +89,28 @@ type_ref type_of() {
   return {c::type_hash, c::name};
 }
 
-template <class R, class... Ps, std::size_t... Is>
-void invoke_with(R (*f)(Ps...), const raw_value* args, encoded_value& out,
-                 std::index_sequence<Is...>) {
+/// Runs `call` (a function or method applied to decoded arguments) and
+/// encodes what it returns into `out`. For methods (`forward_refs`), a
+/// returned ref is the async result: the caller gets its value later.
+template <class R, bool forward_refs, class Call>
+void encode_call(Call&& call, encoded_value& out) {
   if constexpr (std::is_void_v<R>) {
-    f(codec<stored_t<Ps>>::decode(args[Is])...);
+    call();
+    codec<unit_value>::encode(unit_value{}, out);
+  } else if constexpr (forward_refs && is_object_ref<R>::value) {
+    set_forward(call().handle());
     codec<unit_value>::encode(unit_value{}, out);
   } else {
-    auto result = f(codec<stored_t<Ps>>::decode(args[Is])...);
+    auto result = call();
     codec<stored_t<R>>::encode(result, out);
     out.own(); // the result dies with this frame
   }
+}
+
+template <class R, class... Ps, std::size_t... Is>
+void invoke_with(R (*f)(Ps...), const raw_value* args, encoded_value& out,
+                 std::index_sequence<Is...>) {
+  encode_call<R, false>([&] { return f(codec<stored_t<Ps>>::decode(args[Is])...); }, out);
 }
 
 template <class R, class... Ps>
@@ -134,18 +145,8 @@ std::shared_ptr<void> create_typed(const function_entry& e, const raw_value* arg
 template <class M, class C, class R, class... Ps, std::size_t... Is>
 void call_with(M m, C* self, const raw_value* args, encoded_value& out,
                std::index_sequence<Is...>) {
-  if constexpr (std::is_void_v<R>) {
-    (self->*m)(codec<stored_t<Ps>>::decode(args[Is])...);
-    codec<unit_value>::encode(unit_value{}, out);
-  } else if constexpr (is_object_ref<R>::value) {
-    // An async method: the caller gets the ref's value once it is ready.
-    set_forward((self->*m)(codec<stored_t<Ps>>::decode(args[Is])...).handle());
-    codec<unit_value>::encode(unit_value{}, out);
-  } else {
-    auto result = (self->*m)(codec<stored_t<Ps>>::decode(args[Is])...);
-    codec<stored_t<R>>::encode(result, out);
-    out.own();
-  }
+  encode_call<R, true>(
+    [&] { return (self->*m)(codec<stored_t<Ps>>::decode(args[Is])...); }, out);
 }
 
 template <class M, class C, class R, class... Ps>
