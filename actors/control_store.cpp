@@ -7,14 +7,16 @@
 #include <spdlog/spdlog.h>
 
 #include "lib/src/core_actor.hpp"
+#include "scheduler/cluster_scheduler.hpp"
 #include "scheduler/local_scheduler.hpp"
+#include "scheduler/resources.hpp"
 #include "store/store_manager.hpp"
 
 namespace troupe {
 
 std::uint64_t control_store_state::add_job(const job_spec& spec) {
   auto id = next_job++;
-  jobs[id] = {id, spec.pid, spec.exe, spec.embedded, true};
+  jobs[id] = {id, spec.pid, spec.exe, spec.embedded, true, spec.node_id};
   return id;
 }
 
@@ -26,14 +28,92 @@ bool control_store_state::job_ended(std::uint64_t job_id) {
   return it->second.embedded;
 }
 
+node_info control_store_state::add_node(node_info n) {
+  n.node_id = nodes.empty() ? 1 : nodes.rbegin()->first + 1;
+  n.alive = true;
+  nodes[n.node_id] = n;
+  return n;
+}
+
+std::vector<object_id> control_store_state::node_died(std::uint64_t node_id) {
+  std::vector<object_id> out;
+  auto it = nodes.find(node_id);
+  if (it == nodes.end() || !it->second.alive)
+    return out;
+  it->second.alive = false;
+  for (auto& [id, e] : actors)
+    if (e.st != actor_entry::phase::dead && e.worker_id != 0
+        && node_of_worker(e.worker_id) == node_id)
+      out.push_back(id);
+  return out;
+}
+
+namespace {
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20)
+      out += ' ';
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string json_resources(const resource_map& rs) {
+  std::ostringstream out;
+  out << '{';
+  bool first = true;
+  for (auto& [k, v] : rs) {
+    out << (first ? "" : ",") << '"' << json_escape(k) << "\":" << v;
+    first = false;
+  }
+  out << '}';
+  return out.str();
+}
+
+const char* phase_name(actor_entry::phase p) {
+  switch (p) {
+    case actor_entry::phase::pending: return "pending";
+    case actor_entry::phase::alive: return "alive";
+    case actor_entry::phase::dying: return "dying";
+    case actor_entry::phase::dead: return "dead";
+  }
+  return "?";
+}
+
+} // namespace
+
 std::string control_store_state::describe_json() const {
   std::ostringstream out;
   out << "{\"node\":{\"id\":" << node.node_id << ",\"address\":\"" << node.host << ':'
-      << node.port << "\",\"alive\":true},\"jobs\":[";
+      << node.port << "\",\"alive\":true},\"nodes\":[";
   bool first = true;
+  for (auto& [id, n] : nodes) {
+    out << (first ? "" : ",") << "{\"id\":" << id << ",\"address\":\"" << n.host << ':'
+        << n.port << "\",\"alive\":" << (n.alive ? "true" : "false")
+        << ",\"total\":" << json_resources(n.total) << '}';
+    first = false;
+  }
+  out << "],\"jobs\":[";
+  first = true;
   for (auto& [id, j] : jobs) {
     out << (first ? "" : ",") << "{\"id\":" << id << ",\"pid\":" << j.pid
         << ",\"alive\":" << (j.alive ? "true" : "false") << '}';
+    first = false;
+  }
+  out << "],\"actors\":[";
+  first = true;
+  for (auto& [id, e] : actors) {
+    out << (first ? "" : ",") << "{\"id\":\"" << id.to_string() << "\",\"class\":\""
+        << json_escape(e.rec.class_name) << "\",\"name\":\"" << json_escape(e.rec.name)
+        << "\",\"namespace\":\"" << json_escape(e.rec.name_space) << "\",\"state\":\""
+        << phase_name(e.st) << "\",\"node\":" << node_of_worker(e.worker_id)
+        << ",\"detached\":" << (e.rec.detached ? "true" : "false") << ",\"death\":\""
+        << json_escape(e.death.message) << "\"}";
     first = false;
   }
   out << "]}";
@@ -97,16 +177,44 @@ namespace {
 
 struct cs_actor_state {
   control_store_state st;
+  bool head = true;
+  caf::actor head_cs; ///< members: the head's control store
   std::map<caf::actor_addr, std::uint64_t> job_of_core;
   std::map<caf::actor_addr, object_id> actor_of_instance;
   std::map<std::uint64_t, caf::actor> owners; ///< owner id -> its core actor
+  std::map<std::uint64_t, std::uint64_t> owner_node; ///< owner id -> node
+  std::map<caf::actor_addr, std::uint64_t> node_of_cs; ///< members' control stores
+  /// Members: processes of this node watched for the head.
+  std::map<caf::actor_addr, caf::actor> watched;
   static inline const char* name = "troupe.control_store";
 };
 
 using cs_ptr = control_store_actor::stateful_pointer<cs_actor_state>;
 
-sched::local_scheduler_actor scheduler_of(cs_ptr self) {
-  return caf::actor_cast<sched::local_scheduler_actor>(self->state.st.node.scheduler);
+control_store_actor head_of(cs_ptr self) {
+  return caf::actor_cast<control_store_actor>(self->state.head_cs);
+}
+
+sched::local_scheduler_actor scheduler_at(const node_info& n) {
+  return caf::actor_cast<sched::local_scheduler_actor>(n.scheduler);
+}
+
+/// Returns the local scheduler of the worker's node (or nullptr).
+sched::local_scheduler_actor scheduler_of_worker(cs_ptr self, std::uint64_t worker_id) {
+  auto& st = self->state.st;
+  auto it = st.nodes.find(node_of_worker(worker_id));
+  caf::actor found;
+  if (it != st.nodes.end() && it->second.alive)
+    found = it->second.scheduler;
+  return caf::actor_cast<sched::local_scheduler_actor>(found);
+}
+
+/// Sends `xs` to the local scheduler of every alive node.
+template <class... Ts>
+void to_all_schedulers(cs_ptr self, const Ts&... xs) {
+  for (auto& [id, n] : self->state.st.nodes)
+    if (n.alive)
+      self->send(scheduler_at(n), xs...);
 }
 
 /// Tells everyone waiting for the actor how it is.
@@ -135,7 +243,8 @@ void settle(cs_ptr self, const object_id& id, const std::string& why) {
 void kill_actor(cs_ptr self, actor_entry& e) {
   e.kill_requested = true;
   if (e.worker_id != 0)
-    self->send(scheduler_of(self), kill_atom::value, e.worker_id);
+    if (auto sched = scheduler_of_worker(self, e.worker_id))
+      self->send(sched, kill_atom::value, e.worker_id);
 }
 
 /// Stops the node's other actors, then the control store itself.
@@ -143,6 +252,9 @@ void stop_node(cs_ptr self) {
   auto& node = self->state.st.node;
   auto sched = caf::actor_cast<sched::local_scheduler_actor>(node.scheduler);
   auto store = caf::actor_cast<store::store_manager_actor>(node.store_manager);
+  auto cluster = caf::actor_cast<sched::cluster_scheduler_actor>(node.cluster);
+  if (self->state.head && cluster)
+    caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
   self->request(sched, std::chrono::seconds(5), stop_atom::value)
     .then([=](bool) {
       self->request(store, std::chrono::seconds(5), stop_atom::value)
@@ -151,73 +263,216 @@ void stop_node(cs_ptr self) {
     [=](caf::error&) { self->quit(); });
 }
 
-control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node) {
-  self->state.st.node = std::move(node);
+/// Head: a process (a core actor or an actor instance) is gone.
+void process_gone(cs_ptr self, const caf::actor_addr& who) {
+  auto& s = self->state;
+  if (auto a = s.actor_of_instance.find(who); a != s.actor_of_instance.end()) {
+    auto id = a->second;
+    s.actor_of_instance.erase(a);
+    auto* e = s.st.find(id);
+    if (!e || e->st != actor_entry::phase::alive)
+      return;
+    if (e->kill_requested) {
+      settle(self, id, "killed by troupe::kill");
+      return;
+    }
+    // The scheduler tells how its worker ended; if it does not, say what
+    // we know after a while.
+    e->st = actor_entry::phase::dying;
+    self->delayed_send(self, std::chrono::seconds(1), finalize_atom::value, id);
+    return;
+  }
+  // A driver or worker is gone: so are its non-detached actors.
+  for (auto& [id, e] : s.st.actors)
+    if (!e.rec.detached && e.rec.owner && e.rec.owner.address() == who
+        && e.st != actor_entry::phase::dead)
+      kill_actor(self, e);
+  for (auto it = s.owners.begin(); it != s.owners.end();) {
+    if (it->second.address() == who) {
+      s.owner_node.erase(it->first);
+      it = s.owners.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto it = s.job_of_core.find(who);
+  if (it == s.job_of_core.end())
+    return;
+  auto job = it->second;
+  s.job_of_core.erase(it);
+  auto& rec = s.st.jobs[job];
+  to_all_schedulers(self, job_end_atom::value, rec.exe);
+  if (s.st.job_ended(job)) {
+    spdlog::info("the embedded driver is gone: stopping the node");
+    stop_node(self);
+  }
+}
+
+/// Head: a member node stopped answering.
+void node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
+  auto& s = self->state;
+  auto n = s.st.nodes.find(node_id);
+  if (n == s.st.nodes.end() || !n->second.alive)
+    return;
+  auto actors = s.st.node_died(node_id);
+  auto why = "node " + std::to_string(node_id) + " died (" + reason + ")";
+  spdlog::warn("{}", why);
+  caf::anon_send(caf::actor_cast<sched::cluster_scheduler_actor>(s.st.node.cluster),
+                 node_down_atom::value, node_id);
+  for (auto& id : actors)
+    settle(self, id, "its " + why);
+  for (auto& [id, j] : s.st.jobs)
+    if (j.alive && j.node_id == node_id) {
+      j.alive = false;
+      to_all_schedulers(self, job_end_atom::value, j.exe);
+    }
+  std::vector<caf::actor> cores;
+  for (auto it = s.owners.begin(); it != s.owners.end();) {
+    if (s.owner_node[it->first] == node_id) {
+      s.owner_node.erase(it->first);
+      it = s.owners.erase(it);
+    } else {
+      cores.push_back(it->second);
+      ++it;
+    }
+  }
+  for (auto& c : cores)
+    self->send(caf::actor_cast<detail::core_actor>(c), node_down_atom::value, node_id, why);
+}
+
+/// Members: watch a process of this node for the head.
+void watch(cs_ptr self, const caf::actor& who) {
+  if (!who || self->state.head)
+    return;
+  self->state.watched[who.address()] = who;
+  self->monitor(who);
+}
+
+control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor head) {
+  auto& s = self->state;
+  s.head = !head;
+  s.head_cs = head;
+  s.st.node = std::move(node);
+  if (s.head) {
+    s.st.node.node_id = 1;
+    s.st.node.control = caf::actor_cast<caf::actor>(self);
+    s.st.nodes[1] = s.st.node;
+  } else {
+    self->monitor(head);
+  }
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& s = self->state;
-    if (auto a = s.actor_of_instance.find(dm.source); a != s.actor_of_instance.end()) {
-      auto id = a->second;
-      s.actor_of_instance.erase(a);
-      auto* e = s.st.find(id);
-      if (!e || e->st != actor_entry::phase::alive)
-        return;
-      if (e->kill_requested) {
-        settle(self, id, "killed by troupe::kill");
+    if (!s.head) {
+      if (dm.source == s.head_cs.address()) {
+        spdlog::error("the head node is gone ({}): stopping this node",
+                      caf::to_string(dm.reason));
+        stop_node(self);
         return;
       }
-      // The scheduler tells how its worker ended; if it does not, say what
-      // we know after a while.
-      e->st = actor_entry::phase::dying;
-      self->delayed_send(self, std::chrono::seconds(1), finalize_atom::value, id);
+      auto it = s.watched.find(dm.source);
+      if (it != s.watched.end()) {
+        self->send(head_of(self), gone_atom::value, it->second);
+        s.watched.erase(it);
+      }
       return;
     }
-    // A driver is gone: so are its non-detached actors.
-    for (auto& [id, e] : s.st.actors)
-      if (!e.rec.detached && e.rec.owner && e.rec.owner.address() == dm.source
-          && e.st != actor_entry::phase::dead)
-        kill_actor(self, e);
-    auto it = self->state.job_of_core.find(dm.source);
-    if (it == self->state.job_of_core.end())
+    if (auto n = s.node_of_cs.find(dm.source); n != s.node_of_cs.end()) {
+      auto id = n->second;
+      s.node_of_cs.erase(n);
+      node_gone(self, id, caf::to_string(dm.reason));
       return;
-    auto job = it->second;
-    self->state.job_of_core.erase(it);
-    auto& node = self->state.st.node;
-    auto& rec = self->state.st.jobs[job];
-    self->send(caf::actor_cast<sched::local_scheduler_actor>(node.scheduler),
-               job_end_atom::value, rec.exe);
-    if (self->state.st.job_ended(job)) {
-      spdlog::info("the embedded driver is gone: stopping the node");
-      stop_node(self);
     }
+    process_gone(self, dm.source);
   });
   return {
-    [self](node_atom, std::uint16_t port) { self->state.st.node.port = port; },
+    [self](node_atom, std::uint16_t port) {
+      auto& st = self->state.st;
+      st.node.port = port;
+      if (self->state.head)
+        st.nodes[st.node.node_id].port = port;
+    },
     [self](node_atom) -> node_info { return self->state.st.node; },
-    [self](hello_atom, const job_spec& spec) -> hello_reply {
+    [self](join_atom, node_info n) -> caf::result<node_info> {
       auto& s = self->state;
+      if (!s.head) {
+        // This node's daemon asks: join the head on its behalf.
+        auto rp = self->make_response_promise<node_info>();
+        self->request(head_of(self), std::chrono::seconds(10), join_atom::value, n)
+          .then(
+            [self, rp](node_info& joined) mutable {
+              auto& node = self->state.st.node;
+              node.node_id = joined.node_id;
+              node.cluster = joined.cluster;
+              node.control = joined.control;
+              rp.deliver(joined);
+            },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      }
+      n.cluster = s.st.node.cluster;
+      auto joined = s.st.add_node(std::move(n));
+      s.node_of_cs[joined.control.address()] = joined.node_id;
+      self->monitor(joined.control);
+      spdlog::info("node {} joined from {}:{} with {}", joined.node_id, joined.host,
+                   joined.port, sched::to_string(joined.total));
+      auto cluster = caf::actor_cast<sched::cluster_scheduler_actor>(s.st.node.cluster);
+      self->send(cluster, join_atom::value, joined.node_id, joined.total,
+                 joined.scheduler);
+      // Its scheduler learns the live jobs, as every other one did.
+      for (auto& [id, j] : s.st.jobs)
+        if (j.alive)
+          self->send(scheduler_at(joined), hello_atom::value, j.exe);
+      return joined;
+    },
+    [self](nodes_atom) -> caf::result<node_list> {
+      if (!self->state.head)
+        return self->delegate(head_of(self), nodes_atom::value);
+      node_list out;
+      for (auto& [id, n] : self->state.st.nodes)
+        out.nodes.push_back(n);
+      return out;
+    },
+    [self](hello_atom, job_spec spec) -> caf::result<hello_reply> {
+      auto& s = self->state;
+      if (!s.head) {
+        watch(self, spec.core);
+        spec.node_id = s.st.node.node_id;
+        return self->delegate(head_of(self), hello_atom::value, std::move(spec));
+      }
+      if (spec.node_id == 0)
+        spec.node_id = s.st.node.node_id;
       auto id = s.st.add_job(spec);
       if (spec.core) {
-        self->monitor(spec.core);
+        if (spec.node_id == s.st.node.node_id)
+          self->monitor(spec.core);
         s.job_of_core[spec.core.address()] = id;
       }
-      self->send(caf::actor_cast<sched::local_scheduler_actor>(s.st.node.scheduler),
-                 hello_atom::value, spec.exe);
-      return {id, s.st.node};
+      to_all_schedulers(self, hello_atom::value, spec.exe);
+      return hello_reply{id, s.st.node};
     },
-    [self](status_atom) -> std::string { return self->state.st.describe_json(); },
+    [self](status_atom) -> caf::result<std::string> {
+      if (!self->state.head)
+        return self->delegate(head_of(self), status_atom::value);
+      return self->state.st.describe_json();
+    },
     [self](stop_atom) -> bool {
       stop_node(self);
       return true;
     },
-    [self](register_atom, const actor_record& rec) -> std::string {
+    [self](register_atom, const actor_record& rec) -> caf::result<std::string> {
+      if (!self->state.head)
+        return self->delegate(head_of(self), register_atom::value, rec);
       auto why = self->state.st.register_actor(rec);
-      if (why.empty() && rec.owner)
-        self->monitor(rec.owner); // its non-detached actors die with it
       return why;
     },
     [self](actor_up_atom, const object_id& id, const caf::actor& instance,
            std::uint64_t worker_id) {
       auto& s = self->state;
+      if (!s.head) {
+        watch(self, instance);
+        self->send(head_of(self), actor_up_atom::value, id, instance, worker_id);
+        return;
+      }
       auto* e = s.st.find(id);
       if (!e || e->st != actor_entry::phase::pending)
         return;
@@ -225,18 +480,27 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node) {
       e->instance = instance;
       e->worker_id = worker_id;
       s.actor_of_instance[instance.address()] = id;
-      self->monitor(instance);
+      if (node_of_worker(worker_id) == s.st.node.node_id)
+        self->monitor(instance);
       if (e->kill_requested)
         kill_actor(self, *e);
       answer_waiters(self, id, *e);
     },
     [self](actor_fail_atom, const object_id& id, const error_info& why) {
+      if (!self->state.head) {
+        self->send(head_of(self), actor_fail_atom::value, id, why);
+        return;
+      }
       auto cause = "its constructor failed: " + (why.exception_type.empty()
                                                    ? why.message
                                                    : why.exception_type + ": " + why.message);
       settle(self, id, cause);
     },
     [self](resolve_atom, const object_id& id, const caf::actor& caller) {
+      if (!self->state.head) {
+        self->send(head_of(self), resolve_atom::value, id, caller);
+        return;
+      }
       auto* e = self->state.st.find(id);
       if (e && (e->st == actor_entry::phase::pending || e->st == actor_entry::phase::dying)) {
         e->waiters.push_back(caller);
@@ -251,6 +515,10 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node) {
       }
     },
     [self](kill_atom, const object_id& id) {
+      if (!self->state.head) {
+        self->send(head_of(self), kill_atom::value, id);
+        return;
+      }
       auto* e = self->state.st.find(id);
       if (!e || e->st == actor_entry::phase::dead)
         return;
@@ -260,11 +528,18 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node) {
       }
       kill_actor(self, *e);
     },
-    [self](lookup_atom, const std::string& name, const std::string& ns) -> actor_record {
+    [self](lookup_atom, const std::string& name,
+           const std::string& ns) -> caf::result<actor_record> {
+      if (!self->state.head)
+        return self->delegate(head_of(self), lookup_atom::value, name, ns);
       auto* e = self->state.st.find_by_name(name, ns);
       return e ? e->rec : actor_record{};
     },
     [self](worker_exit_atom, std::uint64_t worker_id, const std::string& why) {
+      if (!self->state.head) {
+        self->send(head_of(self), worker_exit_atom::value, worker_id, why);
+        return;
+      }
       for (auto& [id, e] : self->state.st.actors) {
         if (e.worker_id != worker_id || e.st == actor_entry::phase::dead)
           continue;
@@ -277,10 +552,24 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node) {
         return;
       }
     },
-    [self](register_atom, std::uint64_t owner_id, const caf::actor& core) {
-      self->state.owners[owner_id] = core;
+    [self](register_atom, std::uint64_t owner_id, const caf::actor& core,
+           std::uint64_t node_id) {
+      auto& s = self->state;
+      if (!s.head) {
+        watch(self, core); // its non-detached actors die with it
+        self->send(head_of(self), register_atom::value, owner_id, core, node_id);
+        return;
+      }
+      s.owners[owner_id] = core;
+      s.owner_node[owner_id] = node_id;
+      if (node_id == s.st.node.node_id)
+        self->monitor(core);
     },
     [self](owner_atom, std::uint64_t owner_id, const caf::actor& caller) {
+      if (!self->state.head) {
+        self->send(head_of(self), owner_atom::value, owner_id, caller);
+        return;
+      }
       auto it = self->state.owners.find(owner_id);
       self->send(caf::actor_cast<detail::core_actor>(caller), owner_atom::value, owner_id,
                  it == self->state.owners.end() ? caf::actor{} : it->second);
@@ -290,13 +579,18 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node) {
       if (e && e->st == actor_entry::phase::dying)
         settle(self, id, "its worker process became unreachable");
     },
+    [self](gone_atom, const caf::actor& who) {
+      if (self->state.head)
+        process_gone(self, who.address());
+    },
   };
 }
 
 } // namespace
 
-control_store_actor spawn_control_store(caf::actor_system& sys, node_info node) {
-  return sys.spawn(cs_fn, std::move(node));
+control_store_actor spawn_control_store(caf::actor_system& sys, node_info node,
+                                        caf::actor head) {
+  return sys.spawn(cs_fn, std::move(node), std::move(head));
 }
 
 } // namespace troupe

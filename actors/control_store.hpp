@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <caf/typed_actor.hpp>
 
@@ -10,16 +11,21 @@
 
 namespace troupe {
 
-/// The control store: the cluster's metadata (its node, the jobs, i.e.
-/// drivers, connected to it, and the actors). It is the actor a node
-/// publishes on its port: drivers, workers and the CLI reach everything else
-/// through it.
+/// The control store: the cluster's metadata (its nodes, the jobs, i.e.
+/// drivers, the actors and the owners of objects). Every node runs one and
+/// publishes it on its port: drivers, workers and the CLI reach everything
+/// else through their node's. The head's holds the cluster's state; a member
+/// node's answers `node` itself, watches its node's processes (the only
+/// reliable watcher: CAF tells nothing of a process two hops away) and
+/// passes everything else to the head.
 ///
 ///     node daemon -> control : node(port)      (the port it listens on)
-///     worker, CLI -> control : node            ==> node_info
+///     worker, CLI -> control : node            ==> node_info (of this node)
+///     member node -> head    : join(node_info) ==> node_info (its id, the cluster)
+///     anyone      -> control : nodes           ==> node_list (every node)
 ///     driver      -> control : hello(job_spec)  ==> hello_reply (job id)
-///     anyone      -> control : status           ==> JSON of node and jobs
-///     driver, CLI -> control : stop             ==> true (stops the node)
+///     anyone      -> control : status           ==> JSON of nodes, jobs, actors
+///     driver, CLI -> control : stop             ==> true (stops this node)
 ///     creator     -> control : register(actor_record) ==> "" or why not
 ///                            | actor_up(id, instance, worker id)
 ///                            | actor_fail(id, error_info)
@@ -28,8 +34,14 @@ namespace troupe {
 ///     anyone      -> control : kill(id)
 ///                            | lookup(name, namespace) ==> actor_record
 ///     scheduler   -> control : wkr_exit(worker id, why)
-///     any process -> control : register(owner id, core)  (an owner of objects)
+///     any process -> control : register(owner id, core, node id)
 ///                            | owner(owner id, caller) ~> caller: owner(id, core)
+///     member      -> head    : gone(core or instance)  (a watched process is down)
+///
+/// When a member node stops answering (its connection drops, or the
+/// middleman's heartbeat times out), the head marks it dead, settles the
+/// actors it hosted, ends its drivers' jobs, and tells every owner
+/// `node_down(node, why)`. A member whose head is gone stops.
 ///
 /// Actor states (the record's `phase`):
 ///
@@ -37,6 +49,7 @@ namespace troupe {
 ///     pending --(2) actor_fail-----------> dead (constructor threw)
 ///     alive ----(3) its instance is down--> dying (cause not known yet)
 ///     dying ----(4) wkr_exit / kill / 1 s-> dead (cause)
+///     any ------(5) its node died---------> dead
 ///
 /// Callers resolving a pending or dying actor are answered when it settles.
 /// An embedded node (started by a driver's `init`) stops when its driver's
@@ -45,6 +58,8 @@ namespace troupe {
 using control_store_actor = caf::typed_actor<
   caf::reacts_to<node_atom, std::uint16_t>,
   caf::replies_to<node_atom>::with<node_info>,
+  caf::replies_to<join_atom, node_info>::with<node_info>,
+  caf::replies_to<nodes_atom>::with<node_list>,
   caf::replies_to<hello_atom, job_spec>::with<hello_reply>,
   caf::replies_to<status_atom>::with<std::string>,
   caf::replies_to<stop_atom>::with<bool>,
@@ -56,8 +71,14 @@ using control_store_actor = caf::typed_actor<
   caf::replies_to<lookup_atom, std::string, std::string>::with<actor_record>,
   caf::reacts_to<worker_exit_atom, std::uint64_t, std::string>,
   caf::reacts_to<finalize_atom, object_id>,
-  caf::reacts_to<register_atom, std::uint64_t, caf::actor>,
-  caf::reacts_to<owner_atom, std::uint64_t, caf::actor>>;
+  caf::reacts_to<register_atom, std::uint64_t, caf::actor, std::uint64_t>,
+  caf::reacts_to<owner_atom, std::uint64_t, caf::actor>,
+  caf::reacts_to<gone_atom, caf::actor>>;
+
+/// Returns the node of a worker: worker ids are `node << 32 | n`.
+constexpr std::uint64_t node_of_worker(std::uint64_t worker_id) noexcept {
+  return worker_id >> 32;
+}
 
 /// An actor as the control store tracks it.
 struct actor_entry {
@@ -82,20 +103,28 @@ struct job_record {
   std::string exe;
   bool embedded = false;
   bool alive = true;
+  std::uint64_t node_id = 0; ///< where the driver runs
 };
 
 /// The control store's logic, driven by tests without a network.
 struct control_store_state {
-  node_info node;
+  node_info node;  ///< this node
+  std::map<std::uint64_t, node_info> nodes; ///< every node (head only)
   std::map<std::uint64_t, job_record> jobs;
   std::uint64_t next_job = 1;
+
+  /// Records a node that joins; returns it with its id.
+  node_info add_node(node_info n);
+  /// Marks the node dead; returns the actors that lived on it (settle them).
+  std::vector<object_id> node_died(std::uint64_t node_id);
 
   /// Registers a driver; returns its job id.
   std::uint64_t add_job(const job_spec& spec);
   /// Marks the job whose driver had pid `pid` as ended; returns whether the
   /// node should stop (it was the embedded driver).
   bool job_ended(std::uint64_t job_id);
-  /// Returns the JSON status object (without scheduler and store details).
+  /// Returns the JSON status object: nodes, jobs and actors (resources are
+  /// the cluster scheduler's, objects the store managers').
   std::string describe_json() const;
 
   std::map<object_id, actor_entry> actors;
@@ -114,7 +143,9 @@ struct control_store_state {
   static actor_status status_of(const object_id& id, const actor_entry* e);
 };
 
-/// Spawns the control store for `node`; `on_stop` runs when it stops.
-control_store_actor spawn_control_store(caf::actor_system& sys, node_info node);
+/// Spawns the control store of `node`: the head's when `head` is nullptr,
+/// else a member's that passes cluster state to the head's control store.
+control_store_actor spawn_control_store(caf::actor_system& sys, node_info node,
+                                        caf::actor head = {});
 
 } // namespace troupe

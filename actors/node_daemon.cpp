@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/control_store.hpp"
+#include "scheduler/cluster_scheduler.hpp"
 #include "lib/src/config.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "scheduler/resources.hpp"
@@ -60,6 +61,7 @@ node_options node_options_from_env() {
   o.object_store_bytes = std::stoull(env_or("TROUPE_OBJECT_STORE_BYTES", "0"));
   o.worker_exe = env_or("TROUPE_WORKER_EXE", "");
   o.ready_fd = std::stoi(env_or("TROUPE_READY_FD", "-1"));
+  o.head_address = env_or("TROUPE_HEAD_ADDRESS", "");
   return o;
 }
 
@@ -96,34 +98,93 @@ int run_node(const node_options& in) {
   }
   auto cfg = detail::make_system_config();
   caf::actor_system sys{*cfg};
+  // A member node reaches the head first: without it there is no cluster.
+  caf::actor head;
+  if (!opts.head_address.empty()) {
+    auto colon = opts.head_address.rfind(':');
+    auto head_host = opts.head_address.substr(0, colon);
+    auto head_port = colon == std::string::npos
+                       ? 0
+                       : std::atoi(opts.head_address.c_str() + colon + 1);
+    auto h = sys.middleman().remote_actor<control_store_actor>(
+      head_host, static_cast<std::uint16_t>(head_port));
+    if (!h) {
+      spdlog::error("cannot reach the head node at {}: {}", opts.head_address,
+                    sys.render(h.error()));
+      store::shm_allocator::remove(segment_name);
+      return 2;
+    }
+    head = caf::actor_cast<caf::actor>(*h);
+  }
   auto manager = store::spawn_store_manager(sys, segment);
   auto sched = sched::spawn_local_scheduler(
     sys, {opts.resources, opts.worker_exe, opts.pool_size, 64});
-  std::random_device rd2;
   node_info info;
-  info.node_id = (static_cast<std::uint64_t>(rd2()) << 32) | rd2();
   info.host = opts.bind == "0.0.0.0" ? "127.0.0.1" : opts.bind;
   info.scheduler = caf::actor_cast<caf::actor>(sched);
   info.store_manager = caf::actor_cast<caf::actor>(manager);
   info.segment = segment_name;
   info.store_capacity = opts.object_store_bytes;
   info.total = opts.resources;
-  auto cs = spawn_control_store(sys, info);
+  sched::cluster_scheduler_actor cluster;
+  if (!head) {
+    cluster = sched::spawn_cluster_scheduler(sys);
+    info.cluster = caf::actor_cast<caf::actor>(cluster);
+    info.node_id = 1;
+  }
+  auto cs = spawn_control_store(sys, info, head);
+  auto stop_all = [&] {
+    caf::anon_send_exit(cs, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+    if (cluster)
+      caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+    store::shm_allocator::remove(segment_name);
+  };
   auto port = sys.middleman().publish(cs, opts.port, opts.bind.c_str(), true);
   if (!port) {
     spdlog::error("cannot listen on {}:{}: {}", opts.bind, opts.port,
                   sys.render(port.error()));
-    caf::anon_send_exit(cs, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
-    store::shm_allocator::remove(segment_name);
+    stop_all();
     return 2;
   }
   // The control store hands out node_info with the real port from now on.
   info.port = *port;
   caf::anon_send(cs, node_atom::value, *port);
-  caf::anon_send(sched, node_atom::value, info.host, *port,
-                 caf::actor_cast<caf::actor>(cs));
+  if (head) {
+    // Join: the head gives this node its id and the cluster scheduler; then
+    // connect to every other node, so that objects and leases go straight.
+    std::string failure;
+    caf::scoped_actor self{sys};
+    info.control = caf::actor_cast<caf::actor>(cs);
+    self->request(cs, std::chrono::seconds(10), join_atom::value, info)
+      .receive([&](node_info& joined) { info = std::move(joined); },
+               [&](caf::error& e) { failure = sys.render(e); });
+    node_list peers;
+    if (failure.empty())
+      self->request(cs, std::chrono::seconds(10), nodes_atom::value)
+        .receive([&](node_list& l) { peers = std::move(l); },
+                 [&](caf::error& e) { failure = sys.render(e); });
+    if (!failure.empty()) {
+      spdlog::error("the head at {} did not let this node join: {}", opts.head_address,
+                    failure);
+      stop_all();
+      return 2;
+    }
+    for (auto& p : peers.nodes)
+      if (p.alive && p.node_id != 1 && p.node_id != info.node_id)
+        if (auto peer = sys.middleman().remote_actor<control_store_actor>(p.host, p.port);
+            !peer)
+          spdlog::warn("cannot connect to node {} at {}:{}: {}", p.node_id, p.host, p.port,
+                       sys.render(peer.error()));
+    spdlog::info("joined the cluster at {} as node {}", opts.head_address, info.node_id);
+  } else {
+    caf::anon_send(cluster, join_atom::value, info.node_id, info.total,
+                   caf::actor_cast<caf::actor>(sched));
+  }
+  caf::anon_send(sched, node_atom::value, info.host, *port, caf::actor_cast<caf::actor>(cs),
+                 info.node_id, info.cluster);
+  caf::anon_send(manager, node_atom::value, caf::actor_cast<caf::actor>(cs), info.node_id);
   std::atomic<bool> stop_reaper{false};
   std::thread reaper{reap_children, std::ref(stop_reaper),
                      caf::actor_cast<caf::actor>(sched)};
@@ -132,8 +193,8 @@ int run_node(const node_options& in) {
     sigwait(&sigs, &sig);
     caf::anon_send(cs, stop_atom::value);
   }).detach();
-  spdlog::info("node listening on {}:{} with {}", info.host, *port,
-               sched::to_string(opts.resources));
+  spdlog::info("node listening on {}:{} with {} (node {})", info.host, *port,
+               sched::to_string(opts.resources), info.node_id);
   if (opts.ready_fd >= 0) {
     auto line = std::to_string(*port) + "\n";
     [[maybe_unused]] auto n = ::write(opts.ready_fd, line.data(), line.size());
@@ -147,6 +208,8 @@ int run_node(const node_options& in) {
   store::shm_allocator::remove(segment_name);
   caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+  if (cluster)
+    caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
   sys.middleman().unpublish(cs, *port);
   stop_reaper = true;
   reaper.join();

@@ -18,6 +18,7 @@ struct node_options {
   std::string worker_exe;        ///< prestart a pool for this executable
   std::size_t pool_size = 0;     ///< 0: one worker per CPU
   int ready_fd = -1;             ///< write "PORT\n" here once listening
+  std::string head_address;      ///< HOST:PORT of the head to join ("": be the head)
 };
 
 /// Runs a node daemon until it is stopped (`stop` message, SIGTERM or SIGINT,

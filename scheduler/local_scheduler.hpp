@@ -13,7 +13,13 @@ namespace troupe::sched {
 /// processes and leases workers to submitters (drivers and workers), which
 /// then push tasks to them directly. Logic: `scheduler_state`.
 ///
-///     node daemon -> sched : node(host, port, control) (start the job pools)
+///     node daemon -> sched : node(host, port, control, node id, cluster)
+///                                                  (start the job pools)
+///     cluster     -> sched : nodes(alive count)    (spill only with peers)
+///                          | reserve(bundle) | release(group)
+///     sched -> cluster     : report(resources)     (when they change)
+///                          | place(request, node) ==> placement (spill)
+///     sched       -> sched : lease(request placed here)  (another node's)
 ///     control st. -> sched : hello(exe)              (a job's pool)
 ///                          | job_end(exe)            (a job is gone)
 ///     worker      -> sched : register(worker_hello)
@@ -26,7 +32,12 @@ namespace troupe::sched {
 ///     anyone      -> sched : status ==> JSON
 ///     control st. -> sched : stop ==> true           (kill all workers)
 using local_scheduler_actor = caf::typed_actor<
-  caf::reacts_to<node_atom, std::string, std::uint16_t, caf::actor>,
+  caf::reacts_to<node_atom, std::string, std::uint16_t, caf::actor, std::uint64_t,
+                 caf::actor>,
+  caf::reacts_to<nodes_atom, std::uint32_t>,
+  caf::reacts_to<reserve_atom, bundle_reservation>,
+  caf::reacts_to<release_atom, std::uint64_t>,
+  caf::reacts_to<report_atom>,
   caf::reacts_to<kill_atom, std::uint64_t>,
   caf::reacts_to<hello_atom, std::string>,
   caf::reacts_to<job_end_atom, std::string>,

@@ -14,6 +14,77 @@ scheduler_state::scheduler_state(scheduler_io& io, resource_map total,
     max_workers_(max_workers) {
 }
 
+void scheduler_state::set_node(std::uint64_t node_id) {
+  node_id_ = node_id;
+  if (workers_.empty())
+    next_worker_ = (node_id << 32) + 1;
+}
+
+void scheduler_state::reserve(const bundle_reservation& b) {
+  auto& slot = bundles_[{b.group, b.index}];
+  slot.total = b.resources;
+  slot.available = b.resources;
+  take(available_, b.resources);
+  dispatch();
+}
+
+void scheduler_state::release_group(std::uint64_t group) {
+  for (auto it = bundles_.begin(); it != bundles_.end();) {
+    if (it->first.first != group) {
+      ++it;
+      continue;
+    }
+    // What its workers hold goes back to the node when they return it.
+    give(available_, it->second.available);
+    it = bundles_.erase(it);
+  }
+  // Requests for the group can never be served now.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->group == group && it->strategy == static_cast<std::uint8_t>(
+                                  scheduling_strategy::kind::placement_group)) {
+      io_.deny(it->requester, it->request_id,
+               "placement group " + std::to_string(group) + " was removed");
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  dispatch();
+}
+
+resource_report scheduler_state::report() const {
+  return {node_id_, total_, available_, static_cast<std::uint32_t>(pending_.size())};
+}
+
+resource_map* scheduler_state::pool_for(const lease_request& req, bundle_key* key) {
+  if (req.strategy != static_cast<std::uint8_t>(scheduling_strategy::kind::placement_group)) {
+    *key = {0, -1};
+    return fits(available_, req.resources) ? &available_ : nullptr;
+  }
+  for (auto& [k, b] : bundles_)
+    if (k.first == req.group && (req.bundle < 0 || k.second == req.bundle)
+        && fits(b.available, req.resources)) {
+      *key = k;
+      return &b.available;
+    }
+  return nullptr;
+}
+
+bool scheduler_state::bundle_feasible(const lease_request& req) const {
+  for (auto& [k, b] : bundles_)
+    if (k.first == req.group && (req.bundle < 0 || k.second == req.bundle)
+        && fits(b.total, req.resources))
+      return true;
+  return false;
+}
+
+resource_map& scheduler_state::pool_of(const worker& w) {
+  if (w.group != 0)
+    if (auto it = bundles_.find({w.group, w.bundle}); it != bundles_.end())
+      return it->second.available;
+  return available_;
+}
+
 void scheduler_state::prestart(const std::string& exe, std::size_t count) {
   auto& target = pool_target_[exe];
   target = std::max(target, count);
@@ -62,7 +133,7 @@ void scheduler_state::job_ended(const std::string& exe) {
       continue;
     }
     if (w->second.st == wstate::leased && !w->second.blocked)
-      give(available_, w->second.held);
+      give(pool_of(w->second), w->second.held);
     io_.kill_worker(w->second.pid);
     w = workers_.erase(w);
   }
@@ -88,11 +159,33 @@ void scheduler_state::on_register(const worker_hello& hello) {
 }
 
 void scheduler_state::on_lease(const lease_request& req) {
-  if (!fits(total_, req.resources)) {
+  using kind = scheduling_strategy::kind;
+  auto strategy = static_cast<kind>(req.strategy);
+  if (!req.placed) {
+    // Strategies are the cluster scheduler's business, and so is a request
+    // this node cannot serve now when there are other nodes.
+    bool elsewhere = req.locality_node != 0 && req.locality_node != node_id_;
+    bool busy = !fits(available_, req.resources);
+    if (strategy != kind::default_
+        || (cluster_size_ > 1 && (elsewhere || busy || !fits(total_, req.resources)))) {
+      io_.spill(req);
+      return;
+    }
+  }
+  if (strategy == kind::placement_group) {
+    if (!bundle_feasible(req)) {
+      io_.deny(req.requester, req.request_id,
+               "task '" + req.task_name + "' needs " + to_string(req.resources)
+                 + ", which no bundle of placement group " + std::to_string(req.group)
+                 + " on node " + std::to_string(node_id_) + " holds");
+      return;
+    }
+  } else if (!fits(total_, req.resources)) {
     io_.deny(req.requester, req.request_id,
-             "task '" + req.task_name + "' needs " + to_string(req.resources)
-               + " but the cluster's only node has " + to_string(total_)
-               + ": no node can ever run it");
+             "task '" + req.task_name + "' needs " + to_string(req.resources) + " but "
+               + (cluster_size_ > 1 ? "node " + std::to_string(node_id_)
+                                    : std::string{"the cluster's only node"})
+               + " has " + to_string(total_) + ": no node can ever run it");
     return;
   }
   pending_.push_back(req);
@@ -110,8 +203,10 @@ void scheduler_state::on_cancel(std::uint64_t request_id,
 
 void scheduler_state::release(worker& w) {
   if (!w.blocked)
-    give(available_, w.held);
+    give(pool_of(w), w.held);
   w.held.clear();
+  w.group = 0;
+  w.bundle = -1;
   w.holder = nullptr;
   w.blocked = false;
   w.dedicated = false;
@@ -131,7 +226,7 @@ void scheduler_state::on_blocked(std::uint64_t worker_id) {
   if (it == workers_.end() || it->second.st != wstate::leased || it->second.blocked)
     return;
   it->second.blocked = true;
-  give(available_, it->second.held);
+  give(pool_of(it->second), it->second.held);
   dispatch();
 }
 
@@ -140,7 +235,7 @@ void scheduler_state::on_unblocked(std::uint64_t worker_id) {
   if (it == workers_.end() || !it->second.blocked)
     return;
   it->second.blocked = false;
-  take(available_, it->second.held); // may oversubscribe for a while
+  take(pool_of(it->second), it->second.held); // may oversubscribe for a while
 }
 
 void scheduler_state::on_child_exit(int pid, int status) {
@@ -154,7 +249,7 @@ void scheduler_state::on_child_exit(int pid, int status) {
              + detail::describe_exit(status);
   if (w.st == wstate::leased) {
     if (!w.blocked)
-      give(available_, w.held);
+      give(pool_of(w), w.held);
     if (w.dedicated)
       io_.dedicated_worker_exited(w.id, why);
     else
@@ -191,7 +286,9 @@ void scheduler_state::dispatch() {
   auto spare = available_;
   std::vector<std::string> refilled; // pools that gave a worker to an actor
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (!fits(available_, it->resources)) {
+    bundle_key key;
+    auto* pool = pool_for(*it, &key);
+    if (!pool) {
       ++it;
       continue;
     }
@@ -199,7 +296,9 @@ void scheduler_state::dispatch() {
       return kv.second.st == wstate::idle && kv.second.exe == it->exe;
     });
     if (wit == workers_.end()) {
-      if (fits(spare, it->resources)) {
+      if (key.first != 0) {
+        ++wanted[it->exe]; // a bundle's resources are there for it alone
+      } else if (fits(spare, it->resources)) {
         take(spare, it->resources);
         ++wanted[it->exe];
       }
@@ -211,9 +310,12 @@ void scheduler_state::dispatch() {
     w.holder = it->requester;
     w.held = it->resources;
     w.dedicated = it->dedicated;
-    take(available_, w.held);
-    take(spare, w.held);
-    io_.grant(it->requester, {it->request_id, w.id, w.pid, w.executor});
+    w.group = key.first;
+    w.bundle = key.second;
+    take(*pool, w.held);
+    if (key.first == 0)
+      take(spare, w.held);
+    io_.grant(it->requester, {it->request_id, w.id, w.pid, w.executor, node_id_, {}});
     if (w.dedicated)
       refilled.push_back(w.exe);
     it = pending_.erase(it);

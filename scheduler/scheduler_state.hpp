@@ -28,6 +28,9 @@ public:
   /// A worker dedicated to an actor ended (the control store settles why
   /// the actor died).
   virtual void dedicated_worker_exited(std::uint64_t worker_id, const std::string& why) = 0;
+  /// Hands a request to the cluster scheduler: it has a strategy, or this
+  /// node has no room for it now while others may.
+  virtual void spill(const lease_request& req) = 0;
 };
 
 /// One node's resources and worker processes, leased to submitters.
@@ -48,6 +51,20 @@ public:
   /// `max_workers` bounds the workers that serve tasks (actors' workers are
   /// not counted: every actor needs a process of its own).
   scheduler_state(scheduler_io& io, resource_map total, std::size_t max_workers);
+
+  /// Sets the node's id (worker ids are `node << 32 | n`, unique in the
+  /// cluster); call before the first worker starts.
+  void set_node(std::uint64_t node_id);
+  /// Sets the number of alive nodes: with one, nothing is spilled.
+  void set_cluster_size(std::size_t alive_nodes) { cluster_size_ = alive_nodes; }
+
+  /// Reserves a bundle of a placement group: its resources serve only
+  /// requests in that bundle from now on.
+  void reserve(const bundle_reservation& b);
+  /// Gives the group's bundles back to the node.
+  void release_group(std::uint64_t group);
+  /// Returns what the cluster scheduler is told of this node.
+  resource_report report() const;
 
   /// Starts `count` workers of `exe` ahead of demand (a job's pool).
   void prestart(const std::string& exe, std::size_t count);
@@ -100,7 +117,24 @@ private:
     resource_map held;
     bool blocked = false;
     bool dedicated = false;
+    std::uint64_t group = 0; ///< its resources come from this bundle
+    std::int32_t bundle = -1;
   };
+
+  struct bundle {
+    resource_map total;
+    resource_map available;
+  };
+  using bundle_key = std::pair<std::uint64_t, std::int32_t>;
+
+  /// Returns the pool a request takes from when it fits now (the node's, or
+  /// one of its placement group's bundles on this node), else nullptr.
+  resource_map* pool_for(const lease_request& req, bundle_key* key);
+  /// Returns the pool a leased worker's resources go back to.
+  resource_map& pool_of(const worker& w);
+  /// Returns whether some bundle of the request's group on this node could
+  /// ever hold it.
+  bool bundle_feasible(const lease_request& req) const;
 
   /// Returns the number of workers of `exe` that serve tasks (not actors).
   std::size_t pool_size(const std::string& exe) const;
@@ -124,6 +158,9 @@ private:
   std::map<std::string, std::size_t> pool_target_; ///< prestarted per exe
   std::map<std::string, std::size_t> jobs_;        ///< live drivers per exe
   std::deque<lease_request> pending_;
+  std::map<bundle_key, bundle> bundles_;
+  std::uint64_t node_id_ = 0;
+  std::size_t cluster_size_ = 1;
 };
 
 } // namespace troupe::sched

@@ -75,6 +75,8 @@ struct fake_io : scheduler_io {
     exited.emplace_back(worker_id, why);
   }
   std::vector<std::pair<std::uint64_t, std::string>> exited;
+  void spill(const lease_request& req) override { spills.push_back(req); }
+  std::vector<lease_request> spills;
 };
 
 caf::actor_system_config& small_config(caf::actor_system_config& cfg) {

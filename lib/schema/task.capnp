@@ -23,6 +23,8 @@ struct Value {
     stored :group {     # large values live in the node's shared-memory store
       offset @4 :UInt64;  # offset of the object in the store segment
       size @5 :UInt64;    # data bytes of the object
+      node @6 :UInt64;    # the node whose store holds it
+      id @7 :ObjectId;    # the object, checked when pulled from another node
     }
   }
 }

@@ -14,6 +14,7 @@
 #include "lib/src/core_actor.hpp"
 #include "lib/src/process.hpp"
 #include "scheduler/local_scheduler.hpp"
+#include "store/store_manager.hpp"
 
 namespace troupe::detail {
 
@@ -51,7 +52,7 @@ client::client(process_role role, const std::string& host, std::uint16_t port,
   config_ = make_system_config();
   system_ = std::make_unique<caf::actor_system>(*config_);
   table_ = std::make_unique<object_table>(
-    owner_id_, [this](std::uint64_t off) { mapping_->store->unpin(off); },
+    owner_id_, [this](std::uint64_t off, std::uint64_t node) { unpin_stored(off, node); },
     [this](const stored_value& v) { return view_stored(v); });
   connect(host, port, embedded);
 }
@@ -88,9 +89,10 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
   core_ = caf::actor_cast<caf::actor>(spawn_core(*system_, *this));
   table_->set_self(core_);
   // Others holding our refs find us by our owner id.
-  caf::anon_send(*cs, register_atom::value, owner_id_, core_);
+  caf::anon_send(*cs, register_atom::value, owner_id_, core_, node_.node_id);
   if (role_ == process_role::driver) {
-    job_spec spec{exe_, static_cast<std::int32_t>(::getpid()), embedded, core_};
+    job_spec spec{exe_, static_cast<std::int32_t>(::getpid()), embedded, core_,
+                  node_.node_id};
     self->request(*cs, 10s, hello_atom::value, spec)
       .receive([&](hello_reply& r) { job_id_ = r.job_id; },
                [&](caf::error& e) { failure = system_->render(e); });
@@ -134,6 +136,7 @@ ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
   t.name = options.name.empty() ? fn.name : options.name;
   t.return_id = next_object_id();
   t.resources = options.resources;
+  t.strategy = options.strategy;
   if (options.num_cpus > 0)
     t.resources["CPU"] = options.num_cpus;
   if (options.num_gpus > 0)
@@ -259,13 +262,65 @@ stored_value client::store_value(encoded_value& v, const object_id& id) {
   s.in_store = true;
   s.offset = w.offset;
   s.size = w.size;
+  s.node = node_.node_id;
+  s.id = id;
   return s;
 }
 
-raw_value client::view_stored(const stored_value& v) {
+void client::pin_stored(const stored_value& v) {
+  if (v.node == 0 || v.node == node_.node_id)
+    mapping_->store->pin(v.offset);
+  else
+    caf::anon_send(caf::actor_cast<store::store_manager_actor>(node_.store_manager),
+                   pin_atom::value, v.offset, v.node);
+}
+
+void client::unpin_stored(std::uint64_t offset, std::uint64_t node) {
+  if (node == 0 || node == node_.node_id)
+    mapping_->store->unpin(offset);
+  else if (node_.store_manager)
+    caf::anon_send(caf::actor_cast<store::store_manager_actor>(node_.store_manager),
+                   unpin_atom::value, offset, node);
+}
+
+node_list client::list_nodes() {
+  using namespace std::chrono_literals;
+  caf::scoped_actor self{*system_};
+  node_list out;
+  std::string failure;
+  self->request(caf::actor_cast<control_store_actor>(control_store_), 10s, nodes_atom::value)
+    .receive([&](node_list& l) { out = std::move(l); },
+             [&](caf::error& e) { failure = system_->render(e); });
+  if (!failure.empty())
+    throw error(error_kind::runtime, "the control store did not list the nodes: " + failure);
+  return out;
+}
+
+raw_value client::view_stored(const stored_value& in) {
   auto& store = *mapping_->store;
+  auto v = in;
+  bool pinned = false;
+  if (v.node != 0 && v.node != node_.node_id) {
+    // In another node's store: this node's manager pulls a copy (pinned
+    // once for us) and we read that.
+    using namespace std::chrono_literals;
+    caf::scoped_actor self{*system_};
+    std::string failure;
+    self->request(caf::actor_cast<store::store_manager_actor>(node_.store_manager), 600s,
+                  pull_atom::value, pull_request{v.id, v.node, v.offset})
+      .receive([&](std::uint64_t local) { v.offset = local; },
+               [&](caf::error& e) { failure = system_->render(e); });
+    if (!failure.empty())
+      throw error(error_kind::object_lost,
+                  "object " + v.id.to_string() + " (" + std::to_string(v.size)
+                    + " bytes in node " + std::to_string(v.node)
+                    + "'s store) cannot be fetched: " + failure);
+    v.node = node_.node_id;
+    pinned = true;
+  }
   auto r = store.view(v.offset);
-  store.pin(v.offset);
+  if (!pinned)
+    store.pin(v.offset);
   raw_value out;
   out.enc = static_cast<encoding>(r.enc);
   out.type_hash = r.type_hash;

@@ -59,8 +59,15 @@ public:
 
   /// Stores an encoded value: inline when small, else in the node's store.
   stored_value store_value(encoded_value& value, const object_id& id);
-  /// Returns a reader's view of a stored value, pinned while it lives.
+  /// Returns a reader's view of a stored value, pinned while it lives. A
+  /// value in another node's store is pulled into this node's first.
   raw_value view_stored(const stored_value& v);
+  /// Adds a pin to a stored value, in whichever node's store it is.
+  void pin_stored(const stored_value& v);
+  /// Removes a pin from an object in the store of node `node`.
+  void unpin_stored(std::uint64_t offset, std::uint64_t node);
+  /// Returns the cluster's nodes (asks the control store).
+  node_list list_nodes();
 
   /// Async actor methods: the refs whose values go to callers, kept alive
   /// from the executor until the core actor takes them over.

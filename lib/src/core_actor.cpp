@@ -44,6 +44,7 @@ struct core_state {
         r.in_store = v.in_store;
         r.offset = v.offset;
         r.size = v.size;
+        r.node = v.node;
         if (v.inline_data)
           r.data = *v.inline_data;
         break;
@@ -88,7 +89,7 @@ struct core_state {
         r.setTaskId(f.task_id);
         if (st == object_table::status::ready) {
           if (v.in_store)
-            c->store()->pin(v.offset); // the caller's own pin
+            c->pin_stored(v); // the caller's own pin
           write_value(r.initValue(), v);
         } else {
           if (st == object_table::status::unknown)
@@ -133,8 +134,9 @@ public:
     self_->send(scheduler(), cancel_atom::value, request_id,
                 caf::actor_cast<caf::actor>(self_));
   }
-  void return_lease(std::uint64_t worker_id) override {
-    self_->send(scheduler(), return_atom::value, worker_id);
+  void return_lease(std::uint64_t worker_id, const caf::actor& granter) override {
+    auto to = granter ? caf::actor_cast<sched::local_scheduler_actor>(granter) : scheduler();
+    self_->send(to, return_atom::value, worker_id);
   }
   void push(const caf::actor& executor, std::vector<char> batch) override {
     self_->send(caf::actor_cast<executor_actor>(executor), push_atom::value,
@@ -282,8 +284,10 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
         v.in_store = r.in_store;
         v.offset = r.offset;
         v.size = r.size;
-        if (r.in_store && st.c->store())
-          st.c->store()->pin(r.offset); // the borrower's own pin
+        v.node = r.node;
+        v.id = r.id;
+        if (r.in_store)
+          st.c->pin_stored(v); // the borrower's own pin
         else
           v.inline_data = std::make_shared<const std::vector<char>>(std::move(r.data));
         st.c->table().fulfill(r.id, std::move(v));
@@ -327,6 +331,21 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
       if (st.c->table().claim_fetch(x, &owner))
         st.io->fetch(x, owner); // a borrowed ref: ask its owner
       st.answer_forwards(self);
+    },
+    [self](node_down_atom, std::uint64_t node, const std::string& why) {
+      auto& st = self->state;
+      st.sub->on_peer_node_down(node, why);
+      // Owners that lived there are gone from the control store: ask again
+      // for the owner of every object still awaited, which fails those.
+      st.owners.clear();
+      for (auto& id : st.c->table().pending_borrowed()) {
+        auto& waiting = st.owner_lookups[id.owner];
+        if (waiting.empty())
+          self->send(caf::actor_cast<control_store_actor>(st.c->control_store()),
+                     owner_atom::value, id.owner, caf::actor_cast<caf::actor>(self));
+        waiting.push_back(id);
+      }
+      st.sub->flush();
     },
     [self](kill_atom, const object_id& id, const std::string& name) {
       actor_status dead;

@@ -30,6 +30,8 @@ class client;
 ///     control st.  -> core : owner(owner id, core)  (who owns refs we got)
 ///     executor     -> core : forward(task, object, caller) (an async method's
 ///                            result: send the object's value when ready)
+///     control st.  -> core : node_down(node, why)   (its leases' tasks fail,
+///                            awaited objects of owners there fail)
 using core_actor = caf::typed_actor<
   caf::reacts_to<submit_atom>,
   caf::reacts_to<granted_atom, lease_grant>,
@@ -43,7 +45,8 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<actor_atom, actor_status>,
   caf::reacts_to<kill_atom, object_id, std::string>,
   caf::reacts_to<forward_atom, std::uint64_t, object_id, caf::actor>,
-  caf::reacts_to<owner_atom, std::uint64_t, caf::actor>>;
+  caf::reacts_to<owner_atom, std::uint64_t, caf::actor>,
+  caf::reacts_to<node_down_atom, std::uint64_t, std::string>>;
 
 /// Spawns the core actor of `c`'s process.
 core_actor spawn_core(caf::actor_system& sys, client& c);

@@ -47,6 +47,8 @@ raw_value arg_view(client& c, schema::Value::Reader v,
     s.in_store = true;
     s.offset = v.getStored().getOffset();
     s.size = v.getStored().getSize();
+    s.node = v.getStored().getNode();
+    s.id = read_object_id(v.getStored().getId());
     return c.view_stored(s);
   }
   auto name = v.getTypeName();

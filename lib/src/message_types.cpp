@@ -17,6 +17,14 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<object_reply>("troupe.object_reply");
   cfg.add_message_type<actor_record>("troupe.actor_record");
   cfg.add_message_type<actor_status>("troupe.actor_status");
+  cfg.add_message_type<node_list>("troupe.node_list");
+  cfg.add_message_type<resource_report>("troupe.resource_report");
+  cfg.add_message_type<placement>("troupe.placement");
+  cfg.add_message_type<group_spec>("troupe.group_spec");
+  cfg.add_message_type<group_state>("troupe.group_state");
+  cfg.add_message_type<bundle_reservation>("troupe.bundle_reservation");
+  cfg.add_message_type<object_meta>("troupe.object_meta");
+  cfg.add_message_type<pull_request>("troupe.pull_request");
 }
 
 } // namespace troupe

@@ -14,6 +14,7 @@
 
 #include "troupe/errors.hpp"
 #include "troupe/object_id.hpp"
+#include "troupe/scheduling.hpp"
 
 namespace caf {
 class actor_system_config;
@@ -53,6 +54,19 @@ using worker_exit_atom = caf::atom_constant<caf::atom("wkr_exit")>;
 using finalize_atom = caf::atom_constant<caf::atom("finalize")>;
 using forward_atom = caf::atom_constant<caf::atom("forward")>;
 using owner_atom = caf::atom_constant<caf::atom("owner")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+using place_atom = caf::atom_constant<caf::atom("place")>;
+using report_atom = caf::atom_constant<caf::atom("report")>;
+using node_down_atom = caf::atom_constant<caf::atom("node_down")>;
+using gone_atom = caf::atom_constant<caf::atom("gone")>;
+using pull_atom = caf::atom_constant<caf::atom("pull")>;
+using chunk_atom = caf::atom_constant<caf::atom("chunk")>;
+using unpin_atom = caf::atom_constant<caf::atom("unpin")>;
+using group_atom = caf::atom_constant<caf::atom("group")>;
+using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using pin_atom = caf::atom_constant<caf::atom("pin")>;
 
 /// Resource name -> amount, e.g. {"CPU": 1, "GPU": 0.5}.
 using resource_map = std::map<std::string, double>;
@@ -87,30 +101,61 @@ struct job_spec {
   std::int32_t pid = 0;
   bool embedded = false; ///< the node lives and dies with this driver
   caf::actor core;   ///< the driver's core actor
+  std::uint64_t node_id = 0; ///< the driver's node
 };
 
 template <class I>
 typename I::result_type inspect(I& f, job_spec& x) {
   return f(caf::meta::type_name("troupe.job_spec"), x.exe, x.pid, x.embedded,
-           x.core);
+           x.core, x.node_id);
 }
 
-/// What a client needs to know of its node.
+/// What a client needs to know of its node, and the control store of each
+/// node of the cluster.
 struct node_info {
-  std::uint64_t node_id = 0;
+  std::uint64_t node_id = 0; ///< 1 for the head, then in order of joining
   std::string host;
   std::uint16_t port = 0;
   caf::actor scheduler;      ///< the node's local scheduler
   caf::actor store_manager;  ///< the node's object-store manager
+  caf::actor control;        ///< the node's control store (the head's is global)
+  caf::actor cluster;        ///< the cluster scheduler (on the head)
   std::string segment;       ///< name of the shared-memory store segment
   std::uint64_t store_capacity = 0;
   resource_map total;        ///< the node's resources
+  bool alive = true;
 };
 
 template <class I>
 typename I::result_type inspect(I& f, node_info& x) {
   return f(caf::meta::type_name("troupe.node_info"), x.node_id, x.host, x.port,
-           x.scheduler, x.store_manager, x.segment, x.store_capacity, x.total);
+           x.scheduler, x.store_manager, x.control, x.cluster, x.segment,
+           x.store_capacity, x.total, x.alive);
+}
+
+/// The cluster's nodes, as the head's control store lists them.
+struct node_list {
+  std::vector<node_info> nodes;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, node_list& x) {
+  return f(caf::meta::type_name("troupe.node_list"), x.nodes);
+}
+
+/// A node's resources as its local scheduler reports them to the cluster
+/// scheduler (whenever they change, at most every few milliseconds).
+struct resource_report {
+  std::uint64_t node_id = 0;
+  resource_map total;
+  resource_map available;
+  std::uint32_t queued = 0; ///< lease requests waiting for resources
+};
+
+template <class I>
+typename I::result_type inspect(I& f, resource_report& x) {
+  return f(caf::meta::type_name("troupe.resource_report"), x.node_id, x.total,
+           x.available, x.queued);
 }
 
 struct hello_reply {
@@ -145,12 +190,101 @@ struct lease_request {
   std::string task_name; ///< first task waiting for it, for error messages
   caf::actor requester;  ///< receives `granted` / `denied`
   bool dedicated = false; ///< for an actor: the worker is never returned
+  /// troupe::scheduling_strategy::kind, and its node, softness and group.
+  std::uint8_t strategy = 0;
+  std::uint64_t target_node = 0;
+  bool soft = false;
+  std::uint64_t group = 0;
+  std::int32_t bundle = -1;
+  /// The node holding most of the task's argument bytes (0: none).
+  std::uint64_t locality_node = 0;
+  /// Set by the cluster scheduler: the receiving node serves it, or denies.
+  bool placed = false;
 };
 
 template <class I>
 typename I::result_type inspect(I& f, lease_request& x) {
   return f(caf::meta::type_name("troupe.lease_request"), x.request_id, x.exe,
-           x.resources, x.task_name, x.requester, x.dedicated);
+           x.resources, x.task_name, x.requester, x.dedicated, x.strategy,
+           x.target_node, x.soft, x.group, x.bundle, x.locality_node, x.placed);
+}
+
+/// The cluster scheduler's answer to `place`: a node, or why none.
+struct placement {
+  std::uint64_t node_id = 0; ///< 0: none
+  caf::actor scheduler;      ///< that node's local scheduler
+  std::string why;           ///< when none: no node can ever serve it
+};
+
+template <class I>
+typename I::result_type inspect(I& f, placement& x) {
+  return f(caf::meta::type_name("troupe.placement"), x.node_id, x.scheduler, x.why);
+}
+
+/// A placement group: what is asked for, and where it stands.
+struct group_spec {
+  std::uint64_t id = 0;
+  std::vector<resource_map> bundles;
+  std::uint8_t strategy = 0; ///< troupe::placement_strategy
+};
+
+template <class I>
+typename I::result_type inspect(I& f, group_spec& x) {
+  return f(caf::meta::type_name("troupe.group_spec"), x.id, x.bundles, x.strategy);
+}
+
+struct group_state {
+  enum : std::uint8_t { pending = 0, placed = 1, infeasible = 2, removed = 3 };
+  std::uint64_t id = 0;
+  std::uint8_t state = pending;
+  std::vector<std::uint64_t> nodes; ///< node of each bundle, once placed
+  std::string why;                  ///< when infeasible
+};
+
+template <class I>
+typename I::result_type inspect(I& f, group_state& x) {
+  return f(caf::meta::type_name("troupe.group_state"), x.id, x.state, x.nodes, x.why);
+}
+
+/// A bundle of a placement group, reserved on one node's scheduler.
+struct bundle_reservation {
+  std::uint64_t group = 0;
+  std::int32_t index = 0;
+  resource_map resources;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, bundle_reservation& x) {
+  return f(caf::meta::type_name("troupe.bundle_reservation"), x.group, x.index,
+           x.resources);
+}
+
+/// A stored object as a store manager describes it to a puller.
+struct object_meta {
+  bool found = false;
+  std::string why; ///< when not found
+  std::uint64_t size = 0;
+  std::uint64_t type_hash = 0;
+  std::string type_name;
+  std::uint8_t enc = 0;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, object_meta& x) {
+  return f(caf::meta::type_name("troupe.object_meta"), x.found, x.why, x.size,
+           x.type_hash, x.type_name, x.enc);
+}
+
+/// Where an object lives in some node's store, for a pull to this node.
+struct pull_request {
+  object_id id;
+  std::uint64_t node_id = 0;  ///< the node holding it
+  std::uint64_t offset = 0;   ///< its place in that node's store
+};
+
+template <class I>
+typename I::result_type inspect(I& f, pull_request& x) {
+  return f(caf::meta::type_name("troupe.pull_request"), x.id, x.node_id, x.offset);
 }
 
 /// An actor as the control store records it.
@@ -188,12 +322,14 @@ struct lease_grant {
   std::uint64_t worker_id = 0;
   std::int32_t pid = 0;
   caf::actor executor;
+  std::uint64_t node_id = 0; ///< the worker's node
+  caf::actor scheduler;      ///< where the lease is returned
 };
 
 template <class I>
 typename I::result_type inspect(I& f, lease_grant& x) {
   return f(caf::meta::type_name("troupe.lease_grant"), x.request_id,
-           x.worker_id, x.pid, x.executor);
+           x.worker_id, x.pid, x.executor, x.node_id, x.scheduler);
 }
 
 /// An owner's answer to a borrower's `fetch`.
@@ -208,13 +344,14 @@ struct object_reply {
   std::vector<char> data;       ///< the value, when not in the store
   std::uint64_t offset = 0;     ///< the value's place, when in the store
   std::uint64_t size = 0;
+  std::uint64_t node = 0;       ///< the node whose store holds it
 };
 
 template <class I>
 typename I::result_type inspect(I& f, object_reply& x) {
   return f(caf::meta::type_name("troupe.object_reply"), x.id, x.failed,
            x.error, x.enc, x.type_hash, x.type_name, x.in_store, x.data,
-           x.offset, x.size);
+           x.offset, x.size, x.node);
 }
 
 /// Registers every type above with the actor system; every process calls it.

@@ -55,14 +55,14 @@ ref_ptr object_table::from_wire(const object_id& id, const caf::actor& owner) {
 }
 
 bool object_table::fulfill(const object_id& id, stored_value value) {
-  std::vector<std::uint64_t> unpins;
+  unpin_list unpins;
   bool known = false;
   {
     std::lock_guard guard{mtx_};
     auto it = entries_.find(id);
     if (it == entries_.end() || it->second.st != status::pending) {
       if (value.in_store)
-        unpins.push_back(value.offset);
+        unpins.emplace_back(value.offset, value.node);
     } else {
       known = true;
       it->second.st = status::ready;
@@ -71,13 +71,13 @@ bool object_table::fulfill(const object_id& id, stored_value value) {
     }
   }
   cv_.notify_all();
-  for (auto off : unpins)
-    unpin_(off);
+  for (auto [off, node] : unpins)
+    unpin_(off, node);
   return known;
 }
 
 bool object_table::fail(const object_id& id, error_info error) {
-  std::vector<std::uint64_t> unpins;
+  unpin_list unpins;
   bool known = false;
   {
     std::lock_guard guard{mtx_};
@@ -125,7 +125,7 @@ void object_table::mark_escaped(const object_id& id) {
 }
 
 void object_table::release(const object_id& id) {
-  std::vector<std::uint64_t> unpins;
+  unpin_list unpins;
   {
     std::lock_guard guard{mtx_};
     auto it = entries_.find(id);
@@ -135,18 +135,18 @@ void object_table::release(const object_id& id) {
       --it->second.handles;
     erase_if_unused(it, unpins);
   }
-  for (auto off : unpins)
-    unpin_(off);
+  for (auto [off, node] : unpins)
+    unpin_(off, node);
 }
 
 void object_table::erase_if_unused(
   std::unordered_map<object_id, entry>::iterator it,
-  std::vector<std::uint64_t>& unpins) {
+  unpin_list& unpins) {
   auto& e = it->second;
   if (e.handles > 0 || e.escaped || (e.owned && e.st == status::pending))
     return;
   if (e.st == status::ready && e.value.in_store)
-    unpins.push_back(e.value.offset);
+    unpins.emplace_back(e.value.offset, e.value.node);
   entries_.erase(it);
 }
 
@@ -176,6 +176,15 @@ bool object_table::claim_fetch(const object_id& id, caf::actor* owner) {
   it->second.fetch_sent = true;
   *owner = it->second.owner;
   return true;
+}
+
+std::vector<object_id> object_table::pending_borrowed() const {
+  std::lock_guard guard{mtx_};
+  std::vector<object_id> out;
+  for (auto& [id, e] : entries_)
+    if (!e.owned && e.st == status::pending)
+      out.push_back(id);
+  return out;
 }
 
 raw_value object_table::to_raw(const stored_value& v) {

@@ -48,9 +48,11 @@ struct stored_value {
   std::uint64_t type_hash = 0;
   std::string type_name;
   std::shared_ptr<const std::vector<char>> inline_data; ///< small values
-  bool in_store = false; ///< large values: in the node's store, pinned by us
+  bool in_store = false; ///< large values: in a node's store, pinned by us
   std::uint64_t offset = 0;
   std::uint64_t size = 0;
+  std::uint64_t node = 0; ///< the node whose store holds it
+  object_id id;           ///< the object (checked when pulled from another node)
 };
 
 /// What this process knows of each object it owns or borrows.
@@ -69,7 +71,7 @@ struct stored_value {
 class object_table {
 public:
   /// Releases store pins when values leave the table.
-  using unpin_fn = std::function<void(std::uint64_t offset)>;
+  using unpin_fn = std::function<void(std::uint64_t offset, std::uint64_t node)>;
   /// Pins a store object for a reader; returns the keepalive that unpins it.
   using view_fn = std::function<raw_value(const stored_value&)>;
 
@@ -126,6 +128,9 @@ public:
                  deadline until, std::vector<bool>& ready,
                  const std::function<void()>& on_block);
 
+  /// Returns the borrowed objects still pending.
+  std::vector<object_id> pending_borrowed() const;
+
   /// Returns the number of entries (for tests and status).
   std::size_t size() const;
 
@@ -146,8 +151,10 @@ private:
   };
 
   ref_ptr make_handle(const object_id& id, const caf::actor& owner);
+  /// Store pins to remove: (offset, node).
+  using unpin_list = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
   void erase_if_unused(std::unordered_map<object_id, entry>::iterator it,
-                       std::vector<std::uint64_t>& unpins);
+                       unpin_list& unpins);
   raw_value to_raw(const stored_value& v);
 
   std::uint64_t owner_id_;

@@ -65,7 +65,7 @@ struct fixture {
   std::atomic<int> pins{0};
   std::atomic<int> views{0};
   object_table t{me,
-                 [this](std::uint64_t off) {
+                 [this](std::uint64_t off, std::uint64_t) {
                    std::lock_guard guard{mtx};
                    unpinned.push_back(off);
                  },

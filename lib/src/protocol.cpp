@@ -49,6 +49,8 @@ void write_value(schema::Value::Builder b, const stored_value& v) {
     auto s = b.initStored();
     s.setOffset(v.offset);
     s.setSize(v.size);
+    s.setNode(v.node);
+    write_object_id(s.initId(), v.id);
   } else if (v.inline_data) {
     b.setInline(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(v.inline_data->data()),
                              v.inline_data->size()));
@@ -66,6 +68,8 @@ stored_value read_value(schema::Value::Reader r) {
     v.in_store = true;
     v.offset = r.getStored().getOffset();
     v.size = r.getStored().getSize();
+    v.node = r.getStored().getNode();
+    v.id = read_object_id(r.getStored().getId());
   } else {
     auto d = r.getInline();
     v.inline_data = std::make_shared<const std::vector<char>>(

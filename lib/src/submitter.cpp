@@ -120,16 +120,42 @@ void submitter::on_object_changed(const object_id& id) {
   }
 }
 
+std::uint64_t submitter::locality_of(const task_record& t) {
+  std::map<std::uint64_t, std::uint64_t> bytes;
+  for (auto& r : t.resolved)
+    if (r.value.in_store && r.value.node != 0)
+      bytes[r.value.node] += r.value.size;
+  std::uint64_t best = 0, most = 0;
+  for (auto& [node, n] : bytes)
+    if (n > most)
+      best = node, most = n;
+  return best;
+}
+
+std::string submitter::key_of(const task_record& t) const {
+  auto key = shape_key(t.resources) + (t.creates_actor ? "|actor" : "");
+  auto& s = t.strategy;
+  if (s.type != scheduling_strategy::kind::default_)
+    key += "|s" + std::to_string(static_cast<int>(s.type)) + ":" + std::to_string(s.node)
+           + ":" + std::to_string(s.soft) + ":" + std::to_string(s.group) + ":"
+           + std::to_string(s.bundle);
+  if (auto near = locality_of(t); near != 0)
+    key += "|near" + std::to_string(near);
+  return key;
+}
+
 void submitter::enqueue(std::uint64_t task_id) {
   auto& t = tasks_.at(task_id);
   if (t.actor_id.valid() && !t.creates_actor) {
     pump_actor(t.actor_id); // it waits in the actor's queue already
     return;
   }
-  auto key = shape_key(t.resources) + (t.creates_actor ? "|actor" : "");
+  auto key = key_of(t);
   auto& s = shapes_[key];
   if (s.resources.empty())
     s.resources = t.resources;
+  s.strategy = t.strategy;
+  s.locality_node = locality_of(t);
   s.dedicated = t.creates_actor;
   s.queued.push_back(task_id);
   pump(key);
@@ -210,7 +236,14 @@ void submitter::pump(const std::string& key) {
       auto rid = next_request_++;
       auto& first = tasks_.at(s.queued.front());
       s.pending_requests.emplace(rid, first.name);
-      io_.request_lease({rid, exe_, s.resources, first.name, self_, s.dedicated});
+      lease_request req{rid, exe_, s.resources, first.name, self_, s.dedicated};
+      req.strategy = static_cast<std::uint8_t>(s.strategy.type);
+      req.target_node = s.strategy.node;
+      req.soft = s.strategy.soft;
+      req.group = s.strategy.group;
+      req.bundle = s.strategy.bundle;
+      req.locality_node = s.locality_node;
+      io_.request_lease(std::move(req));
     }
   }
   while (!s.queued.empty() && !s.leases.empty()) {
@@ -224,8 +257,12 @@ void submitter::pump(const std::string& key) {
     auto share = std::clamp<std::size_t>((total + slots - 1) / slots, 1,
                                          cfg_.max_in_flight_per_worker);
     auto tid = s.queued.front();
+    // SPREAD tasks never queue behind each other: each takes a lease (and
+    // so, as far as the cluster allows, a node) of its own.
+    bool spread = s.strategy.type == scheduling_strategy::kind::spread;
     if (best->in_flight >= share
-        || (best->in_flight > 0 && (s.dedicated || !pipelinable(tasks_.at(tid).fn))))
+        || (best->in_flight > 0
+            && (s.dedicated || spread || !pipelinable(tasks_.at(tid).fn))))
       break;
     s.queued.pop_front();
     tasks_.at(tid).worker_id = best->worker_id;
@@ -297,6 +334,8 @@ void submitter::on_granted(const lease_grant& grant) {
     auto& l = leases_[grant.worker_id];
     l.worker_id = grant.worker_id;
     l.executor = grant.executor;
+    l.scheduler = grant.scheduler;
+    l.node_id = grant.node_id;
     l.key = key;
     l.idle_since = clock::now();
     s.leases.push_back(grant.worker_id);
@@ -307,7 +346,7 @@ void submitter::on_granted(const lease_grant& grant) {
     }
     return;
   }
-  io_.return_lease(grant.worker_id); // cancelled in the meantime
+  io_.return_lease(grant.worker_id, grant.scheduler); // cancelled in the meantime
 }
 
 void submitter::on_denied(std::uint64_t request_id, const std::string& why) {
@@ -422,8 +461,7 @@ void submitter::fail_task(std::uint64_t task_id, const error_info& error) {
     pump_actor(actor); // later calls no longer wait behind it
     return;
   }
-  auto key = shape_key(it->second.resources)
-             + (it->second.creates_actor ? "|actor" : "");
+  auto key = key_of(it->second);
   if (auto sit = shapes_.find(key); sit != shapes_.end()) {
     auto& q = sit->second.queued;
     q.erase(std::remove(q.begin(), q.end(), task_id), q.end());
@@ -431,7 +469,8 @@ void submitter::fail_task(std::uint64_t task_id, const error_info& error) {
   finish(task_id, nullptr, &error);
 }
 
-void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reason) {
+void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reason,
+                               error_kind kind) {
   auto lit = leases_.find(worker_id);
   if (lit == leases_.end())
     return;
@@ -450,7 +489,7 @@ void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reaso
   for (auto tid : lost) {
     auto& t = tasks_.at(tid);
     t.worker_id = 0;
-    error_info e{error_kind::worker_crashed, t.name, "", reason};
+    error_info e{kind, t.name, "", reason};
     finish(tid, nullptr, &e);
   }
   pump(key);
@@ -484,8 +523,18 @@ void submitter::release_lease(std::uint64_t worker_id) {
   auto& s = shapes_[lit->second.key];
   s.leases.erase(std::remove(s.leases.begin(), s.leases.end(), worker_id),
                  s.leases.end());
+  auto scheduler = lit->second.scheduler;
   leases_.erase(lit);
-  io_.return_lease(worker_id);
+  io_.return_lease(worker_id, scheduler);
+}
+
+void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why) {
+  std::vector<std::uint64_t> lost;
+  for (auto& [wid, l] : leases_)
+    if (l.node_id == node_id)
+      lost.push_back(wid);
+  for (auto wid : lost)
+    on_worker_died(wid, why, error_kind::node_died);
 }
 
 void submitter::on_node_down(const error_info& why) {

@@ -46,6 +46,7 @@ struct task_record {
   object_id actor_id;          ///< method calls: the actor; creations: the new one
   bool creates_actor = false;  ///< runs a factory on a worker of its own
   std::uint32_t max_concurrency = 1; ///< creations
+  scheduling_strategy strategy;      ///< where it may run
 };
 
 /// The submitter's effects on the world; the core actor sends messages, tests
@@ -55,7 +56,8 @@ public:
   virtual ~submitter_io() = default;
   virtual void request_lease(lease_request req) = 0;
   virtual void cancel_lease(std::uint64_t request_id) = 0;
-  virtual void return_lease(std::uint64_t worker_id) = 0;
+  /// Returns a worker to the local scheduler that granted it.
+  virtual void return_lease(std::uint64_t worker_id, const caf::actor& scheduler) = 0;
   virtual void push(const caf::actor& executor, std::vector<char> batch) = 0;
   virtual void fetch(const object_id& id, const caf::actor& owner) = 0;
   virtual void schedule_tick(std::chrono::milliseconds delay) = 0;
@@ -102,11 +104,14 @@ public:
   void on_denied(std::uint64_t request_id, const std::string& why);
   /// Applies a `ResultBatch`; throws `error` (protocol) if it is malformed.
   void on_results(const std::vector<char>& batch);
-  void on_worker_died(std::uint64_t worker_id, const std::string& reason);
+  void on_worker_died(std::uint64_t worker_id, const std::string& reason,
+                      error_kind kind = error_kind::worker_crashed);
   /// Returns idle leases that timed out.
   void on_tick();
   /// Fails everything: the node is gone.
   void on_node_down(const error_info& why);
+  /// Another node of the cluster died: its workers' tasks fail with `why`.
+  void on_peer_node_down(std::uint64_t node_id, const std::string& why);
 
   /// The control store told where an actor is, or why it is gone.
   void on_actor_status(const actor_status& status);
@@ -126,6 +131,8 @@ private:
   struct lease {
     std::uint64_t worker_id = 0;
     caf::actor executor;
+    caf::actor scheduler; ///< where it goes back
+    std::uint64_t node_id = 0;
     std::string key;
     std::uint32_t in_flight = 0;
     clock::time_point idle_since;
@@ -151,6 +158,8 @@ private:
   struct shape {
     bool dedicated = false; ///< leases for actors: one creation each
     resource_map resources;
+    scheduling_strategy strategy;
+    std::uint64_t locality_node = 0;
     std::deque<std::uint64_t> queued;
     std::vector<std::uint64_t> leases; // worker ids
     std::map<std::uint64_t, std::string> pending_requests; // id -> task name
@@ -158,6 +167,10 @@ private:
   };
 
   void resolve(task_record& t);
+  /// Returns the key of the task's shape: resources, strategy, locality.
+  std::string key_of(const task_record& t) const;
+  /// Returns the node holding most of the task's stored argument bytes.
+  static std::uint64_t locality_of(const task_record& t);
   void enqueue(std::uint64_t task_id);
   void pump(const std::string& key);
   void finish(std::uint64_t task_id, const stored_value* value,

@@ -49,7 +49,9 @@ struct fake_io : submitter_io {
 
   void request_lease(lease_request req) override { requests.push_back(std::move(req)); }
   void cancel_lease(std::uint64_t id) override { cancelled.push_back(id); }
-  void return_lease(std::uint64_t worker) override { returned.push_back(worker); }
+  void return_lease(std::uint64_t worker, const caf::actor&) override {
+    returned.push_back(worker);
+  }
   void push(const caf::actor&, std::vector<char> batch) override {
     pushes.push_back(std::move(batch));
   }
@@ -151,7 +153,7 @@ lease_grant grant(std::uint64_t request_id, std::uint64_t worker_id) {
 
 /// A submitter over a real object table, as the core actor holds it.
 struct fixture {
-  object_table table{me, [](std::uint64_t) {},
+  object_table table{me, [](std::uint64_t, std::uint64_t) {},
                      [](const stored_value&) -> raw_value {
                        throw std::logic_error("no store in these tests");
                      }};

@@ -46,6 +46,8 @@ struct actor_options {
   std::uint32_t max_concurrency = 1;
   /// A detached actor outlives the driver that created it, until killed.
   bool detached = false;
+  /// Where it is placed (default: near its creator).
+  scheduling_strategy strategy;
 };
 
 namespace detail {

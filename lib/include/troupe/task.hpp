@@ -11,6 +11,7 @@
 #include "troupe/detail/registry.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/object_ref.hpp"
+#include "troupe/scheduling.hpp"
 
 namespace troupe {
 
@@ -24,6 +25,8 @@ struct task_options {
   std::map<std::string, double> resources;
   /// The name in listings and errors (default: the function's name).
   std::string name;
+  /// Where it may run (default: near its submitter and its arguments).
+  scheduling_strategy strategy;
 };
 
 namespace detail {

@@ -19,5 +19,6 @@
 #include "troupe/object_id.hpp"
 #include "troupe/object_ref.hpp"
 #include "troupe/runtime.hpp"
+#include "troupe/scheduling.hpp"
 #include "troupe/shared_array.hpp"
 #include "troupe/task.hpp"

@@ -1,0 +1,184 @@
+#include "scheduler/cluster_scheduler.hpp"
+
+#include <deque>
+#include <sstream>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "scheduler/cluster_state.hpp"
+#include "scheduler/local_scheduler.hpp"
+#include "scheduler/resources.hpp"
+
+namespace troupe::sched {
+
+namespace {
+
+struct cluster_actor_state {
+  cluster_state st;
+  std::map<std::uint64_t, caf::actor> schedulers; ///< alive nodes' schedulers
+  std::uint64_t next_group = 1;
+  /// The latest requests no node can ever serve, for `troupe status`.
+  std::deque<std::string> infeasible;
+  static inline const char* name = "troupe.cluster_scheduler";
+};
+
+using self_ptr = cluster_scheduler_actor::stateful_pointer<cluster_actor_state>;
+
+local_scheduler_actor sched_of(self_ptr self, std::uint64_t node) {
+  auto it = self->state.schedulers.find(node);
+  caf::actor found;
+  if (it != self->state.schedulers.end())
+    found = it->second;
+  return caf::actor_cast<local_scheduler_actor>(found);
+}
+
+void tell_cluster_size(self_ptr self) {
+  auto n = static_cast<std::uint32_t>(self->state.schedulers.size());
+  for (auto& [id, s] : self->state.schedulers)
+    self->send(caf::actor_cast<local_scheduler_actor>(s), nodes_atom::value, n);
+}
+
+/// Sends the reservations of newly placed groups to their nodes.
+void reserve(self_ptr self, std::uint64_t group_id) {
+  auto* g = self->state.st.find_group(group_id);
+  if (!g || g->state.state != group_state::placed)
+    return;
+  for (std::size_t i = 0; i < g->state.nodes.size(); ++i)
+    if (auto s = sched_of(self, g->state.nodes[i]))
+      self->send(s, reserve_atom::value,
+                 bundle_reservation{group_id, static_cast<std::int32_t>(i),
+                                    g->spec.bundles[i]});
+}
+
+void place_pending(self_ptr self) {
+  for (auto id : self->state.st.place_pending_groups())
+    reserve(self, id);
+}
+
+std::string json_resources(const resource_map& rs) {
+  std::ostringstream out;
+  out << '{';
+  bool first = true;
+  for (auto& [k, v] : rs) {
+    out << (first ? "" : ",") << '"' << k << "\":" << v;
+    first = false;
+  }
+  out << '}';
+  return out.str();
+}
+
+std::string json_text(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+  }
+  return out + '"';
+}
+
+std::string describe(const cluster_actor_state& s) {
+  std::ostringstream out;
+  out << "{\"nodes\":[";
+  bool first = true;
+  for (auto& [id, n] : s.st.nodes()) {
+    out << (first ? "" : ",") << "{\"id\":" << id << ",\"alive\":"
+        << (n.alive ? "true" : "false") << ",\"total\":" << json_resources(n.total)
+        << ",\"available\":" << json_resources(n.available) << ",\"queued\":" << n.queued
+        << '}';
+    first = false;
+  }
+  out << "],\"placement_groups\":[";
+  first = true;
+  static const char* states[] = {"pending", "placed", "infeasible", "removed"};
+  for (auto& [id, g] : s.st.groups()) {
+    out << (first ? "" : ",") << "{\"id\":" << id << ",\"state\":\""
+        << states[g.state.state & 3] << "\",\"bundles\":[";
+    for (std::size_t i = 0; i < g.spec.bundles.size(); ++i)
+      out << (i ? "," : "") << json_resources(g.spec.bundles[i]);
+    out << "],\"nodes\":[";
+    for (std::size_t i = 0; i < g.state.nodes.size(); ++i)
+      out << (i ? "," : "") << g.state.nodes[i];
+    out << "],\"why\":" << json_text(g.state.why) << '}';
+    first = false;
+  }
+  out << "],\"infeasible\":[";
+  first = true;
+  for (auto& why : s.infeasible) {
+    out << (first ? "" : ",") << json_text(why);
+    first = false;
+  }
+  out << "]}";
+  return out.str();
+}
+
+cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {
+  return {
+    [self](join_atom, std::uint64_t node, const resource_map& total,
+           const caf::actor& scheduler) {
+      self->state.st.add_node(node, total);
+      self->state.schedulers[node] = scheduler;
+      tell_cluster_size(self);
+      place_pending(self);
+    },
+    [self](node_down_atom, std::uint64_t node) {
+      self->state.st.remove_node(node);
+      self->state.schedulers.erase(node);
+      tell_cluster_size(self);
+    },
+    [self](report_atom, const resource_report& r) {
+      self->state.st.update(r);
+      place_pending(self);
+    },
+    [self](place_atom, const lease_request& req, std::uint64_t origin) -> placement {
+      auto& s = self->state;
+      placement p;
+      p.node_id = s.st.place(req, origin, p.why);
+      if (p.node_id != 0) {
+        p.scheduler = s.schedulers[p.node_id];
+      } else if (!p.why.empty()) {
+        spdlog::warn("{}", p.why);
+        s.infeasible.push_back(p.why);
+        if (s.infeasible.size() > 20)
+          s.infeasible.pop_front();
+      }
+      return p;
+    },
+    [self](group_atom, group_spec spec) -> group_state {
+      auto& s = self->state;
+      spec.id = s.next_group++;
+      auto st = s.st.add_group(spec);
+      if (st.state == group_state::placed)
+        reserve(self, spec.id);
+      return st;
+    },
+    [self](group_atom, std::uint64_t id) -> group_state {
+      auto* g = self->state.st.find_group(id);
+      if (!g) {
+        group_state st;
+        st.id = id;
+        st.state = group_state::removed;
+        st.why = "placement group " + std::to_string(id) + " does not exist";
+        return st;
+      }
+      return g->state;
+    },
+    [self](release_atom, std::uint64_t id) {
+      auto before = self->state.st.remove_group(id);
+      for (auto node : before.nodes)
+        if (auto s = sched_of(self, node))
+          self->send(s, release_atom::value, id);
+      place_pending(self);
+    },
+    [self](status_atom) -> std::string { return describe(self->state); },
+  };
+}
+
+} // namespace
+
+cluster_scheduler_actor spawn_cluster_scheduler(caf::actor_system& sys) {
+  return sys.spawn(cluster_fn);
+}
+
+} // namespace troupe::sched

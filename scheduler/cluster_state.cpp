@@ -1,0 +1,311 @@
+#include "scheduler/cluster_state.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "scheduler/resources.hpp"
+
+namespace troupe::sched {
+
+namespace {
+
+constexpr double pack_threshold = 0.5;
+
+resource_map sum(const std::vector<resource_map>& bundles) {
+  resource_map out;
+  for (auto& b : bundles)
+    give(out, b);
+  return out;
+}
+
+const char* strategy_name(std::uint8_t s) {
+  switch (static_cast<placement_strategy>(s)) {
+    case placement_strategy::pack: return "PACK";
+    case placement_strategy::spread: return "SPREAD";
+    case placement_strategy::strict_pack: return "STRICT_PACK";
+    case placement_strategy::strict_spread: return "STRICT_SPREAD";
+  }
+  return "?";
+}
+
+} // namespace
+
+void cluster_state::add_node(std::uint64_t id, const resource_map& total) {
+  auto& n = nodes_[id];
+  n.id = id;
+  n.total = total;
+  n.available = total;
+  n.alive = true;
+}
+
+void cluster_state::remove_node(std::uint64_t id) {
+  if (auto it = nodes_.find(id); it != nodes_.end()) {
+    it->second.alive = false;
+    it->second.available.clear();
+  }
+}
+
+void cluster_state::update(const resource_report& r) {
+  auto it = nodes_.find(r.node_id);
+  if (it == nodes_.end() || !it->second.alive)
+    return;
+  it->second.total = r.total;
+  it->second.available = r.available;
+  it->second.queued = r.queued;
+}
+
+double cluster_state::utilization(const node_view& n) {
+  double u = 0;
+  for (auto& [name, total] : n.total) {
+    if (total <= 0)
+      continue;
+    auto it = n.available.find(name);
+    auto avail = it == n.available.end() ? 0.0 : it->second;
+    u = std::max(u, (total - avail) / total);
+  }
+  return u;
+}
+
+std::uint64_t cluster_state::place(const lease_request& req, std::uint64_t origin,
+                                   std::string& why) {
+  auto label = "'" + req.task_name + "' (" + to_string(req.resources) + ")";
+  auto alive = [&](std::uint64_t id) -> node_view* {
+    auto it = nodes_.find(id);
+    return it != nodes_.end() && it->second.alive ? &it->second : nullptr;
+  };
+  auto commit = [&](node_view& n) {
+    if (fits(n.available, req.resources))
+      take(n.available, req.resources);
+    else
+      ++n.queued;
+    return n.id;
+  };
+  if (req.strategy == static_cast<std::uint8_t>(scheduling_strategy::kind::placement_group)) {
+    auto git = groups_.find(req.group);
+    if (git == groups_.end() || git->second.state.state == group_state::removed) {
+      why = label + " names placement group " + std::to_string(req.group)
+            + ", which does not exist (or was removed)";
+      return 0;
+    }
+    auto& g = git->second;
+    if (g.state.state == group_state::infeasible) {
+      why = label + " is in placement group " + std::to_string(req.group)
+            + ", which can never be placed: " + g.state.why;
+      return 0;
+    }
+    if (g.state.state != group_state::placed)
+      return 0; // why stays empty: wait until the group is placed
+    auto& bundles = g.spec.bundles;
+    if (req.bundle >= static_cast<std::int32_t>(bundles.size())) {
+      why = label + " asks for bundle " + std::to_string(req.bundle) + " of placement group "
+            + std::to_string(req.group) + ", which has " + std::to_string(bundles.size());
+      return 0;
+    }
+    for (std::size_t i = 0; i < bundles.size(); ++i) {
+      if (req.bundle >= 0 && static_cast<std::size_t>(req.bundle) != i)
+        continue;
+      if (!fits(bundles[i], req.resources))
+        continue;
+      if (auto* n = alive(g.state.nodes[i]))
+        return n->id;
+      why = label + ": the node of bundle " + std::to_string(i) + " of placement group "
+            + std::to_string(req.group) + " is dead";
+      return 0;
+    }
+    why = label + " does not fit in "
+          + (req.bundle >= 0 ? "bundle " + std::to_string(req.bundle) : "any bundle")
+          + " of placement group " + std::to_string(req.group);
+    return 0;
+  }
+  std::vector<node_view*> feasible;
+  for (auto& [id, n] : nodes_)
+    if (n.alive && fits(n.total, req.resources))
+      feasible.push_back(&n);
+  if (feasible.empty()) {
+    why = "task " + label + " cannot run on any node of the cluster:";
+    for (auto& [id, n] : nodes_)
+      why += " node " + std::to_string(id) + (n.alive ? " has " + to_string(n.total) : " is dead")
+             + ";";
+    why.pop_back();
+    return 0;
+  }
+  auto has_room = [&](const node_view* n) { return fits(n->available, req.resources); };
+  auto is_feasible = [&](std::uint64_t id) -> node_view* {
+    for (auto* n : feasible)
+      if (n->id == id)
+        return n;
+    return nullptr;
+  };
+  using kind = scheduling_strategy::kind;
+  if (req.strategy == static_cast<std::uint8_t>(kind::node_affinity)) {
+    if (auto* n = is_feasible(req.target_node))
+      return commit(*n);
+    if (!req.soft) {
+      auto it = nodes_.find(req.target_node);
+      why = label + " must run on node " + std::to_string(req.target_node) + ", which "
+            + (it == nodes_.end()   ? std::string{"is not in the cluster"}
+               : !it->second.alive ? std::string{"is dead"}
+                                   : "has only " + to_string(it->second.total));
+      return 0;
+    }
+  } else if (req.strategy == static_cast<std::uint8_t>(kind::spread)) {
+    // Round robin, starting after the node chosen last; nodes with room first.
+    for (int pass = 0; pass < 2; ++pass) {
+      auto start = std::find_if(feasible.begin(), feasible.end(),
+                                [&](auto* n) { return n->id > spread_next_; });
+      for (std::size_t k = 0; k < feasible.size(); ++k) {
+        auto idx = (static_cast<std::size_t>(start - feasible.begin()) + k) % feasible.size();
+        auto* n = feasible[idx];
+        if (pass == 0 && !has_room(n))
+          continue;
+        spread_next_ = n->id;
+        return commit(*n);
+      }
+    }
+  }
+  if (auto* n = is_feasible(req.locality_node); n && has_room(n))
+    return commit(*n);
+  if (auto* n = is_feasible(origin); n && has_room(n))
+    return commit(*n);
+  for (auto* n : feasible) {
+    if (!has_room(n))
+      continue;
+    auto after = *n;
+    take(after.available, req.resources);
+    if (utilization(after) <= pack_threshold)
+      return commit(*n);
+  }
+  node_view* best = nullptr;
+  for (auto* n : feasible)
+    if (has_room(n) && (!best || utilization(*n) < utilization(*best)))
+      best = n;
+  if (best)
+    return commit(*best);
+  if (auto* n = is_feasible(origin))
+    return commit(*n);
+  for (auto* n : feasible)
+    if (!best || n->queued < best->queued)
+      best = n;
+  return commit(*best);
+}
+
+std::string cluster_state::infeasible_group(const group_spec& spec) const {
+  std::vector<const node_view*> alive;
+  for (auto& [id, n] : nodes_)
+    if (n.alive)
+      alive.push_back(&n);
+  auto strategy = static_cast<placement_strategy>(spec.strategy);
+  if (strategy == placement_strategy::strict_pack) {
+    auto all = sum(spec.bundles);
+    for (auto* n : alive)
+      if (fits(n->total, all))
+        return {};
+    return "STRICT_PACK needs " + to_string(all) + " on one node, and no node has that";
+  }
+  if (strategy == placement_strategy::strict_spread && spec.bundles.size() > alive.size())
+    return "STRICT_SPREAD needs " + std::to_string(spec.bundles.size())
+           + " nodes, one per bundle, and the cluster has " + std::to_string(alive.size())
+           + " alive";
+  for (std::size_t i = 0; i < spec.bundles.size(); ++i)
+    if (std::none_of(alive.begin(), alive.end(),
+                     [&](auto* n) { return fits(n->total, spec.bundles[i]); }))
+      return "bundle " + std::to_string(i) + " " + to_string(spec.bundles[i])
+             + " does not fit on any node";
+  return {};
+}
+
+bool cluster_state::try_place(group& g) {
+  auto strategy = static_cast<placement_strategy>(g.spec.strategy);
+  std::map<std::uint64_t, resource_map> room;
+  for (auto& [id, n] : nodes_)
+    if (n.alive)
+      room[id] = n.available;
+  std::vector<std::uint64_t> chosen;
+  auto& bundles = g.spec.bundles;
+  if (strategy == placement_strategy::strict_pack || strategy == placement_strategy::pack) {
+    auto all = sum(bundles);
+    for (auto& [id, r] : room)
+      if (fits(r, all)) {
+        chosen.assign(bundles.size(), id);
+        break;
+      }
+    if (chosen.empty() && strategy == placement_strategy::strict_pack)
+      return false;
+  }
+  if (chosen.empty()) {
+    bool spread = strategy == placement_strategy::spread
+                  || strategy == placement_strategy::strict_spread;
+    for (auto& b : bundles) {
+      std::uint64_t pick = 0;
+      auto used = [&](std::uint64_t id) {
+        return std::find(chosen.begin(), chosen.end(), id) != chosen.end();
+      };
+      // Spreading prefers nodes the group does not use yet; packing prefers
+      // the ones it does.
+      for (auto& [id, r] : room)
+        if (fits(r, b) && used(id) != spread) {
+          pick = id;
+          break;
+        }
+      if (pick == 0 && strategy != placement_strategy::strict_spread)
+        for (auto& [id, r] : room)
+          if (fits(r, b)) {
+            pick = id;
+            break;
+          }
+      if (pick == 0)
+        return false;
+      take(room[pick], b);
+      chosen.push_back(pick);
+    }
+  }
+  for (std::size_t i = 0; i < bundles.size(); ++i)
+    take(nodes_[chosen[i]].available, bundles[i]);
+  g.state.nodes = std::move(chosen);
+  g.state.state = group_state::placed;
+  return true;
+}
+
+const group_state& cluster_state::add_group(const group_spec& spec) {
+  auto& g = groups_[spec.id];
+  g.spec = spec;
+  g.state.id = spec.id;
+  if (spec.bundles.empty()) {
+    g.state.state = group_state::infeasible;
+    g.state.why = "a placement group needs at least one bundle";
+  } else if (auto why = infeasible_group(spec); !why.empty()) {
+    g.state.state = group_state::infeasible;
+    g.state.why = std::string{strategy_name(spec.strategy)} + " placement group: " + why;
+  } else {
+    try_place(g);
+  }
+  return g.state;
+}
+
+std::vector<std::uint64_t> cluster_state::place_pending_groups() {
+  std::vector<std::uint64_t> out;
+  for (auto& [id, g] : groups_)
+    if (g.state.state == group_state::pending && try_place(g))
+      out.push_back(id);
+  return out;
+}
+
+group_state cluster_state::remove_group(std::uint64_t id) {
+  auto it = groups_.find(id);
+  if (it == groups_.end())
+    return {};
+  auto before = it->second.state;
+  if (before.state == group_state::placed)
+    for (std::size_t i = 0; i < before.nodes.size(); ++i)
+      if (auto n = nodes_.find(before.nodes[i]); n != nodes_.end() && n->second.alive)
+        give(n->second.available, it->second.spec.bundles[i]);
+  it->second.state.state = group_state::removed;
+  return before;
+}
+
+const cluster_state::group* cluster_state::find_group(std::uint64_t id) const {
+  auto it = groups_.find(id);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+} // namespace troupe::sched

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/src/messages.hpp"
+
+namespace troupe::sched {
+
+/// The cluster scheduler's picture of every node, and its placement logic.
+/// Local schedulers run what fits on their node; what does not, and every
+/// request with a strategy, comes here to be placed.
+///
+/// Placement, in order:
+/// 1. Feasibility: only alive nodes whose *total* resources cover the
+///    request; none gives an error naming the request and the nodes.
+/// 2. Strategy:
+///    - node affinity: the named node (hard), or preferred (soft);
+///    - placement group: the node of the bundle (or of any bundle with room);
+///    - SPREAD: round robin over the feasible nodes, those with room first;
+///    - default: the node with the largest arguments if it has room, else
+///      the asking node if it has room, else pack (the first node by id
+///      under half-used), else the least used node with room, else the
+///      feasible node with the shortest queue.
+/// 3. The chosen node's available resources are reduced at once, until its
+///    next report, so a burst does not go to one node.
+///
+/// Placement group states:
+///
+///     pending --(1) its bundles fit the nodes' available resources--> placed
+///     pending --(2) they can never fit (totals, strictness)----------> infeasible
+///     placed ---(3) removed or a node of it dies---------------------> removed
+class cluster_state {
+public:
+  struct node_view {
+    std::uint64_t id = 0;
+    resource_map total;
+    resource_map available;
+    std::uint32_t queued = 0;
+    bool alive = true;
+  };
+
+  struct group {
+    group_spec spec;
+    group_state state;
+  };
+
+  void add_node(std::uint64_t id, const resource_map& total);
+  void remove_node(std::uint64_t id);
+  void update(const resource_report& report);
+
+  /// Picks a node for `req`, submitted on node `origin`; returns 0 and
+  /// sets `why` when no node can ever serve it.
+  std::uint64_t place(const lease_request& req, std::uint64_t origin, std::string& why);
+
+  /// Adds a placement group and tries to place it.
+  const group_state& add_group(const group_spec& spec);
+  /// Places the pending groups that fit now; returns the ids placed.
+  std::vector<std::uint64_t> place_pending_groups();
+  /// Forgets the group; returns its state before (for the reservations).
+  group_state remove_group(std::uint64_t id);
+  const group* find_group(std::uint64_t id) const;
+
+  const std::map<std::uint64_t, node_view>& nodes() const noexcept { return nodes_; }
+  const std::map<std::uint64_t, group>& groups() const noexcept { return groups_; }
+
+  /// Returns the nodes' utilisation: the largest used share of any resource.
+  static double utilization(const node_view& n);
+
+private:
+  bool try_place(group& g);
+  /// Returns why the group can never be placed, or "".
+  std::string infeasible_group(const group_spec& spec) const;
+
+  std::map<std::uint64_t, node_view> nodes_;
+  std::map<std::uint64_t, group> groups_;
+  std::uint64_t spread_next_ = 0; ///< round-robin position of SPREAD
+};
+
+} // namespace troupe::sched
