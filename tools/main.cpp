@@ -34,8 +34,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   start_flags start;
-  auto* start_cmd = app.add_subcommand("start", "start a node daemon");
-  start_cmd->add_flag("--head", start.head, "start the head node of a new cluster");
+  auto* start_cmd = app.add_subcommand("start", "start a node daemon: a cluster's head, "
+                                                "or a node that joins one");
+  auto* head_flag =
+      start_cmd->add_flag("--head", start.head, "start the head node of a new cluster");
+  start_cmd
+      ->add_option("--address", start.address,
+                   "HOST:PORT of a cluster's head: start a node that joins it")
+      ->excludes(head_flag);
   start_cmd->add_option("--port", start.port,
                         "port to listen on (default: any free one)");
   start_cmd

@@ -122,11 +122,16 @@ std::string log_tail(const fs::path& path, std::size_t n) {
   return out;
 }
 
-void print_started(const std::string& address) {
-  std::cout << "troupe head started at " << address << "\n"
-            << "connect with troupe::init({.address = \"" << address << "\"});"
-            << " stop with `troupe stop`\n"
-            << std::flush;
+void print_started(const std::string& address, const std::string& head) {
+  if (head.empty())
+    std::cout << "troupe head started at " << address << "\n"
+              << "connect with troupe::init({.address = \"" << address << "\"}); join"
+              << " nodes with `troupe start --address " << address << "`;"
+              << " stop with `troupe stop`\n";
+  else
+    std::cout << "troupe node started at " << address << " and joined the cluster at "
+              << head << "\n";
+  std::cout << std::flush;
 }
 
 int start_background(const start_flags& f) {
@@ -153,6 +158,7 @@ int start_background(const start_flags& f) {
       "TROUPE_NUM_GPUS=" + format_number(f.num_gpus),
       "TROUPE_RESOURCES=" + f.resources,
       "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(f.object_store_memory),
+      "TROUPE_HEAD_ADDRESS=" + f.address,
       // A CLI run from inside a troupe program must not pass its settings on.
       "TROUPE_WORKER_EXE=",
       "TROUPE_EMBEDDED_NODE=",
@@ -183,9 +189,9 @@ int start_background(const start_flags& f) {
     return 1;
   }
   node_record rec{pid, connect_host(f.bind) + ":" + std::to_string(port),
-                  tools::process_exe(pid), process_start_time(pid), pid_file(pid)};
+                  tools::process_exe(pid), process_start_time(pid), pid_file(pid), f.address};
   write_record(rec);
-  print_started(rec.address);
+  print_started(rec.address, f.address);
   std::cout << "node pid " << pid << ", log " << log.string() << "\n";
   return 0;
 }
@@ -200,6 +206,7 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
   if (f.num_gpus > 0)
     opts.resources["GPU"] = f.num_gpus;
   opts.object_store_bytes = f.object_store_memory;
+  opts.head_address = f.address;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     throw std::runtime_error("cannot create a pipe");
@@ -213,9 +220,9 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
     if (port == 0)
       return;
     node_record rec{::getpid(), connect_host(f.bind) + ":" + std::to_string(port),
-                    detail::self_exe(), process_start_time(::getpid()), file};
+                    detail::self_exe(), process_start_time(::getpid()), file, f.address};
     write_record(rec);
-    print_started(rec.address);
+    print_started(rec.address, f.address);
   });
   auto rc = run_node(opts);
   done = true;
@@ -240,9 +247,9 @@ bool wait_gone(const node_record& rec, std::chrono::milliseconds timeout) {
 } // namespace
 
 int run_start(const start_flags& f) {
-  if (!f.head) {
-    std::cerr << "troupe start: only --head is supported (joining a cluster is not "
-                 "supported yet)\n";
+  if (f.head == !f.address.empty()) {
+    std::cerr << "troupe start: pass either --head (start a cluster) or --address "
+                 "HOST:PORT (join the cluster whose head is there)\n";
     return 2;
   }
   resource_map resources;
@@ -304,7 +311,7 @@ int run_stop() {
 std::string default_address() {
   std::vector<node_record> alive;
   for (auto& rec : read_records())
-    if (is_alive(rec))
+    if (is_alive(rec) && rec.head.empty())
       alive.push_back(rec);
   if (alive.empty())
     throw std::runtime_error("no running node found in " + state_dir().string() +
@@ -313,7 +320,7 @@ std::string default_address() {
     std::string list;
     for (auto& rec : alive)
       list += " " + rec.address;
-    throw std::runtime_error("several nodes are running (" + list.substr(1) +
+    throw std::runtime_error("several heads are running (" + list.substr(1) +
                              "): pass --address");
   }
   return alive.front().address;

@@ -11,6 +11,7 @@ namespace troupe::tools {
 /// The flags of `troupe start`.
 struct start_flags {
   bool head = false;
+  std::string address;    ///< HOST:PORT of the head to join (instead of --head)
   std::uint16_t port = 0; ///< 0: the OS picks one
   double num_cpus = 0;    ///< 0: one per hardware thread
   double num_gpus = 0;
@@ -20,7 +21,7 @@ struct start_flags {
   bool block = false; ///< run the node in this process
 };
 
-/// Starts a head node (in the background, or in the foreground with
+/// Starts a head node, or a node that joins the head at `address` (in the background, or in the foreground with
 /// `block`); returns the process exit code: 0, 1 when the node failed to
 /// start, 2 for bad flags.
 int run_start(const start_flags& flags);
@@ -29,8 +30,9 @@ int run_start(const start_flags& flags);
 /// node could not be signalled.
 int run_stop();
 
-/// Returns the address of the single running node we started; throws
-/// `std::runtime_error` (with advice) when there is none or more than one.
+/// Returns the address of the head of the nodes we started (the single head
+/// running here); throws `std::runtime_error` (with advice) when there is
+/// none or more than one.
 std::string default_address();
 
 } // namespace troupe::tools

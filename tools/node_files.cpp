@@ -35,7 +35,7 @@ void write_record(const node_record& rec) {
   {
     std::ofstream out{tmp};
     out << "pid=" << rec.pid << "\naddress=" << rec.address << "\nexe=" << rec.exe
-        << "\nstart_time=" << rec.start_time << '\n';
+        << "\nstart_time=" << rec.start_time << "\nhead=" << rec.head << '\n';
     if (!out)
       throw std::runtime_error("cannot write " + tmp.string());
   }
@@ -68,6 +68,8 @@ std::vector<node_record> read_records() {
           rec.exe = value;
         else if (key == "start_time")
           rec.start_time = std::stoull(value);
+        else if (key == "head")
+          rec.head = value;
       } catch (const std::exception&) {
         rec.pid = 0;
       }

@@ -18,6 +18,7 @@ struct node_record {
   std::string exe;              ///< the executable it runs (readlink of /proc/PID/exe)
   std::uint64_t start_time = 0; ///< field 22 of /proc/PID/stat: guards against pid reuse
   std::filesystem::path file;   ///< where this record is stored
+  std::string head;             ///< the head's `host:port` ("" for a head itself)
 };
 
 /// Returns the directory of pid files and logs, creating it (mode 0700).

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <vector>
 #include <sstream>
 
 #include <caf/all.hpp>
@@ -11,6 +13,7 @@
 
 #include "actors/control_store.hpp"
 #include "lib/src/config.hpp"
+#include "scheduler/cluster_scheduler.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "store/store_manager.hpp"
 #include "tools/json_lite.hpp"
@@ -22,18 +25,24 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// The three self-descriptions of a node, as JSON text.
+/// One node as status shows it: its address and its parts' descriptions.
 struct node_status {
-  std::string address; ///< where we reached the node
-  std::uint64_t node_id = 0;
-  std::string node;
-  std::string scheduler;
+  node_info info;
+  std::string scheduler; ///< JSON, "" when it did not answer (a dead node)
   std::string store;
 };
 
-/// Asks the node at `host:port` to describe itself; returns an error message
-/// or an empty string.
-std::string query(const std::string& host, std::uint16_t port, node_status& out) {
+/// The cluster's self-description, as JSON texts.
+struct cluster_status {
+  std::string address; ///< where we reached it
+  std::string control; ///< the head control store's: nodes, jobs, actors
+  std::string cluster; ///< the cluster scheduler's: resources, groups, infeasible
+  std::vector<node_status> nodes;
+};
+
+/// Asks the node at `host:port` (any node of the cluster) to describe the
+/// cluster; returns an error message or an empty string.
+std::string query(const std::string& host, std::uint16_t port, cluster_status& out) {
   auto cfg = detail::make_system_config();
   caf::actor_system sys{*cfg};
   auto cs = sys.middleman().remote_actor<control_store_actor>(host, port);
@@ -41,10 +50,10 @@ std::string query(const std::string& host, std::uint16_t port, node_status& out)
     return "cannot reach a troupe node at " + host + ":" + std::to_string(port) + ": " +
            sys.render(cs.error());
   std::string failure;
-  auto on_error = [&](const char* what) {
+  auto on_error = [&](std::string what) {
     return [&, what](caf::error& e) {
       if (failure.empty())
-        failure = std::string{what} + " did not answer: " + sys.render(e);
+        failure = what + " did not answer: " + sys.render(e);
     };
   };
   // Declared after the actor system, so every handle dies before it: its
@@ -53,21 +62,33 @@ std::string query(const std::string& host, std::uint16_t port, node_status& out)
   node_info info;
   self->request(*cs, 5s, node_atom::value)
       .receive([&](node_info& n) { info = std::move(n); }, on_error("the control store"));
+  node_list list;
+  self->request(*cs, 5s, nodes_atom::value)
+      .receive([&](node_list& l) { list = std::move(l); }, on_error("the control store"));
+  self->request(*cs, 5s, status_atom::value)
+      .receive([&](std::string& s) { out.control = std::move(s); },
+               on_error("the control store"));
   if (!failure.empty())
     return failure;
-  // JSON numbers are doubles to most readers: the id comes from node_info.
-  out.node_id = info.node_id;
-  self->request(*cs, 5s, status_atom::value)
-      .receive([&](std::string& s) { out.node = std::move(s); },
-               on_error("the control store"));
-  auto sched = caf::actor_cast<sched::local_scheduler_actor>(info.scheduler);
-  self->request(sched, 5s, status_atom::value)
-      .receive([&](std::string& s) { out.scheduler = std::move(s); },
-               on_error("the local scheduler"));
-  auto store = caf::actor_cast<store::store_manager_actor>(info.store_manager);
-  self->request(store, 5s, stats_atom::value)
-      .receive([&](std::string& s) { out.store = std::move(s); },
-               on_error("the object-store manager"));
+  auto cluster = caf::actor_cast<sched::cluster_scheduler_actor>(info.cluster);
+  self->request(cluster, 5s, status_atom::value)
+      .receive([&](std::string& s) { out.cluster = std::move(s); },
+               on_error("the cluster scheduler"));
+  for (auto& n : list.nodes) {
+    node_status ns;
+    ns.info = n;
+    if (n.alive) {
+      // A node that does not answer is reported as such, not as a failure.
+      auto ignore = [](caf::error&) {};
+      self->request(caf::actor_cast<sched::local_scheduler_actor>(n.scheduler), 5s,
+                    status_atom::value)
+          .receive([&](std::string& s) { ns.scheduler = std::move(s); }, ignore);
+      self->request(caf::actor_cast<store::store_manager_actor>(n.store_manager), 5s,
+                    stats_atom::value)
+          .receive([&](std::string& s) { ns.store = std::move(s); }, ignore);
+    }
+    out.nodes.push_back(std::move(ns));
+  }
   return failure;
 }
 
@@ -94,44 +115,96 @@ std::string format_resources(const json_value& rs) {
   return "{" + out + "}";
 }
 
-void print_summary(const node_status& st) {
-  auto node = parse_json(st.node);
-  auto sched = parse_json(st.scheduler);
-  auto store = parse_json(st.store);
-  std::size_t jobs_alive = 0;
-  for (auto& j : node["jobs"].items)
+void print_summary(const cluster_status& st) {
+  auto control = parse_json(st.control);
+  auto cluster = parse_json(st.cluster);
+  std::size_t alive = 0, jobs_alive = 0;
+  for (auto& n : st.nodes)
+    alive += n.info.alive;
+  for (auto& j : control["jobs"].items)
     jobs_alive += j["alive"].boolean;
-  // The address we reached it at: the control store's own says port 0
-  // (node_daemon.cpp hands it node_info before the port is known).
-  std::cout << "node " << st.address << " (id " << st.node_id
-            << "): " << (node["node"]["alive"].boolean ? "alive" : "not alive") << "\n"
-            << "jobs: " << jobs_alive << " connected, " << node["jobs"].items.size()
-            << " since start\n"
-            << "resources (used / total):\n";
-  auto& total = sched["total"];
-  for (auto& [name, amount] : total.members) {
-    auto used = amount.num() - sched["available"][name].num(amount.num());
-    std::cout << "  " << name << " " << format_amount(used) << " / "
-              << format_amount(amount.num()) << "\n";
+  std::cout << "cluster at " << st.address << ": " << st.nodes.size() << " node"
+            << (st.nodes.size() == 1 ? "" : "s") << " (" << alive << " alive, "
+            << st.nodes.size() - alive << " dead), " << jobs_alive << " job"
+            << (jobs_alive == 1 ? "" : "s") << " connected, " << control["jobs"].items.size()
+            << " since start\n";
+  std::map<std::string, std::pair<double, double>> sum; // name -> used, total
+  std::vector<std::string> pending;
+  for (auto& n : st.nodes) {
+    std::cout << "\nnode " << n.info.node_id << " " << n.info.host << ":" << n.info.port
+              << (n.info.node_id == 1 ? " (head)" : "") << ": "
+              << (!n.info.alive ? "dead" : n.scheduler.empty() ? "not answering" : "alive")
+              << "\n";
+    if (!n.info.alive || n.scheduler.empty())
+      continue;
+    auto sched = parse_json(n.scheduler);
+    std::cout << "  resources (used / total):";
+    for (auto& [name, amount] : sched["total"].members) {
+      auto used = amount.num() - sched["available"][name].num(amount.num());
+      std::cout << " " << name << " " << format_amount(used) << "/"
+                << format_amount(amount.num());
+      sum[name].first += used;
+      sum[name].second += amount.num();
+    }
+    auto& w = sched["workers"];
+    std::cout << "\n  workers: " << w["idle"].num() << " idle, " << w["leased"].num()
+              << " leased, " << w["starting"].num() << " starting, " << w["blocked"].num()
+              << " blocked\n";
+    for (auto& d : sched["pending_demands"].items)
+      pending.push_back("node " + std::to_string(n.info.node_id) + ": "
+                        + format_resources(d));
+    if (!n.store.empty()) {
+      auto store = parse_json(n.store);
+      auto capacity = store["capacity"].num();
+      auto used = store["bytes_in_use"].num();
+      std::cout << "  object store: " << format_bytes(used) << " used of "
+                << format_bytes(capacity) << " ("
+                << (capacity > 0 ? format_amount(std::round(used / capacity * 1000) / 10)
+                                 : "0")
+                << "%), " << store["objects"].num() << " objects\n";
+    }
   }
-  auto& w = sched["workers"];
-  std::cout << "workers: " << w["idle"].num() << " idle, " << w["leased"].num()
-            << " leased, " << w["starting"].num() << " starting, " << w["blocked"].num()
-            << " blocked\n";
-  auto& pending = sched["pending_demands"].items;
-  std::cout << "pending demands: ";
+  std::cout << "\ntotal resources (used / total):";
+  for (auto& [name, ut] : sum)
+    std::cout << " " << name << " " << format_amount(ut.first) << "/"
+              << format_amount(ut.second);
+  std::cout << "\npending demands (waiting for resources): ";
   if (pending.empty())
     std::cout << "none";
   for (std::size_t i = 0; i < pending.size(); ++i)
-    std::cout << (i ? ", " : "") << format_resources(pending[i]);
-  auto capacity = store["capacity"].num();
-  auto used = store["bytes_in_use"].num();
-  std::cout << "\nobject store: " << format_bytes(used) << " used of "
-            << format_bytes(capacity) << " ("
-            << (capacity > 0 ? format_amount(std::round(used / capacity * 1000) / 10)
-                             : "0")
-            << "%), " << store["objects"].num() << " objects, "
-            << format_bytes(store["free"].num()) << " free\n";
+    std::cout << (i ? ", " : "") << pending[i];
+  auto& infeasible = cluster["infeasible"].items;
+  std::cout << "\ndemands no node can serve: " << (infeasible.empty() ? "none\n" : "\n");
+  for (auto& why : infeasible)
+    std::cout << "  " << why.text << "\n";
+  auto& groups = cluster["placement_groups"].items;
+  if (!groups.empty()) {
+    std::cout << "placement groups:\n";
+    for (auto& g : groups) {
+      std::cout << "  " << g["id"].num() << " " << g["state"].text << " bundles on nodes";
+      for (auto& n : g["nodes"].items)
+        std::cout << " " << n.num();
+      if (!g["why"].text.empty())
+        std::cout << " (" << g["why"].text << ")";
+      std::cout << "\n";
+    }
+  }
+}
+
+/// Prints the cluster status as one JSON object.
+void print_json(const cluster_status& st) {
+  std::cout << "{\"address\":\"" << st.address << "\",\"control\":" << st.control
+            << ",\"cluster\":" << (st.cluster.empty() ? "null" : st.cluster)
+            << ",\"nodes\":[";
+  for (std::size_t i = 0; i < st.nodes.size(); ++i) {
+    auto& n = st.nodes[i];
+    std::cout << (i ? "," : "") << "{\"id\":" << n.info.node_id << ",\"address\":\""
+              << n.info.host << ':' << n.info.port << "\",\"alive\":"
+              << (n.info.alive ? "true" : "false") << ",\"scheduler\":"
+              << (n.scheduler.empty() ? "null" : n.scheduler)
+              << ",\"store\":" << (n.store.empty() ? "null" : n.store) << '}';
+  }
+  std::cout << "]}\n";
 }
 
 } // namespace
@@ -155,21 +228,18 @@ int run_status(std::string address, bool json) {
     std::cerr << "troupe status: address '" << address << "' is not HOST:PORT\n";
     return 2;
   }
-  node_status st;
+  cluster_status st;
   st.address = address;
   auto failure = query(address.substr(0, colon), static_cast<std::uint16_t>(port), st);
   if (!failure.empty()) {
     std::cerr << "troupe status: " << failure << "\n";
     return 1;
   }
-  if (json) {
-    std::cout << "{\"address\":\"" << st.address << "\",\"node_id\":\"" << st.node_id
-              << "\",\"node\":" << st.node << ",\"scheduler\":" << st.scheduler
-              << ",\"store\":" << st.store << "}\n";
-    return 0;
-  }
   try {
-    print_summary(st);
+    if (json)
+      print_json(st);
+    else
+      print_summary(st);
   } catch (const std::exception& e) {
     std::cerr << "troupe status: " << e.what() << "\n";
     return 1;

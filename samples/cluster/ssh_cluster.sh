@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# A cluster on real machines over ssh: the first host of HOSTS_FILE becomes
+# the head, every other host a node that joins it. Each host needs ssh access
+# without a password and the troupe executable; the script copies this
+# build's `troupe` to ~/.cache/troupe/bin on every host that lacks it (user
+# programs reach the nodes by themselves: a node that lacks a driver's
+# executable fetches it from the cluster by content hash).
+#
+# HOSTS_FILE: one host per line (`host` or `user@host`, optionally followed by
+# `--num-cpus N --resources ...` flags for that node); `#` starts a comment.
+#
+# Usage: samples/cluster/ssh_cluster.sh up HOSTS_FILE [PORT] [BUILD_DIR]
+#        samples/cluster/ssh_cluster.sh down HOSTS_FILE [BUILD_DIR]
+#        samples/cluster/ssh_cluster.sh status HOSTS_FILE [BUILD_DIR]
+set -euo pipefail
+cmd=${1:-}
+hosts_file=${2:-}
+if [ -z "$cmd" ] || [ ! -f "$hosts_file" ]; then
+  sed -n '2,16p' "$0" >&2
+  exit 2
+fi
+if [ "$cmd" = up ]; then
+  port=${3:-6380}
+  build=${4:-build}
+else
+  build=${3:-build}
+fi
+local_troupe=${TROUPE:-$build/tools/troupe}
+remote_troupe='~/.cache/troupe/bin/troupe'
+ssh_opts=(-o BatchMode=yes -o ConnectTimeout=10)
+
+mapfile -t lines < <(grep -v '^[[:space:]]*\(#\|$\)' "$hosts_file")
+[ "${#lines[@]}" -gt 0 ] || { echo "no hosts in $hosts_file" >&2; exit 2; }
+
+# Resolves the address a host listens on: its own view of its primary address.
+host_ip() { ssh "${ssh_opts[@]}" "$1" "hostname -I | cut -d' ' -f1"; }
+
+ensure_troupe() {
+  local host=$1
+  if ! ssh "${ssh_opts[@]}" "$host" "test -x $remote_troupe"; then
+    ssh "${ssh_opts[@]}" "$host" 'mkdir -p ~/.cache/troupe/bin'
+    scp -q "${ssh_opts[@]}" "$local_troupe" "$host:.cache/troupe/bin/troupe"
+  fi
+}
+
+case "$cmd" in
+  up)
+    read -r head head_flags <<<"${lines[0]}"
+    ensure_troupe "$head"
+    head_ip=$(host_ip "$head")
+    # shellcheck disable=SC2086 # the per-host flags are meant to split
+    ssh "${ssh_opts[@]}" "$head" "$remote_troupe start --head --bind $head_ip --port $port $head_flags"
+    addr="$head_ip:$port"
+    for line in "${lines[@]:1}"; do
+      read -r host flags <<<"$line"
+      ensure_troupe "$host"
+      ip=$(host_ip "$host")
+      ssh "${ssh_opts[@]}" "$host" "$remote_troupe start --address $addr --bind $ip $flags"
+    done
+    echo "cluster up: run programs with TROUPE_ADDRESS=$addr"
+    ;;
+  down)
+    # Workers first, the head last.
+    for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+      read -r host _ <<<"${lines[$i]}"
+      ssh "${ssh_opts[@]}" "$host" "$remote_troupe stop" || echo "could not stop $host" >&2
+    done
+    ;;
+  status)
+    read -r head _ <<<"${lines[0]}"
+    ssh "${ssh_opts[@]}" "$head" "$remote_troupe status"
+    ;;
+  *)
+    sed -n '2,16p' "$0" >&2
+    exit 2
+    ;;
+esac

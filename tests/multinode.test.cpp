@@ -1,0 +1,216 @@
+// A cluster of three node daemons on loopback, each its own process with its
+// own resources: placement by resources and strategies, objects that move
+// between nodes, placement groups, and a node killed with SIGKILL.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "tests/process_helpers.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::child_process;
+
+namespace {
+
+troupe::node_id where() { return troupe::current_node_id(); }
+TROUPE_REMOTE(where);
+
+troupe::node_id where_after(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return troupe::current_node_id();
+}
+TROUPE_REMOTE(where_after);
+
+/// 256 Ki ints (1 MiB): large enough for the object store.
+std::vector<int> make_block(int seed) {
+  std::vector<int> v(256 * 1024);
+  std::iota(v.begin(), v.end(), seed);
+  return v;
+}
+TROUPE_REMOTE(make_block);
+
+std::pair<troupe::node_id, long long> sum_block(const std::vector<int>& v) {
+  return {troupe::current_node_id(), std::accumulate(v.begin(), v.end(), 0LL)};
+}
+TROUPE_REMOTE(sum_block);
+
+long long expected_sum(int seed) {
+  auto v = make_block(seed);
+  return std::accumulate(v.begin(), v.end(), 0LL);
+}
+
+std::vector<std::string> node_env(const std::string& cpus, const std::string& resources,
+                                  const std::string& head) {
+  return {"TROUPE_ROLE=node", "TROUPE_NUM_CPUS=" + cpus, "TROUPE_RESOURCES=" + resources,
+          "TROUPE_HEAD_ADDRESS=" + head,
+          "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(64 << 20)};
+}
+
+/// Head (node 1: 2 CPUs), node 2 (2 CPUs and one `accel`), node 3 (2 CPUs);
+/// the test process is the driver, connected to the head.
+struct three_nodes {
+  child_process head{node_env("2", "", "")};
+  std::string address;
+  std::unique_ptr<child_process> second, third;
+
+  three_nodes() {
+    auto port = head.ready_line();
+    REQUIRE_MESSAGE(!port.empty(), "the head did not start");
+    address = "127.0.0.1:" + port;
+    // One after the other, so that the ids are 2 and 3.
+    second = std::make_unique<child_process>(node_env("2", "accel=1", address));
+    REQUIRE_MESSAGE(!second->ready_line().empty(), "node 2 did not join");
+    third = std::make_unique<child_process>(node_env("2", "", address));
+    REQUIRE_MESSAGE(!third->ready_line().empty(), "node 3 did not join");
+    troupe::init({.address = address});
+  }
+  ~three_nodes() { troupe::shutdown(); }
+};
+
+template <class F>
+bool eventually(F&& ok, std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (ok())
+      return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return ok();
+}
+
+} // namespace
+
+TEST_CASE("three nodes: every node is listed, and tasks land where their resources are") {
+  three_nodes c;
+  auto nodes = troupe::nodes();
+  REQUIRE(nodes.size() == 3);
+  for (auto& n : nodes) {
+    CHECK(n.alive);
+    CHECK(n.total.at("CPU") == 2);
+  }
+  CHECK(nodes[1].total.at("accel") == 1);
+  CHECK(troupe::current_node_id() == 1);
+  troupe::task_options accel;
+  accel.resources = {{"accel", 1}};
+  for (int i = 0; i < 3; ++i)
+    CHECK(troupe::get(troupe::task(where, accel).remote(), 30s) == 2);
+  // More CPU than one node has is fine as long as some node has it...
+  troupe::task_options on_three;
+  on_three.strategy = troupe::scheduling_strategy::on_node(3);
+  CHECK(troupe::get(troupe::task(where, on_three).remote(), 30s) == 3);
+  // ...and an error naming the nodes when none has.
+  troupe::task_options huge;
+  huge.num_gpus = 8;
+  try {
+    troupe::get(troupe::task(where, huge).remote(), 30s);
+    FAIL("a task needing 8 GPUs ran");
+  } catch (const troupe::unschedulable_error& e) {
+    std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("GPU") != std::string::npos);
+    CHECK(what.find("node 3") != std::string::npos);
+  }
+}
+
+TEST_CASE("three nodes: SPREAD puts one task on each node") {
+  three_nodes c;
+  troupe::task_options spread;
+  spread.strategy = troupe::scheduling_strategy::spread();
+  std::vector<troupe::object_ref<troupe::node_id>> refs;
+  for (int i = 0; i < 3; ++i)
+    refs.push_back(troupe::task(where_after, spread).remote(300));
+  std::set<troupe::node_id> used;
+  for (auto& r : refs)
+    used.insert(troupe::get(r, 30s));
+  CHECK(used == std::set<troupe::node_id>{1, 2, 3});
+}
+
+TEST_CASE("three nodes: an object made on one node is read on another and by the driver") {
+  three_nodes c;
+  troupe::task_options on3, on2;
+  on3.strategy = troupe::scheduling_strategy::on_node(3);
+  on2.strategy = troupe::scheduling_strategy::on_node(2);
+  auto block = troupe::task(make_block, on3).remote(7);
+  auto [node, sum] = troupe::get(troupe::task(sum_block, on2).remote(block), 60s);
+  CHECK(node == 2);
+  CHECK(sum == expected_sum(7));
+  auto local = troupe::get(block, 60s);
+  REQUIRE(local.size() == 256 * 1024);
+  CHECK(local[0] == 7);
+  CHECK(local.back() == 7 + 256 * 1024 - 1);
+  // A put on the head, consumed on node 3.
+  auto put = troupe::put(make_block(11));
+  auto [node3, sum3] = troupe::get(troupe::task(sum_block, on3).remote(put), 60s);
+  CHECK(node3 == 3);
+  CHECK(sum3 == expected_sum(11));
+  // Default placement prefers the node holding the argument when it has
+  // room: give node 3 time to get its leases back and report them.
+  std::this_thread::sleep_for(300ms);
+  auto [near, near_sum] = troupe::get(troupe::task(sum_block).remote(block), 60s);
+  CHECK(near == 3);
+  CHECK(near_sum == expected_sum(7));
+}
+
+TEST_CASE("three nodes: a STRICT_SPREAD placement group takes one bundle per node") {
+  three_nodes c;
+  auto pg = troupe::create_placement_group({{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
+                                           troupe::placement_strategy::strict_spread);
+  REQUIRE(pg.wait(30s));
+  auto nodes = pg.bundle_nodes();
+  CHECK(std::set<troupe::node_id>(nodes.begin(), nodes.end())
+        == std::set<troupe::node_id>{1, 2, 3});
+  for (std::int32_t i = 0; i < 3; ++i) {
+    troupe::task_options in_bundle;
+    in_bundle.strategy = troupe::scheduling_strategy::in_group(pg, i);
+    CHECK(troupe::get(troupe::task(where, in_bundle).remote(), 30s) == nodes[i]);
+  }
+  auto too_wide = troupe::create_placement_group(
+    {{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
+    troupe::placement_strategy::strict_spread);
+  CHECK_THROWS_AS(too_wide.wait(10s), troupe::unschedulable_error);
+  troupe::remove_placement_group(pg);
+}
+
+TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and tasks fail") {
+  three_nodes c;
+  troupe::task_options on3;
+  on3.strategy = troupe::scheduling_strategy::on_node(3);
+  auto block = troupe::task(make_block, on3).remote(5);
+  REQUIRE(troupe::wait(std::vector{block}, 1, 60s).ready.size() == 1);
+  auto running = troupe::task(where_after, on3).remote(60000);
+  std::this_thread::sleep_for(500ms); // it is running on node 3
+  ::kill(c.third->pid(), SIGKILL);
+  CHECK(eventually(
+    [] {
+      auto nodes = troupe::nodes();
+      return nodes.size() == 3 && !nodes[2].alive && nodes[0].alive && nodes[1].alive;
+    },
+    10s));
+  try {
+    troupe::get(running, 30s);
+    FAIL("a task on the dead node finished");
+  } catch (const troupe::error& e) {
+    INFO(e.what());
+    CHECK(e.kind() == troupe::error_kind::node_died);
+  }
+  try {
+    troupe::get(block, 30s);
+    FAIL("an object of the dead node was read");
+  } catch (const troupe::error& e) {
+    std::string what = e.what();
+    INFO(what);
+    CHECK(e.kind() == troupe::error_kind::object_lost);
+    CHECK(what.find("node 3") != std::string::npos);
+  }
+  // The others go on serving.
+  troupe::task_options accel;
+  accel.resources = {{"accel", 1}};
+  CHECK(troupe::get(troupe::task(where, accel).remote(), 30s) == 2);
+}
