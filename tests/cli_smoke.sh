@@ -40,6 +40,27 @@ echo "$answer"
 check "a second program uses the detached actor of the first" \
   grep -q 'hello from the first program' <<<"$answer"
 
+# Two nodes join the head; status lists all three; one killed shows dead.
+"$troupe" start --address "$addr" --num-cpus 1 --resources GPU=1 --object-store-memory 67108864
+joined=$("$troupe" start --address "$addr" --num-cpus 1 --object-store-memory 67108864)
+echo "$joined"
+third_pid=$(grep -o 'node pid [0-9]*' <<<"$joined" | grep -o '[0-9]*$')
+status=$("$troupe" status --address "$addr")
+echo "$status"
+check "status lists three alive nodes" grep -q '3 nodes (3 alive, 0 dead)' <<<"$status"
+check "status sums the resources" grep -q 'CPU 0/4' <<<"$status"
+result=$(TROUPE_ADDRESS=$addr timeout 60 "$sample")
+check "a driver runs on the three nodes" grep -q 'f(0..3) = 0 1 4 9' <<<"$result"
+kill -9 "$third_pid"
+dead=no
+for _ in $(seq 1 40); do
+  if "$troupe" status --address "$addr" | grep -q '(2 alive, 1 dead)'; then dead=yes; break; fi
+  sleep 0.25
+done
+check "a node killed with SIGKILL shows dead" test "$dead" = yes
+"$troupe" status --address "$addr" --json | grep -q '"alive":false'
+check "status --json marks it dead" test $? -eq 0
+
 err=$("$troupe" start --head --resources 'gpu=lots' 2>&1)
 check "bad resources are refused with the item named" grep -q "gpu=lots" <<<"$err"
 

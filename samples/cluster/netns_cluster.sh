@@ -62,6 +62,10 @@ case "$cmd" in
     for ns in $(ip netns list | grep -o '^troupe-n[0-9]*'); do
       ip netns del "$ns"
     done
+    # A namespace lives on while a process is in it: take its cable away.
+    for link in $(ip -o link show | grep -o ' tv[0-9]*@' | tr -d ' @'); do
+      ip link del "$link" 2>/dev/null || true
+    done
     ip link del "$bridge" 2>/dev/null || true
     ;;
   *)
