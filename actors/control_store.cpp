@@ -16,7 +16,8 @@ namespace troupe {
 
 std::uint64_t control_store_state::add_job(const job_spec& spec) {
   auto id = next_job++;
-  jobs[id] = {id, spec.pid, spec.exe, spec.embedded, true, spec.node_id};
+  jobs[id] = {id,   spec.pid,     spec.exe, spec.embedded, true, spec.node_id,
+              spec.exe_hash, spec.core};
   return id;
 }
 
@@ -421,7 +422,7 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       // Its scheduler learns the live jobs, as every other one did.
       for (auto& [id, j] : s.st.jobs)
         if (j.alive)
-          self->send(scheduler_at(joined), hello_atom::value, j.exe);
+          self->send(scheduler_at(joined), hello_atom::value, j.exe, j.exe_hash, j.core);
       return joined;
     },
     [self](nodes_atom) -> caf::result<node_list> {
@@ -447,7 +448,7 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
           self->monitor(spec.core);
         s.job_of_core[spec.core.address()] = id;
       }
-      to_all_schedulers(self, hello_atom::value, spec.exe);
+      to_all_schedulers(self, hello_atom::value, spec.exe, spec.exe_hash, spec.core);
       return hello_reply{id, s.st.node};
     },
     [self](status_atom) -> caf::result<std::string> {
@@ -573,6 +574,14 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       auto it = self->state.owners.find(owner_id);
       self->send(caf::actor_cast<detail::core_actor>(caller), owner_atom::value, owner_id,
                  it == self->state.owners.end() ? caf::actor{} : it->second);
+    },
+    [self](owner_atom) -> caf::result<owner_list> {
+      if (!self->state.head)
+        return self->delegate(head_of(self), owner_atom::value);
+      owner_list out;
+      for (auto& [id, core] : self->state.owners)
+        out.cores.push_back(core);
+      return out;
     },
     [self](finalize_atom, const object_id& id) {
       auto* e = self->state.st.find(id);

@@ -36,6 +36,7 @@ namespace troupe {
 ///     scheduler   -> control : wkr_exit(worker id, why)
 ///     any process -> control : register(owner id, core, node id)
 ///                            | owner(owner id, caller) ~> caller: owner(id, core)
+///     CLI         -> control : owner                ==> owner_list (every process)
 ///     member      -> head    : gone(core or instance)  (a watched process is down)
 ///
 /// When a member node stops answering (its connection drops, or the
@@ -73,6 +74,7 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<finalize_atom, object_id>,
   caf::reacts_to<register_atom, std::uint64_t, caf::actor, std::uint64_t>,
   caf::reacts_to<owner_atom, std::uint64_t, caf::actor>,
+  caf::replies_to<owner_atom>::with<owner_list>,
   caf::reacts_to<gone_atom, caf::actor>>;
 
 /// Returns the node of a worker: worker ids are `node << 32 | n`.
@@ -104,6 +106,8 @@ struct job_record {
   bool embedded = false;
   bool alive = true;
   std::uint64_t node_id = 0; ///< where the driver runs
+  std::string exe_hash;      ///< nodes fetch the executable by it...
+  caf::actor core;           ///< ...from the driver
 };
 
 /// The control store's logic, driven by tests without a network.

@@ -75,3 +75,39 @@ TEST_CASE("describe_json contains the node's address and every job") {
   CHECK(json.front() == '{');
   CHECK(json.back() == '}');
 }
+
+TEST_CASE("nodes get ids in the order they join; a dead node gives up its actors once") {
+  control_store_state st;
+  troupe::node_info head;
+  head.host = "10.0.0.1";
+  head.port = 6380;
+  auto h = st.add_node(head);
+  auto a = st.add_node(head);
+  auto b = st.add_node(head);
+  CHECK(h.node_id == 1);
+  CHECK(a.node_id == 2);
+  CHECK(b.node_id == 3);
+  CHECK(st.nodes.at(2).alive);
+  // An actor on node 2 (worker ids are node << 32 | n) and one on node 3.
+  troupe::actor_record on2, on3;
+  on2.id = {9, 1};
+  on2.class_name = "counter";
+  on3.id = {9, 2};
+  on3.class_name = "counter";
+  REQUIRE(st.register_actor(on2).empty());
+  REQUIRE(st.register_actor(on3).empty());
+  st.find(on2.id)->worker_id = (2ULL << 32) | 5;
+  st.find(on2.id)->st = troupe::actor_entry::phase::alive;
+  st.find(on3.id)->worker_id = (3ULL << 32) | 1;
+  st.find(on3.id)->st = troupe::actor_entry::phase::alive;
+  auto lost = st.node_died(2);
+  REQUIRE(lost.size() == 1);
+  CHECK(lost[0] == on2.id);
+  CHECK_FALSE(st.nodes.at(2).alive);
+  CHECK(st.node_died(2).empty()); // a second report changes nothing
+  CHECK(st.node_died(42).empty());
+  auto json = st.describe_json();
+  INFO(json);
+  CHECK(json.find("{\"id\":2,\"address\":\"10.0.0.1:6380\",\"alive\":false") != std::string::npos);
+  CHECK(json.find("\"class\":\"counter\"") != std::string::npos);
+}

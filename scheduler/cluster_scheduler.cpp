@@ -20,6 +20,9 @@ struct cluster_actor_state {
   std::uint64_t next_group = 1;
   /// The latest requests no node can ever serve, for `troupe status`.
   std::deque<std::string> infeasible;
+  /// Placed groups whose reservations some node has not confirmed yet: they
+  /// count as pending, so that no lease reaches a node before its bundle.
+  std::map<std::uint64_t, std::size_t> unconfirmed;
   static inline const char* name = "troupe.cluster_scheduler";
 };
 
@@ -44,11 +47,21 @@ void reserve(self_ptr self, std::uint64_t group_id) {
   auto* g = self->state.st.find_group(group_id);
   if (!g || g->state.state != group_state::placed)
     return;
+  self->state.unconfirmed[group_id] = g->state.nodes.size();
   for (std::size_t i = 0; i < g->state.nodes.size(); ++i)
     if (auto s = sched_of(self, g->state.nodes[i]))
-      self->send(s, reserve_atom::value,
-                 bundle_reservation{group_id, static_cast<std::int32_t>(i),
-                                    g->spec.bundles[i]});
+      self->request(s, std::chrono::seconds(10), reserve_atom::value,
+                    bundle_reservation{group_id, static_cast<std::int32_t>(i),
+                                       g->spec.bundles[i]})
+        .then(
+          [self, group_id](bool) {
+            auto it = self->state.unconfirmed.find(group_id);
+            if (it != self->state.unconfirmed.end() && --it->second == 0)
+              self->state.unconfirmed.erase(it);
+          },
+          [group_id](caf::error&) {
+            spdlog::warn("a node did not confirm a bundle of placement group {}", group_id);
+          });
 }
 
 void place_pending(self_ptr self) {
@@ -134,6 +147,10 @@ cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {
     [self](place_atom, const lease_request& req, std::uint64_t origin) -> placement {
       auto& s = self->state;
       placement p;
+      if (req.strategy
+            == static_cast<std::uint8_t>(scheduling_strategy::kind::placement_group)
+          && s.unconfirmed.count(req.group))
+        return p; // not placed yet: ask again
       p.node_id = s.st.place(req, origin, p.why);
       if (p.node_id != 0) {
         p.scheduler = s.schedulers[p.node_id];
@@ -149,8 +166,10 @@ cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {
       auto& s = self->state;
       spec.id = s.next_group++;
       auto st = s.st.add_group(spec);
-      if (st.state == group_state::placed)
+      if (st.state == group_state::placed) {
         reserve(self, spec.id);
+        st.state = group_state::pending; // until the nodes confirm
+      }
       return st;
     },
     [self](group_atom, std::uint64_t id) -> group_state {
@@ -162,9 +181,13 @@ cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {
         st.why = "placement group " + std::to_string(id) + " does not exist";
         return st;
       }
-      return g->state;
+      auto st = g->state;
+      if (self->state.unconfirmed.count(id))
+        st.state = group_state::pending;
+      return st;
     },
     [self](release_atom, std::uint64_t id) {
+      self->state.unconfirmed.erase(id);
       auto before = self->state.st.remove_group(id);
       for (auto node : before.nodes)
         if (auto s = sched_of(self, node))

@@ -101,6 +101,7 @@ std::uint64_t cluster_state::place(const lease_request& req, std::uint64_t origi
             + std::to_string(req.group) + ", which has " + std::to_string(bundles.size());
       return 0;
     }
+    std::string dead;
     for (std::size_t i = 0; i < bundles.size(); ++i) {
       if (req.bundle >= 0 && static_cast<std::size_t>(req.bundle) != i)
         continue;
@@ -108,7 +109,10 @@ std::uint64_t cluster_state::place(const lease_request& req, std::uint64_t origi
         continue;
       if (auto* n = alive(g.state.nodes[i]))
         return n->id;
-      why = label + ": the node of bundle " + std::to_string(i) + " of placement group "
+      dead += (dead.empty() ? "" : ", ") + std::to_string(i);
+    }
+    if (!dead.empty()) {
+      why = label + ": the node of bundle " + dead + " of placement group "
             + std::to_string(req.group) + " is dead";
       return 0;
     }
@@ -126,7 +130,8 @@ std::uint64_t cluster_state::place(const lease_request& req, std::uint64_t origi
     for (auto& [id, n] : nodes_)
       why += " node " + std::to_string(id) + (n.alive ? " has " + to_string(n.total) : " is dead")
              + ";";
-    why.pop_back();
+    if (why.back() == ';')
+      why.pop_back();
     return 0;
   }
   auto has_room = [&](const node_view* n) { return fits(n->available, req.resources); };
@@ -211,54 +216,69 @@ std::string cluster_state::infeasible_group(const group_spec& spec) const {
                      [&](auto* n) { return fits(n->total, spec.bundles[i]); }))
       return "bundle " + std::to_string(i) + " " + to_string(spec.bundles[i])
              + " does not fit on any node";
+  // Each fits somewhere; do they fit together, on empty nodes?
+  std::map<std::uint64_t, resource_map> totals;
+  for (auto* n : alive)
+    totals[n->id] = n->total;
+  std::vector<std::uint64_t> chosen;
+  if (!assign(spec, std::move(totals), chosen))
+    return "the bundles " + to_string(sum(spec.bundles))
+           + " do not fit the cluster's nodes together, even when they are idle";
   return {};
 }
 
-bool cluster_state::try_place(group& g) {
-  auto strategy = static_cast<placement_strategy>(g.spec.strategy);
-  std::map<std::uint64_t, resource_map> room;
-  for (auto& [id, n] : nodes_)
-    if (n.alive)
-      room[id] = n.available;
-  std::vector<std::uint64_t> chosen;
-  auto& bundles = g.spec.bundles;
+bool cluster_state::assign(const group_spec& spec, std::map<std::uint64_t, resource_map> room,
+                           std::vector<std::uint64_t>& chosen) {
+  auto strategy = static_cast<placement_strategy>(spec.strategy);
+  auto& bundles = spec.bundles;
+  chosen.clear();
   if (strategy == placement_strategy::strict_pack || strategy == placement_strategy::pack) {
     auto all = sum(bundles);
     for (auto& [id, r] : room)
       if (fits(r, all)) {
         chosen.assign(bundles.size(), id);
-        break;
+        return true;
       }
-    if (chosen.empty() && strategy == placement_strategy::strict_pack)
+    if (strategy == placement_strategy::strict_pack)
       return false;
   }
-  if (chosen.empty()) {
-    bool spread = strategy == placement_strategy::spread
-                  || strategy == placement_strategy::strict_spread;
-    for (auto& b : bundles) {
-      std::uint64_t pick = 0;
-      auto used = [&](std::uint64_t id) {
-        return std::find(chosen.begin(), chosen.end(), id) != chosen.end();
-      };
-      // Spreading prefers nodes the group does not use yet; packing prefers
-      // the ones it does.
+  bool spread = strategy == placement_strategy::spread
+                || strategy == placement_strategy::strict_spread;
+  auto used = [&](std::uint64_t id) {
+    return std::find(chosen.begin(), chosen.end(), id) != chosen.end();
+  };
+  for (auto& b : bundles) {
+    std::uint64_t pick = 0;
+    // Spreading prefers nodes the group does not use yet; packing prefers
+    // the ones it does.
+    for (auto& [id, r] : room)
+      if (fits(r, b) && used(id) != spread) {
+        pick = id;
+        break;
+      }
+    if (pick == 0 && strategy != placement_strategy::strict_spread)
       for (auto& [id, r] : room)
-        if (fits(r, b) && used(id) != spread) {
+        if (fits(r, b)) {
           pick = id;
           break;
         }
-      if (pick == 0 && strategy != placement_strategy::strict_spread)
-        for (auto& [id, r] : room)
-          if (fits(r, b)) {
-            pick = id;
-            break;
-          }
-      if (pick == 0)
-        return false;
-      take(room[pick], b);
-      chosen.push_back(pick);
-    }
+    if (pick == 0)
+      return false;
+    take(room[pick], b);
+    chosen.push_back(pick);
   }
+  return true;
+}
+
+bool cluster_state::try_place(group& g) {
+  std::map<std::uint64_t, resource_map> room;
+  for (auto& [id, n] : nodes_)
+    if (n.alive)
+      room[id] = n.available;
+  std::vector<std::uint64_t> chosen;
+  if (!assign(g.spec, std::move(room), chosen))
+    return false;
+  auto& bundles = g.spec.bundles;
   for (std::size_t i = 0; i < bundles.size(); ++i)
     take(nodes_[chosen[i]].available, bundles[i]);
   g.state.nodes = std::move(chosen);

@@ -31,7 +31,11 @@ namespace troupe::sched {
 ///
 ///     pending --(1) its bundles fit the nodes' available resources--> placed
 ///     pending --(2) they can never fit (totals, strictness)----------> infeasible
-///     placed ---(3) removed or a node of it dies---------------------> removed
+///     placed ---(3) removed------------------------------------------> removed
+///
+/// A bundle whose node dies is lost with it: requests into it are refused
+/// naming it, the group's other bundles serve on (moving bundles to other
+/// nodes comes with recovery).
 class cluster_state {
 public:
   struct node_view {
@@ -71,6 +75,9 @@ public:
 
 private:
   bool try_place(group& g);
+  /// Picks a node for each bundle from `room` by the group's strategy.
+  static bool assign(const group_spec& spec, std::map<std::uint64_t, resource_map> room,
+                     std::vector<std::uint64_t>& chosen);
   /// Returns why the group can never be placed, or "".
   std::string infeasible_group(const group_spec& spec) const;
 

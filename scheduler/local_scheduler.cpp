@@ -1,12 +1,18 @@
 #include "scheduler/local_scheduler.hpp"
 
+#include <algorithm>
+#include <fcntl.h>
+#include <filesystem>
 #include <signal.h>
+#include <tuple>
+#include <unistd.h>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/control_store.hpp"
 #include "lib/src/core_actor.hpp"
+#include "lib/src/exe_files.hpp"
 #include "lib/src/process.hpp"
 #include "scheduler/cluster_scheduler.hpp"
 #include "scheduler/scheduler_state.hpp"
@@ -27,6 +33,14 @@ struct actor_state {
   std::map<std::pair<std::uint64_t, caf::actor_addr>, caf::actor> forwarded;
   resource_report last_report;
   bool report_due = false;
+  /// Jobs announced before the node message: workers can connect only once
+  /// the node listens, so their pools start then.
+  std::vector<std::tuple<std::string, std::string, caf::actor>> early_jobs;
+  /// Executables by the path their jobs know -> the file workers run (a
+  /// fetched copy in the cache when the node's own differs or is missing).
+  std::map<std::string, std::string> runnable;
+  /// Each job executable's hash and a driver that serves it.
+  std::map<std::string, std::pair<std::string, caf::actor>> sources;
   std::unique_ptr<scheduler_io> io;
   std::unique_ptr<scheduler_state> st;
   static inline const char* name = "troupe.local_scheduler";
@@ -69,14 +83,173 @@ private:
   self_ptr self_;
 };
 
+void resolve_exe(self_ptr self, const std::string& exe, const std::string& hash,
+                 const caf::actor& driver);
+
 int actor_io::start_worker(const std::string& exe, std::uint64_t worker_id) {
   auto& s = self_->state;
-  auto pid = detail::spawn_process(
-    exe, {"--troupe-worker"},
-    {"TROUPE_ROLE=worker", "TROUPE_NODE=" + s.host + ":" + std::to_string(s.port),
-     "TROUPE_WORKER_ID=" + std::to_string(worker_id)});
-  spdlog::info("started worker {} (pid {}) running {}", worker_id, pid, exe);
-  return pid;
+  auto it = s.runnable.find(exe);
+  std::string file = it == s.runnable.end() ? exe : it->second;
+  if (!std::filesystem::exists(file)) {
+    // Gone since it was checked (a driver may remove its own file): fetch
+    // it, or fail what waits for it. Later: the scheduler's state is in the
+    // middle of starting workers now.
+    s.runnable.erase(exe);
+    auto src = s.sources.find(exe);
+    if (src != s.sources.end() && !src->second.first.empty()) {
+      resolve_exe(self_, exe, src->second.first, src->second.second);
+    } else {
+      s.st->exe_pending(exe);
+      self_->send(self_, exe_atom::value, exe, std::string{},
+                  "cannot start workers: the executable " + exe + " does not exist on node "
+                    + std::to_string(s.node_id));
+    }
+    return -1;
+  }
+  try {
+    auto pid = detail::spawn_process(
+      file, {"--troupe-worker"},
+      {"TROUPE_ROLE=worker", "TROUPE_NODE=" + s.host + ":" + std::to_string(s.port),
+       "TROUPE_WORKER_ID=" + std::to_string(worker_id), "TROUPE_JOB_EXE=" + exe});
+    spdlog::info("started worker {} (pid {}) running {}", worker_id, pid, file);
+    return pid;
+  } catch (const std::exception& e) {
+    s.st->exe_pending(exe);
+    self_->send(self_, exe_atom::value, exe, std::string{},
+                std::string{"cannot start a worker: "} + e.what());
+    return -1;
+  }
+}
+
+/// Copies a driver's executable into the cache in chunks, several in
+/// flight, checks its hash, and tells the scheduler.
+struct exe_fetch {
+  std::string exe, hash;
+  std::filesystem::path target, part;
+  caf::actor driver, scheduler;
+  int fd = -1;
+  std::uint64_t size = 0, next = 0, written = 0;
+  std::uint32_t in_flight = 0;
+};
+
+void finish_fetch(caf::event_based_actor* self, const std::shared_ptr<exe_fetch>& f,
+                  const std::string& why) {
+  if (f->fd >= 0)
+    ::close(f->fd);
+  f->fd = -1;
+  std::error_code ec;
+  std::string failure = why;
+  if (failure.empty()) {
+    try {
+      if (detail::file_sha256(f->part.string()) != f->hash)
+        failure = "its bytes do not match the hash " + f->hash;
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  if (failure.empty()) {
+    std::filesystem::rename(f->part, f->target, ec);
+    if (ec)
+      failure = "cannot move it into " + f->target.string() + ": " + ec.message();
+  }
+  if (!failure.empty())
+    std::filesystem::remove(f->part, ec);
+  self->send(caf::actor_cast<local_scheduler_actor>(f->scheduler), exe_atom::value, f->exe,
+             failure.empty() ? f->target.string() : std::string{},
+             failure.empty() ? std::string{}
+                             : "cannot fetch the executable " + f->exe + " from its driver: "
+                                 + failure);
+  self->quit();
+}
+
+void ask_exe_chunks(caf::event_based_actor* self, const std::shared_ptr<exe_fetch>& f) {
+  constexpr std::uint64_t chunk = 4u << 20;
+  while (f->in_flight < 4 && f->next < f->size) {
+    auto start = f->next;
+    auto len = std::min(chunk, f->size - start);
+    f->next += len;
+    ++f->in_flight;
+    self->request(caf::actor_cast<detail::core_actor>(f->driver), std::chrono::seconds(60),
+                  exe_atom::value, start, len)
+      .then(
+        [self, f, start, len](const std::vector<char>& bytes) {
+          --f->in_flight;
+          if (bytes.size() != len
+              || ::pwrite(f->fd, bytes.data(), bytes.size(), static_cast<off_t>(start))
+                   != static_cast<ssize_t>(bytes.size())) {
+            finish_fetch(self, f, "a short read or write at byte " + std::to_string(start));
+            return;
+          }
+          f->written += len;
+          if (f->written == f->size)
+            finish_fetch(self, f, "");
+          else
+            ask_exe_chunks(self, f);
+        },
+        [self, f](caf::error& e) { finish_fetch(self, f, self->system().render(e)); });
+  }
+}
+
+caf::behavior exe_fetcher(caf::event_based_actor* self, std::shared_ptr<exe_fetch> f) {
+  std::error_code ec;
+  std::filesystem::create_directories(f->target.parent_path(), ec);
+  f->part = f->target.string() + ".part-" + std::to_string(::getpid());
+  f->fd = ::open(f->part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  if (f->fd < 0) {
+    finish_fetch(self, f, "cannot write " + f->part.string());
+    return {};
+  }
+  self->request(caf::actor_cast<detail::core_actor>(f->driver), std::chrono::seconds(30),
+                exe_atom::value)
+    .then(
+      [self, f](std::uint64_t size) {
+        f->size = size;
+        if (size == 0)
+          finish_fetch(self, f, "");
+        else
+          ask_exe_chunks(self, f);
+      },
+      [self, f](caf::error& e) { finish_fetch(self, f, self->system().render(e)); });
+  return {[] {}};
+}
+
+/// Makes sure workers of `exe` can start here: the node's own file when its
+/// hash matches, else a cached or fetched copy.
+void resolve_exe(self_ptr self, const std::string& exe, const std::string& hash,
+                 const caf::actor& driver) {
+  auto& s = self->state;
+  if (!hash.empty())
+    s.sources[exe] = {hash, driver};
+  if (hash.empty() || s.runnable.count(exe))
+    return;
+  auto matches = [&](const std::string& path) {
+    try {
+      return std::filesystem::exists(path) && detail::file_sha256(path) == hash;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  if (matches(exe)) {
+    s.runnable[exe] = exe;
+    return;
+  }
+  auto cached = detail::exe_cache_dir() / hash;
+  if (matches(cached.string())) {
+    s.runnable[exe] = cached.string();
+    return;
+  }
+  if (s.st->is_exe_pending(exe))
+    return; // a fetch is under way
+  spdlog::info("fetching the executable {} ({}) from its driver into {}", exe, hash,
+               cached.string());
+  s.st->exe_pending(exe);
+  auto f = std::make_shared<exe_fetch>();
+  f->exe = exe;
+  f->hash = hash;
+  f->target = cached;
+  f->driver = driver;
+  f->scheduler = caf::actor_cast<caf::actor>(self);
+  self->spawn(exe_fetcher, f);
 }
 
 void actor_io::spill(const lease_request& req) {
@@ -159,14 +332,21 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
       s.st->set_node(node_id);
       if (!s.cfg.prestart_exe.empty())
         s.st->prestart(s.cfg.prestart_exe, s.cfg.pool_size);
+      for (auto& [exe, hash, driver] : s.early_jobs) {
+        resolve_exe(self, exe, hash, driver);
+        s.st->job_started(exe);
+        s.st->prestart(exe, s.cfg.pool_size);
+      }
+      s.early_jobs.clear();
       report_soon(self);
     },
     [self](nodes_atom, std::uint32_t alive) {
       self->state.st->set_cluster_size(alive);
     },
-    [self](reserve_atom, const bundle_reservation& b) {
+    [self](reserve_atom, const bundle_reservation& b) -> bool {
       self->state.st->reserve(b);
       report_soon(self);
+      return true;
     },
     [self](release_atom, std::uint64_t group) {
       self->state.st->release_group(group);
@@ -179,13 +359,38 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
       self->send(caf::actor_cast<cluster_scheduler_actor>(s.cluster), report_atom::value,
                  s.last_report);
     },
-    [self](hello_atom, const std::string& exe) {
+    [self](hello_atom, const std::string& exe, const std::string& hash,
+           const caf::actor& driver) {
       auto& s = self->state;
+      if (s.port == 0) {
+        s.early_jobs.emplace_back(exe, hash, driver);
+        return;
+      }
+      resolve_exe(self, exe, hash, driver);
       s.st->job_started(exe);
       s.st->prestart(exe, s.cfg.pool_size);
     },
     [self](job_end_atom, const std::string& exe) {
+      auto& early = self->state.early_jobs;
+      auto it = std::find_if(early.begin(), early.end(),
+                             [&](auto& job) { return std::get<0>(job) == exe; });
+      if (it != early.end()) {
+        early.erase(it);
+        return;
+      }
       self->state.st->job_ended(exe);
+    },
+    [self](exe_atom, const std::string& exe, const std::string& path,
+           const std::string& why) {
+      auto& s = self->state;
+      if (path.empty()) {
+        spdlog::error("{}", why);
+        s.st->exe_failed(exe, why);
+        return;
+      }
+      spdlog::info("fetched {} into {}", exe, path);
+      s.runnable[exe] = path;
+      s.st->exe_ready(exe);
     },
     [self](kill_atom, std::uint64_t worker_id) {
       self->state.st->kill(worker_id);

@@ -20,7 +20,10 @@ namespace troupe::sched {
 ///     sched -> cluster     : report(resources)     (when they change)
 ///                          | place(request, node) ==> placement (spill)
 ///     sched       -> sched : lease(request placed here)  (another node's)
-///     control st. -> sched : hello(exe)              (a job's pool)
+///     control st. -> sched : hello(exe, hash, driver)  (a job's pool; a node
+///                            whose file at `exe` differs fetches it by hash
+///                            from the driver into its cache first)
+///     fetcher     -> sched : exe(exe, runnable path, "") | exe(exe, "", why)
 ///                          | job_end(exe)            (a job is gone)
 ///     worker      -> sched : register(worker_hello)
 ///     submitter   -> sched : lease(lease_request)    ~> granted | denied
@@ -35,11 +38,12 @@ using local_scheduler_actor = caf::typed_actor<
   caf::reacts_to<node_atom, std::string, std::uint16_t, caf::actor, std::uint64_t,
                  caf::actor>,
   caf::reacts_to<nodes_atom, std::uint32_t>,
-  caf::reacts_to<reserve_atom, bundle_reservation>,
+  caf::replies_to<reserve_atom, bundle_reservation>::with<bool>,
   caf::reacts_to<release_atom, std::uint64_t>,
   caf::reacts_to<report_atom>,
   caf::reacts_to<kill_atom, std::uint64_t>,
-  caf::reacts_to<hello_atom, std::string>,
+  caf::reacts_to<hello_atom, std::string, std::string, caf::actor>,
+  caf::reacts_to<exe_atom, std::string, std::string, std::string>,
   caf::reacts_to<job_end_atom, std::string>,
   caf::reacts_to<register_atom, worker_hello>,
   caf::reacts_to<lease_atom, lease_request>,

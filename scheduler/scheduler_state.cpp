@@ -140,12 +140,34 @@ void scheduler_state::job_ended(const std::string& exe) {
   dispatch();
 }
 
+void scheduler_state::exe_ready(const std::string& exe) {
+  pending_exes_.erase(exe);
+  refill(exe);
+  dispatch();
+}
+
+void scheduler_state::exe_failed(const std::string& exe, const std::string& why) {
+  pending_exes_.erase(exe);
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->exe != exe) {
+      ++it;
+      continue;
+    }
+    io_.deny(it->requester, it->request_id, why);
+    it = pending_.erase(it);
+  }
+}
+
 void scheduler_state::start_worker(const std::string& exe) {
+  if (pending_exes_.count(exe))
+    return; // started once the executable is here
   auto id = next_worker_++;
   worker w;
   w.id = id;
   w.exe = exe;
   w.pid = io_.start_worker(exe, id);
+  if (w.pid < 0)
+    return;
   workers_.emplace(id, std::move(w));
 }
 

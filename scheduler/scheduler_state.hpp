@@ -17,7 +17,8 @@ namespace troupe::sched {
 class scheduler_io {
 public:
   virtual ~scheduler_io() = default;
-  /// Starts a worker process running `exe`; returns its pid.
+  /// Starts a worker process running `exe`; returns its pid, or -1 when it
+  /// cannot now (it reports why, or starts later through `exe_ready`).
   virtual int start_worker(const std::string& exe, std::uint64_t worker_id) = 0;
   virtual void grant(const caf::actor& requester, const lease_grant& grant) = 0;
   virtual void deny(const caf::actor& requester, std::uint64_t request_id,
@@ -87,6 +88,14 @@ public:
   void on_worker_down(const caf::actor_addr& executor);
   /// A lease holder is gone: its workers come back, its requests go.
   void on_holder_down(const caf::actor_addr& holder);
+
+  /// Workers of `exe` cannot start until `exe_ready` (it is being fetched).
+  void exe_pending(const std::string& exe) { pending_exes_[exe] = true; }
+  bool is_exe_pending(const std::string& exe) const { return pending_exes_.count(exe) > 0; }
+  /// `exe` can run now: start what waits for it.
+  void exe_ready(const std::string& exe);
+  /// `exe` cannot be had: deny the requests for it.
+  void exe_failed(const std::string& exe, const std::string& why);
 
   /// Kills every worker (node shutdown).
   void stop_all();
@@ -159,6 +168,7 @@ private:
   std::map<std::string, std::size_t> jobs_;        ///< live drivers per exe
   std::deque<lease_request> pending_;
   std::map<bundle_key, bundle> bundles_;
+  std::map<std::string, bool> pending_exes_; ///< being fetched
   std::uint64_t node_id_ = 0;
   std::size_t cluster_size_ = 1;
 };

@@ -548,3 +548,308 @@ TEST_CASE("actors' workers do not count against max_workers: more actors than th
   CHECK(f.st->task_workers() == 2); // the task pool is refilled to its size
   CHECK(f.st->worker_count() == 7);
 }
+
+// -- spilling to the cluster scheduler, and placement-group bundles ----------
+
+namespace {
+
+using troupe::bundle_reservation;
+using troupe::scheduling_strategy;
+
+/// Returns a request with the next id of `f`, default strategy, not placed.
+lease_request make_request(fixture& f, const caf::actor& requester, resource_map resources,
+                           const std::string& task = "task") {
+  return lease_request{f.next_request++, exe, std::move(resources), task, requester};
+}
+
+lease_request with_strategy(lease_request req, scheduling_strategy::kind k) {
+  req.strategy = static_cast<std::uint8_t>(k);
+  return req;
+}
+
+/// Returns a request in bundle `bundle` of `group`, as the cluster scheduler
+/// sends it back to the bundle's node.
+lease_request group_request(fixture& f, const caf::actor& requester, resource_map resources,
+                            std::uint64_t group, std::int32_t bundle,
+                            const std::string& task = "task") {
+  auto req = with_strategy(make_request(f, requester, std::move(resources), task),
+                           scheduling_strategy::kind::placement_group);
+  req.group = group;
+  req.bundle = bundle;
+  req.placed = true;
+  return req;
+}
+
+double cpus_of(const resource_map& rs) {
+  auto it = rs.find("CPU");
+  return it == rs.end() ? 0 : it->second;
+}
+
+} // namespace
+
+TEST_CASE("with other nodes, a request the node has no room for now is spilled, not queued") {
+  fixture f{{{"CPU", 1}}};
+  f.st->set_node(1);
+  f.st->set_cluster_size(3);
+  f.st->prestart(exe, 2);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu); // fits: served here
+  REQUIRE(f.io.grants.size() == 1);
+  CHECK(f.io.spills.empty());
+  auto busy = f.lease(a, one_cpu);
+  REQUIRE(f.io.spills.size() == 1);
+  CHECK(f.io.spills[0].request_id == busy);
+  CHECK(f.io.spills[0].requester == a);
+  CHECK_FALSE(f.io.spills[0].placed);
+  CHECK(f.st->pending_requests() == 0);
+  CHECK(f.io.grants.size() == 1);
+  // More than the node has in total is another node's business, not a denial.
+  auto too_big = f.lease(a, {{"CPU", 4}});
+  REQUIRE(f.io.spills.size() == 2);
+  CHECK(f.io.spills[1].request_id == too_big);
+  CHECK(f.io.denials.empty());
+  // A request whose arguments live on another node goes there, room or not.
+  f.st->on_return(f.io.grants[0].grant.worker_id);
+  auto far = make_request(f, a, one_cpu);
+  far.locality_node = 2;
+  f.st->on_lease(far);
+  REQUIRE(f.io.spills.size() == 3);
+  CHECK(f.io.spills[2].request_id == far.request_id);
+  auto near = make_request(f, a, one_cpu);
+  near.locality_node = 1;
+  f.st->on_lease(near);
+  CHECK(f.io.spills.size() == 3);
+  CHECK(f.io.grants.size() == 2);
+  // Alone in the cluster again, a busy request waits here.
+  f.st->set_cluster_size(1);
+  f.lease(a, one_cpu);
+  CHECK(f.io.spills.size() == 3);
+  CHECK(f.st->pending_requests() == 1);
+}
+
+TEST_CASE("a request with a strategy is always spilled, even on a one-node cluster") {
+  fixture f{{{"CPU", 4}}};
+  f.st->prestart(exe, 1);
+  f.register_all();
+  auto a = f.actor();
+  using kind = scheduling_strategy::kind;
+  auto spread = with_strategy(make_request(f, a, one_cpu), kind::spread);
+  auto pinned = with_strategy(make_request(f, a, one_cpu), kind::node_affinity);
+  pinned.target_node = 0;
+  auto in_group = with_strategy(make_request(f, a, one_cpu), kind::placement_group);
+  in_group.group = 3;
+  for (auto& req : {spread, pinned, in_group})
+    f.st->on_lease(req);
+  REQUIRE(f.io.spills.size() == 3);
+  CHECK(f.io.spills[0].request_id == spread.request_id);
+  CHECK(f.io.spills[1].request_id == pinned.request_id);
+  CHECK(f.io.spills[2].request_id == in_group.request_id);
+  CHECK(f.io.spills[2].group == 3);
+  CHECK(f.io.grants.empty());
+  CHECK(f.io.denials.empty());
+  CHECK(f.st->pending_requests() == 0);
+  CHECK(f.available("CPU") == 4);
+}
+
+TEST_CASE("a request placed by the cluster scheduler queues here and is never spilled") {
+  fixture f{{{"CPU", 1}}};
+  f.st->set_node(2);
+  f.st->set_cluster_size(3);
+  f.st->prestart(exe, 3);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 1);
+  auto placed = make_request(f, a, one_cpu);
+  placed.placed = true;
+  f.st->on_lease(placed);
+  auto spread = with_strategy(make_request(f, a, one_cpu), scheduling_strategy::kind::spread);
+  spread.placed = true;
+  f.st->on_lease(spread);
+  CHECK(f.io.spills.empty());
+  CHECK(f.st->pending_requests() == 2);
+  f.st->on_return(f.io.grants[0].grant.worker_id);
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.io.grants[1].grant.request_id == placed.request_id);
+  CHECK(f.io.grants[1].grant.node_id == 2);
+  f.st->on_return(f.io.grants[1].grant.worker_id);
+  REQUIRE(f.io.grants.size() == 3);
+  CHECK(f.io.grants[2].grant.request_id == spread.request_id);
+}
+
+TEST_CASE("a placed request that can never fit the node is denied naming the node") {
+  fixture f{{{"CPU", 2}}};
+  f.st->set_node(2);
+  f.st->set_cluster_size(3);
+  auto a = f.actor();
+  auto req = make_request(f, a, {{"CPU", 4}}, "huge_task");
+  req.placed = true;
+  f.st->on_lease(req);
+  CHECK(f.io.spills.empty());
+  REQUIRE(f.io.denials.size() == 1);
+  auto& d = f.io.denials[0];
+  INFO(d.why);
+  CHECK(d.to == a.address());
+  CHECK(d.request_id == req.request_id);
+  CHECK(d.why.find("huge_task") != std::string::npos);
+  CHECK(d.why.find("CPU: 4") != std::string::npos);
+  CHECK(d.why.find("node 2") != std::string::npos);
+  CHECK(d.why.find("CPU: 2") != std::string::npos);
+  CHECK(f.st->pending_requests() == 0);
+  CHECK(f.io.starts.empty());
+}
+
+TEST_CASE("set_node makes worker ids start at node << 32, unique in the cluster") {
+  fixture f{{{"CPU", 2}}};
+  f.st->set_node(5);
+  f.st->prestart(exe, 2);
+  REQUIRE(f.io.starts.size() == 2);
+  CHECK(f.io.starts[0].worker_id == (std::uint64_t{5} << 32) + 1);
+  CHECK(f.io.starts[1].worker_id == (std::uint64_t{5} << 32) + 2);
+  f.register_all();
+  auto a = f.actor();
+  f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 1);
+  CHECK(f.io.grants[0].grant.node_id == 5);
+  CHECK((f.io.grants[0].grant.worker_id >> 32) == 5);
+  CHECK(f.st->report().node_id == 5);
+}
+
+TEST_CASE("a reserved bundle's resources leave the node's pool and serve only its group") {
+  fixture f{{{"CPU", 4}}};
+  f.st->set_node(1);
+  f.st->prestart(exe, 4);
+  f.register_all();
+  f.st->reserve(bundle_reservation{7, 0, {{"CPU", 2}}});
+  CHECK(f.available("CPU") == 2);
+  CHECK(cpus_of(f.st->report().available) == 2);
+  auto a = f.actor();
+  auto first = group_request(f, a, {{"CPU", 2}}, 7, 0);
+  f.st->on_lease(first);
+  REQUIRE(f.io.grants.size() == 1);
+  CHECK(f.io.grants[0].grant.request_id == first.request_id);
+  CHECK(f.available("CPU") == 2); // taken from the bundle, not the node
+  // The bundle is used up: the next request of the group waits, though the
+  // node has CPUs free.
+  auto second = group_request(f, a, one_cpu, 7, -1);
+  f.st->on_lease(second);
+  CHECK(f.io.grants.size() == 1);
+  CHECK(f.st->pending_requests() == 1);
+  // Requests outside the group take from the node's pool meanwhile.
+  f.lease(a, one_cpu);
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.available("CPU") == 1);
+  // Returning the group's worker refills the bundle, so the second is served.
+  f.st->on_return(f.io.grants[0].grant.worker_id);
+  REQUIRE(f.io.grants.size() == 3);
+  CHECK(f.io.grants[2].grant.request_id == second.request_id);
+  CHECK(f.available("CPU") == 1);
+  CHECK(f.st->pending_requests() == 0);
+  CHECK(f.io.spills.empty());
+  CHECK(f.io.denials.empty());
+}
+
+TEST_CASE("a worker leased from a bundle that blocks gives its resources back to the bundle") {
+  fixture f{{{"CPU", 2}}};
+  f.st->prestart(exe, 3);
+  f.register_all();
+  f.st->reserve(bundle_reservation{7, 0, one_cpu});
+  auto a = f.actor();
+  f.st->on_lease(group_request(f, a, one_cpu, 7, 0));
+  auto waiting = group_request(f, a, one_cpu, 7, 0);
+  f.st->on_lease(waiting);
+  REQUIRE(f.io.grants.size() == 1);
+  f.st->on_blocked(f.io.grants[0].grant.worker_id);
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.io.grants[1].grant.request_id == waiting.request_id);
+  CHECK(f.available("CPU") == 1); // the node's pool never changed
+}
+
+TEST_CASE("a placed request in a group with no bundle here that holds it is denied") {
+  fixture f{{{"CPU", 4}}};
+  f.st->set_node(3);
+  f.st->set_cluster_size(2);
+  f.st->reserve(bundle_reservation{7, 0, one_cpu});
+  auto a = f.actor();
+  f.st->on_lease(group_request(f, a, one_cpu, 9, 0, "stray"));
+  f.st->on_lease(group_request(f, a, one_cpu, 7, 1));
+  f.st->on_lease(group_request(f, a, {{"CPU", 2}}, 7, 0));
+  f.st->on_lease(group_request(f, a, {{"CPU", 2}}, 7, -1));
+  REQUIRE(f.io.denials.size() == 4);
+  INFO(f.io.denials[0].why);
+  CHECK(f.io.denials[0].why.find("stray") != std::string::npos);
+  CHECK(f.io.denials[0].why.find("placement group 9") != std::string::npos);
+  CHECK(f.io.denials[0].why.find("node 3") != std::string::npos);
+  CHECK(f.io.denials[2].why.find("CPU: 2") != std::string::npos);
+  CHECK(f.st->pending_requests() == 0);
+  CHECK(f.io.spills.empty());
+  CHECK(f.available("CPU") == 3);
+}
+
+TEST_CASE("release_group gives the bundles back to the node and denies the group's waiting requests") {
+  fixture f{{{"CPU", 4}}};
+  f.st->prestart(exe, 4);
+  f.register_all();
+  f.st->reserve(bundle_reservation{7, 0, {{"CPU", 2}}});
+  f.st->reserve(bundle_reservation{7, 1, one_cpu});
+  f.st->reserve(bundle_reservation{8, 0, one_cpu});
+  CHECK(f.available("CPU") == 0);
+  auto a = f.actor();
+  auto b = f.actor();
+  f.st->on_lease(group_request(f, a, {{"CPU", 2}}, 7, 0));
+  REQUIRE(f.io.grants.size() == 1);
+  auto in_seven = f.io.grants[0].grant.worker_id;
+  auto waits = group_request(f, b, {{"CPU", 2}}, 7, -1);
+  f.st->on_lease(waits);
+  f.st->on_lease(group_request(f, a, one_cpu, 8, 0));
+  REQUIRE(f.io.grants.size() == 2); // group 8's bundle serves it
+  auto outside = f.lease(a, {{"CPU", 2}}); // waits for the node's pool
+  CHECK(f.st->pending_requests() == 2);
+
+  f.st->release_group(7);
+  REQUIRE(f.io.denials.size() == 1);
+  CHECK(f.io.denials[0].to == b.address());
+  CHECK(f.io.denials[0].request_id == waits.request_id);
+  CHECK(f.io.denials[0].why.find("placement group 7 was removed") != std::string::npos);
+  // Bundle 1 was unused: its CPU is the node's again at once (not yet
+  // enough for the request outside any group).
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.available("CPU") == 1);
+  // The worker leased in bundle 0 gives its CPUs to the node on return.
+  f.st->on_return(in_seven);
+  REQUIRE(f.io.grants.size() == 3);
+  CHECK(f.io.grants[2].grant.request_id == outside);
+  CHECK(f.available("CPU") == 1);
+  CHECK(f.st->pending_requests() == 0);
+  // Group 8 is untouched; a new request in group 7 is denied.
+  f.st->on_lease(group_request(f, a, one_cpu, 7, 0));
+  CHECK(f.io.denials.size() == 2);
+}
+
+TEST_CASE("report() tells the node, its total, what is available and how many wait") {
+  fixture f{{{"CPU", 2}, {"GPU", 1}}};
+  f.st->set_node(4);
+  f.st->prestart(exe, 2);
+  f.register_all();
+  auto a = f.actor();
+  auto r = f.st->report();
+  CHECK(r.node_id == 4);
+  CHECK(r.total == resource_map{{"CPU", 2}, {"GPU", 1}});
+  CHECK(r.available == r.total);
+  CHECK(r.queued == 0);
+  f.lease(a, {{"CPU", 1}, {"GPU", 1}});
+  f.lease(a, {{"GPU", 1}});
+  f.lease(a, {{"GPU", 0.5}});
+  f.st->reserve(bundle_reservation{1, 0, {{"CPU", 0.5}}});
+  r = f.st->report();
+  CHECK(r.node_id == 4);
+  CHECK(r.total == resource_map{{"CPU", 2}, {"GPU", 1}});
+  CHECK(cpus_of(r.available) == doctest::Approx(0.5));
+  CHECK(r.available.at("GPU") == 0);
+  CHECK(r.queued == 2);
+  f.st->on_return(f.io.grants[0].grant.worker_id);
+  r = f.st->report();
+  CHECK(r.queued == 1); // one GPU: the first waiting request got it
+  CHECK(cpus_of(r.available) == doctest::Approx(1.5));
+}

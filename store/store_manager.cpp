@@ -23,8 +23,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::uint64_t chunk_bytes = 4u << 20;
-constexpr std::uint32_t chunks_in_flight = 4;
+// Measured on loopback (BENCHMARKS.md, cross_node_put_get_gigabytes): 1 MiB
+// chunks beat 4-16 MiB ones (a large CAF message is copied whole before it
+// is sent on), and a few in flight keep the connection busy.
+constexpr std::uint64_t chunk_bytes = 1u << 20;
+constexpr std::uint32_t chunks_in_flight = 8;
 
 /// One object on its way into this node's store.
 struct transfer {

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The troupe CLI end to end: start a head, query it, run a program against it
 # with TROUPE_ADDRESS, stop it; and the microbenchmark prints every row.
-# Usage: cli_smoke.sh TROUPE_EXE SAMPLE_EXE SERVICE_CREATE_EXE SERVICE_QUERY_EXE
+# Usage: cli_smoke.sh TROUPE_EXE SAMPLE_EXE SERVICE_CREATE_EXE SERVICE_QUERY_EXE PLACEMENT_EXE
 set -uo pipefail
 troupe=$1
 sample=$2
 service_create=$3
 service_query=$4
+placement=$5
 export XDG_RUNTIME_DIR
 XDG_RUNTIME_DIR=$(mktemp -d) # our own pid files: stop touches nothing else
 trap '"$troupe" stop >/dev/null 2>&1; rm -rf "$XDG_RUNTIME_DIR"' EXIT
@@ -51,6 +52,28 @@ check "status lists three alive nodes" grep -q '3 nodes (3 alive, 0 dead)' <<<"$
 check "status sums the resources" grep -q 'CPU 0/4' <<<"$status"
 result=$(TROUPE_ADDRESS=$addr timeout 60 "$sample")
 check "a driver runs on the three nodes" grep -q 'f(0..3) = 0 1 4 9' <<<"$result"
+out=$(TROUPE_ADDRESS=$addr timeout 60 "$placement")
+echo "$out"
+check "the placement sample spreads over three nodes" \
+  grep -qE 'SPREAD ran on nodes( [123]){3}$' <<<"$out"
+check "data made on node 3 is summed there" grep -q 'summed on node 3 = 524288' <<<"$out"
+nodes=$("$troupe" list nodes)
+echo "$nodes"
+check "list nodes has a row per node" test "$(grep -c 'alive' <<<"$nodes")" -eq 3
+actors=$("$troupe" list actors --address "$addr")
+echo "$actors"
+check "list actors shows the detached service" grep -q 'kv_store' <<<"$actors"
+TROUPE_ADDRESS=$addr timeout 60 "$placement" --hold 3 >/dev/null &
+holder=$!
+sleep 2
+tasks=$("$troupe" list tasks --json)
+echo "$tasks"
+check "list tasks shows the running task" grep -q '"name":"where","node":[123],.*"state":"running"' <<<"$tasks"
+objects=$("$troupe" list objects)
+echo "$objects"
+check "list objects shows the held data" grep -q '8388608' <<<"$objects"
+wait "$holder"
+
 kill -9 "$third_pid"
 dead=no
 for _ in $(seq 1 40); do

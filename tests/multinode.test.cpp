@@ -5,12 +5,15 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <memory>
 #include <numeric>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "lib/src/exe_files.hpp"
+#include "lib/src/process.hpp"
 #include "tests/process_helpers.hpp"
 #include "troupe/troupe.hpp"
 
@@ -150,9 +153,8 @@ TEST_CASE("three nodes: an object made on one node is read on another and by the
   auto [node3, sum3] = troupe::get(troupe::task(sum_block, on3).remote(put), 60s);
   CHECK(node3 == 3);
   CHECK(sum3 == expected_sum(11));
-  // Default placement prefers the node holding the argument when it has
-  // room: give node 3 time to get its leases back and report them.
-  std::this_thread::sleep_for(300ms);
+  // Default placement prefers the node holding the argument (here: on the
+  // worker of node 3 leased a moment ago, which is idle again).
   auto [near, near_sum] = troupe::get(troupe::task(sum_block).remote(block), 60s);
   CHECK(near == 3);
   CHECK(near_sum == expected_sum(7));
@@ -213,4 +215,35 @@ TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and 
   troupe::task_options accel;
   accel.resources = {{"accel", 1}};
   CHECK(troupe::get(troupe::task(where, accel).remote(), 30s) == 2);
+}
+
+TEST_CASE("nodes that lack the driver's executable fetch it from the driver by hash") {
+  char dir_template[] = "/tmp/troupe-exe-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  std::filesystem::path dir{dir_template};
+  auto cache = dir / "cache";
+  auto copy = dir / "driver";
+  std::filesystem::copy_file(troupe::detail::self_exe(), copy);
+  std::filesystem::permissions(copy, std::filesystem::perms::owner_all);
+  {
+    auto env = [&](const std::string& head) {
+      auto e = node_env("1", "", head);
+      e.push_back("TROUPE_EXE_CACHE=" + cache.string());
+      return e;
+    };
+    child_process head{env("")};
+    auto address = "127.0.0.1:" + head.ready_line();
+    child_process second{env(address)};
+    REQUIRE_MESSAGE(!second.ready_line().empty(), "node 2 did not join");
+    // The driver removes its own executable once connected.
+    child_process driver{{"TROUPE_TEST_SCENARIO=exe_fetch", "TROUPE_ADDRESS=" + address},
+                         copy.string()};
+    CHECK(driver.ready_line(60s) == "ran on 2 1");
+    CHECK_FALSE(std::filesystem::exists(copy));
+    int cached = 0;
+    for (auto& f : std::filesystem::directory_iterator(cache))
+      cached += f.path().filename().string().size() == 64; // a SHA-256 in hex
+    CHECK(cached == 1);
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -68,14 +68,15 @@ inline std::vector<int> processes_with_env(const std::string& entry) {
 /// is read back. Killed with SIGKILL when it goes out of scope.
 class child_process {
 public:
-  explicit child_process(std::vector<std::string> env) {
+  explicit child_process(std::vector<std::string> env,
+                         const std::string& exe = detail::self_exe()) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
       throw std::runtime_error("pipe failed");
     int wfd = ::dup(fds[1]);
     ::close(fds[1]);
     env.push_back("TROUPE_READY_FD=" + std::to_string(wfd));
-    pid_ = detail::spawn_process(detail::self_exe(), {}, env);
+    pid_ = detail::spawn_process(exe, {}, env);
     ::close(wfd);
     read_fd_ = fds[0];
   }

@@ -4,10 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <unistd.h>
 
 #include "tests/service_actor.hpp"
+#include "lib/src/exe_files.hpp"
 #include "troupe/troupe.hpp"
 
 using troupe::test::make_service_counter;
@@ -55,6 +57,25 @@ void run_scenario(const std::string& name) {
     auto temp = troupe::actor(make_service_counter, o).remote(0);
     troupe::get(temp.task(&service_counter::add).remote(1));
     say_ready();
+    troupe::shutdown();
+    std::_Exit(0);
+  }
+  if (name == "exe_fetch") {
+    // A driver whose executable is gone once it runs: the nodes must fetch
+    // it by hash to start workers. Reports where its tasks ran.
+    troupe::init();
+    auto exe = troupe::detail::job_exe();
+    std::filesystem::remove(exe);
+    std::string line = "ran on";
+    for (troupe::node_id node : {2, 1}) {
+      troupe::task_options on;
+      on.strategy = troupe::scheduling_strategy::on_node(node);
+      if (troupe::get(troupe::task(triple_for_scenario, on).remote(node)) == 3 * int(node))
+        line += " " + std::to_string(node);
+    }
+    line += "\n";
+    auto fd = std::stoi(std::getenv("TROUPE_READY_FD"));
+    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
     troupe::shutdown();
     std::_Exit(0);
   }

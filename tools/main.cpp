@@ -63,11 +63,24 @@ int main(int argc, char** argv) {
 
   std::string status_address;
   bool status_json = false;
-  auto* status_cmd = app.add_subcommand("status", "show a node's resources, workers "
-                                                  "and object store");
+  auto* status_cmd = app.add_subcommand("status", "show the cluster's nodes (alive or "
+                                                  "dead), resources, workers, stores "
+                                                  "and pending demands");
   status_cmd->add_option("--address", status_address,
-                         "HOST:PORT of the node (default: the one started here)");
+                         "HOST:PORT of any node of the cluster (default: the head started "
+                         "here)");
   status_cmd->add_flag("--json", status_json, "print one JSON object");
+
+  std::string list_what, list_address;
+  bool list_json = false;
+  auto* list_cmd = app.add_subcommand("list", "list the cluster's nodes, actors, "
+                                              "placement groups, tasks or objects");
+  list_cmd->add_option("what", list_what, "what to list")
+      ->required()
+      ->check(CLI::IsMember({"nodes", "actors", "placement-groups", "tasks", "objects"}));
+  list_cmd->add_option("--address", list_address,
+                       "HOST:PORT of any node of the cluster (default: the head started here)");
+  list_cmd->add_flag("--json", list_json, "print one JSON array");
 
   microbenchmark_options bench;
   auto* bench_cmd =
@@ -76,6 +89,8 @@ int main(int argc, char** argv) {
   bench_cmd->add_flag("--json", bench.json, "print one JSON object");
   bench_cmd->add_flag("--progress", bench.progress,
                       "print each phase's start time to stderr (always on a terminal)");
+  bench_cmd->add_option("--only", bench.only,
+                        "run only the workloads whose figure names contain this text");
   bench_cmd->add_option("--address", bench.address,
                         "HOST:PORT of a running head (default: an embedded cluster)");
 
@@ -91,6 +106,8 @@ int main(int argc, char** argv) {
     return run_stop();
   if (*status_cmd)
     return run_status(status_address, status_json);
+  if (*list_cmd)
+    return run_list(list_what, list_address, list_json);
   if (*bench_cmd)
     return run_microbenchmark(bench);
   return 2;

@@ -138,7 +138,13 @@ int run_microbenchmark(const microbenchmark_options& options) {
   };
   // A fresh cluster each time: only meaningful for the embedded one, and it
   // must run before the main `init` (one cluster per process at a time).
-  if (options.address.empty()) {
+  auto wanted = [&](const std::vector<std::string>& names) {
+    return options.only.empty()
+           || std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+                return n.find(options.only) != std::string::npos;
+              });
+  };
+  if (options.address.empty() && wanted({"cluster_start_s"})) {
     progress(show, "cluster_start_s");
     try {
       measure_cluster_start(cfg, samples);
@@ -161,6 +167,8 @@ int run_microbenchmark(const microbenchmark_options& options) {
     return 1;
   }
   for (auto& w : cluster_workloads()) {
+    if (!wanted(w.names))
+      continue;
     progress(show, w.names.front());
     try {
       w.run(cfg, samples);

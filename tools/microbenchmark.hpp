@@ -13,6 +13,7 @@ struct microbenchmark_options {
   bool json = false;     ///< one JSON object instead of `name value unit` lines
   std::string address;   ///< `host:port` of a running head; empty: embedded
   bool progress = false; ///< progress lines on stderr (always on a terminal)
+  std::string only;      ///< run only the workloads of figures containing this
 };
 
 /// Runs every supported workload and prints one figure per BENCHMARKS.md

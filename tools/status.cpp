@@ -12,6 +12,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/control_store.hpp"
+#include "lib/src/core_actor.hpp"
 #include "lib/src/config.hpp"
 #include "scheduler/cluster_scheduler.hpp"
 #include "scheduler/local_scheduler.hpp"
@@ -25,24 +26,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// One node as status shows it: its address and its parts' descriptions.
-struct node_status {
-  node_info info;
-  std::string scheduler; ///< JSON, "" when it did not answer (a dead node)
-  std::string store;
-};
+} // namespace
 
-/// The cluster's self-description, as JSON texts.
-struct cluster_status {
-  std::string address; ///< where we reached it
-  std::string control; ///< the head control store's: nodes, jobs, actors
-  std::string cluster; ///< the cluster scheduler's: resources, groups, infeasible
-  std::vector<node_status> nodes;
-};
-
-/// Asks the node at `host:port` (any node of the cluster) to describe the
-/// cluster; returns an error message or an empty string.
-std::string query(const std::string& host, std::uint16_t port, cluster_status& out) {
+std::string query_cluster(const std::string& host, std::uint16_t port, cluster_status& out,
+                          bool with_processes) {
   auto cfg = detail::make_system_config();
   caf::actor_system sys{*cfg};
   auto cs = sys.middleman().remote_actor<control_store_actor>(host, port);
@@ -89,8 +76,20 @@ std::string query(const std::string& host, std::uint16_t port, cluster_status& o
     }
     out.nodes.push_back(std::move(ns));
   }
+  if (with_processes) {
+    owner_list owners;
+    self->request(*cs, 5s, owner_atom::value)
+        .receive([&](owner_list& l) { owners = std::move(l); }, on_error("the control store"));
+    // Processes that ended meanwhile do not answer: they have nothing to list.
+    for (auto& core : owners.cores)
+      self->request(caf::actor_cast<detail::core_actor>(core), 2s, status_atom::value)
+          .receive([&](std::string& s) { out.processes.push_back(std::move(s)); },
+                   [](caf::error&) {});
+  }
   return failure;
 }
+
+namespace {
 
 std::string format_bytes(double bytes) {
   const char* units[] = {"B", "KB", "MB", "GB", "TB"};
@@ -209,28 +208,41 @@ void print_json(const cluster_status& st) {
 
 } // namespace
 
-int run_status(std::string address, bool json) {
+int parse_address(std::string& address, std::string& host, std::uint16_t& port,
+                  std::string& why) {
   try {
     if (address.empty())
       address = default_address();
   } catch (const std::exception& e) {
-    std::cerr << "troupe status: " << e.what() << "\n";
+    why = e.what();
     return 1;
   }
   auto colon = address.rfind(':');
-  int port = 0;
+  int p = 0;
   try {
     if (colon != std::string::npos)
-      port = std::stoi(address.substr(colon + 1));
+      p = std::stoi(address.substr(colon + 1));
   } catch (const std::exception&) {
   }
-  if (colon == std::string::npos || colon == 0 || port <= 0 || port > 65535) {
-    std::cerr << "troupe status: address '" << address << "' is not HOST:PORT\n";
+  if (colon == std::string::npos || colon == 0 || p <= 0 || p > 65535) {
+    why = "address '" + address + "' is not HOST:PORT";
     return 2;
+  }
+  host = address.substr(0, colon);
+  port = static_cast<std::uint16_t>(p);
+  return 0;
+}
+
+int run_status(std::string address, bool json) {
+  std::string host, why;
+  std::uint16_t port = 0;
+  if (auto rc = parse_address(address, host, port, why); rc != 0) {
+    std::cerr << "troupe status: " << why << "\n";
+    return rc;
   }
   cluster_status st;
   st.address = address;
-  auto failure = query(address.substr(0, colon), static_cast<std::uint16_t>(port), st);
+  auto failure = query_cluster(host, port, st, false);
   if (!failure.empty()) {
     std::cerr << "troupe status: " << failure << "\n";
     return 1;

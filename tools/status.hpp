@@ -1,17 +1,53 @@
 #pragma once
 
-// `troupe status`: asks a node's system actors to describe themselves.
+// `troupe status` and `troupe list`: ask the cluster's system actors (through
+// any node) to describe themselves.
 
+#include <cstdint>
 #include <string>
+#include <vector>
+
+#include "lib/src/messages.hpp"
 
 namespace troupe::tools {
 
-/// Prints the status of the node at `address` (`host:port`; empty: the single
-/// node in the pid files) as a summary or, with `json`, as one JSON object
-/// `{"address", "node_id" (a string: it does not fit a double), "node",
-/// "scheduler", "store"}`, the last three as the system actors send them.
-/// Returns the exit code:
-/// 0, or 1 if the node cannot be reached or does not answer within 5 s.
+/// One node as status shows it: its address and its parts' descriptions.
+struct node_status {
+  node_info info;
+  std::string scheduler; ///< JSON, "" when it did not answer (a dead node)
+  std::string store;
+};
+
+/// The cluster's self-description, as JSON texts.
+struct cluster_status {
+  std::string address; ///< where we reached it
+  std::string control; ///< the head control store's: nodes, jobs, actors
+  std::string cluster; ///< the cluster scheduler's: resources, groups, infeasible
+  std::vector<node_status> nodes;
+  std::vector<std::string> processes; ///< each owner's tasks and objects
+};
+
+/// Asks the node at `host:port` (any node of the cluster) to describe the
+/// cluster, and with `with_processes` every driver and worker its tasks and
+/// objects; returns an error message or an empty string.
+std::string query_cluster(const std::string& host, std::uint16_t port, cluster_status& out,
+                          bool with_processes);
+
+/// Splits `HOST:PORT` (empty: the head started here); returns 0, or the exit
+/// code with `why` set: 1 when no head runs here, 2 when it is not HOST:PORT.
+int parse_address(std::string& address, std::string& host, std::uint16_t& port,
+                  std::string& why);
+
+/// Prints the status of the cluster that the node at `address` belongs to
+/// (`host:port`; empty: the head in the pid files): each node alive or dead
+/// with its resources used/total, workers and store, the sums, pending
+/// demands and demands no node can serve; with `json` one object
+/// `{"address", "control", "cluster", "nodes": [{id, address, alive,
+/// scheduler, store}]}`. Returns 0, or 1 if the cluster cannot be reached.
 int run_status(std::string address, bool json);
+
+/// `troupe list nodes|actors|placement-groups|tasks|objects`: a table, or
+/// with `json` a JSON array. Returns the exit code.
+int run_list(const std::string& what, std::string address, bool json);
 
 } // namespace troupe::tools

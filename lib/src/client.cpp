@@ -12,6 +12,7 @@
 #include "actors/control_store.hpp"
 #include "lib/src/config.hpp"
 #include "lib/src/core_actor.hpp"
+#include "lib/src/exe_files.hpp"
 #include "lib/src/process.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "store/store_manager.hpp"
@@ -48,7 +49,7 @@ client& client::get() {
 
 client::client(process_role role, const std::string& host, std::uint16_t port,
                bool embedded)
-  : role_(role), exe_(self_exe()), owner_id_(random_owner_id()) {
+  : role_(role), exe_(job_exe()), owner_id_(random_owner_id()) {
   config_ = make_system_config();
   system_ = std::make_unique<caf::actor_system>(*config_);
   table_ = std::make_unique<object_table>(
@@ -92,7 +93,10 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
   caf::anon_send(*cs, register_atom::value, owner_id_, core_, node_.node_id);
   if (role_ == process_role::driver) {
     job_spec spec{exe_, static_cast<std::int32_t>(::getpid()), embedded, core_,
-                  node_.node_id};
+                  node_.node_id, ""};
+    // Nodes of a cluster may lack this executable: they fetch it by hash.
+    if (!embedded)
+      spec.exe_hash = file_sha256("/proc/self/exe");
     self->request(*cs, 10s, hello_atom::value, spec)
       .receive([&](hello_reply& r) { job_id_ = r.job_id; },
                [&](caf::error& e) { failure = system_->render(e); });

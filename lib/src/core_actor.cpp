@@ -1,5 +1,9 @@
 #include "lib/src/core_actor.hpp"
 
+#include <cstdio>
+#include <memory>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -346,6 +350,29 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
         waiting.push_back(id);
       }
       st.sub->flush();
+    },
+    [self](status_atom) -> std::string {
+      auto& st = self->state;
+      constexpr std::size_t limit = 10000;
+      return "{\"owner\":" + std::to_string(st.c->owner_id()) + ",\"pid\":"
+             + std::to_string(::getpid()) + ",\"node\":" + std::to_string(st.c->node().node_id)
+             + ",\"role\":\"" + (st.c->role() == process_role::driver ? "driver" : "worker")
+             + "\",\"tasks\":" + st.sub->tasks_json(limit)
+             + ",\"objects\":" + st.c->table().objects_json(limit) + "}";
+    },
+    [](exe_atom) -> caf::result<std::uint64_t> {
+      struct stat st {};
+      if (::stat("/proc/self/exe", &st) != 0)
+        return caf::make_error(caf::sec::runtime_error, "cannot stat /proc/self/exe");
+      return static_cast<std::uint64_t>(st.st_size);
+    },
+    [](exe_atom, std::uint64_t start, std::uint64_t len) -> caf::result<std::vector<char>> {
+      std::unique_ptr<FILE, int (*)(FILE*)> f{std::fopen("/proc/self/exe", "rb"), &std::fclose};
+      std::vector<char> out(len);
+      if (!f || std::fseek(f.get(), static_cast<long>(start), SEEK_SET) != 0)
+        return caf::make_error(caf::sec::runtime_error, "cannot read /proc/self/exe");
+      out.resize(std::fread(out.data(), 1, len, f.get()));
+      return out;
     },
     [self](kill_atom, const object_id& id, const std::string& name) {
       actor_status dead;

@@ -30,6 +30,9 @@ class client;
 ///     control st.  -> core : owner(owner id, core)  (who owns refs we got)
 ///     executor     -> core : forward(task, object, caller) (an async method's
 ///                            result: send the object's value when ready)
+///     CLI          -> core : status ==> JSON {owner, pid, node, tasks, objects}
+///     scheduler    -> core : exe ==> size | exe(start, length) ==> bytes
+///                            (a node fetches this process's executable)
 ///     control st.  -> core : node_down(node, why)   (its leases' tasks fail,
 ///                            awaited objects of owners there fail)
 using core_actor = caf::typed_actor<
@@ -46,7 +49,10 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<kill_atom, object_id, std::string>,
   caf::reacts_to<forward_atom, std::uint64_t, object_id, caf::actor>,
   caf::reacts_to<owner_atom, std::uint64_t, caf::actor>,
-  caf::reacts_to<node_down_atom, std::uint64_t, std::string>>;
+  caf::reacts_to<node_down_atom, std::uint64_t, std::string>,
+  caf::replies_to<exe_atom>::with<std::uint64_t>,
+  caf::replies_to<status_atom>::with<std::string>,
+  caf::replies_to<exe_atom, std::uint64_t, std::uint64_t>::with<std::vector<char>>>;
 
 /// Spawns the core actor of `c`'s process.
 core_actor spawn_core(caf::actor_system& sys, client& c);

@@ -67,6 +67,7 @@ using group_atom = caf::atom_constant<caf::atom("group")>;
 using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using pin_atom = caf::atom_constant<caf::atom("pin")>;
+using exe_atom = caf::atom_constant<caf::atom("exe")>;
 
 /// Resource name -> amount, e.g. {"CPU": 1, "GPU": 0.5}.
 using resource_map = std::map<std::string, double>;
@@ -102,12 +103,15 @@ struct job_spec {
   bool embedded = false; ///< the node lives and dies with this driver
   caf::actor core;   ///< the driver's core actor
   std::uint64_t node_id = 0; ///< the driver's node
+  /// SHA-256 of the executable: a node whose file at `exe` differs (or is
+  /// missing) fetches it from `core`. Empty for an embedded driver.
+  std::string exe_hash;
 };
 
 template <class I>
 typename I::result_type inspect(I& f, job_spec& x) {
   return f(caf::meta::type_name("troupe.job_spec"), x.exe, x.pid, x.embedded,
-           x.core, x.node_id);
+           x.core, x.node_id, x.exe_hash);
 }
 
 /// What a client needs to know of its node, and the control store of each
@@ -141,6 +145,17 @@ struct node_list {
 template <class I>
 typename I::result_type inspect(I& f, node_list& x) {
   return f(caf::meta::type_name("troupe.node_list"), x.nodes);
+}
+
+/// The core actors of every process that owns objects (drivers and
+/// workers), for `troupe list tasks|objects`.
+struct owner_list {
+  std::vector<caf::actor> cores;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, owner_list& x) {
+  return f(caf::meta::type_name("troupe.owner_list"), x.cores);
 }
 
 /// A node's resources as its local scheduler reports them to the cluster

@@ -131,6 +131,10 @@ public:
   /// Returns the borrowed objects still pending.
   std::vector<object_id> pending_borrowed() const;
 
+  /// Returns a JSON array of the entries (at most `limit`): id, owned,
+  /// state, size, and the node whose store holds it (0: in the owner).
+  std::string objects_json(std::size_t limit) const;
+
   /// Returns the number of entries (for tests and status).
   std::size_t size() const;
 

@@ -224,8 +224,45 @@ void submitter::fail_actor_calls(const object_id& id, const error_info& why) {
   }
 }
 
+bool submitter::serves(const shape& s, const lease& l) const {
+  using kind = scheduling_strategy::kind;
+  switch (s.strategy.type) {
+    case kind::default_:
+      return s.locality_node == 0 || l.node_id == s.locality_node;
+    case kind::node_affinity:
+      return l.node_id == s.strategy.node;
+    default:
+      return false; // SPREAD wants a lease of its own; a group, its bundle
+  }
+}
+
+void submitter::adopt_idle_leases(const std::string& key) {
+  auto& s = shapes_[key];
+  if (s.dedicated)
+    return;
+  auto wanted = s.queued.size();
+  for (auto& [other_key, o] : shapes_) {
+    if (other_key == key || o.dedicated || !o.queued.empty() || o.resources != s.resources)
+      continue;
+    for (auto it = o.leases.begin(); it != o.leases.end() && s.leases.size() < wanted;) {
+      auto& l = leases_.at(*it);
+      if (l.in_flight > 0 || !serves(s, l)) {
+        ++it;
+        continue;
+      }
+      // The worker holds the resources this shape needs, on a node it may
+      // use: take it over instead of leasing another.
+      l.key = key;
+      s.leases.push_back(*it);
+      it = o.leases.erase(it);
+    }
+  }
+}
+
 void submitter::pump(const std::string& key) {
   auto& s = shapes_[key];
+  if (s.leases.size() < s.queued.size())
+    adopt_idle_leases(key);
   auto total = s.queued.size() + s.in_flight;
   // Ask for workers for the whole demand first, so that a burst is spread
   // over the workers that will come instead of piling onto the first one.
@@ -554,6 +591,25 @@ void submitter::on_node_down(const error_info& why) {
     e.task_name = it->second.name;
     finish(tid, nullptr, &e);
   }
+}
+
+std::string submitter::tasks_json(std::size_t limit) const {
+  std::ostringstream out;
+  out << '[';
+  std::size_t n = 0;
+  for (auto& [id, t] : tasks_) {
+    if (n == limit)
+      break;
+    const char* state = t.unresolved > 0 ? "waiting" : t.worker_id != 0 ? "running" : "queued";
+    std::string name;
+    for (char c : t.name)
+      name += c == '"' || c == '\\' ? ' ' : c;
+    out << (n++ ? "," : "") << "{\"id\":" << id << ",\"name\":\"" << name
+        << "\",\"state\":\"" << state << "\",\"node\":" << (t.worker_id >> 32)
+        << ",\"actor\":" << (t.actor_id.valid() ? "true" : "false") << '}';
+  }
+  out << ']';
+  return out.str();
 }
 
 std::string submitter::describe() const {

@@ -124,6 +124,10 @@ public:
   /// Returns a one-line summary for status output.
   std::string describe() const;
 
+  /// Returns a JSON array of the tasks not done yet (at most `limit`): id,
+  /// name, state (waiting for arguments, queued, running) and node.
+  std::string tasks_json(std::size_t limit) const;
+
   /// Returns the number of tasks not yet done.
   std::size_t active_tasks() const noexcept { return tasks_.size(); }
 
@@ -173,6 +177,10 @@ private:
   static std::uint64_t locality_of(const task_record& t);
   void enqueue(std::uint64_t task_id);
   void pump(const std::string& key);
+  /// Takes over idle leases of other shapes that fit this one.
+  void adopt_idle_leases(const std::string& key);
+  /// Returns whether a task of shape `s` may run on the lease's worker.
+  bool serves(const shape& s, const lease& l) const;
   void finish(std::uint64_t task_id, const stored_value* value,
               const error_info* error);
   /// Returns whether tasks of `fn` may queue behind others on a worker.

@@ -171,8 +171,10 @@ struct fixture {
 
   /// Submits a task as client::submit does; returns its result's handle.
   ref_ptr submit(std::vector<task_arg> args, std::string name = "add",
-                 troupe::resource_map resources = {{"CPU", 1}}) {
+                 troupe::resource_map resources = {{"CPU", 1}},
+                 troupe::scheduling_strategy strategy = {}) {
     task_record t;
+    t.strategy = strategy;
     t.task_id = next_task++;
     t.fn = &fn;
     t.name = std::move(name);
@@ -217,6 +219,16 @@ struct fixture {
     write_value(list[0].initValue(), int_value(0));
     sub.on_results(to_bytes(builder));
     REQUIRE(table.peek(r->id()) == status::ready);
+  }
+
+  /// Answers a pushed task with the int 0, taking `exec_nanos`.
+  void complete(std::uint64_t task_id, std::uint64_t exec_nanos = 5'000'000) {
+    capnp::MallocMessageBuilder builder;
+    auto list = builder.initRoot<schema::ResultBatch>().initResults(1);
+    list[0].setTaskId(task_id);
+    list[0].setExecNanos(exec_nanos);
+    write_value(list[0].initValue(), int_value(0));
+    sub.on_results(to_bytes(builder));
   }
 
   int value_of(const ref_ptr& ref) {
@@ -861,4 +873,69 @@ TEST_CASE("shape keys are canonical and ignore zero amounts") {
   CHECK(shape_key({}) == shape_key({{"CPU", 0}}));
   CHECK(shape_key({{"CPU", 1}, {"GPU", 0.5}}).find("CPU=1") != std::string::npos);
   CHECK(shape_key({{"CPU", 1}, {"GPU", 0.5}}).find("GPU=0.5") != std::string::npos);
+}
+
+TEST_CASE("a lease request carries the task's strategy") {
+  fixture f;
+  f.submit({value_arg(1)}, "pinned", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(3, true));
+  REQUIRE(f.io.requests.size() == 1);
+  auto& req = f.io.requests[0];
+  CHECK(req.strategy
+        == static_cast<std::uint8_t>(troupe::scheduling_strategy::kind::node_affinity));
+  CHECK(req.target_node == 3);
+  CHECK(req.soft);
+  // Another strategy is another shape: a request of its own.
+  f.submit({value_arg(1)}, "spread", {{"CPU", 1}}, troupe::scheduling_strategy::spread());
+  REQUIRE(f.io.requests.size() == 2);
+  CHECK(f.io.requests[1].strategy
+        == static_cast<std::uint8_t>(troupe::scheduling_strategy::kind::spread));
+}
+
+TEST_CASE("an idle lease of another shape with the same resources serves a task it suits") {
+  fixture f;
+  f.submit({value_arg(1)}, "on3", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(3));
+  REQUIRE(f.io.requests.size() == 1);
+  auto g = grant(f.io.requests[0].request_id, 7);
+  g.node_id = 3;
+  f.sub.on_granted(g);
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);
+  f.complete(first[0].task_id); // the lease is idle now, kept for a while
+  auto pushes = f.io.pushes.size();
+  // A default task needs what the idle worker holds: no new lease.
+  auto r = f.submit({value_arg(2)}, "anywhere");
+  CHECK(f.io.requests.size() == 1);
+  auto second = f.flushed(pushes);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].name == "anywhere");
+  f.complete(second[0].task_id);
+  CHECK(f.table.peek(r->id()) == status::ready);
+  // Affinity to node 3 is served by it too; to node 2 and SPREAD are not.
+  pushes = f.io.pushes.size();
+  f.submit({value_arg(3)}, "on3 again", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(3));
+  CHECK(f.io.requests.size() == 1);
+  CHECK(f.flushed(pushes).size() == 1);
+  f.submit({value_arg(4)}, "on2", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(2));
+  CHECK(f.io.requests.size() == 2);
+  f.submit({value_arg(5)}, "spread", {{"CPU", 1}}, troupe::scheduling_strategy::spread());
+  CHECK(f.io.requests.size() == 3);
+  // Different resources never share a worker.
+  f.submit({value_arg(6)}, "two cpus", {{"CPU", 2}});
+  CHECK(f.io.requests.size() == 4);
+}
+
+TEST_CASE("tasks on leases of a node that died fail with node_died") {
+  fixture f;
+  auto r = f.submit({value_arg(1)}, "far away");
+  REQUIRE(f.io.requests.size() == 1);
+  auto g = grant(f.io.requests[0].request_id, 7);
+  g.node_id = 4;
+  f.sub.on_granted(g);
+  REQUIRE(f.flushed().size() == 1);
+  f.sub.on_peer_node_down(2, "node 2 died"); // not ours
+  CHECK(f.table.peek(r->id()) == status::pending);
+  f.sub.on_peer_node_down(4, "node 4 died (exit_reason(remote_link_unreachable))");
+  auto e = f.error_of(r);
+  CHECK(e.kind == troupe::error_kind::node_died);
+  CHECK(e.message.find("node 4 died") != std::string::npos);
 }
