@@ -187,6 +187,10 @@ struct cs_actor_state {
   std::map<caf::actor_addr, std::uint64_t> node_of_cs; ///< members' control stores
   /// Members: processes of this node watched for the head.
   std::map<caf::actor_addr, caf::actor> watched;
+  /// The other nodes' control stores, and this node's processes: each is
+  /// introduced to each (see the routing note in the header).
+  std::map<std::uint64_t, caf::actor> peers;
+  std::map<caf::actor_addr, caf::actor> local_cores;
   static inline const char* name = "troupe.control_store";
 };
 
@@ -341,6 +345,35 @@ void node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
     self->send(caf::actor_cast<detail::core_actor>(c), node_down_atom::value, node_id, why);
 }
 
+/// Introduces `cores` (processes of this node) to the control store `peer`.
+void introduce(cs_ptr self, const caf::actor& peer, std::vector<caf::actor> cores) {
+  if (peer && !cores.empty())
+    self->send(caf::actor_cast<control_store_actor>(peer), introduce_atom::value,
+               owner_list{std::move(cores)});
+}
+
+std::vector<caf::actor> local_cores(cs_ptr self) {
+  std::vector<caf::actor> out;
+  for (auto& [addr, core] : self->state.local_cores)
+    out.push_back(core);
+  return out;
+}
+
+/// Learns the cluster's nodes: new peers meet this node's processes.
+void set_peers(cs_ptr self, const std::vector<node_info>& nodes) {
+  auto& s = self->state;
+  for (auto& n : nodes) {
+    if (n.node_id == s.st.node.node_id || !n.control)
+      continue;
+    if (!n.alive) {
+      s.peers.erase(n.node_id);
+      continue;
+    }
+    if (s.peers.emplace(n.node_id, n.control).second)
+      introduce(self, n.control, local_cores(self));
+  }
+}
+
 /// Members: watch a process of this node for the head.
 void watch(cs_ptr self, const caf::actor& who) {
   if (!who || self->state.head)
@@ -370,6 +403,7 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
         stop_node(self);
         return;
       }
+      s.local_cores.erase(dm.source);
       auto it = s.watched.find(dm.source);
       if (it != s.watched.end()) {
         self->send(head_of(self), gone_atom::value, it->second);
@@ -380,9 +414,11 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
     if (auto n = s.node_of_cs.find(dm.source); n != s.node_of_cs.end()) {
       auto id = n->second;
       s.node_of_cs.erase(n);
+      s.peers.erase(id);
       node_gone(self, id, caf::to_string(dm.reason));
       return;
     }
+    s.local_cores.erase(dm.source);
     process_gone(self, dm.source);
   });
   return {
@@ -405,6 +441,10 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
               node.node_id = joined.node_id;
               node.cluster = joined.cluster;
               node.control = joined.control;
+              // Meet the nodes there are already.
+              self->request(head_of(self), std::chrono::seconds(10), nodes_atom::value)
+                .then([self](const node_list& l) { set_peers(self, l.nodes); },
+                      [](caf::error&) {});
               rp.deliver(joined);
             },
             [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
@@ -423,6 +463,14 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       for (auto& [id, j] : s.st.jobs)
         if (j.alive)
           self->send(scheduler_at(joined), hello_atom::value, j.exe, j.exe_hash, j.core);
+      // Every node learns of every other (and meets its processes).
+      node_list all;
+      for (auto& [id, n] : s.st.nodes)
+        all.nodes.push_back(n);
+      set_peers(self, all.nodes);
+      for (auto& [id, n] : s.st.nodes)
+        if (n.alive && id != s.st.node.node_id && id != joined.node_id)
+          self->send(caf::actor_cast<control_store_actor>(n.control), nodes_atom::value, all);
       return joined;
     },
     [self](nodes_atom) -> caf::result<node_list> {
@@ -556,6 +604,10 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
     [self](register_atom, std::uint64_t owner_id, const caf::actor& core,
            std::uint64_t node_id) {
       auto& s = self->state;
+      if (node_id == s.st.node.node_id && core
+          && s.local_cores.emplace(core.address(), core).second)
+        for (auto& [id, peer] : s.peers)
+          introduce(self, peer, {core});
       if (!s.head) {
         watch(self, core); // its non-detached actors die with it
         self->send(head_of(self), register_atom::value, owner_id, core, node_id);
@@ -591,6 +643,10 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
     [self](gone_atom, const caf::actor& who) {
       if (self->state.head)
         process_gone(self, who.address());
+    },
+    [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
+    [](introduce_atom, const owner_list&) {
+      // Reading the handles taught this node's middleman the routes.
     },
   };
 }

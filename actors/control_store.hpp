@@ -38,6 +38,15 @@ namespace troupe {
 ///                            | owner(owner id, caller) ~> caller: owner(id, core)
 ///     CLI         -> control : owner                ==> owner_list (every process)
 ///     member      -> head    : gone(core or instance)  (a watched process is down)
+///     head        -> member  : nodes(node_list)         (after each join)
+///     node        -> node    : introduce(owner_list)    (this node's processes)
+///
+/// Routing: a process is connected only to its node, and node daemons to
+/// each other. CAF forwards a message between nodes without reading it, so
+/// a node learns a route to a process of another node only by reading a
+/// handle of it. Each node therefore introduces its processes (their core
+/// actors) to every other node, as they register and when a node joins;
+/// then any process reaches any other through the two nodes.
 ///
 /// When a member node stops answering (its connection drops, or the
 /// middleman's heartbeat times out), the head marks it dead, settles the
@@ -75,7 +84,9 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<register_atom, std::uint64_t, caf::actor, std::uint64_t>,
   caf::reacts_to<owner_atom, std::uint64_t, caf::actor>,
   caf::replies_to<owner_atom>::with<owner_list>,
-  caf::reacts_to<gone_atom, caf::actor>>;
+  caf::reacts_to<gone_atom, caf::actor>,
+  caf::reacts_to<nodes_atom, node_list>,
+  caf::reacts_to<introduce_atom, owner_list>>;
 
 /// Returns the node of a worker: worker ids are `node << 32 | n`.
 constexpr std::uint64_t node_of_worker(std::uint64_t worker_id) noexcept {

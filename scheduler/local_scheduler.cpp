@@ -332,6 +332,8 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
       s.st->set_node(node_id);
       if (!s.cfg.prestart_exe.empty())
         s.st->prestart(s.cfg.prestart_exe, s.cfg.pool_size);
+      if (s.cluster)
+        self->send(self, tick_atom::value); // periodic reports from now on
       for (auto& [exe, hash, driver] : s.early_jobs) {
         resolve_exe(self, exe, hash, driver);
         s.st->job_started(exe);
@@ -351,6 +353,13 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
     [self](release_atom, std::uint64_t group) {
       self->state.st->release_group(group);
       report_soon(self);
+    },
+    [self](tick_atom) {
+      auto& s = self->state;
+      s.last_report = s.st->report();
+      self->send(caf::actor_cast<cluster_scheduler_actor>(s.cluster), report_atom::value,
+                 s.last_report);
+      self->delayed_send(self, std::chrono::milliseconds(250), tick_atom::value);
     },
     [self](report_atom) {
       auto& s = self->state;

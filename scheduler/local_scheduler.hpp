@@ -17,7 +17,10 @@ namespace troupe::sched {
 ///                                                  (start the job pools)
 ///     cluster     -> sched : nodes(alive count)    (spill only with peers)
 ///                          | reserve(bundle) | release(group)
-///     sched -> cluster     : report(resources)     (when they change)
+///     sched -> cluster     : report(resources)     (when they change, and every
+///                                                   250 ms: the cluster's guesses
+///                                                   about requests that were then
+///                                                   cancelled are corrected)
 ///                          | place(request, node) ==> placement (spill)
 ///     sched       -> sched : lease(request placed here)  (another node's)
 ///     control st. -> sched : hello(exe, hash, driver)  (a job's pool; a node
@@ -41,6 +44,7 @@ using local_scheduler_actor = caf::typed_actor<
   caf::replies_to<reserve_atom, bundle_reservation>::with<bool>,
   caf::reacts_to<release_atom, std::uint64_t>,
   caf::reacts_to<report_atom>,
+  caf::reacts_to<tick_atom>,
   caf::reacts_to<kill_atom, std::uint64_t>,
   caf::reacts_to<hello_atom, std::string, std::string, caf::actor>,
   caf::reacts_to<exe_atom, std::string, std::string, std::string>,

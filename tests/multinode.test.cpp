@@ -15,6 +15,7 @@
 #include "lib/src/exe_files.hpp"
 #include "lib/src/process.hpp"
 #include "tests/process_helpers.hpp"
+#include "tests/service_actor.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
@@ -215,6 +216,20 @@ TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and 
   troupe::task_options accel;
   accel.resources = {{"accel", 1}};
   CHECK(troupe::get(troupe::task(where, accel).remote(), 30s) == 2);
+}
+
+TEST_CASE("three nodes: drivers on different nodes share named actors") {
+  three_nodes c;
+  troupe::actor_options o;
+  o.name = "svc";
+  o.strategy = troupe::scheduling_strategy::on_node(3);
+  auto svc = troupe::actor(troupe::test::make_service_counter, o).remote(1);
+  CHECK(troupe::get(svc.task(&troupe::test::service_counter::add).remote(1), 30s) == 2);
+  auto actors_node = troupe::nodes()[1].address; // the second driver joins via node 2
+  child_process other{{"TROUPE_TEST_SCENARIO=use_service", "TROUPE_ADDRESS=" + actors_node}};
+  CHECK(other.ready_line(60s) == "node 2 got 102 and 15");
+  // Both drivers' calls reached the one instance, in order.
+  CHECK(troupe::get(svc.task(&troupe::test::service_counter::add).remote(0), 30s) == 102);
 }
 
 TEST_CASE("nodes that lack the driver's executable fetch it from the driver by hash") {

@@ -60,6 +60,20 @@ void run_scenario(const std::string& name) {
     troupe::shutdown();
     std::_Exit(0);
   }
+  if (name == "use_service") {
+    // A second driver (TROUPE_ADDRESS: any node) that finds the named actor
+    // "svc" of another driver, calls it, and runs a task of its own.
+    troupe::init();
+    auto svc = troupe::get_actor<service_counter>("svc");
+    auto value = troupe::get(svc.task(&service_counter::add).remote(100));
+    auto tripled = troupe::get(troupe::task(triple_for_scenario).remote(5));
+    auto line = "node " + std::to_string(troupe::current_node_id()) + " got "
+                + std::to_string(value) + " and " + std::to_string(tripled) + "\n";
+    auto fd = std::stoi(std::getenv("TROUPE_READY_FD"));
+    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
+    troupe::shutdown();
+    std::_Exit(0);
+  }
   if (name == "exe_fetch") {
     // A driver whose executable is gone once it runs: the nodes must fetch
     // it by hash to start workers. Reports where its tasks ran.

@@ -68,6 +68,7 @@ using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using pin_atom = caf::atom_constant<caf::atom("pin")>;
 using exe_atom = caf::atom_constant<caf::atom("exe")>;
+using introduce_atom = caf::atom_constant<caf::atom("introduce")>;
 
 /// Resource name -> amount, e.g. {"CPU": 1, "GPU": 0.5}.
 using resource_map = std::map<std::string, double>;
