@@ -57,6 +57,11 @@ echo "$out"
 check "the placement sample spreads over three nodes" \
   grep -qE 'SPREAD ran on nodes( [123]){3}$' <<<"$out"
 check "data made on node 3 is summed there" grep -q 'summed on node 3 = 524288' <<<"$out"
+member=$("$troupe" list nodes --json | grep -o '"127\.0\.0\.1:[0-9]*"' | sed -n 2p | tr -d '"')
+out=$(TROUPE_ADDRESS=$member timeout 60 "$placement")
+echo "$out"
+check "a driver that joins through a member node reaches every node" \
+  grep -q 'placement group bundles on nodes [123] [123] [123]' <<<"$out"
 nodes=$("$troupe" list nodes)
 echo "$nodes"
 check "list nodes has a row per node" test "$(grep -c 'alive' <<<"$nodes")" -eq 3
