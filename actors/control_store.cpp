@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lib/src/core_actor.hpp"
+#include "lib/src/json_text.hpp"
 #include "scheduler/cluster_scheduler.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "scheduler/resources.hpp"
@@ -51,31 +52,6 @@ std::vector<object_id> control_store_state::node_died(std::uint64_t node_id) {
 
 namespace {
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20)
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string json_resources(const resource_map& rs) {
-  std::ostringstream out;
-  out << '{';
-  bool first = true;
-  for (auto& [k, v] : rs) {
-    out << (first ? "" : ",") << '"' << json_escape(k) << "\":" << v;
-    first = false;
-  }
-  out << '}';
-  return out.str();
-}
-
 const char* phase_name(actor_entry::phase p) {
   switch (p) {
     case actor_entry::phase::pending: return "pending";
@@ -96,7 +72,7 @@ std::string control_store_state::describe_json() const {
   for (auto& [id, n] : nodes) {
     out << (first ? "" : ",") << "{\"id\":" << id << ",\"address\":\"" << n.host << ':'
         << n.port << "\",\"alive\":" << (n.alive ? "true" : "false")
-        << ",\"total\":" << json_resources(n.total) << '}';
+        << ",\"total\":" << detail::json_object(n.total) << '}';
     first = false;
   }
   out << "],\"jobs\":[";
@@ -109,12 +85,13 @@ std::string control_store_state::describe_json() const {
   out << "],\"actors\":[";
   first = true;
   for (auto& [id, e] : actors) {
-    out << (first ? "" : ",") << "{\"id\":\"" << id.to_string() << "\",\"class\":\""
-        << json_escape(e.rec.class_name) << "\",\"name\":\"" << json_escape(e.rec.name)
-        << "\",\"namespace\":\"" << json_escape(e.rec.name_space) << "\",\"state\":\""
+    out << (first ? "" : ",") << "{\"id\":\"" << id.to_string()
+        << "\",\"class\":" << detail::json_string(e.rec.class_name)
+        << ",\"name\":" << detail::json_string(e.rec.name)
+        << ",\"namespace\":" << detail::json_string(e.rec.name_space) << ",\"state\":\""
         << phase_name(e.st) << "\",\"node\":" << node_of_worker(e.worker_id)
-        << ",\"detached\":" << (e.rec.detached ? "true" : "false") << ",\"death\":\""
-        << json_escape(e.death.message) << "\"}";
+        << ",\"detached\":" << (e.rec.detached ? "true" : "false")
+        << ",\"death\":" << detail::json_string(e.death.message) << "}";
     first = false;
   }
   out << "]}";

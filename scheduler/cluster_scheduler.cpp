@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/src/json_text.hpp"
 #include "scheduler/cluster_state.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "scheduler/resources.hpp"
@@ -69,36 +70,14 @@ void place_pending(self_ptr self) {
     reserve(self, id);
 }
 
-std::string json_resources(const resource_map& rs) {
-  std::ostringstream out;
-  out << '{';
-  bool first = true;
-  for (auto& [k, v] : rs) {
-    out << (first ? "" : ",") << '"' << k << "\":" << v;
-    first = false;
-  }
-  out << '}';
-  return out.str();
-}
-
-std::string json_text(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
-  }
-  return out + '"';
-}
-
 std::string describe(const cluster_actor_state& s) {
   std::ostringstream out;
   out << "{\"nodes\":[";
   bool first = true;
   for (auto& [id, n] : s.st.nodes()) {
     out << (first ? "" : ",") << "{\"id\":" << id << ",\"alive\":"
-        << (n.alive ? "true" : "false") << ",\"total\":" << json_resources(n.total)
-        << ",\"available\":" << json_resources(n.available) << ",\"queued\":" << n.queued
+        << (n.alive ? "true" : "false") << ",\"total\":" << detail::json_object(n.total)
+        << ",\"available\":" << detail::json_object(n.available) << ",\"queued\":" << n.queued
         << '}';
     first = false;
   }
@@ -109,17 +88,17 @@ std::string describe(const cluster_actor_state& s) {
     out << (first ? "" : ",") << "{\"id\":" << id << ",\"state\":\""
         << states[g.state.state & 3] << "\",\"bundles\":[";
     for (std::size_t i = 0; i < g.spec.bundles.size(); ++i)
-      out << (i ? "," : "") << json_resources(g.spec.bundles[i]);
+      out << (i ? "," : "") << detail::json_object(g.spec.bundles[i]);
     out << "],\"nodes\":[";
     for (std::size_t i = 0; i < g.state.nodes.size(); ++i)
       out << (i ? "," : "") << g.state.nodes[i];
-    out << "],\"why\":" << json_text(g.state.why) << '}';
+    out << "],\"why\":" << detail::json_string(g.state.why) << '}';
     first = false;
   }
   out << "],\"infeasible\":[";
   first = true;
   for (auto& why : s.infeasible) {
-    out << (first ? "" : ",") << json_text(why);
+    out << (first ? "" : ",") << detail::json_string(why);
     first = false;
   }
   out << "]}";

@@ -29,8 +29,13 @@ struct actor_state {
   std::uint64_t node_id = 0;
   caf::actor control;
   caf::actor cluster;
-  /// Requests placed on other nodes, for their cancels.
-  std::map<std::pair<std::uint64_t, caf::actor_addr>, caf::actor> forwarded;
+  /// Requests placed on other nodes, for their cancels (a grant from there
+  /// goes straight to the requester, so entries are dropped after a minute).
+  struct forward {
+    caf::actor scheduler;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<std::pair<std::uint64_t, caf::actor_addr>, forward> forwarded;
   resource_report last_report;
   bool report_due = false;
   /// Jobs announced before the node message: workers can connect only once
@@ -281,7 +286,12 @@ void actor_io::spill(const lease_request& req) {
           s.st->on_lease(placed);
           return;
         }
-        s.forwarded[{req.request_id, req.requester.address()}] = p.scheduler;
+        auto now = std::chrono::steady_clock::now();
+        if (s.forwarded.size() > 1024)
+          for (auto it = s.forwarded.begin(); it != s.forwarded.end();)
+            it = now - it->second.at > std::chrono::minutes(1) ? s.forwarded.erase(it)
+                                                               : std::next(it);
+        s.forwarded[{req.request_id, req.requester.address()}] = {p.scheduler, now};
         self->send(caf::actor_cast<local_scheduler_actor>(p.scheduler), lease_atom::value,
                    placed);
       },
@@ -416,8 +426,8 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
       auto& s = self->state;
       auto it = s.forwarded.find({request_id, requester.address()});
       if (it != s.forwarded.end()) {
-        self->send(caf::actor_cast<local_scheduler_actor>(it->second), cancel_atom::value,
-                   request_id, requester);
+        self->send(caf::actor_cast<local_scheduler_actor>(it->second.scheduler),
+                   cancel_atom::value, request_id, requester);
         s.forwarded.erase(it);
         return;
       }

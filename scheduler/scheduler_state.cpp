@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "lib/src/json_text.hpp"
 #include "lib/src/process.hpp"
 #include "scheduler/resources.hpp"
 
@@ -373,17 +374,6 @@ void scheduler_state::stop_all() {
 }
 
 std::string scheduler_state::describe_json() const {
-  auto json_map = [](const resource_map& rs) {
-    std::ostringstream out;
-    out << '{';
-    bool first = true;
-    for (auto& [k, v] : rs) {
-      out << (first ? "" : ",") << '"' << k << "\":" << v;
-      first = false;
-    }
-    out << '}';
-    return out.str();
-  };
   std::size_t idle = 0, leased = 0, starting = 0, blocked = 0;
   for (auto& [id, w] : workers_) {
     idle += w.st == wstate::idle;
@@ -392,13 +382,14 @@ std::string scheduler_state::describe_json() const {
     blocked += w.blocked;
   }
   std::ostringstream out;
-  out << "{\"total\":" << json_map(total_) << ",\"available\":" << json_map(available_)
+  out << "{\"total\":" << detail::json_object(total_)
+      << ",\"available\":" << detail::json_object(available_)
       << ",\"workers\":{\"idle\":" << idle << ",\"leased\":" << leased
       << ",\"starting\":" << starting << ",\"blocked\":" << blocked
       << "},\"pending_demands\":[";
   bool first = true;
   for (auto& r : pending_) {
-    out << (first ? "" : ",") << json_map(r.resources);
+    out << (first ? "" : ",") << detail::json_object(r.resources);
     first = false;
   }
   out << "]}";

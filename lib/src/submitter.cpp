@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "lib/src/json_text.hpp"
 #include "lib/src/protocol.hpp"
 
 namespace troupe::detail {
@@ -601,11 +602,8 @@ std::string submitter::tasks_json(std::size_t limit) const {
     if (n == limit)
       break;
     const char* state = t.unresolved > 0 ? "waiting" : t.worker_id != 0 ? "running" : "queued";
-    std::string name;
-    for (char c : t.name)
-      name += c == '"' || c == '\\' ? ' ' : c;
-    out << (n++ ? "," : "") << "{\"id\":" << id << ",\"name\":\"" << name
-        << "\",\"state\":\"" << state << "\",\"node\":" << (t.worker_id >> 32)
+    out << (n++ ? "," : "") << "{\"id\":" << id << ",\"name\":" << json_string(t.name)
+        << ",\"state\":\"" << state << "\",\"node\":" << (t.worker_id >> 32)
         << ",\"actor\":" << (t.actor_id.valid() ? "true" : "false") << '}';
   }
   out << ']';
