@@ -50,6 +50,15 @@ long long expected_sum(int seed) {
   return std::accumulate(v.begin(), v.end(), 0LL);
 }
 
+/// An actor that says where it lives.
+class locator {
+public:
+  troupe::node_id node() const { return troupe::current_node_id(); }
+};
+std::unique_ptr<locator> make_locator() { return std::make_unique<locator>(); }
+TROUPE_REMOTE(make_locator);
+TROUPE_REMOTE(&locator::node);
+
 std::vector<std::string> node_env(const std::string& cpus, const std::string& resources,
                                   const std::string& head) {
   return {"TROUPE_ROLE=node", "TROUPE_NUM_CPUS=" + cpus, "TROUPE_RESOURCES=" + resources,
@@ -216,6 +225,31 @@ TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and 
   troupe::task_options accel;
   accel.resources = {{"accel", 1}};
   CHECK(troupe::get(troupe::task(where, accel).remote(), 30s) == 2);
+}
+
+TEST_CASE("three nodes: actors are placed by their resources and strategies") {
+  three_nodes c;
+  troupe::actor_options accel;
+  accel.resources = {{"accel", 1}};
+  auto a = troupe::actor(make_locator, accel).remote();
+  CHECK(troupe::get(a.task(&locator::node).remote(), 30s) == 2);
+  troupe::actor_options spread;
+  spread.strategy = troupe::scheduling_strategy::spread();
+  std::vector<troupe::actor_handle<locator>> spread_out;
+  for (int i = 0; i < 3; ++i)
+    spread_out.push_back(troupe::actor(make_locator, spread).remote());
+  std::set<troupe::node_id> used;
+  for (auto& h : spread_out)
+    used.insert(troupe::get(h.task(&locator::node).remote(), 30s));
+  CHECK(used == std::set<troupe::node_id>{1, 2, 3});
+  // The accel actor holds its resource: a task needing it waits for it...
+  troupe::task_options needs_accel;
+  needs_accel.resources = {{"accel", 1}};
+  auto waiting = troupe::task(where, needs_accel).remote();
+  CHECK(troupe::wait(std::vector{waiting}, 1, 500ms).ready.empty());
+  // ...and gets it once the actor is killed.
+  troupe::kill(a);
+  CHECK(troupe::get(waiting, 30s) == 2);
 }
 
 TEST_CASE("three nodes: drivers on different nodes share named actors") {
