@@ -15,6 +15,7 @@
 #include "actors/control_store.hpp"
 #include "troupe/errors.hpp"
 
+#include "store/object_puller.hpp"
 #include "store/object_store.hpp"
 
 namespace troupe::store {
@@ -29,29 +30,18 @@ using namespace std::chrono_literals;
 constexpr std::uint64_t chunk_bytes = 1u << 20;
 constexpr std::uint32_t chunks_in_flight = 8;
 
-/// One object on its way into this node's store.
-struct transfer {
-  pull_request req;
-  caf::actor source; ///< the holding node's manager
-  object_meta meta;
-  writable local{};
-  std::uint64_t next = 0;     ///< first byte not asked for yet
-  std::uint64_t received = 0;
-  std::uint32_t in_flight = 0;
-  std::vector<caf::typed_response_promise<std::uint64_t>> waiters;
-};
-
 struct manager_state {
   std::shared_ptr<shm_allocator> segment;
   std::unique_ptr<object_store> store;
+  std::unique_ptr<object_puller> puller;
   caf::actor control;
   std::uint64_t node_id = 0;
   std::map<std::uint64_t, caf::actor> managers; ///< other nodes' managers
-  std::map<object_id, transfer> transfers;
-  /// Local copies of other nodes' objects: id -> offset (pinned once by us),
-  /// and the order they were last pulled in.
-  std::map<object_id, std::uint64_t> copies;
-  std::list<object_id> lru;
+  /// Readers waiting for pulls, by the waiter ids the puller knows.
+  std::map<std::uint64_t, caf::typed_response_promise<std::uint64_t>> waiting;
+  std::uint64_t next_waiter = 1;
+  /// Pulls from nodes whose manager is not known yet.
+  std::vector<object_id> unsourced;
   /// Pins held for pullers on other nodes, released when they go.
   std::multimap<caf::actor_addr, std::uint64_t> lent;
   /// Pins and unpins for nodes whose manager is not known yet, in order:
@@ -62,124 +52,98 @@ struct manager_state {
 
 using self_ptr = store_manager_actor::stateful_pointer<manager_state>;
 
+store_manager_actor manager_of(self_ptr self, std::uint64_t node) {
+  caf::actor found;
+  if (auto it = self->state.managers.find(node); it != self->state.managers.end())
+    found = it->second;
+  return caf::actor_cast<store_manager_actor>(found);
+}
+
 void fail_transfer(self_ptr self, const object_id& id, const std::string& why) {
-  auto it = self->state.transfers.find(id);
-  if (it == self->state.transfers.end())
-    return;
-  auto& t = it->second;
-  if (t.local.data)
-    self->state.store->unpin(t.local.offset); // frees the unsealed copy
+  auto& s = self->state;
   spdlog::warn("pull of object {} failed: {}", id.to_string(), why);
-  for (auto& w : t.waiters)
-    w.deliver(caf::make_error(caf::sec::runtime_error, why));
-  self->state.transfers.erase(it);
+  for (auto w : s.puller->fail(id)) {
+    auto it = s.waiting.find(w);
+    if (it == s.waiting.end())
+      continue;
+    it->second.deliver(caf::make_error(caf::sec::runtime_error, why));
+    s.waiting.erase(it);
+  }
 }
 
-/// Creates the local copy, making room by evicting copies only we pin.
-bool create_copy(self_ptr self, transfer& t) {
+/// Answers the readers of a completed pull and frees the source's pin.
+void deliver(self_ptr self, const object_puller::completed& done) {
   auto& s = self->state;
-  for (;;) {
-    try {
-      t.local = s.store->create(t.req.id, t.meta.size, t.meta.type_hash, t.meta.type_name,
-                                static_cast<encoding>(t.meta.enc));
-      return true;
-    } catch (const object_store_full&) {
-      auto victim = std::find_if(s.lru.begin(), s.lru.end(), [&](const object_id& id) {
-        return s.store->pins(s.copies[id]) == 1;
-      });
-      if (victim == s.lru.end())
-        throw;
-      s.store->unpin(s.copies[*victim]);
-      s.copies.erase(*victim);
-      s.lru.erase(victim);
+  if (auto src = manager_of(self, done.source.node))
+    self->send(src, release_atom::value, done.source.offset);
+  for (auto w : done.waiters) {
+    auto it = s.waiting.find(w);
+    if (it == s.waiting.end()) {
+      s.store->unpin(done.offset); // the reader is gone: so is its pin
+      continue;
     }
+    it->second.deliver(done.offset);
+    s.waiting.erase(it);
   }
 }
 
-void ask_chunks(self_ptr self, const object_id& id);
-
-void on_chunk(self_ptr self, const object_id& id, std::uint64_t start,
-              const std::vector<char>& bytes) {
-  auto& s = self->state;
-  auto it = s.transfers.find(id);
-  if (it == s.transfers.end())
-    return;
-  auto& t = it->second;
-  std::memcpy(t.local.data + start, bytes.data(),
-              std::min<std::size_t>(bytes.size(), t.local.size - start));
-  t.received += bytes.size();
-  --t.in_flight;
-  if (t.received < t.meta.size) {
-    ask_chunks(self, id);
-    return;
-  }
-  s.store->seal(t.local.offset);
-  self->send(caf::actor_cast<store_manager_actor>(t.source), release_atom::value,
-             t.req.offset);
-  s.copies[id] = t.local.offset; // the creator's pin is the copy's
-  s.lru.push_back(id);
-  for (auto& w : t.waiters) {
-    s.store->pin(t.local.offset);
-    w.deliver(t.local.offset);
-  }
-  s.transfers.erase(it);
-}
-
-void ask_chunks(self_ptr self, const object_id& id) {
-  auto& t = self->state.transfers.at(id);
-  while (t.in_flight < chunks_in_flight && t.next < t.meta.size) {
-    auto start = t.next;
-    auto len = std::min(chunk_bytes, t.meta.size - start);
-    t.next += len;
-    ++t.in_flight;
-    self->request(caf::actor_cast<store_manager_actor>(t.source), 30s, chunk_atom::value,
-                  t.req.offset, start, len)
-      .then([self, id, start](const std::vector<char>& bytes) {
-              on_chunk(self, id, start, bytes);
-            },
-            [self, id](caf::error& e) {
-              fail_transfer(self, id, "reading a chunk failed: " + self->system().render(e));
-            });
+/// Asks the source for `chunks`; each answer asks for the next ones.
+void ask(self_ptr self, std::uint64_t node, std::vector<object_puller::chunk> chunks) {
+  auto src = manager_of(self, node);
+  for (auto& c : chunks) {
+    self->request(src, 30s, chunk_atom::value, self->state.puller->transfer(c.id)->offset,
+                  c.start, c.length)
+      .then(
+        [self, node, id = c.id, start = c.start](const std::vector<char>& bytes) {
+          object_puller::completed done;
+          auto next = self->state.puller->on_chunk(id, start, bytes.data(), bytes.size(), &done);
+          if (done.done)
+            deliver(self, done);
+          else
+            ask(self, node, std::move(next));
+        },
+        [self, id = c.id](caf::error& e) {
+          fail_transfer(self, id, "reading a chunk failed: " + self->system().render(e));
+        });
   }
 }
 
 /// Starts pulling once the source manager is known.
 void start_transfer(self_ptr self, const object_id& id) {
   auto& s = self->state;
-  auto& t = s.transfers.at(id);
-  auto node = t.req.node_id;
-  auto src = s.managers.find(node);
-  if (src == s.managers.end() || !src->second) {
+  auto* obj = s.puller->transfer(id);
+  if (!obj)
+    return;
+  auto node = obj->node;
+  auto src = manager_of(self, node);
+  if (!src) {
     fail_transfer(self, id, "node " + std::to_string(node) + " is not in the cluster (or died)");
     return;
   }
-  t.source = src->second;
-  self->request(caf::actor_cast<store_manager_actor>(t.source), 30s, fetch_atom::value,
-                t.req.offset, id)
+  self->request(src, 30s, fetch_atom::value, obj->offset, id)
     .then(
-      [self, id](object_meta& meta) {
-        auto it = self->state.transfers.find(id);
-        if (it == self->state.transfers.end())
-          return;
+      [self, id, node](object_meta& meta) {
         if (!meta.found) {
           fail_transfer(self, id, meta.why);
           return;
         }
-        auto& t = it->second;
-        t.meta = std::move(meta);
+        object_puller::completed done;
+        std::vector<object_puller::chunk> chunks;
         try {
-          create_copy(self, t);
+          chunks = self->state.puller->on_meta(
+            id, {meta.size, meta.type_hash, meta.type_name, static_cast<encoding>(meta.enc)},
+            &done);
         } catch (const std::exception& e) {
-          self->send(caf::actor_cast<store_manager_actor>(t.source), release_atom::value,
-                     t.req.offset);
+          if (auto* obj = self->state.puller->transfer(id))
+            if (auto src = manager_of(self, node))
+              self->send(src, release_atom::value, obj->offset);
           fail_transfer(self, id, e.what());
           return;
         }
-        if (t.meta.size == 0) {
-          on_chunk(self, id, 0, {});
-          return;
-        }
-        ask_chunks(self, id);
+        if (done.done)
+          deliver(self, done);
+        else
+          ask(self, node, std::move(chunks));
       },
       [self, id, node](caf::error& e) {
         fail_transfer(self, id, "node " + std::to_string(node)
@@ -225,10 +189,8 @@ void refresh_managers(self_ptr self) {
           } else if (!n.alive) {
             s.managers.erase(n.node_id);
           }
-        std::vector<object_id> waiting;
-        for (auto& [id, t] : s.transfers)
-          if (!t.source)
-            waiting.push_back(id);
+        auto waiting = std::move(s.unsourced);
+        s.unsourced.clear();
         for (auto& id : waiting)
           start_transfer(self, id);
         auto relays = std::move(s.relays);
@@ -237,10 +199,8 @@ void refresh_managers(self_ptr self) {
           relay(self, node, offset, pin, true);
       },
       [self](caf::error& e) {
-        std::vector<object_id> waiting;
-        for (auto& [id, t] : self->state.transfers)
-          if (!t.source)
-            waiting.push_back(id);
+        auto waiting = std::move(self->state.unsourced);
+        self->state.unsourced.clear();
         for (auto& id : waiting)
           fail_transfer(self, id, "the control store did not list the nodes: "
                                     + self->system().render(e));
@@ -252,6 +212,8 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
                                               std::shared_ptr<shm_allocator> segment) {
   self->state.segment = segment;
   self->state.store = std::make_unique<object_store>(*segment);
+  self->state.puller = std::make_unique<object_puller>(*self->state.store, chunk_bytes,
+                                                       chunks_in_flight);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& s = self->state;
     // A puller's node is gone: the pins lent to it go too.
@@ -267,11 +229,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
       }
       auto node = it->first;
       it = s.managers.erase(it);
-      std::vector<object_id> lost;
-      for (auto& [id, t] : s.transfers)
-        if (t.req.node_id == node)
-          lost.push_back(id);
-      for (auto& id : lost)
+      for (auto& id : s.puller->pulling_from(node))
         fail_transfer(self, id, "node " + std::to_string(node) + " died while sending it");
     }
   });
@@ -282,22 +240,21 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
     },
     [self](pull_atom, const pull_request& req) -> caf::result<std::uint64_t> {
       auto& s = self->state;
-      if (auto c = s.copies.find(req.id); c != s.copies.end()) {
-        s.store->pin(c->second);
-        s.lru.remove(req.id);
-        s.lru.push_back(req.id);
-        return c->second;
-      }
+      auto waiter = s.next_waiter++;
+      bool start = false;
+      if (auto local = s.puller->want({req.id, req.node_id, req.offset}, waiter, &start))
+        return *local;
       auto rp = self->make_response_promise<std::uint64_t>();
-      auto [it, fresh] = s.transfers.try_emplace(req.id);
-      it->second.waiters.push_back(rp);
-      if (!fresh)
-        return rp;
-      it->second.req = req;
-      if (s.managers.count(req.node_id))
+      s.waiting.emplace(waiter, rp);
+      if (!start)
+        return rp; // joins the transfer under way
+      if (s.managers.count(req.node_id)) {
         start_transfer(self, req.id);
-      else
-        refresh_managers(self);
+      } else {
+        if (s.unsourced.empty())
+          refresh_managers(self);
+        s.unsourced.push_back(req.id);
+      }
       return rp;
     },
     [self](fetch_atom, std::uint64_t offset, const object_id& id) -> object_meta {
@@ -378,7 +335,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
              + std::to_string(s.capacity) + ",\"free\":" + std::to_string(s.free_bytes)
              + ",\"objects\":" + std::to_string(s.live_objects)
              + ",\"bytes_in_use\":" + std::to_string(s.bytes_in_use)
-             + ",\"copies\":" + std::to_string(self->state.copies.size()) + "}";
+             + ",\"copies\":" + std::to_string(self->state.puller->cached()) + "}";
     },
     [self](stop_atom) -> bool {
       shm_allocator::remove(self->state.segment->name());
