@@ -37,12 +37,42 @@ node_info control_store_state::add_node(node_info n) {
   return n;
 }
 
+void control_store_state::record_location(const object_location& loc) {
+  if (loc.present) {
+    if (auto n = nodes.find(loc.node); n == nodes.end() || n->second.alive)
+      locations[loc.id][loc.node] = {loc.offset, loc.size};
+    return;
+  }
+  auto it = locations.find(loc.id);
+  if (it == locations.end())
+    return;
+  it->second.erase(loc.node);
+  if (it->second.empty())
+    locations.erase(it);
+}
+
+object_locations control_store_state::locations_of(const object_id& id) const {
+  object_locations out;
+  out.id = id;
+  if (auto it = locations.find(id); it != locations.end())
+    for (auto& [node, where] : it->second) {
+      out.nodes.push_back(node);
+      out.offsets.push_back(where.first);
+      out.size = where.second;
+    }
+  return out;
+}
+
 std::vector<object_id> control_store_state::node_died(std::uint64_t node_id) {
   std::vector<object_id> out;
   auto it = nodes.find(node_id);
   if (it == nodes.end() || !it->second.alive)
     return out;
   it->second.alive = false;
+  for (auto l = locations.begin(); l != locations.end();) {
+    l->second.erase(node_id);
+    l = l->second.empty() ? locations.erase(l) : std::next(l);
+  }
   for (auto& [id, e] : actors)
     if (e.st != actor_entry::phase::dead && e.worker_id != 0
         && node_of_worker(e.worker_id) == node_id)
@@ -622,6 +652,17 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
         process_gone(self, who.address());
     },
     [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
+    [self](object_atom, const object_location& loc) {
+      if (!self->state.head)
+        self->send(head_of(self), object_atom::value, loc);
+      else
+        self->state.st.record_location(loc);
+    },
+    [self](object_atom, const object_id& id) -> caf::result<object_locations> {
+      if (!self->state.head)
+        return self->delegate(head_of(self), object_atom::value, id);
+      return self->state.st.locations_of(id);
+    },
     [](introduce_atom, const owner_list&) {
       // Reading the handles taught this node's middleman the routes.
     },

@@ -40,6 +40,9 @@ namespace troupe {
 ///     member      -> head    : gone(core or instance)  (a watched process is down)
 ///     head        -> member  : nodes(node_list)         (after each join)
 ///     node        -> node    : introduce(owner_list)    (this node's processes)
+///     process, store manager -> control : object(object_location)
+///                              (a copy of a stored object appeared or went)
+///     store manager -> control : object(id) ==> object_locations (every copy)
 ///
 /// Routing: a process is connected only to its node, and node daemons to
 /// each other. CAF forwards a message between nodes without reading it, so
@@ -86,7 +89,9 @@ using control_store_actor = caf::typed_actor<
   caf::replies_to<owner_atom>::with<owner_list>,
   caf::reacts_to<gone_atom, caf::actor>,
   caf::reacts_to<nodes_atom, node_list>,
-  caf::reacts_to<introduce_atom, owner_list>>;
+  caf::reacts_to<introduce_atom, owner_list>,
+  caf::reacts_to<object_atom, object_location>,
+  caf::replies_to<object_atom, object_id>::with<object_locations>>;
 
 /// Returns the node of a worker: worker ids are `node << 32 | n`.
 constexpr std::uint64_t node_of_worker(std::uint64_t worker_id) noexcept {
@@ -131,7 +136,15 @@ struct control_store_state {
   /// Records a node that joins; returns it with its id.
   node_info add_node(node_info n);
   /// Marks the node dead; returns the actors that lived on it (settle them).
+  /// Its objects' copies are forgotten.
   std::vector<object_id> node_died(std::uint64_t node_id);
+
+  /// The object directory: the stores holding a copy of each large object,
+  /// node -> (offset, size).
+  std::map<object_id, std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>>
+    locations;
+  void record_location(const object_location& loc);
+  object_locations locations_of(const object_id& id) const;
 
   /// Registers a driver; returns its job id.
   std::uint64_t add_job(const job_spec& spec);

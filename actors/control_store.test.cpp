@@ -111,3 +111,30 @@ TEST_CASE("nodes get ids in the order they join; a dead node gives up its actors
   CHECK(json.find("{\"id\":2,\"address\":\"10.0.0.1:6380\",\"alive\":false") != std::string::npos);
   CHECK(json.find("\"class\":\"counter\"") != std::string::npos);
 }
+
+TEST_CASE("the object directory tracks every node's copy until it goes or its node dies") {
+  control_store_state st;
+  troupe::node_info n;
+  for (int i = 0; i < 3; ++i)
+    st.add_node(n);
+  troupe::object_id x{5, 1};
+  st.record_location({x, 1, 4096, 1000, true});
+  st.record_location({x, 2, 8192, 1000, true});
+  st.record_location({x, 3, 64, 1000, true});
+  auto l = st.locations_of(x);
+  CHECK(l.size == 1000);
+  CHECK(l.nodes == std::vector<std::uint64_t>{1, 2, 3});
+  CHECK(l.offsets == std::vector<std::uint64_t>{4096, 8192, 64});
+  st.record_location({x, 1, 0, 0, false}); // freed on node 1
+  st.node_died(3);
+  l = st.locations_of(x);
+  CHECK(l.nodes == std::vector<std::uint64_t>{2});
+  CHECK(l.offsets == std::vector<std::uint64_t>{8192});
+  // A report from a dead node is not believed; the last copy going
+  // forgets the object.
+  st.record_location({x, 3, 64, 1000, true});
+  CHECK(st.locations_of(x).nodes.size() == 1);
+  st.record_location({x, 2, 0, 0, false});
+  CHECK(st.locations_of(x).nodes.empty());
+  CHECK(st.locations.empty());
+}

@@ -36,6 +36,7 @@ bool object_puller::evict_one() {
   if (victim == lru_.end())
     return false;
   store_.unpin(copies_.at(*victim));
+  evicted_.push_back(*victim);
   copies_.erase(*victim);
   lru_.erase(victim);
   return true;
@@ -70,22 +71,23 @@ std::vector<object_puller::chunk> object_puller::next_chunks(transfer_state& t) 
   std::vector<chunk> out;
   while (t.in_flight < in_flight_ && t.next < t.meta.size) {
     auto length = std::min(chunk_bytes_, t.meta.size - t.next);
-    out.push_back({t.obj.id, t.next, length});
+    out.push_back({t.obj.id, t.next, length, t.generation});
     t.next += length;
     ++t.in_flight;
   }
   return out;
 }
 
-std::vector<object_puller::chunk> object_puller::on_chunk(const troupe::object_id& id,
-                                                          std::uint64_t start,
+std::vector<object_puller::chunk> object_puller::on_chunk(const chunk& answered,
                                                           const char* bytes,
                                                           std::size_t size,
                                                           completed* done) {
-  auto it = transfers_.find(id);
-  if (it == transfers_.end() || !it->second.created)
+  auto it = transfers_.find(answered.id);
+  if (it == transfers_.end() || !it->second.created
+      || it->second.generation != answered.generation)
     return {};
   auto& t = it->second;
+  auto start = answered.start;
   if (start < t.meta.size) {
     auto n = std::min<std::uint64_t>(size, t.meta.size - start);
     std::memcpy(t.local.data + start, bytes, n);
@@ -113,6 +115,22 @@ void object_puller::finish(std::map<troupe::object_id, transfer_state>::iterator
   for (std::size_t i = 0; i < done->waiters.size(); ++i)
     store_.pin(t.local.offset);
   transfers_.erase(it);
+}
+
+bool object_puller::restart(const troupe::object_id& id, const remote_object& from) {
+  auto it = transfers_.find(id);
+  if (it == transfers_.end())
+    return false;
+  auto& t = it->second;
+  if (t.created)
+    store_.unpin(t.local.offset);
+  auto waiters = std::move(t.waiters);
+  auto generation = t.generation + 1;
+  t = transfer_state{};
+  t.obj = from;
+  t.waiters = std::move(waiters);
+  t.generation = generation;
+  return true;
 }
 
 std::vector<std::uint64_t> object_puller::fail(const troupe::object_id& id) {

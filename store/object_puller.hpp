@@ -48,6 +48,7 @@ public:
     troupe::object_id id;
     std::uint64_t start = 0;
     std::uint64_t length = 0;
+    std::uint32_t generation = 0; ///< answers of an abandoned source are ignored
   };
 
   /// A completed transfer: the copy's offset, pinned once for each waiter.
@@ -76,8 +77,17 @@ public:
 
   /// A chunk arrived: copies it and returns the next ones to ask for; sets
   /// `done` when it was the last (the copy is sealed and cached).
-  std::vector<chunk> on_chunk(const troupe::object_id& id, std::uint64_t start,
-                              const char* bytes, std::size_t size, completed* done);
+  std::vector<chunk> on_chunk(const chunk& answered, const char* bytes, std::size_t size,
+                              completed* done);
+
+  /// Pulls the object from another node's copy instead (the first source
+  /// died or lost it): the partial copy is dropped, the readers stay; ask
+  /// the new source for the metadata again. Returns false if there is no
+  /// such transfer.
+  bool restart(const troupe::object_id& id, const remote_object& from);
+
+  /// Returns the objects whose cached copies were evicted since the last call.
+  std::vector<troupe::object_id> take_evicted() { return std::move(evicted_); }
 
   /// Drops the transfer and frees its copy; returns its waiters.
   std::vector<std::uint64_t> fail(const troupe::object_id& id);
@@ -100,6 +110,7 @@ private:
     std::uint64_t next = 0;     ///< first byte not asked for yet
     std::uint64_t received = 0;
     std::uint32_t in_flight = 0;
+    std::uint32_t generation = 0;
     std::vector<std::uint64_t> waiters;
   };
 
@@ -115,6 +126,7 @@ private:
   std::map<troupe::object_id, transfer_state> transfers_;
   std::map<troupe::object_id, std::uint64_t> copies_; ///< id -> local offset
   std::list<troupe::object_id> lru_;                 ///< least recently wanted first
+  std::vector<troupe::object_id> evicted_;
 };
 
 } // namespace troupe::store

@@ -43,7 +43,7 @@ struct fixture {
     while (!asked.empty()) {
       auto c = asked.front();
       asked.erase(asked.begin());
-      auto more = puller.on_chunk(c.id, c.start, bytes.data() + c.start, c.length, &done);
+      auto more = puller.on_chunk(c, bytes.data() + c.start, c.length, &done);
       asked.insert(asked.end(), more.begin(), more.end());
     }
     return done;
@@ -78,16 +78,17 @@ TEST_CASE("a pull asks for the bytes in chunks, a few at a time, and seals the c
   CHECK(first[1].start == kib);
   CHECK_FALSE(done.done);
   // Each answer asks for the next chunk; the last is the short rest.
-  auto next = f.puller.on_chunk(a, 0, bytes.data(), kib, &done);
+  auto next = f.puller.on_chunk(first[0], bytes.data(), kib, &done);
   REQUIRE(next.size() == 1);
   CHECK(next[0].start == 2 * kib);
-  next = f.puller.on_chunk(a, kib, bytes.data() + kib, kib, &done);
+  auto third = next[0];
+  next = f.puller.on_chunk(first[1], bytes.data() + kib, kib, &done);
   REQUIRE(next.size() == 1);
   CHECK(next[0].start == 3 * kib);
   CHECK(next[0].length == 100);
-  CHECK(f.puller.on_chunk(a, 2 * kib, bytes.data() + 2 * kib, kib, &done).empty());
+  CHECK(f.puller.on_chunk(third, bytes.data() + 2 * kib, kib, &done).empty());
   CHECK_FALSE(done.done);
-  f.puller.on_chunk(a, 3 * kib, bytes.data() + 3 * kib, 100, &done);
+  f.puller.on_chunk(next[0], bytes.data() + 3 * kib, 100, &done);
   REQUIRE(done.done);
   CHECK(done.waiters == std::vector<std::uint64_t>{11});
   CHECK(done.source.offset == 4096);
@@ -149,7 +150,7 @@ TEST_CASE("a failed transfer frees its copy and names its readers; others go on"
   CHECK(f.puller.fail(a).empty());
   // Late chunks of the failed transfer change nothing.
   std::vector<char> junk(kib);
-  CHECK(f.puller.on_chunk(a, 0, junk.data(), junk.size(), &done).empty());
+  CHECK(f.puller.on_chunk({a, 0, kib, 0}, junk.data(), junk.size(), &done).empty());
   CHECK_FALSE(done.done);
   CHECK(f.puller.transfers() == 1);
   // A new reader starts over.
@@ -181,6 +182,8 @@ TEST_CASE("a full store evicts cached copies nobody reads, least recently wanted
   object_id c{7, 3};
   pull(c, 4, 200 * kib);
   CHECK(f.puller.cached() == 2);
+  CHECK(f.puller.take_evicted() == std::vector<object_id>{b});
+  CHECK(f.puller.take_evicted().empty());
   CHECK(f.puller.want({a, 2, 64}, 5, &start).has_value()); // still cached
   CHECK_FALSE(f.puller.want({b, 2, 64}, 6, &start).has_value()); // evicted
   CHECK(start);
@@ -191,4 +194,32 @@ TEST_CASE("a full store evicts cached copies nobody reads, least recently wanted
   object_puller::completed done;
   CHECK_THROWS_AS(f.puller.on_meta(d, fixture::meta(200 * kib), &done),
                   troupe::object_store_full);
+}
+
+TEST_CASE("a transfer restarted from another copy ignores the first source's late chunks") {
+  fixture f;
+  bool start = false;
+  f.puller.want({a, 3, 64}, 1, &start);
+  auto bytes = fixture::source_bytes(2 * kib, 3);
+  object_puller::completed done;
+  auto from3 = f.puller.on_meta(a, fixture::meta(bytes.size()), &done);
+  REQUIRE(from3.size() == 2);
+  f.puller.on_chunk(from3[0], bytes.data(), kib, &done);
+  // Node 3 died; node 5 has a copy at another offset.
+  REQUIRE(f.puller.restart(a, {a, 5, 128}));
+  CHECK(f.puller.transfer(a)->node == 5);
+  CHECK(f.puller.transfer(a)->offset == 128);
+  CHECK(f.store.stats().live_objects == 0); // the partial copy went
+  auto from5 = f.puller.on_meta(a, fixture::meta(bytes.size()), &done);
+  REQUIRE(from5.size() == 2);
+  // Node 3's last answer arrives late: it must not count.
+  std::vector<char> stale(kib, 'x');
+  CHECK(f.puller.on_chunk(from3[1], stale.data(), kib, &done).empty());
+  CHECK_FALSE(done.done);
+  done = f.serve(from5, bytes);
+  REQUIRE(done.done);
+  CHECK(done.waiters == std::vector<std::uint64_t>{1});
+  CHECK(done.source.node == 5);
+  CHECK(f.holds(done.offset, bytes));
+  CHECK_FALSE(f.puller.restart(b, {b, 5, 0}));
 }

@@ -42,6 +42,8 @@ struct manager_state {
   std::uint64_t next_waiter = 1;
   /// Pulls from nodes whose manager is not known yet.
   std::vector<object_id> unsourced;
+  /// Pulls moved to another copy after their source failed (at most twice).
+  std::map<object_id, int> retries;
   /// Pins held for pullers on other nodes, released when they go.
   std::multimap<caf::actor_addr, std::uint64_t> lent;
   /// Pins and unpins for nodes whose manager is not known yet, in order:
@@ -59,8 +61,34 @@ store_manager_actor manager_of(self_ptr self, std::uint64_t node) {
   return caf::actor_cast<store_manager_actor>(found);
 }
 
+/// Tells the object directory that a copy here appeared or went.
+void report(self_ptr self, const object_id& id, std::uint64_t offset, std::uint64_t size,
+            bool present) {
+  if (auto cs = caf::actor_cast<control_store_actor>(self->state.control))
+    self->send(cs, object_atom::value,
+               object_location{id, self->state.node_id, offset, size, present});
+}
+
+/// Removes a pin; a freed object leaves the directory.
+void release_pin(self_ptr self, std::uint64_t offset) {
+  auto& store = *self->state.store;
+  object_id id;
+  bool sealed = store.sealed(offset);
+  if (sealed)
+    id = store.view(offset).id;
+  if (store.unpin(offset) && sealed)
+    report(self, id, offset, 0, false);
+}
+
+/// Reports the copies the puller evicted.
+void report_evicted(self_ptr self) {
+  for (auto& id : self->state.puller->take_evicted())
+    report(self, id, 0, 0, false);
+}
+
 void fail_transfer(self_ptr self, const object_id& id, const std::string& why) {
   auto& s = self->state;
+  s.retries.erase(id);
   spdlog::warn("pull of object {} failed: {}", id.to_string(), why);
   for (auto w : s.puller->fail(id)) {
     auto it = s.waiting.find(w);
@@ -74,6 +102,8 @@ void fail_transfer(self_ptr self, const object_id& id, const std::string& why) {
 /// Answers the readers of a completed pull and frees the source's pin.
 void deliver(self_ptr self, const object_puller::completed& done) {
   auto& s = self->state;
+  s.retries.erase(done.source.id);
+  report(self, done.source.id, done.offset, s.store->view(done.offset).size, true);
   if (auto src = manager_of(self, done.source.node))
     self->send(src, release_atom::value, done.source.offset);
   for (auto w : done.waiters) {
@@ -87,6 +117,37 @@ void deliver(self_ptr self, const object_puller::completed& done) {
   }
 }
 
+void start_transfer(self_ptr self, const object_id& id);
+
+/// The source of a pull failed: pulls from another node's copy if the
+/// object directory knows one, else fails the readers.
+void try_other_copy(self_ptr self, const object_id& id, const std::string& why) {
+  auto& s = self->state;
+  auto* obj = s.puller->transfer(id);
+  if (!obj || s.retries[id]++ >= 2) {
+    fail_transfer(self, id, why);
+    return;
+  }
+  auto failed = obj->node;
+  auto cs = caf::actor_cast<control_store_actor>(s.control);
+  self->request(cs, 10s, object_atom::value, id)
+    .then(
+      [self, id, failed, why](const object_locations& l) {
+        auto& s = self->state;
+        for (std::size_t i = 0; i < l.nodes.size(); ++i) {
+          if (l.nodes[i] == failed || l.nodes[i] == s.node_id || !manager_of(self, l.nodes[i]))
+            continue;
+          spdlog::info("pulling object {} from node {} instead: {}", id.to_string(),
+                       l.nodes[i], why);
+          if (s.puller->restart(id, {id, l.nodes[i], l.offsets[i]}))
+            start_transfer(self, id);
+          return;
+        }
+        fail_transfer(self, id, why);
+      },
+      [self, id, why](caf::error&) { fail_transfer(self, id, why); });
+}
+
 /// Asks the source for `chunks`; each answer asks for the next ones.
 void ask(self_ptr self, std::uint64_t node, std::vector<object_puller::chunk> chunks) {
   auto src = manager_of(self, node);
@@ -94,16 +155,19 @@ void ask(self_ptr self, std::uint64_t node, std::vector<object_puller::chunk> ch
     self->request(src, 30s, chunk_atom::value, self->state.puller->transfer(c.id)->offset,
                   c.start, c.length)
       .then(
-        [self, node, id = c.id, start = c.start](const std::vector<char>& bytes) {
+        [self, node, c](const std::vector<char>& bytes) {
           object_puller::completed done;
-          auto next = self->state.puller->on_chunk(id, start, bytes.data(), bytes.size(), &done);
+          auto next = self->state.puller->on_chunk(c, bytes.data(), bytes.size(), &done);
           if (done.done)
             deliver(self, done);
           else
             ask(self, node, std::move(next));
         },
-        [self, id = c.id](caf::error& e) {
-          fail_transfer(self, id, "reading a chunk failed: " + self->system().render(e));
+        [self, node, c](caf::error& e) {
+          auto* obj = self->state.puller->transfer(c.id);
+          if (!obj || obj->node != node)
+            return; // the pull moved to another copy meanwhile
+          try_other_copy(self, c.id, "reading a chunk failed: " + self->system().render(e));
         });
   }
 }
@@ -117,14 +181,17 @@ void start_transfer(self_ptr self, const object_id& id) {
   auto node = obj->node;
   auto src = manager_of(self, node);
   if (!src) {
-    fail_transfer(self, id, "node " + std::to_string(node) + " is not in the cluster (or died)");
+    try_other_copy(self, id, "node " + std::to_string(node) + " is not in the cluster (or died)");
     return;
   }
   self->request(src, 30s, fetch_atom::value, obj->offset, id)
     .then(
       [self, id, node](object_meta& meta) {
+        auto* obj = self->state.puller->transfer(id);
+        if (!obj || obj->node != node)
+          return; // the pull moved to another copy meanwhile
         if (!meta.found) {
-          fail_transfer(self, id, meta.why);
+          try_other_copy(self, id, meta.why);
           return;
         }
         object_puller::completed done;
@@ -137,17 +204,22 @@ void start_transfer(self_ptr self, const object_id& id) {
           if (auto* obj = self->state.puller->transfer(id))
             if (auto src = manager_of(self, node))
               self->send(src, release_atom::value, obj->offset);
+          report_evicted(self);
           fail_transfer(self, id, e.what());
           return;
         }
+        report_evicted(self);
         if (done.done)
           deliver(self, done);
         else
           ask(self, node, std::move(chunks));
       },
       [self, id, node](caf::error& e) {
-        fail_transfer(self, id, "node " + std::to_string(node)
-                                  + " did not answer: " + self->system().render(e));
+        auto* obj = self->state.puller->transfer(id);
+        if (!obj || obj->node != node)
+          return;
+        try_other_copy(self, id, "node " + std::to_string(node)
+                                   + " did not answer: " + self->system().render(e));
       });
 }
 
@@ -218,9 +290,12 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
     auto& s = self->state;
     // A puller's node is gone: the pins lent to it go too.
     auto range = s.lent.equal_range(dm.source);
+    std::vector<std::uint64_t> pins;
     for (auto it = range.first; it != range.second; ++it)
-      s.store->unpin(it->second);
+      pins.push_back(it->second);
     s.lent.erase(range.first, range.second);
+    for (auto offset : pins)
+      release_pin(self, offset);
     // A source node is gone: so are its objects.
     for (auto it = s.managers.begin(); it != s.managers.end();) {
       if (it->second.address() != dm.source) {
@@ -230,7 +305,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
       auto node = it->first;
       it = s.managers.erase(it);
       for (auto& id : s.puller->pulling_from(node))
-        fail_transfer(self, id, "node " + std::to_string(node) + " died while sending it");
+        try_other_copy(self, id, "node " + std::to_string(node) + " died while sending it");
     }
   });
   return {
@@ -299,7 +374,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
       for (auto it = s.lent.begin(); it != s.lent.end(); ++it)
         if (it->first == puller && it->second == offset) {
           s.lent.erase(it);
-          s.store->unpin(offset);
+          release_pin(self, offset);
           return;
         }
     },
@@ -312,7 +387,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
     },
     [self](unpin_atom, std::uint64_t offset) {
       try {
-        self->state.store->unpin(offset);
+        release_pin(self, offset);
       } catch (const std::exception& e) {
         spdlog::warn("a remote unpin of offset {} failed: {}", offset, e.what());
       }
@@ -325,7 +400,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
     },
     [self](unpin_atom, std::uint64_t offset, std::uint64_t node) {
       if (node == 0 || node == self->state.node_id)
-        self->state.store->unpin(offset);
+        release_pin(self, offset);
       else
         relay(self, node, offset, false);
     },

@@ -227,6 +227,25 @@ TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and 
   CHECK(troupe::get(troupe::task(where, accel).remote(), 30s) == 2);
 }
 
+TEST_CASE("three nodes: an object outlives its node when another node has a copy") {
+  three_nodes c;
+  troupe::task_options on3, on2;
+  on3.strategy = troupe::scheduling_strategy::on_node(3);
+  on2.strategy = troupe::scheduling_strategy::on_node(2);
+  auto block = troupe::task(make_block, on3).remote(9);
+  // Node 2 reads it, and keeps a copy in its store.
+  auto [node, sum] = troupe::get(troupe::task(sum_block, on2).remote(block), 60s);
+  REQUIRE(node == 2);
+  ::kill(c.third->pid(), SIGKILL);
+  REQUIRE(eventually([] { return !troupe::nodes()[2].alive; }, 10s));
+  // The driver's node pulls it from node 2 (the object directory knows the
+  // copy) instead of from dead node 3.
+  auto local = troupe::get(block, 60s);
+  REQUIRE(local.size() == 256 * 1024);
+  CHECK(local[0] == 9);
+  CHECK(std::accumulate(local.begin(), local.end(), 0LL) == sum);
+}
+
 TEST_CASE("three nodes: actors are placed by their resources and strategies") {
   three_nodes c;
   troupe::actor_options accel;

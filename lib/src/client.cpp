@@ -263,6 +263,10 @@ stored_value client::store_value(encoded_value& v, const object_id& id) {
                           static_cast<store::encoding>(v.enc));
   std::memcpy(w.data, v.data(), v.size());
   store.seal(w.offset);
+  // The object directory learns where it is (other nodes may pull it from
+  // here, or from copies, when its owner's node is gone).
+  caf::anon_send(caf::actor_cast<control_store_actor>(control_store_), object_atom::value,
+                 object_location{id, node_.node_id, w.offset, w.size, true});
   s.in_store = true;
   s.offset = w.offset;
   s.size = w.size;
@@ -279,9 +283,20 @@ void client::pin_stored(const stored_value& v) {
                    pin_atom::value, v.offset, v.node);
 }
 
+void client::release_local_pin(std::uint64_t offset) {
+  auto& store = *mapping_->store;
+  object_id id;
+  bool sealed = store.sealed(offset);
+  if (sealed)
+    id = store.view(offset).id;
+  if (store.unpin(offset) && sealed && control_store_)
+    caf::anon_send(caf::actor_cast<control_store_actor>(control_store_), object_atom::value,
+                   object_location{id, node_.node_id, offset, 0, false});
+}
+
 void client::unpin_stored(std::uint64_t offset, std::uint64_t node) {
   if (node == 0 || node == node_.node_id)
-    mapping_->store->unpin(offset);
+    release_local_pin(offset);
   else if (node_.store_manager)
     caf::anon_send(caf::actor_cast<store::store_manager_actor>(node_.store_manager),
                    unpin_atom::value, offset, node);
@@ -332,7 +347,14 @@ raw_value client::view_stored(const stored_value& in) {
   out.data = r.data;
   out.size = r.size;
   out.keepalive = std::shared_ptr<const void>(
-    r.data, [m = mapping_, off = v.offset](const void*) { m->store->unpin(off); });
+    r.data, [m = mapping_, off = v.offset](const void*) {
+      // Through the client while it lives (the directory hears of a freed
+      // object); a view kept past shutdown just drops its pin.
+      if (auto* c = client::try_get(); c && c->mapping_ == m)
+        c->release_local_pin(off);
+      else
+        m->store->unpin(off);
+    });
   return out;
 }
 

@@ -66,6 +66,9 @@ public:
   void pin_stored(const stored_value& v);
   /// Removes a pin from an object in the store of node `node`.
   void unpin_stored(std::uint64_t offset, std::uint64_t node);
+  /// Removes a pin from an object in this node's store; a freed object
+  /// leaves the control store's object directory.
+  void release_local_pin(std::uint64_t offset);
   /// Returns the cluster's nodes (asks the control store).
   node_list list_nodes();
 

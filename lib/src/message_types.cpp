@@ -19,6 +19,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<actor_status>("troupe.actor_status");
   cfg.add_message_type<node_list>("troupe.node_list");
   cfg.add_message_type<owner_list>("troupe.owner_list");
+  cfg.add_message_type<object_location>("troupe.object_location");
+  cfg.add_message_type<object_locations>("troupe.object_locations");
   cfg.add_message_type<resource_report>("troupe.resource_report");
   cfg.add_message_type<placement>("troupe.placement");
   cfg.add_message_type<group_spec>("troupe.group_spec");

@@ -291,6 +291,36 @@ typename I::result_type inspect(I& f, object_meta& x) {
            x.type_hash, x.type_name, x.enc);
 }
 
+/// A copy of an object in some node's store appeared (`present`) or went:
+/// what the control store's object directory is told.
+struct object_location {
+  object_id id;
+  std::uint64_t node = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+  bool present = true;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, object_location& x) {
+  return f(caf::meta::type_name("troupe.object_location"), x.id, x.node, x.offset, x.size,
+           x.present);
+}
+
+/// Every node's store that holds a copy of an object, and where.
+struct object_locations {
+  object_id id;
+  std::uint64_t size = 0;
+  std::vector<std::uint64_t> nodes;
+  std::vector<std::uint64_t> offsets; ///< in the store of `nodes[i]`
+};
+
+template <class I>
+typename I::result_type inspect(I& f, object_locations& x) {
+  return f(caf::meta::type_name("troupe.object_locations"), x.id, x.size, x.nodes,
+           x.offsets);
+}
+
 /// Where an object lives in some node's store, for a pull to this node.
 struct pull_request {
   object_id id;
