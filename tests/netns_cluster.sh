@@ -8,11 +8,21 @@ set -uo pipefail
 troupe=$1
 sample=$2
 launcher=$3
-if [ "$(id -u)" -ne 0 ] || ! ip netns add troupe-probe-$$ 2>/dev/null; then
-  echo "network namespaces are not permitted here: skipped"
+# The launcher needs namespaces, a bridge and veth pairs: try each.
+probe() {
+  ip netns add "tp-ns-$$" 2>/dev/null || return 1
+  ip link add "tp-br-$$" type bridge 2>/dev/null || { ip netns del "tp-ns-$$"; return 1; }
+  ip link add "tp-v-$$" type veth peer name eth0 netns "tp-ns-$$" 2>/dev/null
+  local ok=$?
+  ip link del "tp-v-$$" 2>/dev/null
+  ip link del "tp-br-$$" 2>/dev/null
+  ip netns del "tp-ns-$$" 2>/dev/null
+  return $ok
+}
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null || ! probe; then
+  echo "network namespaces, bridges or veth pairs are not permitted here: skipped"
   exit 77
 fi
-ip netns del troupe-probe-$$
 if ip link show troupe-br >/dev/null 2>&1; then
   echo "a netns cluster (troupe-br) is running already: skipped"
   exit 77
