@@ -75,6 +75,12 @@ int run_node(const node_options& in) {
     opts.resources["CPU"] = std::max(1u, std::thread::hardware_concurrency());
   if (opts.object_store_bytes == 0)
     opts.object_store_bytes = default_store_bytes();
+  if (opts.resources.count("memory") == 0) {
+    // What tasks may ask for: the RAM the object store leaves (as in Ray).
+    auto ram = static_cast<double>(::sysconf(_SC_PHYS_PAGES))
+               * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    opts.resources["memory"] = std::max(0.0, ram - static_cast<double>(opts.object_store_bytes));
+  }
   if (opts.pool_size == 0)
     opts.pool_size = static_cast<std::size_t>(std::max(1.0, opts.resources["CPU"]));
   // Signals are taken by a thread of ours; CAF's threads inherit the mask.

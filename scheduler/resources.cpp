@@ -31,12 +31,23 @@ void give(resource_map& pool, const resource_map& request) {
     pool[name] += amount;
 }
 
+std::string format_amount(const std::string& name, double amount) {
+  std::ostringstream out;
+  if (name == "memory" && amount >= 1e6) {
+    out.precision(3);
+    out << amount / 1e9 << " GB";
+  } else {
+    out << amount;
+  }
+  return out.str();
+}
+
 std::string to_string(const resource_map& rs) {
   std::ostringstream out;
   out << '{';
   bool first = true;
   for (auto& [name, amount] : rs) {
-    out << (first ? "" : ", ") << name << ": " << amount;
+    out << (first ? "" : ", ") << name << ": " << format_amount(name, amount);
     first = false;
   }
   out << '}';

@@ -16,7 +16,10 @@ void take(resource_map& pool, const resource_map& request);
 /// Adds `request` back to `pool`.
 void give(resource_map& pool, const resource_map& request);
 
-/// Returns `{CPU: 2, GPU: 0.5}`-style text.
+/// Returns an amount of resource `name` as people read it (memory in GB).
+std::string format_amount(const std::string& name, double amount);
+
+/// Returns `{CPU: 2, GPU: 0.5, memory: 16 GB}`-style text.
 std::string to_string(const resource_map& rs);
 
 /// Parses `name=value,name=value` (empty text gives no resources); throws

@@ -118,6 +118,15 @@ TEST_CASE("three nodes: every node is listed, and tasks land where their resourc
   troupe::task_options on_three;
   on_three.strategy = troupe::scheduling_strategy::on_node(3);
   CHECK(troupe::get(troupe::task(where, on_three).remote(), 30s) == 3);
+  // Memory is a resource each node offers (its RAM less the store).
+  troupe::task_options some_memory;
+  some_memory.memory = 1e6;
+  CHECK(troupe::get(troupe::task(where, some_memory).remote(), 30s) >= 1);
+  CHECK(nodes[0].total.at("memory") > 1e6);
+  troupe::task_options all_memory;
+  all_memory.memory = 1e18;
+  CHECK_THROWS_AS(troupe::get(troupe::task(where, all_memory).remote(), 30s),
+                  troupe::unschedulable_error);
   // ...and an error naming the nodes when none has.
   troupe::task_options huge;
   huge.num_gpus = 8;

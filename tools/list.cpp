@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "scheduler/resources.hpp"
 #include "tools/json_lite.hpp"
 #include "tools/status.hpp"
 
@@ -25,7 +26,8 @@ std::string amount(double x) {
 std::string resources(const json_value& rs) {
   std::string out;
   for (auto& [name, v] : rs.members)
-    out += (out.empty() ? "" : ",") + name + "=" + amount(v.num());
+    out += (out.empty() ? "" : ",") + name + "="
+           + (name == "memory" ? sched::format_amount(name, v.num()) : amount(v.num()));
   return out.empty() ? "-" : out;
 }
 

@@ -17,6 +17,7 @@
 #include "scheduler/cluster_scheduler.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "store/store_manager.hpp"
+#include "scheduler/resources.hpp"
 #include "tools/json_lite.hpp"
 #include "tools/node_commands.hpp"
 
@@ -110,7 +111,7 @@ std::string format_amount(double x) {
 std::string format_resources(const json_value& rs) {
   std::string out;
   for (auto& [name, amount] : rs.members)
-    out += (out.empty() ? "" : ", ") + name + ": " + format_amount(amount.num());
+    out += (out.empty() ? "" : ", ") + name + ": " + sched::format_amount(name, amount.num());
   return "{" + out + "}";
 }
 
@@ -140,8 +141,8 @@ void print_summary(const cluster_status& st) {
     std::cout << "  resources (used / total):";
     for (auto& [name, amount] : sched["total"].members) {
       auto used = amount.num() - sched["available"][name].num(amount.num());
-      std::cout << " " << name << " " << format_amount(used) << "/"
-                << format_amount(amount.num());
+      std::cout << " " << name << " " << sched::format_amount(name, used) << "/"
+                << sched::format_amount(name, amount.num());
       sum[name].first += used;
       sum[name].second += amount.num();
     }
@@ -165,8 +166,8 @@ void print_summary(const cluster_status& st) {
   }
   std::cout << "\ntotal resources (used / total):";
   for (auto& [name, ut] : sum)
-    std::cout << " " << name << " " << format_amount(ut.first) << "/"
-              << format_amount(ut.second);
+    std::cout << " " << name << " " << sched::format_amount(name, ut.first) << "/"
+              << sched::format_amount(name, ut.second);
   std::cout << "\npending demands (waiting for resources): ";
   if (pending.empty())
     std::cout << "none";

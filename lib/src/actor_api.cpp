@@ -45,6 +45,7 @@ actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&
   task_options topts;
   topts.num_cpus = options.num_cpus;
   topts.num_gpus = options.num_gpus;
+  topts.memory = options.memory;
   topts.resources = options.resources;
   topts.strategy = options.strategy;
   auto display = options.name.empty() ? factory.class_name : options.name;

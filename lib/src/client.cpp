@@ -145,6 +145,8 @@ ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
     t.resources["CPU"] = options.num_cpus;
   if (options.num_gpus > 0)
     t.resources["GPU"] = options.num_gpus;
+  if (options.memory > 0)
+    t.resources["memory"] = options.memory;
   for (auto& a : args) {
     if (a.ref)
       continue;

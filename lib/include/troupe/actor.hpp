@@ -35,6 +35,8 @@ struct actor_options {
   double num_cpus = 0;
   /// GPUs the actor holds for its whole life.
   double num_gpus = 0;
+  /// Bytes of memory the actor holds for its whole life (placement only).
+  double memory = 0;
   /// Custom resources the actor holds for its whole life.
   std::map<std::string, double> resources;
   /// A cluster-wide name: `get_actor<C>(name)` finds it from any driver.

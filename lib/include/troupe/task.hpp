@@ -21,6 +21,8 @@ struct task_options {
   double num_cpus = 1;
   /// GPUs the task holds while it runs.
   double num_gpus = 0;
+  /// Bytes of memory the task needs (for placement only: nothing enforces it).
+  double memory = 0;
   /// Custom resources, e.g. `{{"accelerator", 0.5}}`.
   std::map<std::string, double> resources;
   /// The name in listings and errors (default: the function's name).
