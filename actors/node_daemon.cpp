@@ -3,6 +3,10 @@
 #include <atomic>
 #include <cerrno>
 #include <random>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <thread>
@@ -45,6 +49,28 @@ void reap_children(std::atomic<bool>& stop, caf::actor sched) {
 }
 
 } // namespace
+
+std::string advertised_host(const std::string& bind) {
+  if (bind != "0.0.0.0")
+    return bind;
+  std::string found = "127.0.0.1";
+  ifaddrs* all = nullptr;
+  if (::getifaddrs(&all) != 0)
+    return found;
+  for (auto* a = all; a; a = a->ifa_next) {
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || (a->ifa_flags & IFF_LOOPBACK)
+        || !(a->ifa_flags & IFF_UP))
+      continue;
+    char text[INET_ADDRSTRLEN];
+    auto* in = reinterpret_cast<sockaddr_in*>(a->ifa_addr);
+    if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text))) {
+      found = text;
+      break;
+    }
+  }
+  ::freeifaddrs(all);
+  return found;
+}
 
 node_options node_options_from_env() {
   using detail::env_or;
@@ -126,7 +152,7 @@ int run_node(const node_options& in) {
   auto sched = sched::spawn_local_scheduler(
     sys, {opts.resources, opts.worker_exe, opts.pool_size, 64});
   node_info info;
-  info.host = opts.bind == "0.0.0.0" ? "127.0.0.1" : opts.bind;
+  info.host = advertised_host(opts.bind);
   info.scheduler = caf::actor_cast<caf::actor>(sched);
   info.store_manager = caf::actor_cast<caf::actor>(manager);
   info.segment = segment_name;

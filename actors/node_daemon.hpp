@@ -25,6 +25,11 @@ struct node_options {
 /// or the end of the embedded driver); returns the process exit code.
 int run_node(const node_options& opts);
 
+/// Returns the address other machines reach a node bound to `bind` at: the
+/// address itself, or for 0.0.0.0 the machine's first non-loopback IPv4
+/// address (127.0.0.1 when it has none).
+std::string advertised_host(const std::string& bind);
+
 /// Returns node options read from the TROUPE_* environment variables.
 node_options node_options_from_env();
 

@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 
 /// The host clients connect to for a node bound to `bind`.
 std::string connect_host(const std::string& bind) {
-  return bind == "0.0.0.0" ? "127.0.0.1" : bind;
+  return advertised_host(bind);
 }
 
 std::string format_number(double x) {
