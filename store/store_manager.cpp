@@ -72,12 +72,17 @@ void report(self_ptr self, const object_id& id, std::uint64_t offset, std::uint6
 /// Removes a pin; a freed object leaves the directory.
 void release_pin(self_ptr self, std::uint64_t offset) {
   auto& store = *self->state.store;
-  object_id id;
-  bool sealed = store.sealed(offset);
-  if (sealed)
-    id = store.view(offset).id;
-  if (store.unpin(offset) && sealed)
-    report(self, id, offset, 0, false);
+  try {
+    object_id id;
+    bool sealed = store.sealed(offset);
+    if (sealed)
+      id = store.view(offset).id;
+    if (store.unpin(offset) && sealed)
+      report(self, id, offset, 0, false);
+  } catch (const std::exception& e) {
+    // A stale or doubled unpin from another process must not stop the node.
+    spdlog::warn("unpin of offset {} failed: {}", offset, e.what());
+  }
 }
 
 /// Reports the copies the puller evicted.
@@ -385,18 +390,17 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
         spdlog::warn("a remote pin of offset {} failed: {}", offset, e.what());
       }
     },
-    [self](unpin_atom, std::uint64_t offset) {
-      try {
-        release_pin(self, offset);
-      } catch (const std::exception& e) {
-        spdlog::warn("a remote unpin of offset {} failed: {}", offset, e.what());
-      }
-    },
+    [self](unpin_atom, std::uint64_t offset) { release_pin(self, offset); },
     [self](pin_atom, std::uint64_t offset, std::uint64_t node) {
-      if (node == 0 || node == self->state.node_id)
-        self->state.store->pin(offset);
-      else
+      if (node != 0 && node != self->state.node_id) {
         relay(self, node, offset, true);
+        return;
+      }
+      try {
+        self->state.store->pin(offset);
+      } catch (const std::exception& e) {
+        spdlog::warn("a pin of offset {} failed: {}", offset, e.what());
+      }
     },
     [self](unpin_atom, std::uint64_t offset, std::uint64_t node) {
       if (node == 0 || node == self->state.node_id)

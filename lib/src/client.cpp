@@ -287,13 +287,18 @@ void client::pin_stored(const stored_value& v) {
 
 void client::release_local_pin(std::uint64_t offset) {
   auto& store = *mapping_->store;
-  object_id id;
-  bool sealed = store.sealed(offset);
-  if (sealed)
-    id = store.view(offset).id;
-  if (store.unpin(offset) && sealed && control_store_)
-    caf::anon_send(caf::actor_cast<control_store_actor>(control_store_), object_atom::value,
-                   object_location{id, node_.node_id, offset, 0, false});
+  try {
+    object_id id;
+    bool sealed = store.sealed(offset);
+    if (sealed)
+      id = store.view(offset).id;
+    if (store.unpin(offset) && sealed && control_store_)
+      caf::anon_send(caf::actor_cast<control_store_actor>(control_store_), object_atom::value,
+                     object_location{id, node_.node_id, offset, 0, false});
+  } catch (const std::exception& e) {
+    // Called from ref destructors: a bad offset is logged, never thrown.
+    spdlog::error("cannot unpin the object at offset {}: {}", offset, e.what());
+  }
 }
 
 void client::unpin_stored(std::uint64_t offset, std::uint64_t node) {
