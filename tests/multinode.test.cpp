@@ -50,6 +50,11 @@ long long expected_sum(int seed) {
   return std::accumulate(v.begin(), v.end(), 0LL);
 }
 
+/// Puts a value in the worker's own object table and returns its ref: the
+/// worker owns the object.
+troupe::object_ref<int> put_here(int x) { return troupe::put(x); }
+TROUPE_REMOTE(put_here);
+
 /// An actor that says where it lives.
 class locator {
 public:
@@ -234,6 +239,25 @@ TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and 
   troupe::task_options accel;
   accel.resources = {{"accel", 1}};
   CHECK(troupe::get(troupe::task(where, accel).remote(), 30s) == 2);
+}
+
+TEST_CASE("three nodes: a ref owned by a worker of a dead node fails with a named error") {
+  three_nodes c;
+  troupe::task_options on3;
+  on3.strategy = troupe::scheduling_strategy::on_node(3);
+  auto inner = troupe::get(troupe::task(put_here, on3).remote(5), 30s);
+  ::kill(c.third->pid(), SIGKILL);
+  REQUIRE(eventually([] { return !troupe::nodes()[2].alive; }, 10s));
+  try {
+    troupe::get(inner, 30s);
+    FAIL("a value owned by a process of the dead node was read");
+  } catch (const troupe::timeout_error&) {
+    FAIL("the get hung instead of failing");
+  } catch (const troupe::error& e) {
+    INFO(e.what());
+    CHECK((e.kind() == troupe::error_kind::owner_died
+           || e.kind() == troupe::error_kind::object_lost));
+  }
 }
 
 TEST_CASE("three nodes: an object outlives its node when another node has a copy") {
