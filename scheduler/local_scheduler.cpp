@@ -97,12 +97,14 @@ int actor_io::start_worker(const std::string& exe, std::uint64_t worker_id) {
   std::string file = it == s.runnable.end() ? exe : it->second;
   if (!std::filesystem::exists(file)) {
     // Gone since it was checked (a driver may remove its own file): fetch
-    // it, or fail what waits for it. Later: the scheduler's state is in the
-    // middle of starting workers now.
+    // it, or fail what waits for it. Either is told by a message to
+    // ourselves: the scheduler's state is in the middle of starting workers.
     s.runnable.erase(exe);
     auto src = s.sources.find(exe);
     if (src != s.sources.end() && !src->second.first.empty()) {
       resolve_exe(self_, exe, src->second.first, src->second.second);
+      if (auto found = s.runnable.find(exe); found != s.runnable.end())
+        self_->send(self_, exe_atom::value, exe, found->second, std::string{}); // cached
     } else {
       s.st->exe_pending(exe);
       self_->send(self_, exe_atom::value, exe, std::string{},
