@@ -164,3 +164,19 @@ TEST_CASE("a driver that exits without shutdown exits cleanly and leaves nothing
   for (auto pid : left)
     CHECK_MESSAGE(troupe::test::gone_within(pid, 10s), "process " << pid << " lingers");
 }
+
+TEST_CASE("refs kept past shutdown release nothing, and a new cluster starts cleanly") {
+  // (Under ASan this catches a ref's destructor touching the freed table.)
+  std::vector<troupe::object_ref<int>> kept;
+  troupe::init(troupe::test::local_cluster::small());
+  for (int i = 0; i < 3; ++i)
+    kept.push_back(troupe::task(triple).remote(i));
+  CHECK(troupe::get(kept, 30s) == std::vector<int>{0, 3, 6});
+  troupe::shutdown();
+  kept.pop_back(); // after shutdown: a no-op
+  troupe::init(troupe::test::local_cluster::small());
+  CHECK(troupe::get(troupe::task(triple).remote(7), 30s) == 21);
+  kept.clear(); // refs of the old cluster: they must not touch the new one
+  CHECK(troupe::get(troupe::task(triple).remote(8), 30s) == 24);
+  troupe::shutdown();
+}

@@ -52,7 +52,7 @@ client::client(process_role role, const std::string& host, std::uint16_t port,
   : role_(role), exe_(job_exe()), owner_id_(random_owner_id()) {
   config_ = make_system_config();
   system_ = std::make_unique<caf::actor_system>(*config_);
-  table_ = std::make_unique<object_table>(
+  table_ = std::make_shared<object_table>(
     owner_id_, [this](std::uint64_t off, std::uint64_t node) { unpin_stored(off, node); },
     [this](const stored_value& v) { return view_stored(v); });
   connect(host, port, embedded);

@@ -114,7 +114,8 @@ private:
   std::uint64_t job_id_ = 0;
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
-  std::unique_ptr<object_table> table_;
+  /// Shared so that refs hold it weakly and outlive it harmlessly.
+  std::shared_ptr<object_table> table_;
   /// The mapped store segment. Every view handed out shares it, so a view
   /// kept past `shutdown` still points into mapped memory.
   struct store_mapping {

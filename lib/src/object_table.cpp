@@ -4,13 +4,25 @@
 
 namespace troupe::detail {
 
+std::shared_ptr<object_table> ref_handle::table() const {
+  if (!table_)
+    return nullptr;
+  if (auto t = shared_.lock())
+    return t;
+  // Not owned by a shared_ptr at all (tests): the table outlives its refs.
+  if (!shared_.owner_before(std::weak_ptr<object_table>{})
+      && !std::weak_ptr<object_table>{}.owner_before(shared_))
+    return std::shared_ptr<object_table>(std::shared_ptr<object_table>{}, table_);
+  return nullptr; // the table is gone (a ref kept past shutdown)
+}
+
 ref_handle::~ref_handle() {
-  if (table_)
-    table_->release(id_);
+  if (auto t = table())
+    t->release(id_);
 }
 
 ref_ptr object_table::make_handle(const object_id& id, const caf::actor& owner) {
-  return std::make_shared<ref_handle>(this, id, owner);
+  return std::make_shared<ref_handle>(this, weak_from_this(), id, owner);
 }
 
 ref_ptr object_table::create_owned(const object_id& id, std::string task_name) {

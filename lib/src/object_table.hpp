@@ -23,10 +23,15 @@ namespace troupe::detail {
 class object_table;
 
 /// One process's hold on an object (see object_ref.hpp).
+///
+/// A table owned by a `shared_ptr` (the client's) is held weakly: a ref that
+/// outlives `shutdown` releases nothing. A table owned otherwise (tests)
+/// must outlive its refs.
 class ref_handle {
 public:
-  ref_handle(object_table* table, object_id id, caf::actor owner)
-    : table_(table), id_(id), owner_(std::move(owner)) {
+  ref_handle(object_table* table, std::weak_ptr<object_table> shared, object_id id,
+             caf::actor owner)
+    : table_(table), shared_(std::move(shared)), id_(id), owner_(std::move(owner)) {
   }
   ~ref_handle();
   ref_handle(const ref_handle&) = delete;
@@ -34,10 +39,12 @@ public:
 
   [[nodiscard]] const object_id& id() const noexcept { return id_; }
   [[nodiscard]] const caf::actor& owner() const noexcept { return owner_; }
-  [[nodiscard]] object_table* table() const noexcept { return table_; }
+  /// Returns the table while it exists, else nullptr.
+  [[nodiscard]] std::shared_ptr<object_table> table() const;
 
 private:
   object_table* table_;
+  std::weak_ptr<object_table> shared_; ///< empty when the table is not shared
   object_id id_;
   caf::actor owner_;
 };
@@ -68,7 +75,7 @@ struct stored_value {
 /// handle. Owned entries whose refs escaped (were serialized) are kept until
 /// the process ends, since a copy may live anywhere. Thread-safe: user threads
 /// call `get`/`wait`, the core actor fulfils.
-class object_table {
+class object_table : public std::enable_shared_from_this<object_table> {
 public:
   /// Releases store pins when values leave the table.
   using unpin_fn = std::function<void(std::uint64_t offset, std::uint64_t node)>;

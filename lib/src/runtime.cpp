@@ -248,8 +248,8 @@ object_id ref_id(const ref_handle& h) noexcept {
 }
 
 void ref_escaped(const ref_handle& h) {
-  if (h.table())
-    h.table()->mark_escaped(h.id());
+  if (auto t = h.table())
+    t->mark_escaped(h.id());
 }
 
 ref_ptr ref_from_wire(const object_id& id) {

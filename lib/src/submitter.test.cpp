@@ -471,7 +471,7 @@ TEST_CASE("an argument that is no longer in the table fails the task with object
   fixture f;
   object_id gone{me, 800};
   // A handle that is not registered in the table (as if freed long ago).
-  auto h = std::make_shared<ref_handle>(nullptr, gone, caf::actor{});
+  auto h = std::make_shared<ref_handle>(nullptr, std::weak_ptr<object_table>{}, gone, caf::actor{});
   auto r = f.submit({ref_arg(h)}, "orphan");
   auto e = f.error_of(r);
   CHECK(e.kind == error_kind::object_lost);
