@@ -72,17 +72,13 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
   control_store_ = caf::actor_cast<caf::actor>(*cs);
   caf::scoped_actor self{*system_};
   std::string failure;
-  // A busy node (many workers connecting at once) may miss the first
-  // request's deadline: ask again before giving up.
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    failure.clear();
-    self->request(*cs, 5s, node_atom::value)
-      .receive([&](node_info& n) { node_ = std::move(n); },
-               [&](caf::error& e) { failure = system_->render(e); });
-    if (failure.empty())
-      break;
-    spdlog::warn("the node at {}:{} did not answer ({}), asking again", host, port, failure);
-  }
+  // A node answers in milliseconds. Rarely (seen with many workers starting
+  // at once) a new connection's messages go unanswered for good: asking
+  // again on it does not help, so a worker gives up soon and its node starts
+  // another in its place.
+  self->request(*cs, role_ == process_role::worker ? 5s : 10s, node_atom::value)
+    .receive([&](node_info& n) { node_ = std::move(n); },
+             [&](caf::error& e) { failure = system_->render(e); });
   if (!failure.empty())
     throw error(error_kind::runtime, "the node at " + host + ":" + std::to_string(port)
                                        + " did not answer: " + failure);
