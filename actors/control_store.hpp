@@ -93,11 +93,6 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<object_atom, object_location>,
   caf::replies_to<object_atom, object_id>::with<object_locations>>;
 
-/// Returns the node of a worker: worker ids are `node << 32 | n`.
-constexpr std::uint64_t node_of_worker(std::uint64_t worker_id) noexcept {
-  return worker_id >> 32;
-}
-
 /// An actor as the control store tracks it.
 struct actor_entry {
   enum class phase { pending, alive, dying, dead };

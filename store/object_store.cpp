@@ -204,7 +204,7 @@ void object_store::pin(std::uint64_t offset) {
                                              std::memory_order_relaxed));
 }
 
-bool object_store::unpin(std::uint64_t offset) {
+bool object_store::unpin(std::uint64_t offset, troupe::object_id* freed) {
   auto& h = checked_header(offset);
   auto n = h.refcount.load(std::memory_order_relaxed);
   do {
@@ -215,6 +215,13 @@ bool object_store::unpin(std::uint64_t offset) {
                                              std::memory_order_acq_rel));
   if (n != 1)
     return false;
+  if (freed) {
+    // The metadata was written (and checked) by `create`; read it before the
+    // memory goes.
+    auto* meta = fb::Getobject_meta(h.meta());
+    if (meta->id())
+      *freed = {meta->id()->owner(), meta->id()->seq()};
+  }
   auto total = h.data_at + h.data_size;
   // Clear the marks first so that a stale offset fails cleanly instead of
   // reading whatever the allocator writes into freed memory.

@@ -100,8 +100,9 @@ public:
   void pin(std::uint64_t offset);
 
   /// Removes a pin and frees the object with its last one. Returns whether
-  /// the object was freed. Throws `std::logic_error` when it had no pin.
-  bool unpin(std::uint64_t offset);
+  /// the object was freed, and then sets `*freed` (when given) to its id.
+  /// Throws `std::logic_error` when it had no pin.
+  bool unpin(std::uint64_t offset, troupe::object_id* freed = nullptr);
 
   /// Returns the sealed object at `offset`. Throws `std::invalid_argument`
   /// when no sealed object is there, so that a malformed offset from another

@@ -74,10 +74,7 @@ void release_pin(self_ptr self, std::uint64_t offset) {
   auto& store = *self->state.store;
   try {
     object_id id;
-    bool sealed = store.sealed(offset);
-    if (sealed)
-      id = store.view(offset).id;
-    if (store.unpin(offset) && sealed)
+    if (store.unpin(offset, &id))
       report(self, id, offset, 0, false);
   } catch (const std::exception& e) {
     // A stale or doubled unpin from another process must not stop the node.

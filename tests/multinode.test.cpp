@@ -64,6 +64,13 @@ std::unique_ptr<locator> make_locator() { return std::make_unique<locator>(); }
 TROUPE_REMOTE(make_locator);
 TROUPE_REMOTE(&locator::node);
 
+/// Returns task options that run a task on node `node` only.
+troupe::task_options on(troupe::node_id node) {
+  troupe::task_options o;
+  o.strategy = troupe::scheduling_strategy::on_node(node);
+  return o;
+}
+
 std::vector<std::string> node_env(const std::string& cpus, const std::string& resources,
                                   const std::string& head) {
   return {"TROUPE_ROLE=node", "TROUPE_NUM_CPUS=" + cpus, "TROUPE_RESOURCES=" + resources,
@@ -120,8 +127,7 @@ TEST_CASE("three nodes: every node is listed, and tasks land where their resourc
   for (int i = 0; i < 3; ++i)
     CHECK(troupe::get(troupe::task(where, accel).remote(), 30s) == 2);
   // More CPU than one node has is fine as long as some node has it...
-  troupe::task_options on_three;
-  on_three.strategy = troupe::scheduling_strategy::on_node(3);
+  auto on_three = on(3);
   CHECK(troupe::get(troupe::task(where, on_three).remote(), 30s) == 3);
   // Memory is a resource each node offers (its RAM less the store).
   troupe::task_options some_memory;
@@ -161,9 +167,7 @@ TEST_CASE("three nodes: SPREAD puts one task on each node") {
 
 TEST_CASE("three nodes: an object made on one node is read on another and by the driver") {
   three_nodes c;
-  troupe::task_options on3, on2;
-  on3.strategy = troupe::scheduling_strategy::on_node(3);
-  on2.strategy = troupe::scheduling_strategy::on_node(2);
+  auto on3 = on(3), on2 = on(2);
   auto block = troupe::task(make_block, on3).remote(7);
   auto [node, sum] = troupe::get(troupe::task(sum_block, on2).remote(block), 60s);
   CHECK(node == 2);
@@ -177,8 +181,10 @@ TEST_CASE("three nodes: an object made on one node is read on another and by the
   auto [node3, sum3] = troupe::get(troupe::task(sum_block, on3).remote(put), 60s);
   CHECK(node3 == 3);
   CHECK(sum3 == expected_sum(11));
-  // Default placement prefers the node holding the argument (here: on the
-  // worker of node 3 leased a moment ago, which is idle again).
+  // Default placement prefers the node holding the argument. Wait until the
+  // leases above went back (and were reported), so that the task is placed
+  // by the cluster scheduler, not served by an idle lease on node 3.
+  std::this_thread::sleep_for(400ms);
   auto [near, near_sum] = troupe::get(troupe::task(sum_block).remote(block), 60s);
   CHECK(near == 3);
   CHECK(near_sum == expected_sum(7));
@@ -206,8 +212,7 @@ TEST_CASE("three nodes: a STRICT_SPREAD placement group takes one bundle per nod
 
 TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and tasks fail") {
   three_nodes c;
-  troupe::task_options on3;
-  on3.strategy = troupe::scheduling_strategy::on_node(3);
+  auto on3 = on(3);
   auto block = troupe::task(make_block, on3).remote(5);
   REQUIRE(troupe::wait(std::vector{block}, 1, 60s).ready.size() == 1);
   auto running = troupe::task(where_after, on3).remote(60000);
@@ -243,8 +248,7 @@ TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and 
 
 TEST_CASE("three nodes: a ref owned by a worker of a dead node fails with a named error") {
   three_nodes c;
-  troupe::task_options on3;
-  on3.strategy = troupe::scheduling_strategy::on_node(3);
+  auto on3 = on(3);
   auto inner = troupe::get(troupe::task(put_here, on3).remote(5), 30s);
   ::kill(c.third->pid(), SIGKILL);
   REQUIRE(eventually([] { return !troupe::nodes()[2].alive; }, 10s));
@@ -262,9 +266,7 @@ TEST_CASE("three nodes: a ref owned by a worker of a dead node fails with a name
 
 TEST_CASE("three nodes: an object outlives its node when another node has a copy") {
   three_nodes c;
-  troupe::task_options on3, on2;
-  on3.strategy = troupe::scheduling_strategy::on_node(3);
-  on2.strategy = troupe::scheduling_strategy::on_node(2);
+  auto on3 = on(3), on2 = on(2);
   auto block = troupe::task(make_block, on3).remote(9);
   // Node 2 reads it, and keeps a copy in its store.
   auto [node, sum] = troupe::get(troupe::task(sum_block, on2).remote(block), 60s);

@@ -1,6 +1,7 @@
 #include "tools/json_lite.hpp"
 
 #include <cstdlib>
+#include <sstream>
 #include <stdexcept>
 
 namespace troupe::tools {
@@ -153,6 +154,15 @@ private:
 
 json_value parse_json(std::string_view text) {
   return parser{text}.document();
+}
+
+std::string format_number(double x) {
+  std::ostringstream out;
+  if (x == static_cast<double>(static_cast<long long>(x)))
+    out << static_cast<long long>(x);
+  else
+    out << x;
+  return out.str();
 }
 
 } // namespace troupe::tools

@@ -30,6 +30,10 @@ struct json_value {
   }
 };
 
+/// Returns a number as people read it: whole numbers (ids, counts, bytes)
+/// in full, others with up to six significant digits.
+std::string format_number(double x);
+
 /// Parses `text`; throws `std::runtime_error` naming the offset of an error.
 json_value parse_json(std::string_view text);
 

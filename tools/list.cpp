@@ -13,21 +13,11 @@ namespace troupe::tools {
 
 namespace {
 
-/// Prints whole numbers (ids, byte counts) in full, others as they come.
-std::string amount(double x) {
-  std::ostringstream out;
-  if (x == static_cast<double>(static_cast<long long>(x)))
-    out << static_cast<long long>(x);
-  else
-    out << x;
-  return out.str();
-}
-
 std::string resources(const json_value& rs) {
   std::string out;
   for (auto& [name, v] : rs.members)
     out += (out.empty() ? "" : ",") + name + "="
-           + (name == "memory" ? sched::format_amount(name, v.num()) : amount(v.num()));
+           + (name == "memory" ? sched::format_amount(name, v.num()) : format_number(v.num()));
   return out.empty() ? "-" : out;
 }
 
@@ -63,7 +53,7 @@ std::string text(const json_value& v) {
     return v.text;
   if (v.type == json_value::kind::boolean)
     return v.boolean ? "true" : "false";
-  return amount(v.num());
+  return format_number(v.num());
 }
 
 int list_nodes(const cluster_status& st, bool json) {
@@ -90,7 +80,7 @@ int list_nodes(const cluster_status& st, bool json) {
                       n.info.alive ? "alive" : "dead",
                       v ? resources((*v)["total"]) : "-",
                       n.info.alive && v ? resources((*v)["available"]) : "-",
-                      v ? amount((*v)["queued"].num()) : "-"});
+                      v ? format_number((*v)["queued"].num()) : "-"});
   }
   t.print();
   return 0;
@@ -144,7 +134,7 @@ std::string flat_array_json(const json_value& arr) {
         std::string inner = "{";
         bool f2 = true;
         for (auto& [rk, rv] : v.members) {
-          inner += (f2 ? "\"" : ",\"") + rk + "\":" + amount(rv.num());
+          inner += (f2 ? "\"" : ",\"") + rk + "\":" + format_number(rv.num());
           f2 = false;
         }
         obj += inner + "}";

@@ -21,6 +21,7 @@
 #include "actors/node_daemon.hpp"
 #include "lib/src/process.hpp"
 #include "scheduler/resources.hpp"
+#include "tools/json_lite.hpp"
 #include "tools/node_files.hpp"
 
 extern char** environ;
@@ -31,17 +32,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-/// The host clients connect to for a node bound to `bind`.
-std::string connect_host(const std::string& bind) {
-  return advertised_host(bind);
-}
-
-std::string format_number(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
 
 /// Starts `exe` in a session of its own (so that it survives the CLI and a
 /// Ctrl-C in the CLI's terminal), stdin from /dev/null and stdout/stderr into
@@ -188,7 +178,7 @@ int start_background(const start_flags& f) {
               << log_tail(log, 10);
     return 1;
   }
-  node_record rec{pid, connect_host(f.bind) + ":" + std::to_string(port),
+  node_record rec{pid, advertised_host(f.bind) + ":" + std::to_string(port),
                   tools::process_exe(pid), process_start_time(pid), pid_file(pid), f.address};
   write_record(rec);
   print_started(rec.address, f.address);
@@ -219,7 +209,7 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
     auto port = read_port(fds[0], std::chrono::hours(24 * 365), &done);
     if (port == 0)
       return;
-    node_record rec{::getpid(), connect_host(f.bind) + ":" + std::to_string(port),
+    node_record rec{::getpid(), advertised_host(f.bind) + ":" + std::to_string(port),
                     detail::self_exe(), process_start_time(::getpid()), file, f.address};
     write_record(rec);
     print_started(rec.address, f.address);

@@ -102,12 +102,6 @@ std::string format_bytes(double bytes) {
   return buf;
 }
 
-std::string format_amount(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
-
 std::string format_resources(const json_value& rs) {
   std::string out;
   for (auto& [name, amount] : rs.members)
@@ -159,7 +153,7 @@ void print_summary(const cluster_status& st) {
       auto used = store["bytes_in_use"].num();
       std::cout << "  object store: " << format_bytes(used) << " used of "
                 << format_bytes(capacity) << " ("
-                << (capacity > 0 ? format_amount(std::round(used / capacity * 1000) / 10)
+                << (capacity > 0 ? format_number(std::round(used / capacity * 1000) / 10)
                                  : "0")
                 << "%), " << store["objects"].num() << " objects\n";
     }

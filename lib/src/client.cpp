@@ -293,10 +293,7 @@ void client::release_local_pin(std::uint64_t offset) {
   auto& store = *mapping_->store;
   try {
     object_id id;
-    bool sealed = store.sealed(offset);
-    if (sealed)
-      id = store.view(offset).id;
-    if (store.unpin(offset) && sealed && control_store_)
+    if (store.unpin(offset, &id) && control_store_)
       caf::anon_send(caf::actor_cast<control_store_actor>(control_store_), object_atom::value,
                      object_location{id, node_.node_id, offset, 0, false});
   } catch (const std::exception& e) {

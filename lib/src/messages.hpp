@@ -70,6 +70,11 @@ using pin_atom = caf::atom_constant<caf::atom("pin")>;
 using exe_atom = caf::atom_constant<caf::atom("exe")>;
 using introduce_atom = caf::atom_constant<caf::atom("introduce")>;
 
+/// Returns the node of a worker: worker ids are `node << 32 | n`.
+constexpr std::uint64_t node_of_worker(std::uint64_t worker_id) noexcept {
+  return worker_id >> 32;
+}
+
 /// Resource name -> amount, e.g. {"CPU": 1, "GPU": 0.5}.
 using resource_map = std::map<std::string, double>;
 

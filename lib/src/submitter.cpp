@@ -133,15 +133,15 @@ std::uint64_t submitter::locality_of(const task_record& t) {
   return best;
 }
 
-std::string submitter::key_of(const task_record& t) const {
+std::string submitter::key_of(const task_record& t, std::uint64_t locality) {
   auto key = shape_key(t.resources) + (t.creates_actor ? "|actor" : "");
   auto& s = t.strategy;
   if (s.type != scheduling_strategy::kind::default_)
     key += "|s" + std::to_string(static_cast<int>(s.type)) + ":" + std::to_string(s.node)
            + ":" + std::to_string(s.soft) + ":" + std::to_string(s.group) + ":"
            + std::to_string(s.bundle);
-  if (auto near = locality_of(t); near != 0)
-    key += "|near" + std::to_string(near);
+  if (locality != 0)
+    key += "|near" + std::to_string(locality);
   return key;
 }
 
@@ -151,12 +151,13 @@ void submitter::enqueue(std::uint64_t task_id) {
     pump_actor(t.actor_id); // it waits in the actor's queue already
     return;
   }
-  auto key = key_of(t);
+  auto near = locality_of(t);
+  auto key = key_of(t, near);
   auto& s = shapes_[key];
   if (s.resources.empty())
     s.resources = t.resources;
   s.strategy = t.strategy;
-  s.locality_node = locality_of(t);
+  s.locality_node = near;
   s.dedicated = t.creates_actor;
   s.queued.push_back(task_id);
   pump(key);
@@ -499,7 +500,7 @@ void submitter::fail_task(std::uint64_t task_id, const error_info& error) {
     pump_actor(actor); // later calls no longer wait behind it
     return;
   }
-  auto key = key_of(it->second);
+  auto key = key_of(it->second, locality_of(it->second));
   if (auto sit = shapes_.find(key); sit != shapes_.end()) {
     auto& q = sit->second.queued;
     q.erase(std::remove(q.begin(), q.end(), task_id), q.end());
@@ -603,7 +604,7 @@ std::string submitter::tasks_json(std::size_t limit) const {
       break;
     const char* state = t.unresolved > 0 ? "waiting" : t.worker_id != 0 ? "running" : "queued";
     out << (n++ ? "," : "") << "{\"id\":" << id << ",\"name\":" << json_string(t.name)
-        << ",\"state\":\"" << state << "\",\"node\":" << (t.worker_id >> 32)
+        << ",\"state\":\"" << state << "\",\"node\":" << node_of_worker(t.worker_id)
         << ",\"actor\":" << (t.actor_id.valid() ? "true" : "false") << '}';
   }
   out << ']';

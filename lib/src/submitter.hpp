@@ -171,8 +171,9 @@ private:
   };
 
   void resolve(task_record& t);
-  /// Returns the key of the task's shape: resources, strategy, locality.
-  std::string key_of(const task_record& t) const;
+  /// Returns the key of the task's shape: resources, strategy and
+  /// `locality` (the node `locality_of` names).
+  static std::string key_of(const task_record& t, std::uint64_t locality);
   /// Returns the node holding most of the task's stored argument bytes.
   static std::uint64_t locality_of(const task_record& t);
   void enqueue(std::uint64_t task_id);

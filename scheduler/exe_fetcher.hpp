@@ -1,0 +1,20 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+namespace troupe::sched {
+
+/// Spawns an actor that copies a driver's executable (`exe`, with SHA-256
+/// `hash`) from the driver's core actor into `target`, in chunks with
+/// several in flight, checks its hash, and tells `scheduler` (a local
+/// scheduler) `exe(exe, target, "")`, or `exe(exe, "", why)` when it failed.
+///
+///     fetcher -> driver core : exe ==> size | exe(start, length) ==> bytes
+void spawn_exe_fetcher(caf::actor_system& sys, std::string exe, std::string hash,
+                       std::filesystem::path target, caf::actor driver,
+                       caf::actor scheduler);
+
+} // namespace troupe::sched
