@@ -381,6 +381,16 @@ void set_peers(cs_ptr self, const std::vector<node_info>& nodes) {
   }
 }
 
+/// Members: passes a message about the cluster's state to the head; returns
+/// false on the head itself, which handles it.
+template <class... Ts>
+bool passed_to_head(cs_ptr self, const Ts&... xs) {
+  if (self->state.head)
+    return false;
+  self->send(head_of(self), xs...);
+  return true;
+}
+
 /// Members: watch a process of this node for the head.
 void watch(cs_ptr self, const caf::actor& who) {
   if (!who || self->state.head)
@@ -543,20 +553,16 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       answer_waiters(self, id, *e);
     },
     [self](actor_fail_atom, const object_id& id, const error_info& why) {
-      if (!self->state.head) {
-        self->send(head_of(self), actor_fail_atom::value, id, why);
+      if (passed_to_head(self, actor_fail_atom::value, id, why))
         return;
-      }
       auto cause = "its constructor failed: " + (why.exception_type.empty()
                                                    ? why.message
                                                    : why.exception_type + ": " + why.message);
       settle(self, id, cause);
     },
     [self](resolve_atom, const object_id& id, const caf::actor& caller) {
-      if (!self->state.head) {
-        self->send(head_of(self), resolve_atom::value, id, caller);
+      if (passed_to_head(self, resolve_atom::value, id, caller))
         return;
-      }
       auto* e = self->state.st.find(id);
       if (e && (e->st == actor_entry::phase::pending || e->st == actor_entry::phase::dying)) {
         e->waiters.push_back(caller);
@@ -571,10 +577,8 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       }
     },
     [self](kill_atom, const object_id& id) {
-      if (!self->state.head) {
-        self->send(head_of(self), kill_atom::value, id);
+      if (passed_to_head(self, kill_atom::value, id))
         return;
-      }
       auto* e = self->state.st.find(id);
       if (!e || e->st == actor_entry::phase::dead)
         return;
@@ -592,10 +596,8 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       return e ? e->rec : actor_record{};
     },
     [self](worker_exit_atom, std::uint64_t worker_id, const std::string& why) {
-      if (!self->state.head) {
-        self->send(head_of(self), worker_exit_atom::value, worker_id, why);
+      if (passed_to_head(self, worker_exit_atom::value, worker_id, why))
         return;
-      }
       for (auto& [id, e] : self->state.st.actors) {
         if (e.worker_id != worker_id || e.st == actor_entry::phase::dead)
           continue;
@@ -626,10 +628,8 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
         self->monitor(core);
     },
     [self](owner_atom, std::uint64_t owner_id, const caf::actor& caller) {
-      if (!self->state.head) {
-        self->send(head_of(self), owner_atom::value, owner_id, caller);
+      if (passed_to_head(self, owner_atom::value, owner_id, caller))
         return;
-      }
       auto it = self->state.owners.find(owner_id);
       self->send(caf::actor_cast<detail::core_actor>(caller), owner_atom::value, owner_id,
                  it == self->state.owners.end() ? caf::actor{} : it->second);
@@ -653,9 +653,7 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
     },
     [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
     [self](object_atom, const object_location& loc) {
-      if (!self->state.head)
-        self->send(head_of(self), object_atom::value, loc);
-      else
+      if (!passed_to_head(self, object_atom::value, loc))
         self->state.st.record_location(loc);
     },
     [self](object_atom, const object_id& id) -> caf::result<object_locations> {
