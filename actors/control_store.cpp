@@ -1,4 +1,6 @@
 #include "actors/control_store.hpp"
+#include "lib/protocol/handles.hpp"
+#include "lib/protocol/messages.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -6,19 +8,15 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "lib/src/core_actor.hpp"
-#include "lib/src/json_text.hpp"
-#include "scheduler/cluster_scheduler.hpp"
-#include "scheduler/local_scheduler.hpp"
+#include "lib/common/json_text.hpp"
 #include "scheduler/resources.hpp"
-#include "store/store_manager.hpp"
 
 namespace troupe {
 
 std::uint64_t control_store_state::add_job(const job_spec& spec) {
   auto id = next_job++;
-  jobs[id] = {id,   spec.pid,     spec.exe, spec.embedded, true, spec.node_id,
-              spec.exe_hash, spec.core};
+  jobs[id] = {id,           spec.pid,      spec.exe, spec.embedded, true,
+              spec.node_id, spec.exe_hash, spec.core};
   return id;
 }
 
@@ -186,39 +184,34 @@ namespace {
 struct cs_actor_state {
   control_store_state st;
   bool head = true;
-  caf::actor head_cs; ///< members: the head's control store
+  control_store_actor head_cs; ///< members: the head's control store
   std::map<caf::actor_addr, std::uint64_t> job_of_core;
   std::map<caf::actor_addr, object_id> actor_of_instance;
-  std::map<std::uint64_t, caf::actor> owners; ///< owner id -> its core actor
+  std::map<std::uint64_t, core_actor> owners; ///< owner id -> its core actor
   std::map<std::uint64_t, std::uint64_t> owner_node; ///< owner id -> node
   std::map<caf::actor_addr, std::uint64_t> node_of_cs; ///< members' control stores
   /// Members: processes of this node watched for the head.
   std::map<caf::actor_addr, caf::actor> watched;
   /// The other nodes' control stores, and this node's processes: each is
   /// introduced to each (see the routing note in the header).
-  std::map<std::uint64_t, caf::actor> peers;
-  std::map<caf::actor_addr, caf::actor> local_cores;
+  std::map<std::uint64_t, control_store_actor> peers;
+  std::map<caf::actor_addr, core_actor> local_cores;
   static inline const char* name = "troupe.control_store";
 };
 
 using cs_ptr = control_store_actor::stateful_pointer<cs_actor_state>;
 
-control_store_actor head_of(cs_ptr self) {
-  return caf::actor_cast<control_store_actor>(self->state.head_cs);
-}
-
-sched::local_scheduler_actor scheduler_at(const node_info& n) {
-  return caf::actor_cast<sched::local_scheduler_actor>(n.scheduler);
+const control_store_actor& head_of(cs_ptr self) {
+  return self->state.head_cs;
 }
 
 /// Returns the local scheduler of the worker's node (or nullptr).
-sched::local_scheduler_actor scheduler_of_worker(cs_ptr self, std::uint64_t worker_id) {
+local_scheduler_actor scheduler_of_worker(cs_ptr self, std::uint64_t worker_id) {
   auto& st = self->state.st;
   auto it = st.nodes.find(node_of_worker(worker_id));
-  caf::actor found;
   if (it != st.nodes.end() && it->second.alive)
-    found = it->second.scheduler;
-  return caf::actor_cast<sched::local_scheduler_actor>(found);
+    return it->second.scheduler;
+  return {};
 }
 
 /// Sends `xs` to the local scheduler of every alive node.
@@ -226,20 +219,20 @@ template <class... Ts>
 void to_all_schedulers(cs_ptr self, const Ts&... xs) {
   for (auto& [id, n] : self->state.st.nodes)
     if (n.alive)
-      self->send(scheduler_at(n), xs...);
+      self->send(n.scheduler, xs...);
 }
 
 /// Tells everyone waiting for the actor how it is.
 void answer_waiters(cs_ptr self, const object_id& id, actor_entry& e) {
   auto status = control_store_state::status_of(id, &e);
   for (auto& w : e.waiters) {
-    self->send(caf::actor_cast<detail::core_actor>(w), actor_atom::value, status);
+    self->send(w, actor_atom::value, status);
     e.subscribers.push_back(w);
   }
   e.waiters.clear();
   if (e.st == actor_entry::phase::dead) {
     for (auto& s : e.subscribers)
-      self->send(caf::actor_cast<detail::core_actor>(s), actor_atom::value, status);
+      self->send(s, actor_atom::value, status);
     e.subscribers.clear();
   }
 }
@@ -262,9 +255,9 @@ void kill_actor(cs_ptr self, actor_entry& e) {
 /// Stops the node's other actors, then the control store itself.
 void stop_node(cs_ptr self) {
   auto& node = self->state.st.node;
-  auto sched = caf::actor_cast<sched::local_scheduler_actor>(node.scheduler);
-  auto store = caf::actor_cast<store::store_manager_actor>(node.store_manager);
-  auto cluster = caf::actor_cast<sched::cluster_scheduler_actor>(node.cluster);
+  auto sched = node.scheduler;
+  auto store = node.store_manager;
+  auto cluster = node.cluster;
   if (self->state.head && cluster)
     caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
   self->request(sched, std::chrono::seconds(5), stop_atom::value)
@@ -329,8 +322,7 @@ void node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
   auto actors = s.st.node_died(node_id);
   auto why = "node " + std::to_string(node_id) + " died (" + reason + ")";
   spdlog::warn("{}", why);
-  caf::anon_send(caf::actor_cast<sched::cluster_scheduler_actor>(s.st.node.cluster),
-                 node_down_atom::value, node_id);
+  caf::anon_send(s.st.node.cluster, node_down_atom::value, node_id);
   for (auto& id : actors)
     settle(self, id, "its " + why);
   for (auto& [id, j] : s.st.jobs)
@@ -338,7 +330,7 @@ void node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
       j.alive = false;
       to_all_schedulers(self, job_end_atom::value, j.exe);
     }
-  std::vector<caf::actor> cores;
+  std::vector<core_actor> cores;
   for (auto it = s.owners.begin(); it != s.owners.end();) {
     if (s.owner_node[it->first] == node_id) {
       s.owner_node.erase(it->first);
@@ -349,18 +341,18 @@ void node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
     }
   }
   for (auto& c : cores)
-    self->send(caf::actor_cast<detail::core_actor>(c), node_down_atom::value, node_id, why);
+    self->send(c, node_down_atom::value, node_id, why);
 }
 
 /// Introduces `cores` (processes of this node) to the control store `peer`.
-void introduce(cs_ptr self, const caf::actor& peer, std::vector<caf::actor> cores) {
+void introduce(cs_ptr self, const control_store_actor& peer,
+               std::vector<core_actor> cores) {
   if (peer && !cores.empty())
-    self->send(caf::actor_cast<control_store_actor>(peer), introduce_atom::value,
-               owner_list{std::move(cores)});
+    self->send(peer, introduce_atom::value, owner_list{std::move(cores)});
 }
 
-std::vector<caf::actor> local_cores(cs_ptr self) {
-  std::vector<caf::actor> out;
+std::vector<core_actor> local_cores(cs_ptr self) {
+  std::vector<core_actor> out;
   for (auto& [addr, core] : self->state.local_cores)
     out.push_back(core);
   return out;
@@ -391,22 +383,25 @@ bool passed_to_head(cs_ptr self, const Ts&... xs) {
   return true;
 }
 
-/// Members: watch a process of this node for the head.
-void watch(cs_ptr self, const caf::actor& who) {
+/// Members: watch a process of this node (a core actor or an actor
+/// instance) for the head.
+template <class Handle>
+void watch(cs_ptr self, const Handle& who) {
   if (!who || self->state.head)
     return;
-  self->state.watched[who.address()] = who;
+  self->state.watched[who.address()] = handle_cast<caf::actor>(who);
   self->monitor(who);
 }
 
-control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor head) {
+control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node,
+                                         control_store_actor head) {
   auto& s = self->state;
   s.head = !head;
   s.head_cs = head;
   s.st.node = std::move(node);
   if (s.head) {
     s.st.node.node_id = 1;
-    s.st.node.control = caf::actor_cast<caf::actor>(self);
+    s.st.node.control = control_store_actor{self};
     s.st.nodes[1] = s.st.node;
   } else {
     self->monitor(head);
@@ -473,13 +468,12 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       self->monitor(joined.control);
       spdlog::info("node {} joined from {}:{} with {}", joined.node_id, joined.host,
                    joined.port, sched::to_string(joined.total));
-      auto cluster = caf::actor_cast<sched::cluster_scheduler_actor>(s.st.node.cluster);
-      self->send(cluster, join_atom::value, joined.node_id, joined.total,
+      self->send(s.st.node.cluster, join_atom::value, joined.node_id, joined.total,
                  joined.scheduler);
       // Its scheduler learns the live jobs, as every other one did.
       for (auto& [id, j] : s.st.jobs)
         if (j.alive)
-          self->send(scheduler_at(joined), hello_atom::value, j.exe, j.exe_hash, j.core);
+          self->send(joined.scheduler, hello_atom::value, j.exe, j.exe_hash, j.core);
       // Every node learns of every other (and meets its processes).
       node_list all;
       for (auto& [id, n] : s.st.nodes)
@@ -487,7 +481,7 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       set_peers(self, all.nodes);
       for (auto& [id, n] : s.st.nodes)
         if (n.alive && id != s.st.node.node_id && id != joined.node_id)
-          self->send(caf::actor_cast<control_store_actor>(n.control), nodes_atom::value, all);
+          self->send(n.control, nodes_atom::value, all);
       return joined;
     },
     [self](nodes_atom) -> caf::result<node_list> {
@@ -531,7 +525,7 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       auto why = self->state.st.register_actor(rec);
       return why;
     },
-    [self](actor_up_atom, const object_id& id, const caf::actor& instance,
+    [self](actor_up_atom, const object_id& id, const executor_actor& instance,
            std::uint64_t worker_id) {
       auto& s = self->state;
       if (!s.head) {
@@ -560,7 +554,7 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
                                                    : why.exception_type + ": " + why.message);
       settle(self, id, cause);
     },
-    [self](resolve_atom, const object_id& id, const caf::actor& caller) {
+    [self](resolve_atom, const object_id& id, const core_actor& caller) {
       if (passed_to_head(self, resolve_atom::value, id, caller))
         return;
       auto* e = self->state.st.find(id);
@@ -568,10 +562,9 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
         e->waiters.push_back(caller);
         return;
       }
-      self->send(caf::actor_cast<detail::core_actor>(caller), actor_atom::value,
-                 control_store_state::status_of(id, e));
+      self->send(caller, actor_atom::value, control_store_state::status_of(id, e));
       if (e && e->st == actor_entry::phase::alive) {
-        auto same = [&](const caf::actor& x) { return x.address() == caller.address(); };
+        auto same = [&](const core_actor& x) { return x.address() == caller.address(); };
         if (std::none_of(e->subscribers.begin(), e->subscribers.end(), same))
           e->subscribers.push_back(caller);
       }
@@ -610,8 +603,8 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
         return;
       }
     },
-    [self](register_atom, std::uint64_t owner_id, const caf::actor& core,
-           std::uint64_t node_id) {
+    [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
+      auto& [owner_id, core] = owner;
       auto& s = self->state;
       if (node_id == s.st.node.node_id && core
           && s.local_cores.emplace(core.address(), core).second)
@@ -619,7 +612,7 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
           introduce(self, peer, {core});
       if (!s.head) {
         watch(self, core); // its non-detached actors die with it
-        self->send(head_of(self), register_atom::value, owner_id, core, node_id);
+        self->send(head_of(self), register_atom::value, owner, node_id);
         return;
       }
       s.owners[owner_id] = core;
@@ -627,12 +620,13 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
       if (node_id == s.st.node.node_id)
         self->monitor(core);
     },
-    [self](owner_atom, std::uint64_t owner_id, const caf::actor& caller) {
+    [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
       if (passed_to_head(self, owner_atom::value, owner_id, caller))
         return;
       auto it = self->state.owners.find(owner_id);
-      self->send(caf::actor_cast<detail::core_actor>(caller), owner_atom::value, owner_id,
-                 it == self->state.owners.end() ? caf::actor{} : it->second);
+      self->send(caller, owner_atom::value,
+                 owner_entry{owner_id, it == self->state.owners.end() ? core_actor{}
+                                                                      : it->second});
     },
     [self](owner_atom) -> caf::result<owner_list> {
       if (!self->state.head)
@@ -670,7 +664,7 @@ control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node, caf::actor
 } // namespace
 
 control_store_actor spawn_control_store(caf::actor_system& sys, node_info node,
-                                        caf::actor head) {
+                                        control_store_actor head) {
   return sys.spawn(cs_fn, std::move(node), std::move(head));
 }
 

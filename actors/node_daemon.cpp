@@ -18,7 +18,7 @@
 
 #include "actors/control_store.hpp"
 #include "scheduler/cluster_scheduler.hpp"
-#include "lib/src/config.hpp"
+#include "lib/common/config.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "scheduler/resources.hpp"
 #include "store/store_manager.hpp"
@@ -35,13 +35,12 @@ std::size_t default_store_bytes() {
 
 /// Reaps children (workers) and reports each exit to the scheduler.
 /// Polls rather than blocks, so that stopping never waits for a child.
-void reap_children(std::atomic<bool>& stop, caf::actor sched) {
+void reap_children(std::atomic<bool>& stop, local_scheduler_actor sched) {
   while (!stop) {
     int status = 0;
     auto pid = ::waitpid(-1, &status, WNOHANG);
     if (pid > 0)
-      caf::anon_send(caf::actor_cast<sched::local_scheduler_actor>(sched),
-                     child_atom::value, static_cast<std::int32_t>(pid),
+      caf::anon_send(sched, child_atom::value, static_cast<std::int32_t>(pid),
                      static_cast<std::int32_t>(status));
     else
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -131,7 +130,7 @@ int run_node(const node_options& in) {
   auto cfg = detail::make_system_config();
   caf::actor_system sys{*cfg};
   // A member node reaches the head first: without it there is no cluster.
-  caf::actor head;
+  control_store_actor head;
   if (!opts.head_address.empty()) {
     auto colon = opts.head_address.rfind(':');
     auto head_host = opts.head_address.substr(0, colon);
@@ -146,22 +145,22 @@ int run_node(const node_options& in) {
       store::shm_allocator::remove(segment_name);
       return 2;
     }
-    head = caf::actor_cast<caf::actor>(*h);
+    head = *h;
   }
   auto manager = store::spawn_store_manager(sys, segment);
   auto sched = sched::spawn_local_scheduler(
     sys, {opts.resources, opts.worker_exe, opts.pool_size, 64});
   node_info info;
   info.host = advertised_host(opts.bind);
-  info.scheduler = caf::actor_cast<caf::actor>(sched);
-  info.store_manager = caf::actor_cast<caf::actor>(manager);
+  info.scheduler = sched;
+  info.store_manager = manager;
   info.segment = segment_name;
   info.store_capacity = opts.object_store_bytes;
   info.total = opts.resources;
-  sched::cluster_scheduler_actor cluster;
+  cluster_scheduler_actor cluster;
   if (!head) {
     cluster = sched::spawn_cluster_scheduler(sys);
-    info.cluster = caf::actor_cast<caf::actor>(cluster);
+    info.cluster = cluster;
     info.node_id = 1;
   }
   auto cs = spawn_control_store(sys, info, head);
@@ -182,13 +181,13 @@ int run_node(const node_options& in) {
   }
   // The control store hands out node_info with the real port from now on.
   info.port = *port;
+  info.control = cs;
   caf::anon_send(cs, node_atom::value, *port);
   if (head) {
     // Join: the head gives this node its id and the cluster scheduler; then
     // connect to every other node, so that objects and leases go straight.
     std::string failure;
     caf::scoped_actor self{sys};
-    info.control = caf::actor_cast<caf::actor>(cs);
     self->request(cs, std::chrono::seconds(10), join_atom::value, info)
       .receive([&](node_info& joined) { info = std::move(joined); },
                [&](caf::error& e) { failure = sys.render(e); });
@@ -211,15 +210,12 @@ int run_node(const node_options& in) {
                        sys.render(peer.error()));
     spdlog::info("joined the cluster at {} as node {}", opts.head_address, info.node_id);
   } else {
-    caf::anon_send(cluster, join_atom::value, info.node_id, info.total,
-                   caf::actor_cast<caf::actor>(sched));
+    caf::anon_send(cluster, join_atom::value, info.node_id, info.total, sched);
   }
-  caf::anon_send(sched, node_atom::value, info.host, *port, caf::actor_cast<caf::actor>(cs),
-                 info.node_id, info.cluster);
-  caf::anon_send(manager, node_atom::value, caf::actor_cast<caf::actor>(cs), info.node_id);
+  caf::anon_send(sched, node_atom::value, info);
+  caf::anon_send(manager, node_atom::value, cs, info.node_id);
   std::atomic<bool> stop_reaper{false};
-  std::thread reaper{reap_children, std::ref(stop_reaper),
-                     caf::actor_cast<caf::actor>(sched)};
+  std::thread reaper{reap_children, std::ref(stop_reaper), sched};
   std::thread([cs, sigs]() mutable {
     int sig = 0;
     sigwait(&sigs, &sig);

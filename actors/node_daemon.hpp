@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "lib/src/messages.hpp"
+#include "lib/protocol/messages.hpp"
 
 namespace troupe {
 
@@ -32,5 +32,14 @@ std::string advertised_host(const std::string& bind);
 
 /// Returns node options read from the TROUPE_* environment variables.
 node_options node_options_from_env();
+
+namespace detail {
+
+/// Runs a node daemon configured by TROUPE_* environment variables (a process
+/// that `init` or `troupe start` started with TROUPE_ROLE=node); returns its
+/// exit code. `serve_if_spawned` dispatches here.
+int run_node_daemon();
+
+} // namespace detail
 
 } // namespace troupe

@@ -1,4 +1,5 @@
 #include "scheduler/cluster_scheduler.hpp"
+#include "lib/protocol/messages.hpp"
 
 #include <deque>
 #include <sstream>
@@ -6,9 +7,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "lib/src/json_text.hpp"
+#include "lib/common/json_text.hpp"
 #include "scheduler/cluster_state.hpp"
-#include "scheduler/local_scheduler.hpp"
 #include "scheduler/resources.hpp"
 
 namespace troupe::sched {
@@ -17,7 +17,7 @@ namespace {
 
 struct cluster_actor_state {
   cluster_state st;
-  std::map<std::uint64_t, caf::actor> schedulers; ///< alive nodes' schedulers
+  std::map<std::uint64_t, local_scheduler_actor> schedulers; ///< alive nodes' schedulers
   std::uint64_t next_group = 1;
   /// The latest requests no node can ever serve, for `troupe status`.
   std::deque<std::string> infeasible;
@@ -31,16 +31,13 @@ using self_ptr = cluster_scheduler_actor::stateful_pointer<cluster_actor_state>;
 
 local_scheduler_actor sched_of(self_ptr self, std::uint64_t node) {
   auto it = self->state.schedulers.find(node);
-  caf::actor found;
-  if (it != self->state.schedulers.end())
-    found = it->second;
-  return caf::actor_cast<local_scheduler_actor>(found);
+  return it != self->state.schedulers.end() ? it->second : local_scheduler_actor{};
 }
 
 void tell_cluster_size(self_ptr self) {
   auto n = static_cast<std::uint32_t>(self->state.schedulers.size());
   for (auto& [id, s] : self->state.schedulers)
-    self->send(caf::actor_cast<local_scheduler_actor>(s), nodes_atom::value, n);
+    self->send(s, nodes_atom::value, n);
 }
 
 /// Sends the reservations of newly placed groups to their nodes.
@@ -108,7 +105,7 @@ std::string describe(const cluster_actor_state& s) {
 cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {
   return {
     [self](join_atom, std::uint64_t node, const resource_map& total,
-           const caf::actor& scheduler) {
+           const local_scheduler_actor& scheduler) {
       self->state.st.add_node(node, total);
       self->state.schedulers[node] = scheduler;
       tell_cluster_size(self);

@@ -4,32 +4,9 @@
 
 #include <caf/typed_actor.hpp>
 
-#include "lib/src/messages.hpp"
+#include "lib/protocol/messages.hpp"
 
 namespace troupe::sched {
-
-/// The cluster scheduler, on the head node: it sees every node's resources
-/// (from their local schedulers' reports) and places what a local scheduler
-/// hands on: requests with a strategy, and requests its node has no room
-/// for. It also places and reserves placement groups. Logic: `cluster_state`.
-///
-///     head control -> cluster : join(node, total, scheduler) | node_down(node)
-///     local sched. -> cluster : report(resource_report)
-///                             | place(lease_request, origin node) ==> placement
-///     client       -> cluster : group(group_spec)  ==> group_state (created)
-///                             | group(id)          ==> group_state (now)
-///                             | release(id)        (remove the group)
-///     anyone       -> cluster : status             ==> JSON
-///     cluster -> local sched. : nodes(alive count) | reserve(bundle) | release(group)
-using cluster_scheduler_actor = caf::typed_actor<
-  caf::reacts_to<join_atom, std::uint64_t, resource_map, caf::actor>,
-  caf::reacts_to<node_down_atom, std::uint64_t>,
-  caf::reacts_to<report_atom, resource_report>,
-  caf::replies_to<place_atom, lease_request, std::uint64_t>::with<placement>,
-  caf::replies_to<group_atom, group_spec>::with<group_state>,
-  caf::replies_to<group_atom, std::uint64_t>::with<group_state>,
-  caf::reacts_to<release_atom, std::uint64_t>,
-  caf::replies_to<status_atom>::with<std::string>>;
 
 cluster_scheduler_actor spawn_cluster_scheduler(caf::actor_system& sys);
 

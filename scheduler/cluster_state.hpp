@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/src/messages.hpp"
+#include "lib/protocol/messages.hpp"
 
 namespace troupe::sched {
 

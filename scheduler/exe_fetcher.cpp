@@ -1,4 +1,5 @@
 #include "scheduler/exe_fetcher.hpp"
+#include "lib/protocol/messages.hpp"
 
 #include <fcntl.h>
 #include <memory>
@@ -6,9 +7,7 @@
 
 #include <caf/all.hpp>
 
-#include "lib/src/core_actor.hpp"
-#include "lib/src/exe_files.hpp"
-#include "scheduler/local_scheduler.hpp"
+#include "lib/common/exe_files.hpp"
 
 namespace troupe::sched {
 
@@ -19,7 +18,8 @@ namespace {
 struct exe_fetch {
   std::string exe, hash;
   std::filesystem::path target, part;
-  caf::actor driver, scheduler;
+  exe_source_actor driver;
+  local_scheduler_actor scheduler;
   int fd = -1;
   std::uint64_t size = 0, next = 0, written = 0;
   std::uint32_t in_flight = 0;
@@ -47,7 +47,7 @@ void finish_fetch(caf::event_based_actor* self, const std::shared_ptr<exe_fetch>
   }
   if (!failure.empty())
     std::filesystem::remove(f->part, ec);
-  self->send(caf::actor_cast<local_scheduler_actor>(f->scheduler), exe_atom::value, f->exe,
+  self->send(f->scheduler, exe_atom::value, f->exe,
              failure.empty() ? f->target.string() : std::string{},
              failure.empty() ? std::string{}
                              : "cannot fetch the executable " + f->exe + " from its driver: "
@@ -62,7 +62,7 @@ void ask_exe_chunks(caf::event_based_actor* self, const std::shared_ptr<exe_fetc
     auto len = std::min(chunk, f->size - start);
     f->next += len;
     ++f->in_flight;
-    self->request(caf::actor_cast<detail::core_actor>(f->driver), std::chrono::seconds(60),
+    self->request(f->driver, std::chrono::seconds(60),
                   exe_atom::value, start, len)
       .then(
         [self, f, start, len](const std::vector<char>& bytes) {
@@ -92,7 +92,7 @@ caf::behavior exe_fetcher(caf::event_based_actor* self, std::shared_ptr<exe_fetc
     finish_fetch(self, f, "cannot write " + f->part.string());
     return {};
   }
-  self->request(caf::actor_cast<detail::core_actor>(f->driver), std::chrono::seconds(30),
+  self->request(f->driver, std::chrono::seconds(30),
                 exe_atom::value)
     .then(
       [self, f](std::uint64_t size) {
@@ -109,8 +109,8 @@ caf::behavior exe_fetcher(caf::event_based_actor* self, std::shared_ptr<exe_fetc
 } // namespace
 
 void spawn_exe_fetcher(caf::actor_system& sys, std::string exe, std::string hash,
-                       std::filesystem::path target, caf::actor driver,
-                       caf::actor scheduler) {
+                       std::filesystem::path target, exe_source_actor driver,
+                       local_scheduler_actor scheduler) {
   auto f = std::make_shared<exe_fetch>();
   f->exe = std::move(exe);
   f->hash = std::move(hash);

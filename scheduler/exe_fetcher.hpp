@@ -5,6 +5,9 @@
 
 #include <caf/fwd.hpp>
 
+#include "lib/protocol/exe_source_actor.hpp"
+#include "lib/protocol/local_scheduler_actor.hpp"
+
 namespace troupe::sched {
 
 /// Spawns an actor that copies a driver's executable (`exe`, with SHA-256
@@ -14,7 +17,7 @@ namespace troupe::sched {
 ///
 ///     fetcher -> driver core : exe ==> size | exe(start, length) ==> bytes
 void spawn_exe_fetcher(caf::actor_system& sys, std::string exe, std::string hash,
-                       std::filesystem::path target, caf::actor driver,
-                       caf::actor scheduler);
+                       std::filesystem::path target, exe_source_actor driver,
+                       local_scheduler_actor scheduler);
 
 } // namespace troupe::sched

@@ -1,4 +1,5 @@
 #include "scheduler/local_scheduler.hpp"
+#include "lib/protocol/messages.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -8,11 +9,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/control_store.hpp"
-#include "lib/src/core_actor.hpp"
-#include "lib/src/exe_files.hpp"
-#include "lib/src/process.hpp"
-#include "scheduler/cluster_scheduler.hpp"
+#include "lib/common/exe_files.hpp"
+#include "lib/common/process.hpp"
 #include "scheduler/exe_fetcher.hpp"
 #include "scheduler/scheduler_state.hpp"
 
@@ -26,12 +24,12 @@ struct actor_state {
   std::string host;
   std::uint16_t port = 0;
   std::uint64_t node_id = 0;
-  caf::actor control;
-  caf::actor cluster;
+  control_store_actor control;
+  cluster_scheduler_actor cluster;
   /// Requests placed on other nodes, for their cancels (a grant from there
   /// goes straight to the requester, so entries are dropped after a minute).
   struct forward {
-    caf::actor scheduler;
+    local_scheduler_actor scheduler;
     std::chrono::steady_clock::time_point at;
   };
   std::map<std::pair<std::uint64_t, caf::actor_addr>, forward> forwarded;
@@ -39,12 +37,12 @@ struct actor_state {
   bool report_due = false;
   /// Jobs announced before the node message: workers can connect only once
   /// the node listens, so their pools start then.
-  std::vector<std::tuple<std::string, std::string, caf::actor>> early_jobs;
+  std::vector<std::tuple<std::string, std::string, core_actor>> early_jobs;
   /// Executables by the path their jobs know -> the file workers run (a
   /// fetched copy in the cache when the node's own differs or is missing).
   std::map<std::string, std::string> runnable;
   /// Each job executable's hash and a driver that serves it.
-  std::map<std::string, std::pair<std::string, caf::actor>> sources;
+  std::map<std::string, std::pair<std::string, core_actor>> sources;
   std::unique_ptr<scheduler_io> io;
   std::unique_ptr<scheduler_state> st;
   static inline const char* name = "troupe.local_scheduler";
@@ -57,21 +55,21 @@ public:
   explicit actor_io(self_ptr self) : self_(self) {}
 
   int start_worker(const std::string& exe, std::uint64_t worker_id) override;
-  void grant(const caf::actor& requester, const lease_grant& g) override {
+  void grant(const core_actor& requester, const lease_grant& g) override {
     self_->monitor(requester);
     auto out = g;
-    out.scheduler = caf::actor_cast<caf::actor>(self_);
-    self_->send(caf::actor_cast<detail::core_actor>(requester), granted_atom::value, out);
+    out.scheduler = local_scheduler_actor{self_};
+    self_->send(requester, granted_atom::value, out);
   }
   void spill(const lease_request& req) override;
-  void deny(const caf::actor& requester, std::uint64_t request_id,
+  void deny(const core_actor& requester, std::uint64_t request_id,
             const std::string& why) override {
-    self_->send(caf::actor_cast<detail::core_actor>(requester), denied_atom::value,
+    self_->send(requester, denied_atom::value,
                 request_id, why);
   }
-  void worker_died(const caf::actor& holder, std::uint64_t worker_id,
+  void worker_died(const core_actor& holder, std::uint64_t worker_id,
                    const std::string& why) override {
-    self_->send(caf::actor_cast<detail::core_actor>(holder), worker_died_atom::value,
+    self_->send(holder, worker_died_atom::value,
                 worker_id, why);
   }
   void kill_worker(int pid) override {
@@ -79,7 +77,7 @@ public:
   }
   void dedicated_worker_exited(std::uint64_t worker_id, const std::string& why) override {
     if (auto& cs = self_->state.control)
-      self_->send(caf::actor_cast<control_store_actor>(cs), worker_exit_atom::value,
+      self_->send(cs, worker_exit_atom::value,
                   worker_id, why);
   }
 
@@ -88,7 +86,7 @@ private:
 };
 
 void resolve_exe(self_ptr self, const std::string& exe, const std::string& hash,
-                 const caf::actor& driver);
+                 const core_actor& driver);
 
 int actor_io::start_worker(const std::string& exe, std::uint64_t worker_id) {
   auto& s = self_->state;
@@ -130,7 +128,7 @@ int actor_io::start_worker(const std::string& exe, std::uint64_t worker_id) {
 /// Makes sure workers of `exe` can start here: the node's own file when its
 /// hash matches, else a cached or fetched copy.
 void resolve_exe(self_ptr self, const std::string& exe, const std::string& hash,
-                 const caf::actor& driver) {
+                 const core_actor& driver) {
   auto& s = self->state;
   if (!hash.empty())
     s.sources[exe] = {hash, driver};
@@ -157,14 +155,13 @@ void resolve_exe(self_ptr self, const std::string& exe, const std::string& hash,
   spdlog::info("fetching the executable {} ({}) from its driver into {}", exe, hash,
                cached.string());
   s.st->exe_pending(exe);
-  spawn_exe_fetcher(self->system(), exe, hash, cached, driver,
-                    caf::actor_cast<caf::actor>(self));
+  spawn_exe_fetcher(self->system(), exe, hash, cached, driver, local_scheduler_actor{self});
 }
 
 void actor_io::spill(const lease_request& req) {
   auto self = self_;
   auto& s = self->state;
-  auto cluster = caf::actor_cast<cluster_scheduler_actor>(s.cluster);
+  auto& cluster = s.cluster;
   if (!cluster) { // not part of a cluster (yet): serve it here
     auto here = req;
     here.placed = true;
@@ -196,8 +193,7 @@ void actor_io::spill(const lease_request& req) {
             it = now - it->second.at > std::chrono::minutes(1) ? s.forwarded.erase(it)
                                                                : std::next(it);
         s.forwarded[{req.request_id, req.requester.address()}] = {p.scheduler, now};
-        self->send(caf::actor_cast<local_scheduler_actor>(p.scheduler), lease_atom::value,
-                   placed);
+        self->send(p.scheduler, lease_atom::value, placed);
       },
       [self, req](caf::error& e) {
         self->state.io->deny(req.requester, req.request_id,
@@ -235,15 +231,14 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
     report_soon(self);
   });
   return {
-    [self](node_atom, const std::string& host, std::uint16_t port,
-           const caf::actor& control, std::uint64_t node_id, const caf::actor& cluster) {
+    [self](node_atom, const node_info& node) {
       auto& s = self->state;
-      s.host = host;
-      s.port = port;
-      s.control = control;
-      s.node_id = node_id;
-      s.cluster = cluster;
-      s.st->set_node(node_id);
+      s.host = node.host;
+      s.port = node.port;
+      s.control = node.control;
+      s.node_id = node.node_id;
+      s.cluster = node.cluster;
+      s.st->set_node(node.node_id);
       if (!s.cfg.prestart_exe.empty())
         s.st->prestart(s.cfg.prestart_exe, s.cfg.pool_size);
       if (s.cluster)
@@ -271,19 +266,17 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
     [self](tick_atom) {
       auto& s = self->state;
       s.last_report = s.st->report();
-      self->send(caf::actor_cast<cluster_scheduler_actor>(s.cluster), report_atom::value,
-                 s.last_report);
+      self->send(s.cluster, report_atom::value, s.last_report);
       self->delayed_send(self, std::chrono::milliseconds(250), tick_atom::value);
     },
     [self](report_atom) {
       auto& s = self->state;
       s.report_due = false;
       s.last_report = s.st->report();
-      self->send(caf::actor_cast<cluster_scheduler_actor>(s.cluster), report_atom::value,
-                 s.last_report);
+      self->send(s.cluster, report_atom::value, s.last_report);
     },
     [self](hello_atom, const std::string& exe, const std::string& hash,
-           const caf::actor& driver) {
+           const core_actor& driver) {
       auto& s = self->state;
       if (s.port == 0) {
         s.early_jobs.emplace_back(exe, hash, driver);
@@ -326,12 +319,11 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
       self->state.st->on_lease(req);
       report_soon(self);
     },
-    [self](cancel_atom, std::uint64_t request_id, const caf::actor& requester) {
+    [self](cancel_atom, std::uint64_t request_id, const core_actor& requester) {
       auto& s = self->state;
       auto it = s.forwarded.find({request_id, requester.address()});
       if (it != s.forwarded.end()) {
-        self->send(caf::actor_cast<local_scheduler_actor>(it->second.scheduler),
-                   cancel_atom::value, request_id, requester);
+        self->send(it->second.scheduler, cancel_atom::value, request_id, requester);
         s.forwarded.erase(it);
         return;
       }

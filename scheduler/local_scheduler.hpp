@@ -5,59 +5,9 @@
 
 #include <caf/typed_actor.hpp>
 
-#include "lib/src/messages.hpp"
+#include "lib/protocol/messages.hpp"
 
 namespace troupe::sched {
-
-/// A node's local scheduler: it owns the node's resources and worker
-/// processes and leases workers to submitters (drivers and workers), which
-/// then push tasks to them directly. Logic: `scheduler_state`.
-///
-///     node daemon -> sched : node(host, port, control, node id, cluster)
-///                                                  (start the job pools)
-///     cluster     -> sched : nodes(alive count)    (spill only with peers)
-///                          | reserve(bundle) | release(group)
-///     sched -> cluster     : report(resources)     (when they change, and every
-///                                                   250 ms: the cluster's guesses
-///                                                   about requests that were then
-///                                                   cancelled are corrected)
-///                          | place(request, node) ==> placement (spill)
-///     sched       -> sched : lease(request placed here)  (another node's)
-///     control st. -> sched : hello(exe, hash, driver)  (a job's pool; a node
-///                            whose file at `exe` differs fetches it by hash
-///                            from the driver into its cache first)
-///     fetcher     -> sched : exe(exe, runnable path, "") | exe(exe, "", why)
-///                          | job_end(exe)            (a job is gone)
-///     worker      -> sched : register(worker_hello)
-///     submitter   -> sched : lease(lease_request)    ~> granted | denied
-///                          | cancel(request, requester) | return(worker)
-///     worker      -> sched : blocked(worker) | unblocked(worker)
-///     reaper      -> sched : child(pid, wait status)
-///     control st. -> sched : kill(worker)            (an actor is killed)
-///     sched -> control st. : wkr_exit(worker, why)   (an actor's worker ended)
-///     anyone      -> sched : status ==> JSON
-///     control st. -> sched : stop ==> true           (kill all workers)
-using local_scheduler_actor = caf::typed_actor<
-  caf::reacts_to<node_atom, std::string, std::uint16_t, caf::actor, std::uint64_t,
-                 caf::actor>,
-  caf::reacts_to<nodes_atom, std::uint32_t>,
-  caf::replies_to<reserve_atom, bundle_reservation>::with<bool>,
-  caf::reacts_to<release_atom, std::uint64_t>,
-  caf::reacts_to<report_atom>,
-  caf::reacts_to<tick_atom>,
-  caf::reacts_to<kill_atom, std::uint64_t>,
-  caf::reacts_to<hello_atom, std::string, std::string, caf::actor>,
-  caf::reacts_to<exe_atom, std::string, std::string, std::string>,
-  caf::reacts_to<job_end_atom, std::string>,
-  caf::reacts_to<register_atom, worker_hello>,
-  caf::reacts_to<lease_atom, lease_request>,
-  caf::reacts_to<cancel_atom, std::uint64_t, caf::actor>,
-  caf::reacts_to<return_atom, std::uint64_t>,
-  caf::reacts_to<blocked_atom, std::uint64_t>,
-  caf::reacts_to<unblocked_atom, std::uint64_t>,
-  caf::reacts_to<child_atom, std::int32_t, std::int32_t>,
-  caf::replies_to<status_atom>::with<std::string>,
-  caf::replies_to<stop_atom>::with<bool>>;
 
 struct scheduler_config {
   resource_map resources;      ///< the node's total resources

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "lib/src/messages.hpp"
+#include "lib/protocol/messages.hpp"
 
 namespace troupe::sched {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include "lib/src/json_text.hpp"
-#include "lib/src/process.hpp"
+#include "lib/common/json_text.hpp"
+#include "lib/common/process.hpp"
 #include "scheduler/resources.hpp"
 
 namespace troupe::sched {

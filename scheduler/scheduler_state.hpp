@@ -8,7 +8,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 
-#include "lib/src/messages.hpp"
+#include "lib/protocol/messages.hpp"
 
 namespace troupe::sched {
 
@@ -20,10 +20,10 @@ public:
   /// Starts a worker process running `exe`; returns its pid, or -1 when it
   /// cannot now (it reports why, or starts later through `exe_ready`).
   virtual int start_worker(const std::string& exe, std::uint64_t worker_id) = 0;
-  virtual void grant(const caf::actor& requester, const lease_grant& grant) = 0;
-  virtual void deny(const caf::actor& requester, std::uint64_t request_id,
+  virtual void grant(const core_actor& requester, const lease_grant& grant) = 0;
+  virtual void deny(const core_actor& requester, std::uint64_t request_id,
                     const std::string& why) = 0;
-  virtual void worker_died(const caf::actor& holder, std::uint64_t worker_id,
+  virtual void worker_died(const core_actor& holder, std::uint64_t worker_id,
                            const std::string& why) = 0;
   virtual void kill_worker(int pid) = 0;
   /// A worker dedicated to an actor ended (the control store settles why
@@ -121,8 +121,8 @@ private:
     int pid = 0;
     std::string exe;
     wstate st = wstate::starting;
-    caf::actor executor;
-    caf::actor holder;
+    executor_actor executor;
+    core_actor holder;
     resource_map held;
     bool blocked = false;
     bool dedicated = false;

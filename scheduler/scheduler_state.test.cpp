@@ -3,6 +3,7 @@
 // a small actor system (no middleman), only so that they have distinct
 // addresses for cancel and holder_down.
 #include "scheduler/scheduler_state.hpp"
+#include "lib/protocol/handles.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -18,6 +19,9 @@
 
 namespace {
 
+using troupe::core_actor;
+using troupe::executor_actor;
+using troupe::handle_cast;
 using troupe::lease_grant;
 using troupe::lease_request;
 using troupe::resource_map;
@@ -60,13 +64,13 @@ struct fake_io : scheduler_io {
     starts.push_back({e, id, ++last_pid});
     return last_pid;
   }
-  void grant(const caf::actor& to, const lease_grant& g) override {
+  void grant(const core_actor& to, const lease_grant& g) override {
     grants.push_back({to.address(), g});
   }
-  void deny(const caf::actor& to, std::uint64_t id, const std::string& why) override {
+  void deny(const core_actor& to, std::uint64_t id, const std::string& why) override {
     denials.push_back({to.address(), id, why});
   }
-  void worker_died(const caf::actor& holder, std::uint64_t id,
+  void worker_died(const core_actor& holder, std::uint64_t id,
                    const std::string& why) override {
     deaths.push_back({holder.address(), id, why});
   }
@@ -102,22 +106,28 @@ struct fixture {
     io = {};
   }
 
-  /// Returns a new actor to act as a requester (a submitter's core actor).
-  caf::actor actor() {
+  /// Returns a new actor to stand for a submitter's core actor (only its
+  /// identity matters to the scheduler).
+  core_actor actor() { return stand_in<core_actor>(); }
+  /// Returns a new actor to stand for a worker's executor.
+  executor_actor executor() { return stand_in<executor_actor>(); }
+
+  template <class Handle>
+  Handle stand_in() {
     selves.push_back(std::make_unique<caf::scoped_actor>(sys));
-    return caf::actor{*selves.back()};
+    return handle_cast<Handle>(caf::actor{*selves.back()});
   }
 
   /// Registers every started worker that has not registered yet.
-  void register_all(const caf::actor& executor = caf::actor{}) {
+  void register_all(const executor_actor& executor = {}) {
     for (; registered < io.starts.size(); ++registered) {
       auto& s = io.starts[registered];
-      st->on_register(worker_hello{s.worker_id, s.pid, executor, caf::actor{}});
+      st->on_register(worker_hello{s.worker_id, s.pid, executor, {}});
     }
   }
 
   /// Sends a lease request; returns its id.
-  std::uint64_t lease(const caf::actor& requester, resource_map resources,
+  std::uint64_t lease(const core_actor& requester, resource_map resources,
                       const std::string& task = "task", const std::string& e = exe) {
     auto id = next_request++;
     st->on_lease(lease_request{id, e, std::move(resources), task, requester});
@@ -203,12 +213,12 @@ TEST_CASE("a registration from an unknown or already registered worker is ignore
   f.st->prestart(exe, 1);
   f.register_all();
   auto a = f.actor();
-  f.st->on_register(worker_hello{999, 1, caf::actor{}, caf::actor{}});
+  f.st->on_register(worker_hello{999, 1, {}, {}});
   f.lease(a, one_cpu);
   REQUIRE(f.io.grants.size() == 1);
   // The leased worker says hello again (a restart of its actors): it stays leased.
   f.st->on_register(
-      worker_hello{f.io.starts[0].worker_id, 1, caf::actor{}, caf::actor{}});
+      worker_hello{f.io.starts[0].worker_id, 1, {}, {}});
   f.lease(a, one_cpu);
   CHECK(f.io.grants.size() == 1);
   CHECK(f.available("CPU") == 1);
@@ -469,7 +479,7 @@ TEST_CASE("cancel removes a pending request, and only for its requester") {
 TEST_CASE("a worker whose actors went down is killed and its exit handled as usual") {
   fixture f{{{"CPU", 2}}};
   f.st->prestart(exe, 1);
-  auto executor = f.actor();
+  auto executor = f.executor();
   f.register_all(executor);
   f.st->prestart(exe, 2);
   f.register_all(); // the second worker's executor is not this one
@@ -557,7 +567,7 @@ using troupe::bundle_reservation;
 using troupe::scheduling_strategy;
 
 /// Returns a request with the next id of `f`, default strategy, not placed.
-lease_request make_request(fixture& f, const caf::actor& requester, resource_map resources,
+lease_request make_request(fixture& f, const core_actor& requester, resource_map resources,
                            const std::string& task = "task") {
   return lease_request{f.next_request++, exe, std::move(resources), task, requester};
 }
@@ -569,7 +579,7 @@ lease_request with_strategy(lease_request req, scheduling_strategy::kind k) {
 
 /// Returns a request in bundle `bundle` of `group`, as the cluster scheduler
 /// sends it back to the bundle's node.
-lease_request group_request(fixture& f, const caf::actor& requester, resource_map resources,
+lease_request group_request(fixture& f, const core_actor& requester, resource_map resources,
                             std::uint64_t group, std::int32_t bundle,
                             const std::string& task = "task") {
   auto req = with_strategy(make_request(f, requester, std::move(resources), task),

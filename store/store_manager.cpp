@@ -1,4 +1,5 @@
 #include "store/store_manager.hpp"
+#include "lib/protocol/messages.hpp"
 
 #include <filesystem>
 #include <signal.h>
@@ -11,7 +12,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/control_store.hpp"
 #include "troupe/errors.hpp"
 
 #include "store/object_puller.hpp"
@@ -33,9 +33,9 @@ struct manager_state {
   std::shared_ptr<shm_allocator> segment;
   std::unique_ptr<object_store> store;
   std::unique_ptr<object_puller> puller;
-  caf::actor control;
+  control_store_actor control;
   std::uint64_t node_id = 0;
-  std::map<std::uint64_t, caf::actor> managers; ///< other nodes' managers
+  std::map<std::uint64_t, store_manager_actor> managers; ///< other nodes' managers
   /// Readers waiting for pulls, by the waiter ids the puller knows.
   std::map<std::uint64_t, caf::typed_response_promise<std::uint64_t>> waiting;
   std::uint64_t next_waiter = 1;
@@ -54,16 +54,14 @@ struct manager_state {
 using self_ptr = store_manager_actor::stateful_pointer<manager_state>;
 
 store_manager_actor manager_of(self_ptr self, std::uint64_t node) {
-  caf::actor found;
-  if (auto it = self->state.managers.find(node); it != self->state.managers.end())
-    found = it->second;
-  return caf::actor_cast<store_manager_actor>(found);
+  auto it = self->state.managers.find(node);
+  return it != self->state.managers.end() ? it->second : store_manager_actor{};
 }
 
 /// Tells the object directory that a copy here appeared or went.
 void report(self_ptr self, const object_id& id, std::uint64_t offset, std::uint64_t size,
             bool present) {
-  if (auto cs = caf::actor_cast<control_store_actor>(self->state.control))
+  if (auto& cs = self->state.control)
     self->send(cs, object_atom::value,
                object_location{id, self->state.node_id, offset, size, present});
 }
@@ -130,8 +128,7 @@ void try_other_copy(self_ptr self, const object_id& id, const std::string& why) 
     return;
   }
   auto failed = obj->node;
-  auto cs = caf::actor_cast<control_store_actor>(s.control);
-  self->request(cs, 10s, object_atom::value, id)
+  self->request(s.control, 10s, object_atom::value, id)
     .then(
       [self, id, failed, why](const object_locations& l) {
         auto& s = self->state;
@@ -240,7 +237,7 @@ void relay(self_ptr self, std::uint64_t node, std::uint64_t offset, bool pin,
     s.relays.emplace_back(node, offset, pin);
     return;
   }
-  auto m = caf::actor_cast<store_manager_actor>(it->second);
+  auto& m = it->second;
   if (pin)
     self->send(m, pin_atom::value, offset);
   else
@@ -250,8 +247,7 @@ void relay(self_ptr self, std::uint64_t node, std::uint64_t offset, bool pin,
 /// Learns every node's manager from the control store, then starts the
 /// transfers that waited for it.
 void refresh_managers(self_ptr self) {
-  auto cs = caf::actor_cast<control_store_actor>(self->state.control);
-  self->request(cs, 10s, nodes_atom::value)
+  self->request(self->state.control, 10s, nodes_atom::value)
     .then(
       [self](const node_list& l) {
         auto& s = self->state;
@@ -310,7 +306,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
     }
   });
   return {
-    [self](node_atom, const caf::actor& control, std::uint64_t node_id) {
+    [self](node_atom, const control_store_actor& control, std::uint64_t node_id) {
       self->state.control = control;
       self->state.node_id = node_id;
     },
@@ -344,9 +340,8 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
           return m;
         }
         s.store->pin(offset);
-        auto puller = caf::actor_cast<caf::actor>(self->current_sender());
-        if (puller) {
-          s.lent.emplace(puller.address(), offset);
+        if (auto& puller = self->current_sender()) {
+          s.lent.emplace(puller->address(), offset);
           self->monitor(puller);
         }
         m.found = true;

@@ -5,49 +5,10 @@
 
 #include <caf/typed_actor.hpp>
 
-#include "lib/src/messages.hpp"
+#include "lib/protocol/messages.hpp"
 #include "store/allocator.hpp"
 
 namespace troupe::store {
-
-/// A node's object-store manager: it creates and owns the node's
-/// shared-memory segment (every process of the node maps it and allocates in
-/// it directly, so the hot path of `put` and of task results sends no
-/// message here), moves objects between nodes, reports its occupancy, and
-/// removes the segment when the node stops.
-///
-/// Pulling (Ray's object manager): a process that needs an object held in
-/// another node's store asks its own manager to `pull` it. The manager keeps
-/// one local copy per object (the copy's first pin is the manager's), reads
-/// the source's metadata, then asks for the bytes in chunks, several in
-/// flight, and seals the copy when all arrived. Copies that nobody else pins
-/// are evicted, least recently pulled first, when the store is full.
-///
-///     node daemon -> manager : node(control store, node id)
-///     process     -> manager : pull(pull_request) ==> local offset (pinned
-///                                                     once for the caller)
-///     manager     -> manager : fetch(offset, id)  ==> object_meta (pins it)
-///                            | chunk(offset, start, length) ==> bytes
-///                            | release(offset)    (the transfer's pin)
-///     process     -> manager : pin(offset, node) | unpin(offset, node)
-///                              (relayed to that node's manager: a holder of
-///                              an object in another node's store)
-///     manager     -> manager : pin(offset) | unpin(offset)
-///     anyone      -> manager : stats ==> JSON {capacity, free, objects, bytes}
-///     control st. -> manager : stop  ==> true   (remove the segment)
-using store_manager_actor = caf::typed_actor<
-  caf::reacts_to<node_atom, caf::actor, std::uint64_t>,
-  caf::replies_to<pull_atom, pull_request>::with<std::uint64_t>,
-  caf::replies_to<fetch_atom, std::uint64_t, object_id>::with<object_meta>,
-  caf::replies_to<chunk_atom, std::uint64_t, std::uint64_t, std::uint64_t>::with<
-    std::vector<char>>,
-  caf::reacts_to<release_atom, std::uint64_t>,
-  caf::reacts_to<pin_atom, std::uint64_t>,
-  caf::reacts_to<unpin_atom, std::uint64_t>,
-  caf::reacts_to<pin_atom, std::uint64_t, std::uint64_t>,
-  caf::reacts_to<unpin_atom, std::uint64_t, std::uint64_t>,
-  caf::replies_to<stats_atom>::with<std::string>,
-  caf::replies_to<stop_atom>::with<bool>>;
 
 /// Spawns the manager of `segment`, which the caller created.
 store_manager_actor spawn_store_manager(caf::actor_system& sys,

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "lib/src/exe_files.hpp"
-#include "lib/src/process.hpp"
+#include "lib/common/exe_files.hpp"
+#include "lib/common/process.hpp"
 #include "tests/process_helpers.hpp"
 #include "tests/service_actor.hpp"
 #include "troupe/troupe.hpp"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "lib/src/process.hpp"
+#include "lib/common/process.hpp"
 
 namespace troupe::test {
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "tests/service_actor.hpp"
-#include "lib/src/exe_files.hpp"
+#include "lib/common/exe_files.hpp"
 #include "troupe/troupe.hpp"
 
 using troupe::test::make_service_counter;

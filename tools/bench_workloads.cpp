@@ -12,7 +12,7 @@
 #include <troupe/troupe.hpp>
 #include <csignal>
 
-#include "lib/src/process.hpp"
+#include "lib/common/process.hpp"
 
 namespace troupe::tools {
 

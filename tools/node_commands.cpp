@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "actors/node_daemon.hpp"
-#include "lib/src/process.hpp"
+#include "lib/common/process.hpp"
 #include "scheduler/resources.hpp"
 #include "tools/json_lite.hpp"
 #include "tools/node_files.hpp"

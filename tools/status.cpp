@@ -11,12 +11,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/control_store.hpp"
-#include "lib/src/core_actor.hpp"
-#include "lib/src/config.hpp"
-#include "scheduler/cluster_scheduler.hpp"
-#include "scheduler/local_scheduler.hpp"
-#include "store/store_manager.hpp"
+#include "lib/common/config.hpp"
+#include "lib/protocol/messages.hpp"
 #include "scheduler/resources.hpp"
 #include "tools/json_lite.hpp"
 #include "tools/node_commands.hpp"
@@ -58,8 +54,7 @@ std::string query_cluster(const std::string& host, std::uint16_t port, cluster_s
                on_error("the control store"));
   if (!failure.empty())
     return failure;
-  auto cluster = caf::actor_cast<sched::cluster_scheduler_actor>(info.cluster);
-  self->request(cluster, 5s, status_atom::value)
+  self->request(info.cluster, 5s, status_atom::value)
       .receive([&](std::string& s) { out.cluster = std::move(s); },
                on_error("the cluster scheduler"));
   for (auto& n : list.nodes) {
@@ -68,11 +63,9 @@ std::string query_cluster(const std::string& host, std::uint16_t port, cluster_s
     if (n.alive) {
       // A node that does not answer is reported as such, not as a failure.
       auto ignore = [](caf::error&) {};
-      self->request(caf::actor_cast<sched::local_scheduler_actor>(n.scheduler), 5s,
-                    status_atom::value)
+      self->request(n.scheduler, 5s, status_atom::value)
           .receive([&](std::string& s) { ns.scheduler = std::move(s); }, ignore);
-      self->request(caf::actor_cast<store::store_manager_actor>(n.store_manager), 5s,
-                    stats_atom::value)
+      self->request(n.store_manager, 5s, stats_atom::value)
           .receive([&](std::string& s) { ns.store = std::move(s); }, ignore);
     }
     out.nodes.push_back(std::move(ns));
@@ -83,7 +76,7 @@ std::string query_cluster(const std::string& host, std::uint16_t port, cluster_s
         .receive([&](owner_list& l) { owners = std::move(l); }, on_error("the control store"));
     // Processes that ended meanwhile do not answer: they have nothing to list.
     for (auto& core : owners.cores)
-      self->request(caf::actor_cast<detail::core_actor>(core), 2s, status_atom::value)
+      self->request(core, 2s, status_atom::value)
           .receive([&](std::string& s) { out.processes.push_back(std::move(s)); },
                    [](caf::error&) {});
   }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/src/messages.hpp"
+#include "lib/protocol/messages.hpp"
 
 namespace troupe::tools {
 

@@ -1,0 +1,108 @@
+// The detail functions behind troupe/actor.hpp: creating, calling, finding
+// and killing actors.
+
+#include "troupe/actor.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/control_store.hpp"
+#include "lib/core/client.hpp"
+#include "lib/core/core_actor.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const control_store_actor& control_store(client& c) {
+  return c.control_store();
+}
+
+} // namespace
+
+actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&& args,
+                           const actor_options& options) {
+  auto& c = client::get();
+  actor_record rec;
+  rec.id = c.next_object_id();
+  rec.class_name = factory.class_name;
+  rec.name = options.name;
+  rec.name_space = options.name_space;
+  rec.detached = options.detached;
+  rec.owner = c.core();
+  std::string refused;
+  caf::scoped_actor self{c.system()};
+  self->request(control_store(c), 10s, register_atom::value, rec)
+    .receive([&](const std::string& why) { refused = why; },
+             [&](caf::error& e) { refused = "the control store did not answer: "
+                                            + c.system().render(e); });
+  if (!refused.empty())
+    throw error(refused.find("already exists") != std::string::npos
+                  ? error_kind::name_taken
+                  : error_kind::runtime,
+                refused);
+  task_options topts;
+  topts.num_cpus = options.num_cpus;
+  topts.num_gpus = options.num_gpus;
+  topts.memory = options.memory;
+  topts.resources = options.resources;
+  topts.strategy = options.strategy;
+  auto display = options.name.empty() ? factory.class_name : options.name;
+  topts.name = "create " + display;
+  c.submit(factory, std::move(args), topts,
+           [&](task_record& t) {
+             t.actor_id = rec.id;
+             t.creates_actor = true;
+             t.max_concurrency = options.max_concurrency;
+           });
+  return std::make_shared<const actor_ref>(actor_ref{rec.id, rec.class_name, display});
+}
+
+ref_ptr submit_method(const actor_ref& actor, const function_entry& method,
+                      std::vector<task_arg>&& args) {
+  if (method.class_name != actor.class_name)
+    throw argument_type_error("method '" + method.name + "' belongs to "
+                              + method.class_name + ", not to actor '" + actor.name
+                              + "' of class " + actor.class_name);
+  task_options topts;
+  topts.num_cpus = 0; // the actor holds its resources
+  topts.name = actor.name + ": " + method.name;
+  return client::get().submit(method, std::move(args), topts,
+                              [&](task_record& t) { t.actor_id = actor.id; });
+}
+
+actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_space,
+                           std::string_view class_name) {
+  auto& c = client::get();
+  actor_record rec;
+  std::string failure;
+  caf::scoped_actor self{c.system()};
+  self->request(control_store(c), 10s, lookup_atom::value, name, name_space)
+    .receive([&](actor_record& r) { rec = std::move(r); },
+             [&](caf::error& e) { failure = c.system().render(e); });
+  if (!failure.empty())
+    throw error(error_kind::runtime, "the control store did not answer: " + failure);
+  if (!rec.id.valid())
+    throw error(error_kind::no_such_actor, "no actor named '" + name + "' in namespace '"
+                                             + name_space + "'");
+  if (rec.class_name != class_name)
+    throw argument_type_error("actor '" + name + "' is a " + rec.class_name + ", not a "
+                              + std::string{class_name});
+  return std::make_shared<const actor_ref>(actor_ref{rec.id, rec.class_name, name});
+}
+
+void kill_actor(const actor_ref& actor) {
+  auto& c = client::get();
+  caf::anon_send(control_store(c), kill_atom::value, actor.id);
+  // Calls made from here after kill() fail, whatever the race with the kill.
+  caf::anon_send(c.core(), kill_atom::value, actor.id, actor.name);
+}
+
+void throw_unregistered_method(std::string_view class_name) {
+  throw unknown_function_error("a method of " + std::string{class_name}
+                               + " is not registered: add TROUPE_REMOTE(&"
+                               + std::string{class_name} + "::method)");
+}
+
+} // namespace troupe::detail

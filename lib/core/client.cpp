@@ -1,0 +1,365 @@
+#include "lib/core/client.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/control_store.hpp"
+#include "lib/common/config.hpp"
+#include "lib/core/core_actor.hpp"
+#include "lib/common/exe_files.hpp"
+#include "lib/common/process.hpp"
+#include "lib/protocol/handles.hpp"
+#include "scheduler/local_scheduler.hpp"
+#include "store/store_manager.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+std::atomic<client*> the_client{nullptr};
+
+std::uint64_t random_owner_id() {
+  std::random_device rd;
+  std::uint64_t x = (static_cast<std::uint64_t>(rd()) << 32) ^ rd()
+                    ^ static_cast<std::uint64_t>(::getpid());
+  return x == 0 ? 1 : x;
+}
+
+} // namespace
+
+void set_client(client* c) noexcept {
+  the_client.store(c);
+}
+
+client* client::try_get() noexcept {
+  return the_client.load();
+}
+
+client& client::get() {
+  auto* c = the_client.load();
+  if (!c)
+    throw error(error_kind::runtime, "troupe is not initialised: call troupe::init() first");
+  return *c;
+}
+
+client::client(process_role role, const std::string& host, std::uint16_t port,
+               bool embedded)
+  : role_(role), exe_(job_exe()), owner_id_(random_owner_id()) {
+  config_ = make_system_config();
+  system_ = std::make_unique<caf::actor_system>(*config_);
+  table_ = std::make_shared<object_table>(
+    owner_id_, [this](std::uint64_t off, std::uint64_t node) { unpin_stored(off, node); },
+    [this](const stored_value& v) { return view_stored(v); });
+  connect(host, port, embedded);
+}
+
+client::~client() {
+  close();
+}
+
+void client::connect(const std::string& host, std::uint16_t port, bool embedded) {
+  using namespace std::chrono_literals;
+  auto cs = system_->middleman().remote_actor<control_store_actor>(host, port);
+  if (!cs)
+    throw error(error_kind::runtime, "cannot reach a troupe node at " + host + ":"
+                                       + std::to_string(port) + ": "
+                                       + system_->render(cs.error()));
+  control_store_ = *cs;
+  caf::scoped_actor self{*system_};
+  std::string failure;
+  // A node answers in milliseconds. Rarely (seen with many workers starting
+  // at once) a new connection's messages go unanswered for good: asking
+  // again on it does not help, so a worker gives up soon and its node starts
+  // another in its place.
+  self->request(*cs, role_ == process_role::worker ? 5s : 10s, node_atom::value)
+    .receive([&](node_info& n) { node_ = std::move(n); },
+             [&](caf::error& e) { failure = system_->render(e); });
+  if (!failure.empty())
+    throw error(error_kind::runtime, "the node at " + host + ":" + std::to_string(port)
+                                       + " did not answer: " + failure);
+  try {
+    auto m = std::make_shared<store_mapping>();
+    m->segment = store::shm_allocator::open(node_.segment);
+    m->store = std::make_unique<store::object_store>(*m->segment);
+    mapping_ = std::move(m);
+  } catch (const std::exception& e) {
+    throw error(error_kind::runtime, "cannot map the node's object store '"
+                                       + node_.segment + "': " + e.what());
+  }
+  core_ = spawn_core(*system_, *this);
+  // Refs are public types: they name their owner untyped.
+  table_->set_self(handle_cast<caf::actor>(core_));
+  // Others holding our refs find us by our owner id.
+  caf::anon_send(*cs, register_atom::value, owner_entry{owner_id_, core_}, node_.node_id);
+  if (role_ == process_role::driver) {
+    job_spec spec{exe_, static_cast<std::int32_t>(::getpid()), embedded, core_,
+                  node_.node_id, ""};
+    // Nodes of a cluster may lack this executable: they fetch it by hash.
+    if (!embedded)
+      spec.exe_hash = file_sha256("/proc/self/exe");
+    self->request(*cs, 10s, hello_atom::value, spec)
+      .receive([&](hello_reply& r) { job_id_ = r.job_id; },
+               [&](caf::error& e) { failure = system_->render(e); });
+    if (!failure.empty())
+      throw error(error_kind::runtime, "the node refused this driver: " + failure);
+  }
+}
+
+void client::close() {
+  if (!system_)
+    return;
+  closing = true;
+  if (core_) {
+    // Wait for the core to stop before its handles go away under it.
+    caf::scoped_actor self{*system_};
+    self->monitor(core_);
+    caf::anon_send_exit(core_, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(5)) >> [] {});
+  }
+  core_ = nullptr;
+  control_store_ = nullptr;
+  node_.scheduler = nullptr;
+  node_.store_manager = nullptr;
+  system_.reset();
+  config_.reset();
+}
+
+ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
+                       const task_options& options,
+                       const std::function<void(task_record&)>& adjust) {
+  task_record t;
+  t.task_id = next_task_.fetch_add(1, std::memory_order_relaxed);
+  t.fn = &fn;
+  t.name = options.name.empty() ? fn.name : options.name;
+  t.return_id = next_object_id();
+  t.resources = options.resources;
+  t.strategy = options.strategy;
+  if (options.num_cpus > 0)
+    t.resources["CPU"] = options.num_cpus;
+  if (options.num_gpus > 0)
+    t.resources["GPU"] = options.num_gpus;
+  if (options.memory > 0)
+    t.resources["memory"] = options.memory;
+  for (auto& a : args) {
+    if (a.ref)
+      continue;
+    if (a.value.size() > max_inline_bytes) {
+      a.ref = put(std::move(a.value)); // large arguments go to the store once
+      a.value = {};
+    } else {
+      a.value.own();
+    }
+  }
+  t.args = std::move(args);
+  if (adjust)
+    adjust(t);
+  auto ref = table_->create_owned(t.return_id, t.name);
+  bool nudge;
+  {
+    std::lock_guard guard{queue_mtx_};
+    nudge = queue_.empty();
+    queue_.push_back(std::move(t));
+  }
+  if (nudge)
+    caf::anon_send(core_, submit_atom::value);
+  return ref;
+}
+
+void client::park_forward(ref_ptr ref) {
+  std::lock_guard guard{forward_mtx_};
+  parked_[ref_id(*ref)] = std::move(ref);
+}
+
+ref_ptr client::unpark_forward(const object_id& id) {
+  std::lock_guard guard{forward_mtx_};
+  auto it = parked_.find(id);
+  if (it == parked_.end())
+    return nullptr;
+  auto ref = std::move(it->second);
+  parked_.erase(it);
+  return ref;
+}
+
+void client::take_submissions(std::vector<task_record>& out) {
+  std::lock_guard guard{queue_mtx_};
+  out.swap(queue_);
+}
+
+raw_value client::get(const ref_ptr& ref, deadline until) {
+  if (!ref)
+    throw error(error_kind::object_lost, "get of an empty object_ref");
+  auto id = ref_id(*ref);
+  bool blocked = false;
+  auto on_block = [&] {
+    if (id.owner != owner_id_)
+      caf::anon_send(core_, fetch_atom::value, id);
+    if (role_ == process_role::worker && in_task) {
+      blocked = true;
+      caf::anon_send(node_.scheduler, blocked_atom::value, worker_id);
+    }
+  };
+  auto unblock = [&] {
+    if (blocked)
+      caf::anon_send(node_.scheduler, unblocked_atom::value, worker_id);
+  };
+  try {
+    auto v = table_->wait_value(id, until, on_block);
+    unblock();
+    return v;
+  } catch (...) {
+    unblock();
+    throw;
+  }
+}
+
+void client::wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline until,
+                  std::vector<bool>& ready) {
+  std::vector<object_id> ids;
+  ids.reserve(refs.size());
+  for (auto& r : refs)
+    ids.push_back(r ? ref_id(*r) : object_id{});
+  bool blocked = false;
+  auto on_block = [&] {
+    for (auto& id : ids)
+      if (id.valid() && id.owner != owner_id_)
+        caf::anon_send(core_, fetch_atom::value, id);
+    if (role_ == process_role::worker && in_task) {
+      blocked = true;
+      caf::anon_send(node_.scheduler, blocked_atom::value, worker_id);
+    }
+  };
+  table_->wait_many(ids, num, until, ready, on_block);
+  if (blocked)
+    caf::anon_send(node_.scheduler, unblocked_atom::value, worker_id);
+}
+
+ref_ptr client::put(encoded_value&& value) {
+  auto id = next_object_id();
+  return table_->create_ready(id, store_value(value, id));
+}
+
+stored_value client::store_value(encoded_value& v, const object_id& id) {
+  stored_value s;
+  s.enc = v.enc;
+  s.type_hash = v.type_hash;
+  s.type_name = v.type_name;
+  if (v.size() <= max_inline_bytes) {
+    if (v.raw)
+      s.inline_data = std::make_shared<const std::vector<char>>(
+        reinterpret_cast<const char*>(v.raw),
+        reinterpret_cast<const char*>(v.raw) + v.raw_size);
+    else
+      s.inline_data = std::make_shared<const std::vector<char>>(
+        std::move(v.buffer));
+    return s;
+  }
+  auto& store = *mapping_->store;
+  auto w = store.create(id, v.size(), v.type_hash, v.type_name,
+                          static_cast<store::encoding>(v.enc));
+  std::memcpy(w.data, v.data(), v.size());
+  store.seal(w.offset);
+  // The object directory learns where it is (other nodes may pull it from
+  // here, or from copies, when its owner's node is gone).
+  caf::anon_send(control_store_, object_atom::value,
+                 object_location{id, node_.node_id, w.offset, w.size, true});
+  s.in_store = true;
+  s.offset = w.offset;
+  s.size = w.size;
+  s.node = node_.node_id;
+  s.id = id;
+  return s;
+}
+
+void client::pin_stored(const stored_value& v) {
+  if (v.node == 0 || v.node == node_.node_id)
+    mapping_->store->pin(v.offset);
+  else
+    caf::anon_send(node_.store_manager,
+                   pin_atom::value, v.offset, v.node);
+}
+
+void client::release_local_pin(std::uint64_t offset) {
+  auto& store = *mapping_->store;
+  try {
+    object_id id;
+    if (store.unpin(offset, &id) && control_store_)
+      caf::anon_send(control_store_, object_atom::value,
+                     object_location{id, node_.node_id, offset, 0, false});
+  } catch (const std::exception& e) {
+    // Called from ref destructors: a bad offset is logged, never thrown.
+    spdlog::error("cannot unpin the object at offset {}: {}", offset, e.what());
+  }
+}
+
+void client::unpin_stored(std::uint64_t offset, std::uint64_t node) {
+  if (node == 0 || node == node_.node_id)
+    release_local_pin(offset);
+  else if (node_.store_manager)
+    caf::anon_send(node_.store_manager,
+                   unpin_atom::value, offset, node);
+}
+
+node_list client::list_nodes() {
+  using namespace std::chrono_literals;
+  caf::scoped_actor self{*system_};
+  node_list out;
+  std::string failure;
+  self->request(control_store_, 10s, nodes_atom::value)
+    .receive([&](node_list& l) { out = std::move(l); },
+             [&](caf::error& e) { failure = system_->render(e); });
+  if (!failure.empty())
+    throw error(error_kind::runtime, "the control store did not list the nodes: " + failure);
+  return out;
+}
+
+raw_value client::view_stored(const stored_value& in) {
+  auto& store = *mapping_->store;
+  auto v = in;
+  bool pinned = false;
+  if (v.node != 0 && v.node != node_.node_id) {
+    // In another node's store: this node's manager pulls a copy (pinned
+    // once for us) and we read that.
+    using namespace std::chrono_literals;
+    caf::scoped_actor self{*system_};
+    std::string failure;
+    self->request(node_.store_manager, 600s,
+                  pull_atom::value, pull_request{v.id, v.node, v.offset})
+      .receive([&](std::uint64_t local) { v.offset = local; },
+               [&](caf::error& e) { failure = system_->render(e); });
+    if (!failure.empty())
+      throw error(error_kind::object_lost,
+                  "object " + v.id.to_string() + " (" + std::to_string(v.size)
+                    + " bytes in node " + std::to_string(v.node)
+                    + "'s store) cannot be fetched: " + failure);
+    v.node = node_.node_id;
+    pinned = true;
+  }
+  auto r = store.view(v.offset);
+  if (!pinned)
+    store.pin(v.offset);
+  raw_value out;
+  out.enc = static_cast<encoding>(r.enc);
+  out.type_hash = r.type_hash;
+  out.type_name = r.type_name;
+  out.data = r.data;
+  out.size = r.size;
+  out.keepalive = std::shared_ptr<const void>(
+    r.data, [m = mapping_, off = v.offset](const void*) {
+      // Through the client while it lives (the directory hears of a freed
+      // object); a view kept past shutdown just drops its pin.
+      if (auto* c = client::try_get(); c && c->mapping_ == m)
+        c->release_local_pin(off);
+      else
+        m->store->unpin(off);
+    });
+  return out;
+}
+
+} // namespace troupe::detail

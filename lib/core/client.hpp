@@ -1,0 +1,138 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "lib/protocol/messages.hpp"
+#include "lib/core/object_table.hpp"
+#include "lib/core/submitter.hpp"
+#include "store/allocator.hpp"
+#include "store/object_store.hpp"
+#include "troupe/runtime.hpp"
+#include "troupe/task.hpp"
+
+namespace troupe::detail {
+
+/// Values up to this size travel inside messages; larger ones go to the store.
+inline constexpr std::size_t max_inline_bytes = 100 * 1024;
+
+enum class process_role { driver, worker };
+
+/// A process's connection to its node: the actor system, the core actor, the
+/// object table and the mapped store. One per process (driver or worker).
+class client {
+public:
+  /// Returns the process's client, or throws `error` (runtime) if `init` has
+  /// not run.
+  static client& get();
+  /// Returns the process's client or nullptr.
+  static client* try_get() noexcept;
+
+  /// Connects to the node whose control store listens at `host:port`;
+  /// `embedded`: the node lives only as long as this driver.
+  client(process_role role, const std::string& host, std::uint16_t port,
+         bool embedded = false);
+  ~client();
+
+  /// Stops the actor system; waits for nothing remote.
+  void close();
+
+  /// Queues a task for the core actor; `adjust` may mark it as an actor
+  /// creation or method call before it is queued.
+  ref_ptr submit(const function_entry& fn, std::vector<task_arg>&& args,
+                 const task_options& options,
+                 const std::function<void(task_record&)>& adjust = {});
+  raw_value get(const ref_ptr& ref, deadline until);
+  void wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline until,
+            std::vector<bool>& ready);
+  ref_ptr put(encoded_value&& value);
+
+  /// Stores an encoded value: inline when small, else in the node's store.
+  stored_value store_value(encoded_value& value, const object_id& id);
+  /// Returns a reader's view of a stored value, pinned while it lives. A
+  /// value in another node's store is pulled into this node's first.
+  raw_value view_stored(const stored_value& v);
+  /// Adds a pin to a stored value, in whichever node's store it is.
+  void pin_stored(const stored_value& v);
+  /// Removes a pin from an object in the store of node `node`.
+  void unpin_stored(std::uint64_t offset, std::uint64_t node);
+  /// Removes a pin from an object in this node's store; a freed object
+  /// leaves the control store's object directory.
+  void release_local_pin(std::uint64_t offset);
+  /// Returns the cluster's nodes (asks the control store).
+  node_list list_nodes();
+
+  /// Async actor methods: the refs whose values go to callers, kept alive
+  /// from the executor until the core actor takes them over.
+  void park_forward(ref_ptr ref);
+  ref_ptr unpark_forward(const object_id& id);
+
+  /// Moves the tasks submitted since the last call to `out`.
+  void take_submissions(std::vector<task_record>& out);
+
+  caf::actor_system& system() noexcept { return *system_; }
+  object_table& table() noexcept { return *table_; }
+  store::object_store* store() noexcept { return mapping_ ? mapping_->store.get() : nullptr; }
+  const node_info& node() const noexcept { return node_; }
+  const core_actor& core() const noexcept { return core_; }
+  const control_store_actor& control_store() const noexcept { return control_store_; }
+  process_role role() const noexcept { return role_; }
+  std::uint64_t owner_id() const noexcept { return owner_id_; }
+  const std::string& exe() const noexcept { return exe_; }
+  std::uint64_t job_id() const noexcept { return job_id_; }
+
+  /// Workers: the worker id given by the node, and whether a task is running
+  /// (a `get` inside a task tells the scheduler the worker is blocked).
+  std::uint64_t worker_id = 0;
+  std::atomic<bool> in_task{false};
+  /// Set by `shutdown` before it stops the node, which is then no surprise.
+  std::atomic<bool> closing{false};
+
+  /// Returns a fresh object id owned by this process.
+  object_id next_object_id() noexcept {
+    return {owner_id_, next_seq_.fetch_add(1, std::memory_order_relaxed)};
+  }
+
+private:
+  void connect(const std::string& host, std::uint16_t port, bool embedded);
+
+  process_role role_;
+  std::string exe_;
+  std::uint64_t owner_id_;
+  std::atomic<std::uint64_t> next_seq_{1};
+  std::atomic<std::uint64_t> next_task_{1};
+  std::uint64_t job_id_ = 0;
+  std::unique_ptr<caf::actor_system_config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  /// Shared so that refs hold it weakly and outlive it harmlessly.
+  std::shared_ptr<object_table> table_;
+  /// The mapped store segment. Every view handed out shares it, so a view
+  /// kept past `shutdown` still points into mapped memory.
+  struct store_mapping {
+    std::unique_ptr<store::allocator> segment;
+    std::unique_ptr<store::object_store> store;
+  };
+  std::shared_ptr<store_mapping> mapping_;
+  node_info node_;
+  control_store_actor control_store_;
+  core_actor core_;
+  std::mutex queue_mtx_;
+  std::vector<task_record> queue_;
+  std::mutex forward_mtx_;
+  std::unordered_map<object_id, ref_ptr> parked_;
+};
+
+/// Installs `c` as the process's client (nullptr to remove it).
+void set_client(client* c) noexcept;
+
+} // namespace troupe::detail

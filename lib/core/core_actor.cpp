@@ -1,0 +1,380 @@
+#include "lib/core/core_actor.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "lib/core/client.hpp"
+#include "lib/core/executor.hpp"
+#include "lib/core/submitter.hpp"
+#include "lib/protocol/capnp_codec.hpp"
+#include "lib/protocol/handles.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+class core_io;
+
+struct core_state {
+  client* c = nullptr;
+  std::unique_ptr<submitter_io> io;
+  std::unique_ptr<submitter> sub;
+  std::vector<task_record> batch;
+  /// Borrowers waiting for pending objects of ours.
+  std::unordered_map<object_id, std::vector<core_actor>> fetchers;
+  static inline const char* name = "troupe.core";
+
+  object_reply reply_for(const object_id& id, bool* pending) {
+    object_reply r;
+    r.id = id;
+    stored_value v;
+    error_info e;
+    *pending = false;
+    switch (c->table().peek(id, &v, &e)) {
+      case object_table::status::pending:
+        *pending = true;
+        break;
+      case object_table::status::ready:
+        r.enc = static_cast<std::uint8_t>(v.enc);
+        r.type_hash = v.type_hash;
+        r.type_name = v.type_name;
+        r.in_store = v.in_store;
+        r.offset = v.offset;
+        r.size = v.size;
+        r.node = v.node;
+        if (v.inline_data)
+          r.data = *v.inline_data;
+        break;
+      case object_table::status::failed:
+        r.failed = true;
+        r.error = e;
+        break;
+      case object_table::status::unknown:
+        r.failed = true;
+        r.error = {error_kind::object_lost, "", "",
+                   "object " + id.to_string() + " is no longer held by its owner"};
+    }
+    return r;
+  }
+
+  /// Owners of borrowed refs, by owner id, and fetches waiting to learn one.
+  std::unordered_map<std::uint64_t, core_actor> owners;
+  std::unordered_map<std::uint64_t, std::vector<object_id>> owner_lookups;
+
+  /// Async methods waiting for an object: (task id, caller, the ref).
+  struct forward {
+    std::uint64_t task_id;
+    core_actor caller;
+    ref_ptr ref;
+  };
+  std::unordered_map<object_id, std::vector<forward>> forwards;
+
+  /// Sends the results of async methods whose objects are ready.
+  template <class Self>
+  void answer_forwards(Self self) {
+    for (auto it = forwards.begin(); it != forwards.end();) {
+      stored_value v;
+      error_info e;
+      auto st = c->table().peek(it->first, &v, &e);
+      if (st == object_table::status::pending) {
+        ++it;
+        continue;
+      }
+      for (auto& f : it->second) {
+        capnp::MallocMessageBuilder b;
+        auto r = b.initRoot<schema::ResultBatch>().initResults(1)[0];
+        r.setTaskId(f.task_id);
+        if (st == object_table::status::ready) {
+          if (v.in_store)
+            c->pin_stored(v); // the caller's own pin
+          write_value(r.initValue(), v);
+        } else {
+          if (st == object_table::status::unknown)
+            e = {error_kind::object_lost, "", "", "the async result was freed"};
+          write_error(r.initError(), e);
+        }
+        self->send(f.caller, done_atom::value, to_bytes(b));
+      }
+      it = forwards.erase(it);
+    }
+  }
+
+  /// Answers borrowers whose objects are no longer pending.
+  template <class Self>
+  void answer_fetchers(Self self) {
+    for (auto it = fetchers.begin(); it != fetchers.end();) {
+      bool pending;
+      auto r = reply_for(it->first, &pending);
+      if (pending) {
+        ++it;
+        continue;
+      }
+      for (auto& who : it->second)
+        self->send(who, object_atom::value, r);
+      it = fetchers.erase(it);
+    }
+  }
+};
+
+
+using core_ptr = core_actor::stateful_pointer<core_state>;
+
+/// The submitter's effects, as messages of the core actor.
+class core_io final : public submitter_io {
+public:
+  explicit core_io(core_ptr self) : self_(self) {}
+
+  void request_lease(lease_request req) override {
+    self_->send(scheduler(), lease_atom::value, std::move(req));
+  }
+  void cancel_lease(std::uint64_t request_id) override {
+    self_->send(scheduler(), cancel_atom::value, request_id, core_actor{self_});
+  }
+  void return_lease(std::uint64_t worker_id, const local_scheduler_actor& granter) override {
+    self_->send(granter ? granter : scheduler(), return_atom::value, worker_id);
+  }
+  void push(const executor_actor& executor, std::vector<char> batch) override {
+    self_->send(executor, push_atom::value, std::move(batch));
+  }
+  void fetch(const object_id& id, const caf::actor& owner) override;
+  void schedule_tick(std::chrono::milliseconds delay) override {
+    self_->delayed_send(self_, delay, tick_atom::value);
+  }
+  void resolve_actor(const object_id& id) override {
+    self_->send(control(), resolve_atom::value, id, core_actor{self_});
+  }
+  void monitor_instance(const executor_actor& instance) override {
+    self_->monitor(instance);
+  }
+  void actor_created(const object_id& id, std::uint64_t, const stored_value*,
+                     const error_info* error) override {
+    // Success is reported by the worker itself, with the instance's handle.
+    if (error)
+      self_->send(control(), actor_fail_atom::value, id, *error);
+  }
+
+private:
+  const control_store_actor& control() { return self_->state.c->control_store(); }
+  const local_scheduler_actor& scheduler() { return self_->state.c->node().scheduler; }
+  core_ptr self_;
+};
+
+void core_io::fetch(const object_id& id, const caf::actor& known_owner) {
+  auto& st = self_->state;
+  // A ref names its owner untyped (refs are public types).
+  auto owner = handle_cast<core_actor>(known_owner);
+  if (!owner) {
+    auto it = st.owners.find(id.owner);
+    if (it == st.owners.end()) {
+      // Ask the control store who owns it; fetch when it answers.
+      auto& waiting = st.owner_lookups[id.owner];
+      if (waiting.empty())
+        self_->send(control(), owner_atom::value, id.owner, core_actor{self_});
+      waiting.push_back(id);
+      return;
+    }
+    owner = it->second;
+  }
+  self_->monitor(owner);
+  self_->send(owner, fetch_atom::value, fetch_request{id, core_actor{self_}});
+}
+
+core_actor::behavior_type core_fn(core_ptr self, client* c) {
+  auto& st = self->state;
+  st.c = c;
+  st.io = std::make_unique<core_io>(self);
+  st.sub = std::make_unique<submitter>(c->table(), *st.io, c->exe(), core_actor{self});
+  self->monitor(c->node().scheduler);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (st.c->closing)
+      return;
+    if (dm.source == st.c->node().scheduler.address()) {
+      spdlog::warn("node daemon is gone ({})", caf::to_string(dm.reason));
+      if (st.c->role() == process_role::worker)
+        std::_Exit(0); // a worker has nothing left to do without its node
+      st.sub->on_node_down({error_kind::node_died, "", "",
+                            "the node daemon died: " + caf::to_string(dm.reason)});
+      return;
+    }
+    if (st.sub->on_instance_down(dm.source)) {
+      st.sub->flush();
+      return;
+    }
+    // An owner of refs we borrowed is gone.
+    auto failed = st.c->table().fail_borrowed_from(
+      dm.source, {error_kind::owner_died, "", "",
+                  "the process that owns the object died"});
+    for (auto& id : failed)
+      st.sub->on_object_changed(id);
+    st.sub->flush();
+  });
+  return {
+    [self](submit_atom) {
+      auto& st = self->state;
+      st.batch.clear();
+      st.c->take_submissions(st.batch);
+      for (auto& t : st.batch)
+        st.sub->submit(std::move(t));
+      st.sub->flush();
+    },
+    [self](granted_atom, const lease_grant& g) {
+      self->state.sub->on_granted(g);
+      self->state.sub->flush();
+    },
+    [self](denied_atom, std::uint64_t request_id, const std::string& why) {
+      self->state.sub->on_denied(request_id, why);
+      self->state.sub->flush();
+    },
+    [self](worker_died_atom, std::uint64_t worker_id, const std::string& why) {
+      self->state.sub->on_worker_died(worker_id, why);
+      self->state.sub->flush();
+    },
+    [self](done_atom, const std::vector<char>& results) {
+      auto& st = self->state;
+      try {
+        st.sub->on_results(results);
+      } catch (const std::exception& e) {
+        spdlog::error("dropped a result batch: {}", e.what());
+      }
+      st.sub->flush();
+      if (!st.fetchers.empty())
+        st.answer_fetchers(self);
+      if (!st.forwards.empty())
+        st.answer_forwards(self);
+    },
+    [self](fetch_atom, const object_id& id) {
+      auto& st = self->state;
+      caf::actor owner;
+      if (st.c->table().claim_fetch(id, &owner))
+        st.io->fetch(id, owner); // finds the owner first when unknown
+    },
+    [self](fetch_atom, const fetch_request& req) {
+      auto& st = self->state;
+      bool pending;
+      auto r = st.reply_for(req.id, &pending);
+      if (pending)
+        st.fetchers[req.id].push_back(req.borrower);
+      else
+        self->send(req.borrower, object_atom::value, std::move(r));
+    },
+    [self](object_atom, object_reply& r) {
+      auto& st = self->state;
+      if (r.failed) {
+        st.c->table().fail(r.id, r.error);
+      } else {
+        stored_value v;
+        v.enc = static_cast<encoding>(r.enc);
+        v.type_hash = r.type_hash;
+        v.type_name = std::move(r.type_name);
+        v.in_store = r.in_store;
+        v.offset = r.offset;
+        v.size = r.size;
+        v.node = r.node;
+        v.id = r.id;
+        if (r.in_store)
+          st.c->pin_stored(v); // the borrower's own pin
+        else
+          v.inline_data = std::make_shared<const std::vector<char>>(std::move(r.data));
+        st.c->table().fulfill(r.id, std::move(v));
+      }
+      st.sub->on_object_changed(r.id);
+      st.sub->flush();
+      if (!st.forwards.empty())
+        st.answer_forwards(self);
+    },
+    [self](tick_atom) {
+      self->state.sub->on_tick();
+    },
+    [self](actor_atom, const actor_status& status) {
+      self->state.sub->on_actor_status(status);
+      self->state.sub->flush();
+    },
+    [self](owner_atom, const owner_entry& entry) {
+      auto& [owner_id, owner] = entry;
+      auto& st = self->state;
+      auto waiting = std::move(st.owner_lookups[owner_id]);
+      st.owner_lookups.erase(owner_id);
+      if (!owner) {
+        for (auto& id : waiting)
+          st.c->table().fail(id, {error_kind::owner_died, "", "",
+                                  "the process that owns object " + id.to_string()
+                                    + " is gone"});
+      } else {
+        st.owners[owner_id] = owner;
+        st.c->table().set_owner(owner_id, handle_cast<caf::actor>(owner));
+        for (auto& id : waiting)
+          st.io->fetch(id, {}); // finds the owner just learnt
+      }
+      for (auto& id : waiting)
+        st.sub->on_object_changed(id);
+      st.sub->flush();
+    },
+    [self](forward_atom, const forward_request& req) {
+      auto& st = self->state;
+      auto& x = req.object;
+      st.forwards[x].push_back({req.task, req.caller, st.c->unpark_forward(x)});
+      caf::actor owner;
+      if (st.c->table().claim_fetch(x, &owner))
+        st.io->fetch(x, owner); // a borrowed ref: ask its owner
+      st.answer_forwards(self);
+    },
+    [self](node_down_atom, std::uint64_t node, const std::string& why) {
+      auto& st = self->state;
+      st.sub->on_peer_node_down(node, why);
+      // Owners that lived there are gone from the control store: ask again
+      // for the owner of every object still awaited, which fails those.
+      st.owners.clear();
+      for (auto& id : st.c->table().pending_borrowed()) {
+        auto& waiting = st.owner_lookups[id.owner];
+        if (waiting.empty())
+          self->send(st.c->control_store(), owner_atom::value, id.owner, core_actor{self});
+        waiting.push_back(id);
+      }
+      st.sub->flush();
+    },
+    [self](status_atom) -> std::string {
+      auto& st = self->state;
+      constexpr std::size_t limit = 10000;
+      return "{\"owner\":" + std::to_string(st.c->owner_id()) + ",\"pid\":"
+             + std::to_string(::getpid()) + ",\"node\":" + std::to_string(st.c->node().node_id)
+             + ",\"role\":\"" + (st.c->role() == process_role::driver ? "driver" : "worker")
+             + "\",\"tasks\":" + st.sub->tasks_json(limit)
+             + ",\"objects\":" + st.c->table().objects_json(limit) + "}";
+    },
+    [](exe_atom) -> caf::result<std::uint64_t> {
+      struct stat st {};
+      if (::stat("/proc/self/exe", &st) != 0)
+        return caf::make_error(caf::sec::runtime_error, "cannot stat /proc/self/exe");
+      return static_cast<std::uint64_t>(st.st_size);
+    },
+    [](exe_atom, std::uint64_t start, std::uint64_t len) -> caf::result<std::vector<char>> {
+      std::unique_ptr<FILE, int (*)(FILE*)> f{std::fopen("/proc/self/exe", "rb"), &std::fclose};
+      std::vector<char> out(len);
+      if (!f || std::fseek(f.get(), static_cast<long>(start), SEEK_SET) != 0)
+        return caf::make_error(caf::sec::runtime_error, "cannot read /proc/self/exe");
+      out.resize(std::fread(out.data(), 1, len, f.get()));
+      return out;
+    },
+    [self](kill_atom, const object_id& id, const std::string& name) {
+      actor_status dead;
+      dead.id = id;
+      dead.death = {error_kind::actor_died, name, "", "killed by troupe::kill"};
+      self->state.sub->on_actor_status(dead);
+    },
+  };
+}
+
+} // namespace
+
+core_actor spawn_core(caf::actor_system& sys, client& c) {
+  return sys.spawn(core_fn, &c);
+}
+
+} // namespace troupe::detail

@@ -1,0 +1,168 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+
+#include "lib/protocol/messages.hpp"
+#include "lib/protocol/stored_value.hpp"
+#include "troupe/codec.hpp"
+#include "troupe/get.hpp"
+#include "troupe/object_ref.hpp"
+
+namespace troupe::detail {
+
+class object_table;
+
+/// One process's hold on an object (see object_ref.hpp).
+///
+/// A table owned by a `shared_ptr` (the client's) is held weakly: a ref that
+/// outlives `shutdown` releases nothing. A table owned otherwise (tests)
+/// must outlive its refs.
+class ref_handle {
+public:
+  ref_handle(object_table* table, std::weak_ptr<object_table> shared, object_id id,
+             caf::actor owner)
+    : table_(table), shared_(std::move(shared)), id_(id), owner_(std::move(owner)) {
+  }
+  ~ref_handle();
+  ref_handle(const ref_handle&) = delete;
+  ref_handle& operator=(const ref_handle&) = delete;
+
+  [[nodiscard]] const object_id& id() const noexcept { return id_; }
+  [[nodiscard]] const caf::actor& owner() const noexcept { return owner_; }
+  /// Returns the table while it exists, else nullptr.
+  [[nodiscard]] std::shared_ptr<object_table> table() const;
+
+private:
+  object_table* table_;
+  std::weak_ptr<object_table> shared_; ///< empty when the table is not shared
+  object_id id_;
+  caf::actor owner_;
+};
+
+/// What this process knows of each object it owns or borrows.
+///
+/// Object states (owner's view):
+///
+///     pending --(1) result arrives--> ready
+///     pending --(2) task fails------> failed
+///     any ------(3) no handle, no escape, not pending--> erased
+///
+/// A borrowed entry (owned elsewhere) starts pending and becomes ready or
+/// failed when the owner answers a fetch (4); it is erased with its last
+/// handle. Owned entries whose refs escaped (were serialized) are kept until
+/// the process ends, since a copy may live anywhere. Thread-safe: user threads
+/// call `get`/`wait`, the core actor fulfils.
+class object_table : public std::enable_shared_from_this<object_table> {
+public:
+  /// Releases store pins when values leave the table.
+  using unpin_fn = std::function<void(std::uint64_t offset, std::uint64_t node)>;
+  /// Pins a store object for a reader; returns the keepalive that unpins it.
+  using view_fn = std::function<raw_value(const stored_value&)>;
+
+  object_table(std::uint64_t owner_id, unpin_fn unpin, view_fn view)
+    : owner_id_(owner_id), unpin_(std::move(unpin)), view_(std::move(view)) {
+  }
+
+  void set_self(caf::actor self) { self_ = std::move(self); }
+
+  /// Creates a pending object owned by this process (1 handle).
+  ref_ptr create_owned(const object_id& id, std::string task_name);
+
+  /// Creates a ready object owned by this process (a `put`).
+  ref_ptr create_ready(const object_id& id, stored_value value);
+
+  /// Returns a handle for a ref that arrived from another process.
+  ref_ptr from_wire(const object_id& id, const caf::actor& owner);
+
+  /// Sets the value of a pending object; returns false if it is unknown.
+  bool fulfill(const object_id& id, stored_value value);
+
+  /// Fails a pending object; returns false if it is unknown.
+  bool fail(const object_id& id, error_info error);
+
+  /// Records `owner` (found by its owner id) for borrowed entries without one.
+  void set_owner(std::uint64_t owner_id, const caf::actor& owner);
+
+  /// Fails every pending borrowed object owned by `owner`.
+  std::vector<object_id> fail_borrowed_from(const caf::actor_addr& owner,
+                                            const error_info& error);
+
+  void mark_escaped(const object_id& id);
+
+  /// Called by ref_handle's destructor.
+  void release(const object_id& id);
+
+  enum class status { pending, ready, failed, unknown };
+
+  /// Returns the object's status and, when ready/failed, its value or error.
+  status peek(const object_id& id, stored_value* value = nullptr,
+              error_info* error = nullptr, std::string* task_name = nullptr);
+
+  /// Returns true the first time it is called for a pending borrowed object,
+  /// so exactly one fetch goes to its owner.
+  bool claim_fetch(const object_id& id, caf::actor* owner);
+
+  /// Blocks until the object is ready; throws its error, or `timeout_error`.
+  /// `on_block` runs (once, unlocked) before the first wait.
+  raw_value wait_value(const object_id& id, deadline until,
+                       const std::function<void()>& on_block);
+
+  /// Blocks until `num` of `ids` are ready or failed, or `until` passes.
+  void wait_many(const std::vector<object_id>& ids, std::size_t num,
+                 deadline until, std::vector<bool>& ready,
+                 const std::function<void()>& on_block);
+
+  /// Returns the borrowed objects still pending.
+  std::vector<object_id> pending_borrowed() const;
+
+  /// Returns a JSON array of the entries (at most `limit`): id, owned,
+  /// state, size, and the node whose store holds it (0: in the owner).
+  std::string objects_json(std::size_t limit) const;
+
+  /// Returns the number of entries (for tests and status).
+  std::size_t size() const;
+
+  /// Returns whether the object is in the table.
+  bool contains(const object_id& id) const;
+
+private:
+  struct entry {
+    status st = status::pending;
+    bool owned = false;
+    bool escaped = false;
+    bool fetch_sent = false;
+    std::uint32_t handles = 0;
+    stored_value value;
+    error_info error;
+    std::string task_name;
+    caf::actor owner; ///< for borrowed entries
+  };
+
+  ref_ptr make_handle(const object_id& id, const caf::actor& owner);
+  /// Store pins to remove: (offset, node).
+  using unpin_list = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+  void erase_if_unused(std::unordered_map<object_id, entry>::iterator it,
+                       unpin_list& unpins);
+  raw_value to_raw(const stored_value& v);
+
+  std::uint64_t owner_id_;
+  caf::actor self_;
+  unpin_fn unpin_;
+  view_fn view_;
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::unordered_map<object_id, entry> entries_;
+};
+
+} // namespace troupe::detail

@@ -1,0 +1,103 @@
+// Placement groups and the cluster's nodes, for drivers and tasks.
+#include <chrono>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "lib/core/client.hpp"
+#include "troupe/errors.hpp"
+#include "troupe/scheduling.hpp"
+
+namespace troupe {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const cluster_scheduler_actor& cluster(detail::client& c) {
+  auto& h = c.node().cluster;
+  if (!h)
+    throw error(error_kind::runtime, "this node knows no cluster scheduler");
+  return h;
+}
+
+/// Asks the cluster scheduler; returns the group's state or throws.
+template <class... Ts>
+group_state ask(detail::client& c, const Ts&... xs) {
+  caf::scoped_actor self{c.system()};
+  group_state out;
+  std::string failure;
+  self->request(cluster(c), 10s, xs...)
+    .receive([&](group_state& st) { out = std::move(st); },
+             [&](caf::error& e) { failure = c.system().render(e); });
+  if (!failure.empty())
+    throw error(error_kind::runtime, "the cluster scheduler did not answer: " + failure);
+  return out;
+}
+
+} // namespace
+
+placement_group create_placement_group(
+  const std::vector<std::map<std::string, double>>& bundles, placement_strategy strategy) {
+  auto& c = detail::client::get();
+  group_spec spec;
+  spec.bundles.assign(bundles.begin(), bundles.end());
+  spec.strategy = static_cast<std::uint8_t>(strategy);
+  auto st = ask(c, group_atom::value, spec);
+  return placement_group{st.id};
+}
+
+void remove_placement_group(const placement_group& pg) {
+  auto& c = detail::client::get();
+  caf::anon_send(cluster(c), release_atom::value, pg.id());
+}
+
+bool placement_group::wait(std::chrono::milliseconds timeout) const {
+  auto& c = detail::client::get();
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (auto pause = 2ms;; pause = std::min(pause * 2, 100ms)) {
+    auto st = ask(c, group_atom::value, id_);
+    switch (st.state) {
+      case group_state::placed:
+        return true;
+      case group_state::infeasible:
+        throw unschedulable_error("placement group " + std::to_string(id_)
+                                  + " can never be placed: " + st.why);
+      case group_state::removed:
+        throw error(error_kind::unschedulable,
+                    "placement group " + std::to_string(id_) + " was removed");
+      default:
+        break;
+    }
+    if (std::chrono::steady_clock::now() >= until)
+      return false;
+    std::this_thread::sleep_for(pause);
+  }
+}
+
+std::vector<node_id> placement_group::bundle_nodes() const {
+  auto& c = detail::client::get();
+  auto st = ask(c, group_atom::value, id_);
+  return st.state == group_state::placed ? st.nodes : std::vector<node_id>{};
+}
+
+std::vector<node_description> nodes() {
+  auto& c = detail::client::get();
+  auto list = c.list_nodes();
+  std::vector<node_description> out;
+  for (auto& n : list.nodes) {
+    node_description d;
+    d.id = n.node_id;
+    d.address = n.host + ":" + std::to_string(n.port);
+    d.alive = n.alive;
+    d.total = n.total;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+node_id current_node_id() {
+  return detail::client::get().node().node_id;
+}
+
+} // namespace troupe

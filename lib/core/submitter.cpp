@@ -1,0 +1,621 @@
+#include "lib/core/submitter.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "lib/common/json_text.hpp"
+#include "lib/protocol/capnp_codec.hpp"
+
+namespace troupe::detail {
+
+std::string shape_key(const resource_map& resources) {
+  std::ostringstream out;
+  for (auto& [name, amount] : resources)
+    if (amount != 0)
+      out << name << '=' << amount << ',';
+  return out.str();
+}
+
+submitter::submitter(object_table& table, submitter_io& io, std::string exe,
+                     core_actor self, submitter_config cfg)
+  : table_(table), io_(io), exe_(std::move(exe)), self_(std::move(self)),
+    cfg_(cfg) {
+}
+
+void submitter::submit(task_record task) {
+  auto id = task.task_id;
+  auto& t = tasks_.emplace(id, std::move(task)).first->second;
+  t.resolved.resize(t.args.size());
+  if (node_down_) {
+    auto why = *node_down_;
+    why.task_name = t.name;
+    finish(id, nullptr, &why);
+    return;
+  }
+  if (t.actor_id.valid() && !t.creates_actor) {
+    // Calls keep their place in the actor's queue from now on.
+    auto& a = actors_[t.actor_id];
+    if (a.st == actor_calls::phase::dead) {
+      auto why = a.death;
+      finish(id, nullptr, &why);
+      return;
+    }
+    a.queued.push_back(id);
+    if (a.st == actor_calls::phase::unresolved) {
+      a.st = actor_calls::phase::resolving;
+      io_.resolve_actor(t.actor_id);
+    }
+  }
+  resolve(t);
+}
+
+void submitter::resolve(task_record& t) {
+  auto tid = t.task_id;
+  t.unresolved = 0;
+  for (std::size_t i = 0; i < t.args.size(); ++i) {
+    auto& arg = t.args[i];
+    auto& out = t.resolved[i].value;
+    if (!arg.ref) {
+      out.enc = arg.value.enc;
+      out.type_hash = arg.value.type_hash;
+      out.type_name = arg.value.type_name;
+      out.inline_data
+        = std::make_shared<const std::vector<char>>(std::move(arg.value.buffer));
+      continue;
+    }
+    auto id = ref_id(*arg.ref);
+    error_info err;
+    switch (table_.peek(id, &out, &err)) {
+      case object_table::status::ready:
+        break;
+      case object_table::status::failed:
+        fail_task(tid, err);
+        return;
+      case object_table::status::unknown:
+        fail_task(tid, {error_kind::object_lost, t.name, "",
+                        "argument object " + id.to_string() + " is gone"});
+        return;
+      case object_table::status::pending: {
+        ++t.unresolved;
+        dependents_[id].push_back(tid);
+        caf::actor owner;
+        if (table_.claim_fetch(id, &owner))
+          io_.fetch(id, owner);
+        break;
+      }
+    }
+  }
+  if (t.unresolved == 0)
+    enqueue(tid);
+}
+
+void submitter::on_object_changed(const object_id& id) {
+  auto dit = dependents_.find(id);
+  if (dit == dependents_.end())
+    return;
+  auto waiting = std::move(dit->second);
+  dependents_.erase(dit);
+  std::sort(waiting.begin(), waiting.end());
+  waiting.erase(std::unique(waiting.begin(), waiting.end()), waiting.end());
+  for (auto tid : waiting) {
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end())
+      continue;
+    auto& t = it->second;
+    bool failed = false;
+    for (std::size_t i = 0; i < t.args.size(); ++i) {
+      if (!t.args[i].ref || ref_id(*t.args[i].ref) != id)
+        continue;
+      error_info err;
+      auto st = table_.peek(id, &t.resolved[i].value, &err);
+      if (st == object_table::status::ready) {
+        --t.unresolved;
+      } else if (st != object_table::status::pending) {
+        failed = true; // `t` is gone after fail_task: leave the loop first
+        fail_task(tid, err);
+        break;
+      }
+    }
+    if (!failed && t.unresolved == 0)
+      enqueue(tid);
+  }
+}
+
+std::uint64_t submitter::locality_of(const task_record& t) {
+  std::map<std::uint64_t, std::uint64_t> bytes;
+  for (auto& r : t.resolved)
+    if (r.value.in_store && r.value.node != 0)
+      bytes[r.value.node] += r.value.size;
+  std::uint64_t best = 0, most = 0;
+  for (auto& [node, n] : bytes)
+    if (n > most)
+      best = node, most = n;
+  return best;
+}
+
+std::string submitter::key_of(const task_record& t, std::uint64_t locality) {
+  auto key = shape_key(t.resources) + (t.creates_actor ? "|actor" : "");
+  auto& s = t.strategy;
+  if (s.type != scheduling_strategy::kind::default_)
+    key += "|s" + std::to_string(static_cast<int>(s.type)) + ":" + std::to_string(s.node)
+           + ":" + std::to_string(s.soft) + ":" + std::to_string(s.group) + ":"
+           + std::to_string(s.bundle);
+  if (locality != 0)
+    key += "|near" + std::to_string(locality);
+  return key;
+}
+
+void submitter::enqueue(std::uint64_t task_id) {
+  auto& t = tasks_.at(task_id);
+  if (t.actor_id.valid() && !t.creates_actor) {
+    pump_actor(t.actor_id); // it waits in the actor's queue already
+    return;
+  }
+  auto near = locality_of(t);
+  auto key = key_of(t, near);
+  auto& s = shapes_[key];
+  if (s.resources.empty())
+    s.resources = t.resources;
+  s.strategy = t.strategy;
+  s.locality_node = near;
+  s.dedicated = t.creates_actor;
+  s.queued.push_back(task_id);
+  pump(key);
+}
+
+void submitter::pump_actor(const object_id& id) {
+  auto& a = actors_[id];
+  if (a.st != actor_calls::phase::alive)
+    return;
+  while (!a.queued.empty()) {
+    auto& t = tasks_.at(a.queued.front());
+    if (t.unresolved > 0)
+      break; // later calls wait behind it: calls run in the order made
+    if (a.outbox.empty())
+      dirty_actors_.push_back(id);
+    a.outbox.push_back(t.task_id);
+    a.queued.pop_front();
+  }
+}
+
+void submitter::on_actor_status(const actor_status& status) {
+  auto& a = actors_[status.id];
+  if (status.alive) {
+    a.st = actor_calls::phase::alive;
+    a.instance = status.instance;
+    io_.monitor_instance(status.instance);
+    pump_actor(status.id);
+    return;
+  }
+  a.st = actor_calls::phase::dead;
+  a.death = status.death;
+  a.instance = nullptr;
+  a.queued.clear();
+  a.outbox.clear();
+  fail_actor_calls(status.id, status.death);
+}
+
+bool submitter::on_instance_down(const caf::actor_addr& instance) {
+  for (auto& [id, a] : actors_) {
+    if (a.st != actor_calls::phase::alive || a.instance.address() != instance)
+      continue;
+    // The control store knows why; calls in flight fail once it tells.
+    a.st = actor_calls::phase::resolving;
+    io_.resolve_actor(id);
+    return true;
+  }
+  return false;
+}
+
+void submitter::fail_actor_calls(const object_id& id, const error_info& why) {
+  std::vector<std::uint64_t> doomed;
+  for (auto& [tid, t] : tasks_)
+    if (t.actor_id == id)
+      doomed.push_back(tid);
+  std::sort(doomed.begin(), doomed.end());
+  for (auto tid : doomed) {
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end())
+      continue;
+    if (it->second.creates_actor) {
+      fail_task(tid, why);
+      continue;
+    }
+    it->second.worker_id = 0;
+    finish(tid, nullptr, &why);
+  }
+}
+
+bool submitter::serves(const shape& s, const lease& l) const {
+  using kind = scheduling_strategy::kind;
+  switch (s.strategy.type) {
+    case kind::default_:
+      return s.locality_node == 0 || l.node_id == s.locality_node;
+    case kind::node_affinity:
+      return l.node_id == s.strategy.node;
+    default:
+      return false; // SPREAD wants a lease of its own; a group, its bundle
+  }
+}
+
+void submitter::adopt_idle_leases(const std::string& key) {
+  auto& s = shapes_[key];
+  if (s.dedicated)
+    return;
+  auto wanted = s.queued.size();
+  for (auto& [other_key, o] : shapes_) {
+    if (other_key == key || o.dedicated || !o.queued.empty() || o.resources != s.resources)
+      continue;
+    for (auto it = o.leases.begin(); it != o.leases.end() && s.leases.size() < wanted;) {
+      auto& l = leases_.at(*it);
+      if (l.in_flight > 0 || !serves(s, l)) {
+        ++it;
+        continue;
+      }
+      // The worker holds the resources this shape needs, on a node it may
+      // use: take it over instead of leasing another.
+      l.key = key;
+      s.leases.push_back(*it);
+      it = o.leases.erase(it);
+    }
+  }
+}
+
+void submitter::pump(const std::string& key) {
+  auto& s = shapes_[key];
+  if (s.leases.size() < s.queued.size())
+    adopt_idle_leases(key);
+  auto total = s.queued.size() + s.in_flight;
+  // Ask for workers for the whole demand first, so that a burst is spread
+  // over the workers that will come instead of piling onto the first one.
+  if (!s.queued.empty()) {
+    auto want = std::min<std::size_t>(total > s.leases.size() ? total - s.leases.size() : 0,
+                                      cfg_.max_pending_leases);
+    while (s.pending_requests.size() < want) {
+      auto rid = next_request_++;
+      auto& first = tasks_.at(s.queued.front());
+      s.pending_requests.emplace(rid, first.name);
+      lease_request req{rid, exe_, s.resources, first.name, self_, s.dedicated};
+      req.strategy = static_cast<std::uint8_t>(s.strategy.type);
+      req.target_node = s.strategy.node;
+      req.soft = s.strategy.soft;
+      req.group = s.strategy.group;
+      req.bundle = s.strategy.bundle;
+      req.locality_node = s.locality_node;
+      io_.request_lease(std::move(req));
+    }
+  }
+  while (!s.queued.empty() && !s.leases.empty()) {
+    lease* best = nullptr;
+    for (auto wid : s.leases) {
+      auto& l = leases_.at(wid);
+      if (!best || l.in_flight < best->in_flight)
+        best = &l;
+    }
+    auto slots = std::max<std::size_t>(1, s.leases.size() + s.pending_requests.size());
+    auto share = std::clamp<std::size_t>((total + slots - 1) / slots, 1,
+                                         cfg_.max_in_flight_per_worker);
+    auto tid = s.queued.front();
+    // SPREAD tasks never queue behind each other: each takes a lease (and
+    // so, as far as the cluster allows, a node) of its own.
+    bool spread = s.strategy.type == scheduling_strategy::kind::spread;
+    if (best->in_flight >= share
+        || (best->in_flight > 0
+            && (s.dedicated || spread || !pipelinable(tasks_.at(tid).fn))))
+      break;
+    s.queued.pop_front();
+    tasks_.at(tid).worker_id = best->worker_id;
+    ++best->in_flight;
+    ++s.in_flight;
+    if (best->outbox.empty())
+      dirty_leases_.push_back(best->worker_id);
+    best->outbox.push_back(tid);
+  }
+  if (s.queued.empty()) {
+    for (auto& [rid, name] : s.pending_requests)
+      io_.cancel_lease(rid);
+    s.pending_requests.clear();
+  }
+}
+
+std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids) {
+  capnp::MallocMessageBuilder builder;
+  auto batch = builder.initRoot<schema::TaskBatch>();
+  auto list = batch.initTasks(static_cast<unsigned>(ids.size()));
+  for (unsigned i = 0; i < ids.size(); ++i) {
+    auto& t = tasks_.at(ids[i]);
+    auto spec = list[i];
+    spec.setTaskId(t.task_id);
+    spec.setFunction(t.fn->name);
+    spec.setName(t.name);
+    spec.setMaxConcurrency(t.max_concurrency);
+    if (t.creates_actor)
+      write_object_id(spec.initActorId(), t.actor_id);
+    write_object_id(spec.initReturnId(), t.return_id);
+    auto args = spec.initArgs(static_cast<unsigned>(t.resolved.size()));
+    for (unsigned a = 0; a < t.resolved.size(); ++a)
+      write_value(args[a], t.resolved[a].value);
+  }
+  return to_bytes(builder);
+}
+
+void submitter::flush() {
+  for (auto wid : dirty_leases_) {
+    auto it = leases_.find(wid);
+    if (it == leases_.end() || it->second.outbox.empty())
+      continue;
+    auto& l = it->second;
+    io_.push(l.executor, encode_batch(l.outbox));
+    l.outbox.clear();
+    auto& s = shapes_[l.key];
+    if (s.dedicated) {
+      // The worker now hosts an actor: it is no lease of ours any more.
+      s.in_flight -= std::min<std::uint32_t>(s.in_flight, l.in_flight);
+      s.leases.erase(std::remove(s.leases.begin(), s.leases.end(), wid), s.leases.end());
+      leases_.erase(it);
+    }
+  }
+  dirty_leases_.clear();
+  for (auto& id : dirty_actors_) {
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second.outbox.empty())
+      continue;
+    io_.push(it->second.instance, encode_batch(it->second.outbox));
+    it->second.outbox.clear();
+  }
+  dirty_actors_.clear();
+}
+
+void submitter::on_granted(const lease_grant& grant) {
+  for (auto& [key, s] : shapes_) {
+    if (s.pending_requests.erase(grant.request_id) == 0)
+      continue;
+    auto& l = leases_[grant.worker_id];
+    l.worker_id = grant.worker_id;
+    l.executor = grant.executor;
+    l.scheduler = grant.scheduler;
+    l.node_id = grant.node_id;
+    l.key = key;
+    l.idle_since = clock::now();
+    s.leases.push_back(grant.worker_id);
+    pump(key);
+    if (l.in_flight == 0 && !tick_scheduled_) {
+      tick_scheduled_ = true;
+      io_.schedule_tick(cfg_.lease_idle_timeout);
+    }
+    return;
+  }
+  io_.return_lease(grant.worker_id, grant.scheduler); // cancelled in the meantime
+}
+
+void submitter::on_denied(std::uint64_t request_id, const std::string& why) {
+  for (auto& [key, s] : shapes_) {
+    if (s.pending_requests.erase(request_id) == 0)
+      continue;
+    if (!s.leases.empty())
+      return; // other workers serve this shape
+    auto queued = std::move(s.queued);
+    s.queued.clear();
+    for (auto& [rid, name] : s.pending_requests)
+      io_.cancel_lease(rid);
+    s.pending_requests.clear();
+    for (auto tid : queued) {
+      auto it = tasks_.find(tid);
+      if (it == tasks_.end())
+        continue;
+      error_info e{error_kind::unschedulable, it->second.name, "", why};
+      finish(tid, nullptr, &e);
+    }
+    return;
+  }
+}
+
+void submitter::on_results(const std::vector<char>& bytes) {
+  // Read everything first: a batch that is malformed anywhere changes nothing.
+  struct parsed {
+    std::uint64_t task_id;
+    std::uint64_t exec_ns;
+    bool ok;
+    stored_value value;
+    error_info error;
+  };
+  std::vector<parsed> results;
+  message_reader reader{bytes};
+  try {
+    for (auto r : reader.root<schema::ResultBatch>().getResults()) {
+      parsed p{r.getTaskId(), r.getExecNanos(), r.isValue(), {}, {}};
+      if (p.ok)
+        p.value = read_value(r.getValue());
+      else
+        p.error = read_error(r.getError());
+      results.push_back(std::move(p));
+    }
+  } catch (const kj::Exception& e) {
+    message_reader::throw_malformed(e.getDescription().cStr());
+  }
+  for (auto& p : results) {
+    auto it = tasks_.find(p.task_id);
+    if (it == tasks_.end())
+      continue;
+    auto& fs = stats_[it->second.fn];
+    auto us = static_cast<double>(p.exec_ns) / 1000.0;
+    fs.avg_exec_us = fs.runs == 0 ? us : 0.8 * fs.avg_exec_us + 0.2 * us;
+    ++fs.runs;
+    if (p.ok)
+      finish(p.task_id, &p.value, nullptr);
+    else
+      finish(p.task_id, nullptr, &p.error);
+  }
+}
+
+void submitter::finish(std::uint64_t task_id, const stored_value* value,
+                       const error_info* error) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end())
+    return;
+  auto t = std::move(it->second);
+  tasks_.erase(it);
+  std::string key;
+  if (t.worker_id != 0) {
+    if (auto lit = leases_.find(t.worker_id); lit != leases_.end()) {
+      auto& l = lit->second;
+      key = l.key;
+      --l.in_flight;
+      --shapes_[l.key].in_flight;
+      if (l.in_flight == 0) {
+        l.idle_since = clock::now();
+        if (!tick_scheduled_) {
+          tick_scheduled_ = true;
+          io_.schedule_tick(cfg_.lease_idle_timeout);
+        }
+      }
+    }
+  }
+  if (t.creates_actor)
+    io_.actor_created(t.actor_id, t.worker_id, value, error);
+  if (value)
+    table_.fulfill(t.return_id, *value);
+  else
+    table_.fail(t.return_id, *error);
+  on_object_changed(t.return_id);
+  if (!key.empty())
+    pump(key);
+}
+
+bool submitter::pipelinable(const function_entry* fn) const {
+  auto it = stats_.find(fn);
+  return it != stats_.end() && it->second.runs > 0
+         && it->second.avg_exec_us < static_cast<double>(cfg_.pipeline_below.count());
+}
+
+void submitter::fail_task(std::uint64_t task_id, const error_info& error) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end())
+    return;
+  if (it->second.actor_id.valid() && !it->second.creates_actor) {
+    auto& q = actors_[it->second.actor_id].queued;
+    q.erase(std::remove(q.begin(), q.end(), task_id), q.end());
+    auto actor = it->second.actor_id;
+    finish(task_id, nullptr, &error);
+    pump_actor(actor); // later calls no longer wait behind it
+    return;
+  }
+  auto key = key_of(it->second, locality_of(it->second));
+  if (auto sit = shapes_.find(key); sit != shapes_.end()) {
+    auto& q = sit->second.queued;
+    q.erase(std::remove(q.begin(), q.end(), task_id), q.end());
+  }
+  finish(task_id, nullptr, &error);
+}
+
+void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reason,
+                               error_kind kind) {
+  auto lit = leases_.find(worker_id);
+  if (lit == leases_.end())
+    return;
+  auto key = lit->second.key;
+  std::vector<std::uint64_t> lost;
+  for (auto& [tid, t] : tasks_)
+    if (t.worker_id == worker_id)
+      lost.push_back(tid);
+  std::sort(lost.begin(), lost.end());
+  // The lease goes first so that `finish` does not count on it any more.
+  auto& s = shapes_[key];
+  s.in_flight -= std::min<std::uint32_t>(s.in_flight, lit->second.in_flight);
+  s.leases.erase(std::remove(s.leases.begin(), s.leases.end(), worker_id),
+                 s.leases.end());
+  leases_.erase(lit);
+  for (auto tid : lost) {
+    auto& t = tasks_.at(tid);
+    t.worker_id = 0;
+    error_info e{kind, t.name, "", reason};
+    finish(tid, nullptr, &e);
+  }
+  pump(key);
+}
+
+void submitter::on_tick() {
+  tick_scheduled_ = false;
+  auto now = clock::now();
+  std::vector<std::uint64_t> expired;
+  bool idle_left = false;
+  for (auto& [wid, l] : leases_) {
+    if (l.in_flight > 0 || !shapes_[l.key].queued.empty())
+      continue;
+    if (now - l.idle_since >= cfg_.lease_idle_timeout)
+      expired.push_back(wid);
+    else
+      idle_left = true;
+  }
+  for (auto wid : expired)
+    release_lease(wid);
+  if (idle_left) {
+    tick_scheduled_ = true;
+    io_.schedule_tick(cfg_.lease_idle_timeout);
+  }
+}
+
+void submitter::release_lease(std::uint64_t worker_id) {
+  auto lit = leases_.find(worker_id);
+  if (lit == leases_.end())
+    return;
+  auto& s = shapes_[lit->second.key];
+  s.leases.erase(std::remove(s.leases.begin(), s.leases.end(), worker_id),
+                 s.leases.end());
+  auto scheduler = lit->second.scheduler;
+  leases_.erase(lit);
+  io_.return_lease(worker_id, scheduler);
+}
+
+void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why) {
+  std::vector<std::uint64_t> lost;
+  for (auto& [wid, l] : leases_)
+    if (l.node_id == node_id)
+      lost.push_back(wid);
+  for (auto wid : lost)
+    on_worker_died(wid, why, error_kind::node_died);
+}
+
+void submitter::on_node_down(const error_info& why) {
+  node_down_ = why;
+  std::vector<std::uint64_t> all;
+  for (auto& [tid, t] : tasks_)
+    all.push_back(tid);
+  std::sort(all.begin(), all.end());
+  leases_.clear();
+  shapes_.clear();
+  for (auto tid : all) {
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end())
+      continue;
+    it->second.worker_id = 0;
+    auto e = why;
+    e.task_name = it->second.name;
+    finish(tid, nullptr, &e);
+  }
+}
+
+std::string submitter::tasks_json(std::size_t limit) const {
+  std::ostringstream out;
+  out << '[';
+  std::size_t n = 0;
+  for (auto& [id, t] : tasks_) {
+    if (n == limit)
+      break;
+    const char* state = t.unresolved > 0 ? "waiting" : t.worker_id != 0 ? "running" : "queued";
+    out << (n++ ? "," : "") << "{\"id\":" << id << ",\"name\":" << json_string(t.name)
+        << ",\"state\":\"" << state << "\",\"node\":" << node_of_worker(t.worker_id)
+        << ",\"actor\":" << (t.actor_id.valid() ? "true" : "false") << '}';
+  }
+  out << ']';
+  return out.str();
+}
+
+std::string submitter::describe() const {
+  std::ostringstream out;
+  out << "tasks=" << tasks_.size() << " leases=" << leases_.size()
+      << " shapes=" << shapes_.size();
+  return out.str();
+}
+
+} // namespace troupe::detail

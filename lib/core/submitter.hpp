@@ -1,0 +1,218 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "lib/protocol/messages.hpp"
+#include "lib/core/object_table.hpp"
+#include "troupe/task.hpp"
+
+namespace troupe::detail {
+
+/// An argument whose value is known: inline bytes or a place in the store.
+struct resolved_arg {
+  stored_value value;
+};
+
+/// A task from `remote()` until its result arrives.
+///
+/// Task states in the submitter:
+///
+///     waiting --(1) last ref argument ready--> queued
+///     waiting --(2) a ref argument failed----> failed (same cause)
+///     queued ---(3) pushed to a leased worker-> running
+///     running --(4) result arrives------------> done
+///     running --(5) worker dies---------------> failed (worker_crashed)
+///     queued ---(6) lease denied--------------> failed (unschedulable)
+struct task_record {
+  std::uint64_t task_id = 0;
+  const function_entry* fn = nullptr;
+  std::string name;
+  object_id return_id;
+  resource_map resources;
+  std::vector<task_arg> args;          ///< as submitted; refs keep args alive
+  std::vector<resolved_arg> resolved;  ///< filled as refs become ready
+  std::size_t unresolved = 0;
+  std::uint64_t worker_id = 0;         ///< where it runs
+  object_id actor_id;          ///< method calls: the actor; creations: the new one
+  bool creates_actor = false;  ///< runs a factory on a worker of its own
+  std::uint32_t max_concurrency = 1; ///< creations
+  scheduling_strategy strategy;      ///< where it may run
+};
+
+/// The submitter's effects on the world; the core actor sends messages, tests
+/// record them.
+class submitter_io {
+public:
+  virtual ~submitter_io() = default;
+  virtual void request_lease(lease_request req) = 0;
+  virtual void cancel_lease(std::uint64_t request_id) = 0;
+  /// Returns a worker to the local scheduler that granted it.
+  virtual void return_lease(std::uint64_t worker_id,
+                            const local_scheduler_actor& scheduler) = 0;
+  virtual void push(const executor_actor& executor, std::vector<char> batch) = 0;
+  virtual void fetch(const object_id& id, const caf::actor& owner) = 0;
+  virtual void schedule_tick(std::chrono::milliseconds delay) = 0;
+  /// Asks the control store where the actor is (answer: on_actor_status).
+  virtual void resolve_actor(const object_id&) {}
+  /// Watches an actor's instance (its loss: on_instance_down).
+  virtual void monitor_instance(const executor_actor&) {}
+  /// An actor's creation task finished on worker `worker_id`.
+  virtual void actor_created(const object_id&, std::uint64_t, const stored_value*,
+                             const error_info*) {}
+};
+
+/// Tunables of the submitter.
+struct submitter_config {
+  /// Most tasks pushed to one worker before earlier ones finish.
+  std::uint32_t max_in_flight_per_worker = 256;
+  /// Most lease requests outstanding per resource shape.
+  std::uint32_t max_pending_leases = 16;
+  /// How long an idle lease is kept for the next task of its shape.
+  std::chrono::milliseconds lease_idle_timeout{50};
+  /// Functions that ran shorter than this on average are pipelined to busy
+  /// workers; others (and functions not seen yet) go one per worker, so a
+  /// long task never waits behind another on a worker while one is free.
+  std::chrono::microseconds pipeline_below{1000};
+};
+
+/// Runs on the core actor: resolves arguments, leases workers from the local
+/// scheduler, pipelines tasks to them and applies their results.
+class submitter {
+public:
+  using clock = std::chrono::steady_clock;
+
+  submitter(object_table& table, submitter_io& io, std::string exe,
+            core_actor self, submitter_config cfg = {});
+
+  /// Accepts a task from `remote()`; its value arguments own their bytes
+  /// (`client::submit` calls `encoded_value::own`).
+  void submit(task_record task);
+
+  /// An object this process waits for changed state (result or fetch reply).
+  void on_object_changed(const object_id& id);
+
+  void on_granted(const lease_grant& grant);
+  void on_denied(std::uint64_t request_id, const std::string& why);
+  /// Applies a `ResultBatch`; throws `error` (protocol) if it is malformed.
+  void on_results(const std::vector<char>& batch);
+  void on_worker_died(std::uint64_t worker_id, const std::string& reason,
+                      error_kind kind = error_kind::worker_crashed);
+  /// Returns idle leases that timed out.
+  void on_tick();
+  /// Fails everything: the node is gone.
+  void on_node_down(const error_info& why);
+  /// Another node of the cluster died: its workers' tasks fail with `why`.
+  void on_peer_node_down(std::uint64_t node_id, const std::string& why);
+
+  /// The control store told where an actor is, or why it is gone.
+  void on_actor_status(const actor_status& status);
+  /// A monitored actor instance went down; returns whether it was one.
+  bool on_instance_down(const caf::actor_addr& instance);
+
+  /// Sends the tasks buffered for each worker; call at the end of a handler.
+  void flush();
+
+  /// Returns a one-line summary for status output.
+  std::string describe() const;
+
+  /// Returns a JSON array of the tasks not done yet (at most `limit`): id,
+  /// name, state (waiting for arguments, queued, running) and node.
+  std::string tasks_json(std::size_t limit) const;
+
+  /// Returns the number of tasks not yet done.
+  std::size_t active_tasks() const noexcept { return tasks_.size(); }
+
+private:
+  struct lease {
+    std::uint64_t worker_id = 0;
+    executor_actor executor;
+    local_scheduler_actor scheduler; ///< where it goes back
+    std::uint64_t node_id = 0;
+    std::string key;
+    std::uint32_t in_flight = 0;
+    clock::time_point idle_since;
+    std::vector<std::uint64_t> outbox;
+  };
+
+  /// Average run time of one function, from the workers' reports.
+  struct function_stats {
+    double avg_exec_us = 0;
+    std::uint64_t runs = 0;
+  };
+
+  /// Method calls of one actor, sent in the order they were made.
+  struct actor_calls {
+    enum class phase { unresolved, resolving, alive, dead };
+    phase st = phase::unresolved;
+    executor_actor instance;
+    error_info death;
+    std::deque<std::uint64_t> queued;
+    std::vector<std::uint64_t> outbox;
+  };
+
+  struct shape {
+    bool dedicated = false; ///< leases for actors: one creation each
+    resource_map resources;
+    scheduling_strategy strategy;
+    std::uint64_t locality_node = 0;
+    std::deque<std::uint64_t> queued;
+    std::vector<std::uint64_t> leases; // worker ids
+    std::map<std::uint64_t, std::string> pending_requests; // id -> task name
+    std::uint32_t in_flight = 0;
+  };
+
+  void resolve(task_record& t);
+  /// Returns the key of the task's shape: resources, strategy and
+  /// `locality` (the node `locality_of` names).
+  static std::string key_of(const task_record& t, std::uint64_t locality);
+  /// Returns the node holding most of the task's stored argument bytes.
+  static std::uint64_t locality_of(const task_record& t);
+  void enqueue(std::uint64_t task_id);
+  void pump(const std::string& key);
+  /// Takes over idle leases of other shapes that fit this one.
+  void adopt_idle_leases(const std::string& key);
+  /// Returns whether a task of shape `s` may run on the lease's worker.
+  bool serves(const shape& s, const lease& l) const;
+  void finish(std::uint64_t task_id, const stored_value* value,
+              const error_info* error);
+  /// Returns whether tasks of `fn` may queue behind others on a worker.
+  bool pipelinable(const function_entry* fn) const;
+  void fail_task(std::uint64_t task_id, const error_info& error);
+  void release_lease(std::uint64_t worker_id);
+  void pump_actor(const object_id& id);
+  std::vector<char> encode_batch(const std::vector<std::uint64_t>& ids);
+  void fail_actor_calls(const object_id& id, const error_info& why);
+
+  object_table& table_;
+  submitter_io& io_;
+  std::string exe_;
+  core_actor self_;
+  submitter_config cfg_;
+  std::uint64_t next_request_ = 1;
+  std::unordered_map<std::uint64_t, task_record> tasks_;
+  std::unordered_map<object_id, std::vector<std::uint64_t>> dependents_;
+  std::map<std::string, shape> shapes_;
+  std::unordered_map<const function_entry*, function_stats> stats_;
+  std::unordered_map<object_id, actor_calls> actors_;
+  std::vector<object_id> dirty_actors_;
+  std::unordered_map<std::uint64_t, lease> leases_;
+  std::vector<std::uint64_t> dirty_leases_;
+  bool tick_scheduled_ = false;
+  /// Set once the node is gone: every later task fails with this at once.
+  std::optional<error_info> node_down_;
+};
+
+/// Returns the canonical text of a resource request, e.g. `CPU=1,GPU=0.5,`.
+std::string shape_key(const resource_map& resources);
+
+} // namespace troupe::detail

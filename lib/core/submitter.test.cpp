@@ -1,0 +1,940 @@
+// Unit tests of the submitter, driven through a fake submitter_io that records
+// what it would send. Task batches are decoded with Cap'n Proto as a worker
+// would; result batches are built the same way.
+#include "lib/core/submitter.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <capnp/message.h>
+#include <doctest/doctest.h>
+
+#include "lib/protocol/capnp_codec.hpp"
+#include "task.capnp.h"
+#include "troupe/errors.hpp"
+
+std::uint64_t troupe_test_seed();
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace troupe::detail;
+namespace schema = troupe::schema;
+using troupe::error_info;
+using troupe::error_kind;
+using troupe::lease_grant;
+using troupe::lease_request;
+using troupe::object_id;
+using status = object_table::status;
+
+constexpr std::uint64_t me = 0x5150;
+constexpr std::uint64_t other = 0x6160;
+
+/// Records every effect of the submitter.
+struct fake_io : submitter_io {
+  std::vector<lease_request> requests;
+  std::vector<std::uint64_t> cancelled;
+  std::vector<std::uint64_t> returned;
+  std::vector<std::vector<char>> pushes;
+  std::vector<object_id> fetches;
+  std::vector<std::chrono::milliseconds> ticks;
+
+  void request_lease(lease_request req) override { requests.push_back(std::move(req)); }
+  void cancel_lease(std::uint64_t id) override { cancelled.push_back(id); }
+  void return_lease(std::uint64_t worker, const troupe::local_scheduler_actor&) override {
+    returned.push_back(worker);
+  }
+  void push(const troupe::executor_actor&, std::vector<char> batch) override {
+    pushes.push_back(std::move(batch));
+  }
+  void fetch(const object_id& id, const caf::actor&) override { fetches.push_back(id); }
+  void schedule_tick(std::chrono::milliseconds d) override { ticks.push_back(d); }
+
+  std::size_t calls() const {
+    return requests.size() + cancelled.size() + returned.size() + pushes.size() +
+           fetches.size() + ticks.size();
+  }
+};
+
+/// A task as a worker finds it in a pushed TaskBatch.
+struct pushed_task {
+  std::uint64_t task_id = 0;
+  std::string function;
+  std::string name;
+  object_id return_id;
+  std::vector<stored_value> args;
+};
+
+std::vector<pushed_task> tasks_of(const std::vector<char>& bytes) {
+  message_reader reader{bytes};
+  std::vector<pushed_task> out;
+  for (auto t : reader.root<schema::TaskBatch>().getTasks()) {
+    pushed_task p;
+    p.task_id = t.getTaskId();
+    p.function = t.getFunction();
+    p.name = t.getName();
+    p.return_id = read_object_id(t.getReturnId());
+    for (auto a : t.getArgs())
+      p.args.push_back(read_value(a));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+raw_value view_of(const stored_value& v) {
+  raw_value r;
+  r.enc = v.enc;
+  r.type_hash = v.type_hash;
+  r.type_name = v.type_name;
+  if (v.inline_data) {
+    r.data = reinterpret_cast<const std::byte*>(v.inline_data->data());
+    r.size = v.inline_data->size();
+  }
+  return r;
+}
+
+int int_of(const stored_value& v) {
+  return codec<int>::decode(view_of(v));
+}
+
+stored_value int_value(int x) {
+  auto e = encode(x);
+  stored_value v;
+  v.enc = e.enc;
+  v.type_hash = e.type_hash;
+  v.type_name = e.type_name;
+  v.inline_data = std::make_shared<const std::vector<char>>(std::move(e.buffer));
+  return v;
+}
+
+/// One entry of a ResultBatch: a value, or an error when `value` is empty.
+struct result {
+  std::uint64_t task_id = 0;
+  std::optional<int> value;
+  error_info error;
+  std::uint64_t exec_nanos = 0; ///< how long the worker says it ran
+};
+
+std::vector<char> result_batch(const std::vector<result>& rs) {
+  capnp::MallocMessageBuilder builder;
+  auto list = builder.initRoot<schema::ResultBatch>().initResults(
+      static_cast<unsigned>(rs.size()));
+  for (unsigned i = 0; i < rs.size(); ++i) {
+    list[i].setTaskId(rs[i].task_id);
+    list[i].setExecNanos(rs[i].exec_nanos);
+    if (rs[i].value)
+      write_value(list[i].initValue(), int_value(*rs[i].value));
+    else
+      write_error(list[i].initError(), rs[i].error);
+  }
+  return to_bytes(builder);
+}
+
+task_arg value_arg(int x) {
+  return {encode(x), nullptr};
+}
+
+task_arg ref_arg(const ref_ptr& r) {
+  return {{}, r};
+}
+
+lease_grant grant(std::uint64_t request_id, std::uint64_t worker_id) {
+  return {request_id, worker_id, static_cast<std::int32_t>(1000 + worker_id), {}};
+}
+
+/// A submitter over a real object table, as the core actor holds it.
+struct fixture {
+  object_table table{me, [](std::uint64_t, std::uint64_t) {},
+                     [](const stored_value&) -> raw_value {
+                       throw std::logic_error("no store in these tests");
+                     }};
+  fake_io io;
+  submitter sub;
+  function_entry fn;
+  std::uint64_t next_task = 1;
+  std::uint64_t next_obj = 1;
+  std::map<std::uint64_t, object_id> return_of; ///< task id -> return id
+
+  explicit fixture(submitter_config cfg = {})
+      : sub{table, io, "/opt/app/worker", {}, cfg} {
+    fn.name = "add";
+  }
+
+  /// Submits a task as client::submit does; returns its result's handle.
+  ref_ptr submit(std::vector<task_arg> args, std::string name = "add",
+                 troupe::resource_map resources = {{"CPU", 1}},
+                 troupe::scheduling_strategy strategy = {}) {
+    task_record t;
+    t.strategy = strategy;
+    t.task_id = next_task++;
+    t.fn = &fn;
+    t.name = std::move(name);
+    t.return_id = {me, next_obj++};
+    t.resources = std::move(resources);
+    for (auto& a : args)
+      if (!a.ref)
+        a.value.own();
+    t.args = std::move(args);
+    return_of[t.task_id] = t.return_id;
+    auto ref = table.create_owned(t.return_id, t.name);
+    sub.submit(std::move(t));
+    return ref;
+  }
+
+  /// Returns the tasks of every push since `from`, flushing first.
+  std::vector<pushed_task> flushed(std::size_t from = 0) {
+    sub.flush();
+    std::vector<pushed_task> out;
+    for (std::size_t i = from; i < io.pushes.size(); ++i)
+      for (auto& t : tasks_of(io.pushes[i]))
+        out.push_back(std::move(t));
+    return out;
+  }
+
+  /// Runs one task of `fn` to completion on lease `worker`, so that the
+  /// submitter has seen how long `fn` runs; returns the lease on a tick when
+  /// `cfg.lease_idle_timeout` is 0.
+  void warm_up(std::uint64_t worker, std::uint64_t exec_nanos = 10'000) {
+    auto r = submit({value_arg(0)}, "warm_up");
+    REQUIRE(!io.requests.empty());
+    sub.on_granted({io.requests.back().request_id, worker, 1, {}});
+    auto before = io.pushes.size();
+    sub.flush();
+    REQUIRE(io.pushes.size() == before + 1);
+    auto tasks = tasks_of(io.pushes.back());
+    REQUIRE(tasks.size() == 1);
+    capnp::MallocMessageBuilder builder;
+    auto list = builder.initRoot<schema::ResultBatch>().initResults(1);
+    list[0].setTaskId(tasks[0].task_id);
+    list[0].setExecNanos(exec_nanos);
+    write_value(list[0].initValue(), int_value(0));
+    sub.on_results(to_bytes(builder));
+    REQUIRE(table.peek(r->id()) == status::ready);
+  }
+
+  /// Answers a pushed task with the int 0, taking `exec_nanos`.
+  void complete(std::uint64_t task_id, std::uint64_t exec_nanos = 5'000'000) {
+    capnp::MallocMessageBuilder builder;
+    auto list = builder.initRoot<schema::ResultBatch>().initResults(1);
+    list[0].setTaskId(task_id);
+    list[0].setExecNanos(exec_nanos);
+    write_value(list[0].initValue(), int_value(0));
+    sub.on_results(to_bytes(builder));
+  }
+
+  int value_of(const ref_ptr& ref) {
+    return codec<int>::decode(table.wait_value(ref->id(), std::nullopt, {}));
+  }
+
+  error_info error_of(const ref_ptr& ref) {
+    error_info e;
+    REQUIRE(table.peek(ref->id(), nullptr, &e) == status::failed);
+    return e;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a task with only value arguments requests a lease at once") {
+  fixture f;
+  auto r = f.submit({value_arg(2), value_arg(3)}, "sum_it");
+  REQUIRE(f.io.requests.size() == 1);
+  auto& req = f.io.requests[0];
+  CHECK(req.exe == "/opt/app/worker");
+  CHECK(req.resources == troupe::resource_map{{"CPU", 1}});
+  CHECK(req.task_name == "sum_it");
+  CHECK(req.request_id != 0);
+  CHECK(f.io.pushes.empty());
+  CHECK(f.io.fetches.empty());
+  CHECK(f.sub.active_tasks() == 1);
+  CHECK(f.table.peek(r->id()) == status::pending);
+}
+
+TEST_CASE("a granted lease receives the task as a TaskBatch with its arguments") {
+  fixture f;
+  auto r = f.submit({value_arg(2), value_arg(-3)}, "sum_it");
+  REQUIRE(f.io.requests.size() == 1);
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  CHECK(f.io.pushes.empty()); // nothing is sent before flush
+  auto tasks = f.flushed();
+  REQUIRE(f.io.pushes.size() == 1);
+  REQUIRE(tasks.size() == 1);
+  CHECK(tasks[0].task_id == 1);
+  CHECK(tasks[0].function == "add");
+  CHECK(tasks[0].name == "sum_it");
+  CHECK(tasks[0].return_id == r->id());
+  REQUIRE(tasks[0].args.size() == 2);
+  CHECK(int_of(tasks[0].args[0]) == 2);
+  CHECK(int_of(tasks[0].args[1]) == -3);
+  CHECK(tasks[0].args[0].type_hash == codec<int>::type_hash);
+  // A second flush sends nothing new.
+  f.sub.flush();
+  CHECK(f.io.pushes.size() == 1);
+  CHECK(f.io.requests.size() == 1);
+  CHECK(f.io.ticks.empty()); // the lease is busy
+}
+
+TEST_CASE("a result batch fulfils the task's return object") {
+  fixture f;
+  auto r = f.submit({value_arg(2), value_arg(3)});
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 1);
+  // An unknown task id in the batch is ignored.
+  f.sub.on_results(result_batch({{999, 1, {}}, {tasks[0].task_id, 5, {}}}));
+  CHECK(f.table.peek(r->id()) == status::ready);
+  CHECK(f.value_of(r) == 5);
+  CHECK(f.sub.active_tasks() == 0);
+  // The lease is idle now: a tick is scheduled to return it later.
+  CHECK(f.io.ticks == std::vector<std::chrono::milliseconds>{50ms});
+  CHECK(f.io.returned.empty());
+  // A duplicate result changes nothing.
+  f.sub.on_results(result_batch({{tasks[0].task_id, 6, {}}}));
+  CHECK(f.value_of(r) == 5);
+}
+
+TEST_CASE("an error result fails the return object with the worker's error") {
+  fixture f;
+  auto r = f.submit({value_arg(1)}, "divide");
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 1);
+  f.sub.on_results(result_batch(
+      {{tasks[0].task_id,
+        std::nullopt,
+        {error_kind::task_failed, "divide", "std::domain_error", "division by zero"}}}));
+  try {
+    f.table.wait_value(r->id(), std::nullopt, {});
+    FAIL("no throw");
+  } catch (const troupe::task_error& e) {
+    CHECK(e.task_name() == "divide");
+    CHECK(e.exception_type() == "std::domain_error");
+    CHECK(e.message() == "division by zero");
+  }
+  CHECK(f.sub.active_tasks() == 0);
+}
+
+TEST_CASE("a task whose ref argument is pending waits for it before asking for a lease") {
+  fixture f;
+  object_id produced{me, 500};
+  auto p = f.table.create_owned(produced, "producer");
+  auto r = f.submit({ref_arg(p), value_arg(1)}, "consumer");
+  CHECK(f.io.requests.empty());
+  CHECK(f.io.fetches.empty());        // our own object: nothing to fetch
+  f.sub.on_object_changed({me, 501}); // another object: still waiting
+  CHECK(f.io.requests.empty());
+
+  REQUIRE(f.table.fulfill(produced, int_value(21)));
+  f.sub.on_object_changed(produced);
+  REQUIRE(f.io.requests.size() == 1);
+  CHECK(f.io.requests[0].task_name == "consumer");
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 1);
+  REQUIRE(tasks[0].args.size() == 2);
+  CHECK(int_of(tasks[0].args[0]) == 21);
+  CHECK(int_of(tasks[0].args[1]) == 1);
+}
+
+TEST_CASE("a task that depends on another task runs after it, with its result") {
+  fixture f;
+  auto a = f.submit({value_arg(4)}, "first");
+  auto b = f.submit({ref_arg(a), value_arg(10)}, "second");
+  REQUIRE(f.io.requests.size() == 1); // only the first is ready to run
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].name == "first");
+  f.sub.on_results(result_batch({{first[0].task_id, 16, {}}}));
+  // The second task goes to the same, now idle, lease without a new request.
+  auto second = f.flushed(1);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].name == "second");
+  REQUIRE(second[0].args.size() == 2);
+  CHECK(int_of(second[0].args[0]) == 16);
+  CHECK(f.io.requests.size() == 1);
+  f.sub.on_results(result_batch({{second[0].task_id, 26, {}}}));
+  CHECK(f.value_of(b) == 26);
+}
+
+TEST_CASE("a task that uses the same pending ref twice gets both arguments") {
+  fixture f;
+  object_id produced{me, 600};
+  auto p = f.table.create_owned(produced, "producer");
+  auto r = f.submit({ref_arg(p), ref_arg(p)}, "twice");
+  CHECK(f.io.requests.empty());
+  REQUIRE(f.table.fulfill(produced, int_value(8)));
+  f.sub.on_object_changed(produced);
+  REQUIRE(f.io.requests.size() == 1);
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 1);
+  REQUIRE(tasks[0].args.size() == 2);
+  CHECK(int_of(tasks[0].args[0]) == 8);
+  CHECK(int_of(tasks[0].args[1]) == 8);
+}
+
+TEST_CASE("a borrowed pending argument is fetched from its owner once") {
+  fixture f;
+  object_id borrowed{other, 5};
+  auto b = f.table.from_wire(borrowed, caf::actor{});
+  auto r1 = f.submit({ref_arg(b)}, "one");
+  auto r2 = f.submit({ref_arg(b)}, "two");
+  CHECK(f.io.fetches == std::vector<object_id>{borrowed});
+  CHECK(f.io.requests.empty());
+  REQUIRE(f.table.fulfill(borrowed, int_value(3)));
+  f.sub.on_object_changed(borrowed);
+  CHECK(f.io.requests.size() == 2);
+  CHECK(f.io.fetches.size() == 1);
+}
+
+TEST_CASE("a task whose argument already failed fails with the same error") {
+  fixture f;
+  object_id produced{me, 700};
+  auto p = f.table.create_owned(produced, "producer");
+  error_info cause{error_kind::task_failed, "producer", "std::invalid_argument",
+                   "bad input 42"};
+  REQUIRE(f.table.fail(produced, cause));
+  auto r = f.submit({value_arg(1), ref_arg(p)}, "consumer");
+  CHECK(f.io.requests.empty());
+  CHECK(f.sub.active_tasks() == 0);
+  auto e = f.error_of(r);
+  CHECK(e.kind == cause.kind);
+  CHECK(e.task_name == "producer");
+  CHECK(e.exception_type == cause.exception_type);
+  CHECK(e.message == cause.message);
+  try {
+    f.table.wait_value(r->id(), std::nullopt, {});
+    FAIL("no throw");
+  } catch (const troupe::task_error& err) {
+    CHECK(err.task_name() == "producer");
+    CHECK(err.message() == "bad input 42");
+  }
+}
+
+// This path (on_object_changed -> fail_task) reads the erased task_record in
+// submitter.cpp's loop condition: a build with -Db_sanitize=address reports a
+// heap-use-after-free here and in the two chain/node-loss tests below.
+TEST_CASE("a task whose argument fails later fails with the same error") {
+  fixture f;
+  object_id produced{me, 701};
+  auto p = f.table.create_owned(produced, "producer");
+  auto r = f.submit({ref_arg(p)}, "consumer");
+  error_info cause{error_kind::worker_crashed, "producer", "",
+                   "killed by signal 11 (SIGSEGV)"};
+  REQUIRE(f.table.fail(produced, cause));
+  f.sub.on_object_changed(produced);
+  CHECK(f.io.requests.empty());
+  CHECK(f.sub.active_tasks() == 0);
+  auto e = f.error_of(r);
+  CHECK(e.kind == error_kind::worker_crashed);
+  CHECK(e.task_name == "producer");
+  CHECK(e.message == cause.message);
+  CHECK_THROWS_AS(f.table.wait_value(r->id(), std::nullopt, {}),
+                  troupe::worker_crashed_error);
+}
+
+TEST_CASE("a failure propagates down a chain of tasks naming the task that threw") {
+  fixture f;
+  auto a = f.submit({value_arg(1)}, "a");
+  auto b = f.submit({ref_arg(a)}, "b");
+  auto c = f.submit({ref_arg(b), value_arg(2)}, "c");
+  REQUIRE(f.io.requests.size() == 1);
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 1);
+  f.sub.on_results(result_batch(
+      {{tasks[0].task_id,
+        std::nullopt,
+        {error_kind::task_failed, "a", "std::runtime_error", "root cause"}}}));
+  CHECK(f.sub.active_tasks() == 0);
+  for (auto* ref : {&a, &b, &c}) {
+    auto e = f.error_of(*ref);
+    CHECK(e.task_name == "a");
+    CHECK(e.message == "root cause");
+  }
+  f.sub.flush();
+  CHECK(f.io.pushes.size() == 1); // b and c never ran
+  CHECK(f.io.requests.size() == 1);
+}
+
+TEST_CASE("an argument that is no longer in the table fails the task with object_lost") {
+  fixture f;
+  object_id gone{me, 800};
+  // A handle that is not registered in the table (as if freed long ago).
+  auto h = std::make_shared<ref_handle>(nullptr, std::weak_ptr<object_table>{}, gone, caf::actor{});
+  auto r = f.submit({ref_arg(h)}, "orphan");
+  auto e = f.error_of(r);
+  CHECK(e.kind == error_kind::object_lost);
+  CHECK(e.task_name == "orphan");
+  CHECK(e.message.find(gone.to_string()) != std::string::npos);
+  CHECK(f.io.requests.empty());
+}
+
+TEST_CASE("a denied lease fails every queued task of its shape with unschedulable") {
+  fixture f;
+  troupe::resource_map gpu{{"CPU", 1}, {"GPU", 1}};
+  auto t1 = f.submit({value_arg(1)}, "train_1", gpu);
+  auto t2 = f.submit({value_arg(2)}, "train_2", gpu);
+  auto t3 = f.submit({value_arg(3)}, "train_3", gpu);
+  auto cpu = f.submit({value_arg(4)}, "plain");
+  REQUIRE(f.io.requests.size() == 4);
+  std::vector<std::uint64_t> gpu_requests;
+  std::uint64_t cpu_request = 0;
+  for (auto& req : f.io.requests) {
+    if (req.resources.count("GPU"))
+      gpu_requests.push_back(req.request_id);
+    else
+      cpu_request = req.request_id;
+  }
+  REQUIRE(gpu_requests.size() == 3);
+  const std::string why = "needs {CPU: 1, GPU: 1} but the node has {CPU: 2}";
+  f.sub.on_denied(gpu_requests[0], why);
+  int n = 0;
+  for (auto* ref : {&t1, &t2, &t3}) {
+    ++n;
+    try {
+      f.table.wait_value((*ref)->id(), std::nullopt, {});
+      FAIL("no throw");
+    } catch (const troupe::unschedulable_error& e) {
+      std::string what = e.what();
+      CHECK(what.find("train_" + std::to_string(n)) != std::string::npos);
+      CHECK(what.find(why) != std::string::npos);
+    }
+  }
+  // The other GPU requests are withdrawn; the CPU task is untouched.
+  std::vector<std::uint64_t> rest{gpu_requests[1], gpu_requests[2]};
+  auto cancelled = f.io.cancelled;
+  std::sort(cancelled.begin(), cancelled.end());
+  CHECK(cancelled == rest);
+  CHECK(f.table.peek(cpu->id()) == status::pending);
+  CHECK(f.sub.active_tasks() == 1);
+  f.sub.on_granted(grant(cpu_request, 9));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 1);
+  CHECK(tasks[0].name == "plain");
+}
+
+TEST_CASE("a denied request does not fail tasks that another lease of the shape serves") {
+  fixture f;
+  auto t1 = f.submit({value_arg(1)});
+  auto t2 = f.submit({value_arg(2)});
+  REQUIRE(f.io.requests.size() == 2);
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  f.sub.on_denied(f.io.requests[1].request_id, "busy");
+  CHECK(f.table.peek(t1->id()) == status::pending);
+  CHECK(f.table.peek(t2->id()) == status::pending);
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);
+  f.sub.on_results(result_batch({{first[0].task_id, 1, {}}}));
+  auto second = f.flushed(1);
+  REQUIRE(second.size() == 1);
+  f.sub.on_results(result_batch({{second[0].task_id, 2, {}}}));
+  CHECK(f.value_of(t1) + f.value_of(t2) == 3);
+}
+
+TEST_CASE(
+    "a worker that dies fails its in-flight tasks with worker_crashed naming each task") {
+  submitter_config cfg;
+  cfg.max_pending_leases = 1;
+  fixture f{cfg};
+  f.warm_up(7); // a fast function: worker 7 takes a pipelined share
+  auto r1 = f.submit({value_arg(1)}, "job_one");
+  auto r2 = f.submit({value_arg(2)}, "job_two");
+  auto r3 = f.submit({value_arg(3)}, "job_three");
+  // Three tasks, one lease and one more requested: worker 7's share is two.
+  CHECK(f.io.requests.size() == 2);
+  auto tasks = f.flushed(1);
+  REQUIRE(tasks.size() == 2);
+  const std::string reason = "worker process 1007 killed by signal 9 (SIGKILL)";
+  f.sub.on_worker_died(7, reason);
+  CHECK(f.sub.active_tasks() == 1);
+  for (auto& [ref, name] : {std::pair{r1, "job_one"}, std::pair{r2, "job_two"}}) {
+    try {
+      f.table.wait_value(ref->id(), std::nullopt, {});
+      FAIL("no throw");
+    } catch (const troupe::worker_crashed_error& e) {
+      CHECK(e.task_name() == name);
+      CHECK(e.reason() == reason);
+      CHECK(std::string{e.what()}.find(name) != std::string::npos);
+    }
+  }
+  // A late result from the dead worker changes nothing.
+  f.sub.on_results(result_batch({{tasks[0].task_id, 1, {}}}));
+  CHECK(f.table.peek(r1->id()) == status::failed);
+  // The third task goes to the worker that was requested for it.
+  auto pushes = f.io.pushes.size();
+  f.sub.on_granted(grant(f.io.requests[1].request_id, 8));
+  auto third = f.flushed(pushes);
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].name == "job_three");
+  CHECK(f.table.peek(r3->id()) == status::pending);
+  CHECK(f.io.returned.empty()); // a dead worker is not returned
+}
+
+TEST_CASE("a worker that dies leaves queued tasks queued and asks for another lease") {
+  submitter_config cfg;
+  cfg.max_in_flight_per_worker = 1;
+  cfg.max_pending_leases = 1;
+  fixture f{cfg};
+  auto r1 = f.submit({value_arg(1)}, "a");
+  auto r2 = f.submit({value_arg(2)}, "b");
+  auto r3 = f.submit({value_arg(3)}, "c");
+  REQUIRE(f.io.requests.size() == 1);
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 1);
+  REQUIRE(f.io.requests.size() == 2); // the queue still has work
+  f.sub.on_worker_died(7, "gone");
+  CHECK(f.table.peek(r1->id()) == status::failed);
+  CHECK(f.table.peek(r2->id()) == status::pending);
+  CHECK(f.table.peek(r3->id()) == status::pending);
+  CHECK(f.sub.active_tasks() == 2);
+  f.sub.on_granted(grant(f.io.requests[1].request_id, 8));
+  auto next = f.flushed(1);
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].name == "b");
+  // A death report for a worker we do not lease changes nothing.
+  f.sub.on_worker_died(7, "again");
+  CHECK(f.sub.active_tasks() == 2);
+}
+
+TEST_CASE("many queued tasks are spread over two leases, not all onto the first") {
+  submitter_config cfg;
+  cfg.max_pending_leases = 2;
+  cfg.lease_idle_timeout = std::chrono::milliseconds{0};
+  fixture f{cfg};
+  f.warm_up(5);    // a fast function, so that tasks are pipelined
+  f.sub.on_tick(); // ... and its lease is returned
+  REQUIRE(f.io.returned == std::vector<std::uint64_t>{5});
+  auto first_request = f.io.requests.size();
+  auto first_push = f.io.pushes.size();
+  constexpr int n = 10;
+  std::vector<ref_ptr> refs;
+  for (int i = 0; i < n; ++i)
+    refs.push_back(f.submit({value_arg(i)}, "t" + std::to_string(i)));
+  REQUIRE(f.io.requests.size() == first_request + 2);
+  f.sub.on_granted(grant(f.io.requests[first_request].request_id, 7));
+  auto on_first = f.flushed(first_push);
+  f.sub.on_granted(grant(f.io.requests[first_request + 1].request_id, 8));
+  auto on_second = f.flushed(f.io.pushes.size());
+  CHECK(on_first.size() > 1); // pipelined ...
+  CHECK(on_second.size() > 1);
+  CHECK(on_first.size() > 0);
+  CHECK(on_first.size() < static_cast<std::size_t>(n));
+  CHECK(on_second.size() > 0);
+  CHECK(on_first.size() + on_second.size() <= static_cast<std::size_t>(n));
+  INFO("first lease: " << on_first.size() << ", second: " << on_second.size());
+
+  // Only these two leases are ever granted: answering what was pushed must
+  // still run every task exactly once.
+  std::multiset<std::uint64_t> pushed;
+  std::size_t seen = first_push;
+  for (int round = 0; round < 3 * n && f.sub.active_tasks() > 0; ++round) {
+    auto tasks = f.flushed(seen);
+    seen = f.io.pushes.size();
+    std::vector<result> rs;
+    for (auto& t : tasks) {
+      pushed.insert(t.task_id);
+      rs.push_back({t.task_id, int_of(t.args[0]) * 10, {}});
+    }
+    if (!rs.empty())
+      f.sub.on_results(result_batch(rs));
+  }
+  CHECK(f.sub.active_tasks() == 0);
+  CHECK(pushed.size() == static_cast<std::size_t>(n));
+  CHECK(std::set<std::uint64_t>(pushed.begin(), pushed.end()).size() ==
+        static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    CHECK(f.value_of(refs[i]) == i * 10);
+  // The requests never answered were withdrawn once nothing was queued.
+  for (std::size_t i = first_request + 2; i < f.io.requests.size(); ++i)
+    CHECK(std::count(f.io.cancelled.begin(), f.io.cancelled.end(),
+                     f.io.requests[i].request_id) == 1);
+}
+
+TEST_CASE("pending lease requests are cancelled when the queue empties") {
+  fixture f;
+  auto t1 = f.submit({value_arg(1)});
+  auto t2 = f.submit({value_arg(2)});
+  REQUIRE(f.io.requests.size() == 2);
+  auto req1 = f.io.requests[0].request_id;
+  auto req2 = f.io.requests[1].request_id;
+  f.sub.on_granted(grant(req1, 7));
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);
+  CHECK(f.io.cancelled.empty()); // one task still waits for a worker
+  f.sub.on_results(result_batch({{first[0].task_id, 1, {}}}));
+  auto second = f.flushed(1);
+  REQUIRE(second.size() == 1); // the freed lease took it
+  CHECK(f.io.cancelled == std::vector<std::uint64_t>{req2});
+  // The grant for the cancelled request arrives anyway: it goes straight back.
+  f.sub.on_granted(grant(req2, 8));
+  CHECK(f.io.returned == std::vector<std::uint64_t>{8});
+  CHECK(f.flushed(2).empty());
+}
+
+TEST_CASE("an idle lease is returned on the tick after lease_idle_timeout") {
+  submitter_config cfg;
+  cfg.lease_idle_timeout = std::chrono::milliseconds{0};
+  fixture f{cfg};
+  auto r = f.submit({value_arg(1)});
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 1);
+  CHECK(f.io.ticks.empty());
+  f.sub.on_tick(); // busy: kept
+  CHECK(f.io.returned.empty());
+  f.sub.on_results(result_batch({{tasks[0].task_id, 1, {}}}));
+  CHECK(f.io.ticks == std::vector<std::chrono::milliseconds>{0ms});
+  f.sub.on_tick();
+  CHECK(f.io.returned == std::vector<std::uint64_t>{7});
+  f.sub.on_tick(); // returned once only
+  CHECK(f.io.returned.size() == 1);
+  // The next task needs a new lease.
+  f.submit({value_arg(2)});
+  CHECK(f.io.requests.size() == 2);
+}
+
+TEST_CASE(
+    "a lease idle for less than lease_idle_timeout is kept and the tick rescheduled") {
+  submitter_config cfg;
+  cfg.lease_idle_timeout = std::chrono::hours{1};
+  fixture f{cfg};
+  auto r = f.submit({value_arg(1)});
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  f.sub.on_results(result_batch({{tasks[0].task_id, 1, {}}}));
+  REQUIRE(f.io.ticks.size() == 1);
+  f.sub.on_tick();
+  CHECK(f.io.returned.empty());
+  CHECK(f.io.ticks.size() == 2);
+  // The kept lease serves the next task without a new request.
+  auto r2 = f.submit({value_arg(2)});
+  CHECK(f.io.requests.size() == 1);
+  CHECK(f.flushed(1).size() == 1);
+}
+
+TEST_CASE("tasks of a function not seen yet run one per worker") {
+  submitter_config cfg;
+  cfg.max_pending_leases = 1;
+  fixture f{cfg};
+  auto r1 = f.submit({value_arg(1)}, "a");
+  auto r2 = f.submit({value_arg(2)}, "b");
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);       // b does not wait behind a on a busy worker
+  CHECK(f.io.requests.size() == 2); // but asks for a worker of its own
+  f.sub.on_results(result_batch({{first[0].task_id, 1, {}, 5'000'000}}));
+  auto second = f.flushed(1);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].name == "b");
+}
+
+TEST_CASE("tasks of a function that ran fast are pipelined to a busy worker") {
+  submitter_config cfg;
+  cfg.max_pending_leases = 1;
+  fixture f{cfg};
+  f.warm_up(7, 20'000); // 20 us, well below pipeline_below
+  std::vector<troupe::detail::ref_ptr> refs;
+  for (int i = 0; i < 6; ++i)
+    refs.push_back(f.submit({value_arg(i)}, "t" + std::to_string(i)));
+  // Six tasks, one lease and one more requested: worker 7 takes half at once
+  // instead of one, and the rest wait for the second worker.
+  CHECK(f.flushed(1).size() == 3);
+  CHECK(f.io.requests.size() == 2);
+}
+
+TEST_CASE("tasks of a function that ran slowly are not pipelined") {
+  fixture f;
+  f.warm_up(7, 50'000'000); // 50 ms, above pipeline_below
+  auto r1 = f.submit({value_arg(1)}, "a");
+  auto r2 = f.submit({value_arg(2)}, "b");
+  auto tasks = f.flushed(1);
+  REQUIRE(tasks.size() == 1);
+  CHECK(tasks[0].name == "a");
+  CHECK(f.io.requests.size() == 2); // b asks for another worker
+}
+
+TEST_CASE("a malformed result batch throws a protocol error and changes nothing") {
+  auto seed = troupe_test_seed();
+  CAPTURE(seed);
+  std::mt19937_64 rng{seed};
+  fixture f;
+  auto r = f.submit({value_arg(1)});
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 1);
+  auto calls = f.io.calls();
+  auto random_bytes = [&](std::size_t n) {
+    std::vector<char> b(n);
+    for (auto& c : b)
+      c = static_cast<char>(rng());
+    return b;
+  };
+  auto good = result_batch({{tasks[0].task_id, 5, {}}});
+  std::vector<std::vector<char>> bad{
+      random_bytes(13), random_bytes(64), random_bytes(800), {}, random_bytes(7)};
+  auto cut = good;
+  cut.resize(good.size() - 8); // whole words, but the message is truncated
+  bad.push_back(cut);
+  for (auto& bytes : bad) {
+    CAPTURE(bytes.size());
+    try {
+      f.sub.on_results(bytes);
+      FAIL("a malformed batch was accepted");
+    } catch (const troupe::error& e) {
+      CHECK(e.kind() == error_kind::protocol);
+      CHECK(std::string{e.what()}.find("malformed") != std::string::npos);
+    }
+    CHECK(f.sub.active_tasks() == 1);
+    CHECK(f.table.peek(r->id()) == status::pending);
+    CHECK(f.io.calls() == calls);
+  }
+  // The submitter still works.
+  f.sub.on_results(good);
+  CHECK(f.value_of(r) == 5);
+}
+
+TEST_CASE("a result batch with a bad pointer inside is rejected as a whole") {
+  // message_reader validates only the root; on_results then applies results
+  // one by one, so a bad pointer in a later result is found after earlier
+  // results were applied, and it escapes as a kj::Exception.
+  fixture f;
+  f.next_task = 0x7e57000000000001ULL; // easy to find in the bytes
+  auto r1 = f.submit({value_arg(1)}, "first");
+  auto r2 = f.submit({value_arg(2)}, "second");
+  for (auto& req : std::vector<lease_request>(f.io.requests))
+    f.sub.on_granted(grant(req.request_id, req.request_id + 100));
+  auto tasks = f.flushed();
+  REQUIRE(tasks.size() == 2);
+  auto bytes = result_batch({{tasks[0].task_id, 1, {}}, {tasks[1].task_id, 2, {}}});
+  // Find the second result's task id; its value pointer follows its data.
+  std::uint64_t id2 = tasks[1].task_id;
+  std::size_t at = 0;
+  for (std::size_t i = 8; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    if (w == id2)
+      at = i;
+  }
+  REQUIRE(at != 0);
+  std::size_t ptr_at = at + 8 * schema::TaskResult::_capnpPrivate::dataWordSize;
+  REQUIRE(ptr_at + 8 <= bytes.size());
+  std::uint64_t far = (std::uint64_t{1} << 32) | (std::uint64_t{0x100000} << 2);
+  std::memcpy(bytes.data() + ptr_at, &far, 8);
+
+  CHECK_THROWS_AS(f.sub.on_results(bytes), troupe::error);
+  CHECK(f.table.peek(r1->id()) == status::pending);
+  CHECK(f.table.peek(r2->id()) == status::pending);
+  CHECK(f.sub.active_tasks() == 2);
+}
+
+TEST_CASE("node loss fails every task, naming each") {
+  fixture f;
+  auto a = f.submit({value_arg(1)}, "running");
+  auto b = f.submit({ref_arg(a)}, "waiting");
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  f.flushed();
+  f.sub.on_node_down({error_kind::node_died, "", "", "the node daemon is gone"});
+  CHECK(f.sub.active_tasks() == 0);
+  // The waiting task fails because its argument failed: with the same cause.
+  for (auto* ref : {&a, &b}) {
+    auto e = f.error_of(*ref);
+    CHECK(e.kind == error_kind::node_died);
+    CHECK(e.message == "the node daemon is gone");
+    CHECK(e.task_name == "running");
+  }
+  CHECK_THROWS_AS(f.table.wait_value(b->id(), std::nullopt, {}), troupe::error);
+}
+
+TEST_CASE("describe summarises tasks, leases and shapes") {
+  fixture f;
+  auto a = f.submit({value_arg(1)});
+  CHECK(f.sub.describe() == "tasks=1 leases=0 shapes=1");
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  CHECK(f.sub.describe() == "tasks=1 leases=1 shapes=1");
+}
+
+TEST_CASE("shape keys are canonical and ignore zero amounts") {
+  CHECK(shape_key({{"CPU", 1}, {"GPU", 0.5}}) == shape_key({{"GPU", 0.5}, {"CPU", 1}}));
+  CHECK(shape_key({{"CPU", 1}, {"GPU", 0}}) == shape_key({{"CPU", 1}}));
+  CHECK(shape_key({{"CPU", 1}}) != shape_key({{"CPU", 2}}));
+  CHECK(shape_key({{"CPU", 1}}) != shape_key({{"CPU", 1}, {"GPU", 1}}));
+  CHECK(shape_key({}) == shape_key({{"CPU", 0}}));
+  CHECK(shape_key({{"CPU", 1}, {"GPU", 0.5}}).find("CPU=1") != std::string::npos);
+  CHECK(shape_key({{"CPU", 1}, {"GPU", 0.5}}).find("GPU=0.5") != std::string::npos);
+}
+
+TEST_CASE("a lease request carries the task's strategy") {
+  fixture f;
+  f.submit({value_arg(1)}, "pinned", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(3, true));
+  REQUIRE(f.io.requests.size() == 1);
+  auto& req = f.io.requests[0];
+  CHECK(req.strategy
+        == static_cast<std::uint8_t>(troupe::scheduling_strategy::kind::node_affinity));
+  CHECK(req.target_node == 3);
+  CHECK(req.soft);
+  // Another strategy is another shape: a request of its own.
+  f.submit({value_arg(1)}, "spread", {{"CPU", 1}}, troupe::scheduling_strategy::spread());
+  REQUIRE(f.io.requests.size() == 2);
+  CHECK(f.io.requests[1].strategy
+        == static_cast<std::uint8_t>(troupe::scheduling_strategy::kind::spread));
+}
+
+TEST_CASE("an idle lease of another shape with the same resources serves a task it suits") {
+  fixture f;
+  f.submit({value_arg(1)}, "on3", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(3));
+  REQUIRE(f.io.requests.size() == 1);
+  auto g = grant(f.io.requests[0].request_id, 7);
+  g.node_id = 3;
+  f.sub.on_granted(g);
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);
+  f.complete(first[0].task_id); // the lease is idle now, kept for a while
+  auto pushes = f.io.pushes.size();
+  // A default task needs what the idle worker holds: no new lease.
+  auto r = f.submit({value_arg(2)}, "anywhere");
+  CHECK(f.io.requests.size() == 1);
+  auto second = f.flushed(pushes);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].name == "anywhere");
+  f.complete(second[0].task_id);
+  CHECK(f.table.peek(r->id()) == status::ready);
+  // Affinity to node 3 is served by it too; to node 2 and SPREAD are not.
+  pushes = f.io.pushes.size();
+  f.submit({value_arg(3)}, "on3 again", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(3));
+  CHECK(f.io.requests.size() == 1);
+  CHECK(f.flushed(pushes).size() == 1);
+  f.submit({value_arg(4)}, "on2", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(2));
+  CHECK(f.io.requests.size() == 2);
+  f.submit({value_arg(5)}, "spread", {{"CPU", 1}}, troupe::scheduling_strategy::spread());
+  CHECK(f.io.requests.size() == 3);
+  // Different resources never share a worker.
+  f.submit({value_arg(6)}, "two cpus", {{"CPU", 2}});
+  CHECK(f.io.requests.size() == 4);
+}
+
+TEST_CASE("tasks on leases of a node that died fail with node_died") {
+  fixture f;
+  auto r = f.submit({value_arg(1)}, "far away");
+  REQUIRE(f.io.requests.size() == 1);
+  auto g = grant(f.io.requests[0].request_id, 7);
+  g.node_id = 4;
+  f.sub.on_granted(g);
+  REQUIRE(f.flushed().size() == 1);
+  f.sub.on_peer_node_down(2, "node 2 died"); // not ours
+  CHECK(f.table.peek(r->id()) == status::pending);
+  f.sub.on_peer_node_down(4, "node 4 died (exit_reason(remote_link_unreachable))");
+  auto e = f.error_of(r);
+  CHECK(e.kind == troupe::error_kind::node_died);
+  CHECK(e.message.find("node 4 died") != std::string::npos);
+}

@@ -1,0 +1,100 @@
+#include "lib/protocol/capnp_codec.hpp"
+
+#include <cstring>
+
+namespace troupe::detail {
+
+std::vector<char> to_bytes(capnp::MessageBuilder& builder) {
+  auto words = capnp::messageToFlatArray(builder);
+  auto chars = words.asChars();
+  return {chars.begin(), chars.end()};
+}
+
+message_reader::message_reader(const std::vector<char>& bytes) {
+  if (bytes.size() % sizeof(capnp::word) != 0
+      || reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) != 0)
+    throw_malformed("size is not a whole number of words");
+  capnp::ReaderOptions opts;
+  opts.traversalLimitInWords = 1ULL << 32; // large inline batches are fine
+  try {
+    reader_ = std::make_unique<capnp::FlatArrayMessageReader>(
+      kj::ArrayPtr<const capnp::word>(
+        reinterpret_cast<const capnp::word*>(bytes.data()),
+        bytes.size() / sizeof(capnp::word)),
+      opts);
+  } catch (const std::exception& e) {
+    throw_malformed(e.what());
+  }
+}
+
+void message_reader::throw_malformed(const char* why) {
+  throw error(error_kind::protocol,
+              std::string("malformed task-protocol message: ") + why);
+}
+
+void write_object_id(schema::ObjectId::Builder b, const object_id& id) {
+  b.setOwner(id.owner);
+  b.setSeq(id.seq);
+}
+
+object_id read_object_id(schema::ObjectId::Reader r) {
+  return {r.getOwner(), r.getSeq()};
+}
+
+void write_value(schema::Value::Builder b, const stored_value& v) {
+  b.setEncoding(static_cast<std::uint8_t>(v.enc));
+  b.setTypeHash(v.type_hash);
+  b.setTypeName(v.type_name);
+  if (v.in_store) {
+    auto s = b.initStored();
+    s.setOffset(v.offset);
+    s.setSize(v.size);
+    s.setNode(v.node);
+    write_object_id(s.initId(), v.id);
+  } else if (v.inline_data) {
+    b.setInline(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(v.inline_data->data()),
+                             v.inline_data->size()));
+  } else {
+    b.initInline(0);
+  }
+}
+
+stored_value read_value(schema::Value::Reader r) {
+  stored_value v;
+  v.enc = static_cast<encoding>(r.getEncoding());
+  v.type_hash = r.getTypeHash();
+  v.type_name = r.getTypeName();
+  if (r.isStored()) {
+    v.in_store = true;
+    v.offset = r.getStored().getOffset();
+    v.size = r.getStored().getSize();
+    v.node = r.getStored().getNode();
+    v.id = read_object_id(r.getStored().getId());
+  } else {
+    auto d = r.getInline();
+    v.inline_data = std::make_shared<const std::vector<char>>(
+      reinterpret_cast<const char*>(d.begin()), reinterpret_cast<const char*>(d.end()));
+  }
+  return v;
+}
+
+void write_error(schema::Error::Builder b, const error_info& e) {
+  b.setKind(static_cast<std::uint8_t>(e.kind));
+  b.setTaskName(e.task_name);
+  b.setExceptionType(e.exception_type);
+  b.setMessage(e.message);
+}
+
+error_info read_error(schema::Error::Reader r) {
+  error_info e;
+  auto k = r.getKind();
+  e.kind = k >= 1 && k <= static_cast<std::uint8_t>(error_kind::name_taken)
+             ? static_cast<error_kind>(k)
+             : error_kind::protocol;
+  e.task_name = r.getTaskName();
+  e.exception_type = r.getExceptionType();
+  e.message = r.getMessage();
+  return e;
+}
+
+} // namespace troupe::detail

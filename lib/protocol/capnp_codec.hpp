@@ -1,0 +1,52 @@
+#pragma once
+
+// Helpers for the Cap'n Proto task protocol (lib/protocol/task.capnp).
+
+#include <memory>
+#include <vector>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include "task.capnp.h"
+#include "lib/protocol/messages.hpp"
+#include "lib/protocol/stored_value.hpp"
+
+namespace troupe::detail {
+
+/// Returns the message's bytes as carried in CAF messages.
+std::vector<char> to_bytes(capnp::MessageBuilder& builder);
+
+/// Reads a message from bytes received from another process; throws
+/// `troupe::error` (protocol) for bytes that are not a valid message.
+class message_reader {
+public:
+  explicit message_reader(const std::vector<char>& bytes);
+
+  template <class T>
+  typename T::Reader root() {
+    try {
+      return reader_->getRoot<T>();
+    } catch (const std::exception& e) {
+      throw_malformed(e.what());
+    }
+  }
+
+  [[noreturn]] static void throw_malformed(const char* why);
+
+private:
+  std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
+};
+
+void write_object_id(schema::ObjectId::Builder b, const object_id& id);
+object_id read_object_id(schema::ObjectId::Reader r);
+
+/// Writes an inline or stored value.
+void write_value(schema::Value::Builder b, const stored_value& v);
+/// Copies a value out of a message (inline bytes are copied).
+stored_value read_value(schema::Value::Reader r);
+
+void write_error(schema::Error::Builder b, const error_info& e);
+error_info read_error(schema::Error::Reader r);
+
+} // namespace troupe::detail

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/typed_actor.hpp>
+
+#include "lib/protocol/fwd.hpp"
+
+namespace troupe {
+
+/// The core actor of every driver and worker process: it owns the objects
+/// that the process's tasks return, submits those tasks to leased workers,
+/// and answers other processes that hold refs to its objects.
+///
+///     user thread  -> core : submit                 (drain the task queue)
+///     scheduler    -> core : granted(lease_grant)    (a worker is ours)
+///                          | denied(request, why)    (request never fits)
+///                          | worker_died(id, why)    (its tasks failed)
+///     executor     -> core : done(ResultBatch bytes)
+///     user thread  -> core : fetch(id)              (get a borrowed ref)
+///     borrower     -> core : fetch(fetch_request{id, borrower})
+///                            ~> borrower: object(object_reply) once ready
+///     owner        -> core : object(object_reply)
+///     core         -> core : tick                   (return idle leases)
+///     control st.  -> core : actor(actor_status)    (where an actor is)
+///     user thread  -> core : kill(id, name)         (calls from here fail now)
+///     control st.  -> core : owner(owner_entry{owner id, core})  (who owns refs we got)
+///     executor     -> core : forward(forward_request{task, object, caller}) (an async method's
+///                            result: send the object's value when ready)
+///     CLI          -> core : status ==> JSON {owner, pid, node, tasks, objects}
+///     scheduler    -> core : exe ==> size | exe(start, length) ==> bytes
+///                            (a node fetches this process's executable)
+///     control st.  -> core : node_down(node, why)   (its leases' tasks fail,
+///                            awaited objects of owners there fail)
+using core_actor = caf::typed_actor<
+  caf::reacts_to<submit_atom>,
+  caf::reacts_to<granted_atom, lease_grant>,
+  caf::reacts_to<denied_atom, std::uint64_t, std::string>,
+  caf::reacts_to<worker_died_atom, std::uint64_t, std::string>,
+  caf::reacts_to<done_atom, std::vector<char>>,
+  caf::reacts_to<fetch_atom, object_id>,
+  caf::reacts_to<fetch_atom, fetch_request>,
+  caf::reacts_to<object_atom, object_reply>,
+  caf::reacts_to<tick_atom>,
+  caf::reacts_to<actor_atom, actor_status>,
+  caf::reacts_to<kill_atom, object_id, std::string>,
+  caf::reacts_to<forward_atom, forward_request>,
+  caf::reacts_to<owner_atom, owner_entry>,
+  caf::reacts_to<node_down_atom, std::uint64_t, std::string>,
+  caf::replies_to<exe_atom>::with<std::uint64_t>,
+  caf::replies_to<status_atom>::with<std::string>,
+  caf::replies_to<exe_atom, std::uint64_t, std::uint64_t>::with<std::vector<char>>>;
+
+} // namespace troupe

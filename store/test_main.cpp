@@ -1,3 +1,0 @@
-// The store's test program: doctest supplies main.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
