@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -12,9 +13,11 @@
 #include <vector>
 
 #include "tests/cluster_fixture.hpp"
+#include "tests/rendezvous.hpp"
 
 using namespace std::chrono_literals;
 using troupe::test::local_cluster;
+using troupe::test::temp_dir;
 
 namespace {
 
@@ -50,8 +53,13 @@ int my_pid_then_sleep(int millis) {
 }
 TROUPE_REMOTE(my_pid_then_sleep);
 
-int pid_now() { return static_cast<int>(::getpid()); }
-TROUPE_REMOTE(pid_now);
+/// Writes the file `dir/started-PID`, sleeps, and returns its pid.
+int signal_then_sleep(std::string dir, int millis) {
+  troupe::test::write_file(dir + "/started-" + std::to_string(::getpid()), "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(millis));
+  return static_cast<int>(::getpid());
+}
+TROUPE_REMOTE(signal_then_sleep);
 
 std::vector<double> huge_array(long n) {
   return std::vector<double>(static_cast<std::size_t>(n), 1.0);
@@ -128,22 +136,32 @@ TEST_CASE("a segfaulting task fails with worker_crashed naming the signal") {
   CHECK(troupe::get(a, 30s) != troupe::get(b, 30s));
 }
 
-/// Occupies both workers with long tasks, sends `signal` to the one whose
-/// pid is known, and checks that exactly its task fails, killed by SIGKILL
-/// (SIGKILL itself, or the node's, once the heartbeat finds it frozen); the
-/// node keeps serving.
+/// Occupies both workers with long tasks, waits until both run (each writes
+/// a file named by its pid), sends `signal` to one of them, and checks that
+/// exactly its task fails, killed by SIGKILL (SIGKILL itself, or the node's,
+/// once the heartbeat finds it frozen), while the other finishes in its own
+/// worker; the node keeps serving.
 void one_worker_fails_after(int signal, int task_millis) {
-  auto victim_pid = troupe::get(troupe::task(pid_now).remote(), 30s);
-  auto a = troupe::task(my_pid_then_sleep).remote(task_millis);
-  auto b = troupe::task(my_pid_then_sleep).remote(task_millis);
-  std::this_thread::sleep_for(300ms);
+  temp_dir dir;
+  auto a = troupe::task(signal_then_sleep).remote(dir.str(), task_millis);
+  auto b = troupe::task(signal_then_sleep).remote(dir.str(), task_millis);
+  REQUIRE_MESSAGE(troupe::test::eventually(
+                    [&] { return troupe::test::count_files(dir.str(), "started-") == 2; },
+                    30s),
+                  "the two tasks did not both start");
+  int victim_pid = 0;
+  for (auto& f : std::filesystem::directory_iterator(dir.str()))
+    victim_pid = std::stoi(f.path().filename().string().substr(8));
   REQUIRE(::kill(victim_pid, signal) == 0);
   int crashed = 0;
   for (auto* r : {&a, &b}) {
     try {
-      troupe::get(*r, 30s);
+      auto pid = troupe::get(*r, 30s); // outside CHECK, which would catch
+      CHECK(pid != victim_pid);
     } catch (const troupe::worker_crashed_error& e) {
       ++crashed;
+      INFO(e.what());
+      CHECK(e.task_name() == "signal_then_sleep");
       CHECK(e.reason().find("SIGKILL") != std::string::npos);
     }
   }
