@@ -47,12 +47,6 @@ int crash_segfault() {
 }
 TROUPE_REMOTE(crash_segfault);
 
-int my_pid_then_sleep(int millis) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(millis));
-  return static_cast<int>(::getpid());
-}
-TROUPE_REMOTE(my_pid_then_sleep);
-
 /// Writes the file `dir/started-PID`, sleeps, and returns its pid.
 int signal_then_sleep(std::string dir, int millis) {
   troupe::test::write_file(dir + "/started-" + std::to_string(::getpid()), "");
@@ -60,6 +54,16 @@ int signal_then_sleep(std::string dir, int millis) {
   return static_cast<int>(::getpid());
 }
 TROUPE_REMOTE(signal_then_sleep);
+
+/// Writes the file `dir/started-PID` and waits (up to 10 s) for `n` such
+/// files: returns its pid if they all met, else -1.
+int meet_then_pid(std::string dir, int n) {
+  troupe::test::write_file(dir + "/started-" + std::to_string(::getpid()), "");
+  auto met = troupe::test::eventually(
+    [&] { return troupe::test::count_files(dir, "started-") >= n; }, 10s);
+  return met ? static_cast<int>(::getpid()) : -1;
+}
+TROUPE_REMOTE(meet_then_pid);
 
 std::vector<double> huge_array(long n) {
   return std::vector<double>(static_cast<std::size_t>(n), 1.0);
@@ -130,10 +134,15 @@ TEST_CASE("a segfaulting task fails with worker_crashed naming the signal") {
   } catch (const troupe::worker_crashed_error& e) {
     CHECK(e.reason().find("SIGSEGV") != std::string::npos);
   }
-  // The pool is refilled: two tasks still run side by side.
-  auto a = troupe::task(my_pid_then_sleep).remote(300);
-  auto b = troupe::task(my_pid_then_sleep).remote(300);
-  CHECK(troupe::get(a, 30s) != troupe::get(b, 30s));
+  // The pool is refilled: two tasks still run side by side (they meet).
+  temp_dir dir;
+  auto ra = troupe::task(meet_then_pid).remote(dir.str(), 2);
+  auto rb = troupe::task(meet_then_pid).remote(dir.str(), 2);
+  auto a = troupe::get(ra, 30s);
+  auto b = troupe::get(rb, 30s);
+  CHECK(a > 0);
+  CHECK(b > 0);
+  CHECK(a != b);
 }
 
 /// Occupies both workers with long tasks, waits until both run (each writes
