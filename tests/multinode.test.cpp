@@ -260,10 +260,14 @@ TEST_CASE("three nodes: a frozen node is marked dead, its task fails, and SIGCON
           "nothing back") {
   three_nodes c;
   auto pid = c.third->pid();
-  // Whatever happens below, the node is resumed and killed, never left stopped.
+  // Whatever happens below, the node is resumed and killed, never left
+  // stopped (unless it was seen gone and reaped: its pid may be reused).
   struct resume_and_kill {
     int pid;
+    bool reaped = false;
     ~resume_and_kill() {
+      if (reaped)
+        return;
       ::kill(pid, SIGCONT);
       ::kill(pid, SIGKILL);
     }
@@ -292,7 +296,8 @@ TEST_CASE("three nodes: a frozen node is marked dead, its task fails, and SIGCON
   // Resumed, the node finds itself cut off from its head and stops; it does
   // not come back as alive, nor as a new node, and the task stays failed.
   REQUIRE(::kill(pid, SIGCONT) == 0);
-  CHECK_MESSAGE(troupe::test::gone_within(pid, 30s), "the resumed node keeps running");
+  cleanup.reaped = troupe::test::gone_within(pid, 30s);
+  CHECK_MESSAGE(cleanup.reaped, "the resumed node keeps running");
   CHECK(third_dead());
   fails_with_node_died();
   // The others go on serving.
