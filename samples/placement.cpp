@@ -66,9 +66,11 @@ int main(int argc, char** argv) {
   auto local = troupe::get(data); // pulled to this node's store
   std::cout << "the driver got it too: " << local.size() << " values\n";
 
-  // A placement group: one CPU reserved on each node, a task in each bundle.
+  // A placement group: one CPU reserved on each node (STRICT_SPREAD: SPREAD
+  // only tries to, and may double up on a node while another is busy), a
+  // task in each bundle.
   std::vector<std::map<std::string, double>> bundles(nodes.size(), {{"CPU", 1}});
-  auto pg = troupe::create_placement_group(bundles, troupe::placement_strategy::spread);
+  auto pg = troupe::create_placement_group(bundles, troupe::placement_strategy::strict_spread);
   if (pg.wait(std::chrono::seconds(30))) {
     std::cout << "placement group bundles on nodes";
     for (std::int32_t i = 0; i < static_cast<std::int32_t>(bundles.size()); ++i) {

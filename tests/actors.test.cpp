@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "tests/cluster_fixture.hpp"
+#include "tests/rendezvous.hpp"
 
 using namespace std::chrono_literals;
 using troupe::test::local_cluster;
+using troupe::test::temp_dir;
 
 namespace {
 
@@ -32,6 +34,12 @@ public:
   int slow_add(int by, int millis) {
     std::this_thread::sleep_for(std::chrono::milliseconds(millis));
     return value_ += by;
+  }
+  /// Like slow_add, but first writes the file `started`: the caller knows
+  /// when the call is running.
+  int signalled_slow_add(int by, std::string started, int millis) {
+    troupe::test::write_file(started, "");
+    return slow_add(by, millis);
   }
   int quit() {
     troupe::exit_actor();
@@ -62,6 +70,7 @@ TROUPE_REMOTE(&counter::value);
 TROUPE_REMOTE(&counter::pid);
 TROUPE_REMOTE(&counter::fail);
 TROUPE_REMOTE(&counter::slow_add);
+TROUPE_REMOTE(&counter::signalled_slow_add);
 TROUPE_REMOTE(&counter::quit);
 TROUPE_REMOTE(&counter::rendezvous);
 
@@ -96,6 +105,15 @@ troupe::actor_handle<counter> make_counter_in_task(int start) {
   return troupe::actor(make_counter).remote(start);
 }
 TROUPE_REMOTE(make_counter_in_task);
+
+/// Calls `add(by)` on each handle in turn; returns the last answer.
+int add_through_all(std::vector<troupe::actor_handle<counter>> handles, int by) {
+  int last = 0;
+  for (auto& h : handles)
+    last = troupe::get(h.task(&counter::add).remote(by));
+  return last;
+}
+TROUPE_REMOTE(add_through_all);
 
 } // namespace
 
@@ -153,26 +171,47 @@ TEST_CASE("a constructor that throws fails the actor's calls with that cause") {
     troupe::get(c.task(&counter::value).remote(), 30s);
     FAIL("no throw");
   } catch (const troupe::actor_died_error& e) {
-    CHECK(e.reason().find("constructor") != std::string::npos);
+    INFO(e.what());
+    CHECK(e.actor_name() == c.name()); // unnamed: its class
+    CHECK(e.actor_name().find("counter") != std::string::npos);
+    CHECK(e.reason().find("its constructor failed") != std::string::npos);
+    CHECK(e.reason().find("std::invalid_argument") != std::string::npos);
     CHECK(e.reason().find("cannot start below zero") != std::string::npos);
+    CHECK(std::string{e.what()}.find("cannot start below zero") != std::string::npos);
   }
 }
 
-TEST_CASE("a killed actor fails pending and later calls with actor_died_error") {
+TEST_CASE("a killed actor fails its running and later calls with actor_died_error") {
   local_cluster cluster;
-  auto c = troupe::actor(make_counter).remote(0);
+  temp_dir dir;
+  troupe::actor_options o;
+  o.name = "doomed";
+  auto c = troupe::actor(make_counter, o).remote(0);
+  CHECK(c.name() == "doomed");
   CHECK(troupe::get(c.task(&counter::add).remote(1), 30s) == 1);
-  auto pending = c.task(&counter::slow_add).remote(1, 5000);
-  std::this_thread::sleep_for(200ms);
+  auto started = dir / "started";
+  auto pending = c.task(&counter::signalled_slow_add).remote(1, started, 20000);
+  REQUIRE_MESSAGE(troupe::test::file_appears(started, 30s), "the slow call never started");
   troupe::kill(c);
+  auto died_of_kill = [](const troupe::actor_died_error& e) {
+    INFO(e.what());
+    CHECK(e.actor_name() == "doomed");
+    CHECK(e.reason() == "killed by troupe::kill");
+    CHECK(std::string{e.what()}.find("'doomed'") != std::string::npos);
+    CHECK(std::string{e.what()}.find("killed by troupe::kill") != std::string::npos);
+  };
   try {
-    troupe::get(pending, 30s);
+    troupe::get(pending, 30s); // well before the call's 20 s are over
     FAIL("no throw");
   } catch (const troupe::actor_died_error& e) {
-    CHECK(e.reason().find("killed") != std::string::npos);
+    died_of_kill(e);
   }
-  CHECK_THROWS_AS(troupe::get(c.task(&counter::value).remote(), 30s),
-                  troupe::actor_died_error);
+  try {
+    troupe::get(c.task(&counter::value).remote(), 30s);
+    FAIL("no throw");
+  } catch (const troupe::actor_died_error& e) {
+    died_of_kill(e);
+  }
 }
 
 TEST_CASE("an actor whose worker is killed with SIGKILL dies alone") {
@@ -186,7 +225,11 @@ TEST_CASE("an actor whose worker is killed with SIGKILL dies alone") {
     troupe::get(victim.task(&counter::value).remote(), 30s);
     FAIL("no throw");
   } catch (const troupe::actor_died_error& e) {
+    INFO(e.what());
+    CHECK(e.actor_name() == victim.name());
+    CHECK(e.reason().find("worker crashed") != std::string::npos);
     CHECK(e.reason().find("SIGKILL") != std::string::npos);
+    CHECK(e.reason().find("troupe::kill") == std::string::npos);
   }
   CHECK(troupe::get(other.task(&counter::add).remote(1), 30s) == 102);
 }
@@ -199,7 +242,11 @@ TEST_CASE("an actor can end itself") {
     troupe::get(c.task(&counter::value).remote(), 30s);
     FAIL("no throw");
   } catch (const troupe::actor_died_error& e) {
+    INFO(e.what());
+    CHECK(e.actor_name() == c.name());
+    CHECK(e.reason().find("ended itself") != std::string::npos);
     CHECK(e.reason().find("exit_actor") != std::string::npos);
+    CHECK(e.reason().find("crashed") == std::string::npos);
   }
 }
 
@@ -221,13 +268,31 @@ TEST_CASE("a handle returned from a task can be called by the driver") {
   CHECK(troupe::get(h.task(&counter::add).remote(2), 30s) == 42);
 }
 
+TEST_CASE("handles stored in put objects are got back and called, by the driver and tasks") {
+  local_cluster cluster;
+  auto c = troupe::actor(make_counter).remote(1);
+  auto boxed = troupe::put(c);
+  auto back = troupe::get(boxed, 30s);
+  CHECK(back.id() == c.id());
+  CHECK(back.name() == c.name());
+  CHECK(troupe::get(back.task(&counter::add).remote(1), 30s) == 2);
+  // Inside a vector, resolved in a worker that calls each one.
+  auto other = troupe::actor(make_counter).remote(100);
+  auto both = troupe::put(std::vector{c, other, c});
+  CHECK(troupe::get(troupe::task(add_through_all).remote(both, 10), 30s) == 22);
+  CHECK(troupe::get(c.task(&counter::value).remote(), 30s) == 22);
+  CHECK(troupe::get(other.task(&counter::value).remote(), 30s) == 110);
+}
+
 TEST_CASE("named actors are found by name and names are unique") {
   local_cluster cluster;
   troupe::actor_options o;
   o.name = "global-counter";
   auto c = troupe::actor(make_counter, o).remote(5);
+  CHECK(c.name() == "global-counter");
   auto found = troupe::get_actor<counter>("global-counter");
   CHECK(found.id() == c.id());
+  CHECK(found.name() == "global-counter");
   CHECK(troupe::get(found.task(&counter::add).remote(1), 30s) == 6);
   try {
     troupe::actor(make_counter, o).remote(0);
@@ -245,10 +310,30 @@ TEST_CASE("named actors are found by name and names are unique") {
   }
   CHECK_THROWS_AS(troupe::get_actor<mailbox>("global-counter"),
                   troupe::argument_type_error);
-  // A name in another namespace is another name.
+  // A name in another namespace is another name: another actor, found only
+  // there.
   o.name_space = "other";
   auto c2 = troupe::actor(make_counter, o).remote(0);
-  CHECK(troupe::get(c2.task(&counter::value).remote(), 30s) == 0);
+  CHECK(c2.id() != c.id());
+  auto found2 = troupe::get_actor<counter>("global-counter", "other");
+  CHECK(found2.id() == c2.id());
+  CHECK(troupe::get(found2.task(&counter::add).remote(10), 30s) == 10);
+  CHECK(troupe::get(found.task(&counter::value).remote(), 30s) == 6); // untouched
+  CHECK(troupe::get_actor<counter>("global-counter").id() == c.id());
+  CHECK(troupe::get_actor<counter>("global-counter", "").id() == c.id());
+  try {
+    troupe::get_actor<counter>("global-counter", "third");
+    FAIL("found in a namespace where it was never created");
+  } catch (const troupe::error& e) {
+    CHECK(e.kind() == troupe::error_kind::no_such_actor);
+  }
+  // A name taken in one namespace is still taken there only.
+  try {
+    troupe::actor(make_counter, o).remote(0);
+    FAIL("no throw");
+  } catch (const troupe::error& e) {
+    CHECK(e.kind() == troupe::error_kind::name_taken);
+  }
 }
 
 TEST_CASE("max_concurrency runs methods at the same time") {

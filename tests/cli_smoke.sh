@@ -16,6 +16,22 @@ failed=0
 check() { # check NAME COMMAND...
   if "${@:2}"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $1"; fi
 }
+# distinct_nodes TEXT PREFIX: the three node ids after PREFIX are 1, 2 and 3,
+# each once.
+distinct_nodes() {
+  local ids
+  ids=$(grep -oE "$2( [0-9]+)+$" <<<"$1" | head -n1 | sed "s/^$2//" | tr ' ' '\n' | sed '/^$/d' | sort -n | tr '\n' ' ')
+  [ "$ids" = "1 2 3 " ]
+}
+# until_ok SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds or
+# SECONDS pass.
+until_ok() {
+  local deadline=$((SECONDS + $1))
+  until "${@:2}"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
 
 out=$("$troupe" start --head --port 0 --num-cpus 2 --resources accelerator=2 \
         --object-store-memory 67108864)
@@ -54,26 +70,32 @@ result=$(TROUPE_ADDRESS=$addr timeout 60 "$sample")
 check "a driver runs on the three nodes" grep -q 'f(0..3) = 0 1 4 9' <<<"$result"
 out=$(TROUPE_ADDRESS=$addr timeout 60 "$placement")
 echo "$out"
-check "the placement sample spreads over three nodes" \
-  grep -qE 'SPREAD ran on nodes( [123]){3}$' <<<"$out"
+check "the placement sample spreads over three distinct nodes" \
+  distinct_nodes "$out" 'SPREAD ran on nodes'
 check "data made on node 3 is summed there" grep -q 'summed on node 3 = 524288' <<<"$out"
 member=$("$troupe" list nodes --json | grep -o '"127\.0\.0\.1:[0-9]*"' | sed -n 2p | tr -d '"')
 out=$(TROUPE_ADDRESS=$member timeout 60 "$placement")
 echo "$out"
 check "a driver that joins through a member node reaches every node" \
-  grep -q 'placement group bundles on nodes [123] [123] [123]' <<<"$out"
+  distinct_nodes "$out" 'placement group bundles on nodes'
 nodes=$("$troupe" list nodes)
 echo "$nodes"
 check "list nodes has a row per node" test "$(grep -c 'alive' <<<"$nodes")" -eq 3
 actors=$("$troupe" list actors --address "$addr")
 echo "$actors"
 check "list actors shows the detached service" grep -q 'kv_store' <<<"$actors"
-TROUPE_ADDRESS=$addr timeout 60 "$placement" --hold 3 >/dev/null &
+holder_out=$XDG_RUNTIME_DIR/holder.out
+TROUPE_ADDRESS=$addr timeout 60 "$placement" --hold 3 >"$holder_out" &
 holder=$!
-sleep 2
-tasks=$("$troupe" list tasks --json)
+# It prints "holding" once its long task is submitted (its short ones are
+# done by then); then the task shows up as running.
+check "the holder submits its long task" until_ok 60 grep -q '^holding for' "$holder_out"
+running_task() {
+  tasks=$("$troupe" list tasks --json)
+  grep -q '"name":"where","node":[123],.*"state":"running"' <<<"$tasks"
+}
+check "list tasks shows the running task" until_ok 20 running_task
 echo "$tasks"
-check "list tasks shows the running task" grep -q '"name":"where","node":[123],.*"state":"running"' <<<"$tasks"
 objects=$("$troupe" list objects)
 echo "$objects"
 check "list objects shows the held data" grep -q '8388608' <<<"$objects"
@@ -86,8 +108,17 @@ for _ in $(seq 1 40); do
   sleep 0.25
 done
 check "a node killed with SIGKILL shows dead" test "$dead" = yes
-"$troupe" status --address "$addr" --json | grep -q '"alive":false'
-check "status --json marks it dead" test $? -eq 0
+third_addr=$(grep -o '127\.0\.0\.1:[0-9]*' <<<"$joined" | head -n1)
+status=$("$troupe" status --address "$addr" --json)
+echo "$status"
+# The node entries, not the jobs (an ended job reads "alive":false too).
+check "status --json marks exactly the killed node dead" python3 -c '
+import json, sys
+nodes = json.loads(sys.argv[1])["nodes"]
+dead = [n["address"] for n in nodes if n["alive"] is False]
+alive = [n["address"] for n in nodes if n["alive"] is True]
+sys.exit(not (len(nodes) == 3 and dead == [sys.argv[2]] and len(alive) == 2))
+' "$status" "$third_addr"
 
 err=$("$troupe" start --head --resources 'gpu=lots' 2>&1)
 check "bad resources are refused with the item named" grep -q "gpu=lots" <<<"$err"
@@ -97,15 +128,26 @@ check "stop stops the head" bash -c "! '$troupe' status --address '$addr' >/dev/
 
 bench=$(timeout 120 "$troupe" microbenchmark --quick --json)
 echo "$bench"
+# Every row of tools/microbenchmark.cpp (all_figures), each with a number:
+# neither "unsupported" nor "error".
 for row in single_client_tasks_sync single_client_tasks_async multi_client_tasks_async \
-    single_client_tasks_and_get_batch single_client_put_calls single_client_get_calls \
+    single_client_tasks_and_get_batch 1_1_actor_calls_sync 1_1_actor_calls_async \
+    1_1_actor_calls_concurrent 1_n_actor_calls_async n_n_actor_calls_async \
+    n_n_actor_calls_with_arg_async single_client_put_calls single_client_get_calls \
     multi_client_put_calls single_client_put_gigabytes single_client_wait_1k_refs \
-    single_client_get_object_containing_10k_refs \
-    task_roundtrip_p50_us task_roundtrip_p99_us chain_1000_tasks tree_reduce_1024_s \
-    large_arg_100mb_s get_large_gigabytes cluster_start_s; do
-  check "benchmark row $row has a figure" grep -qE "\"$row\": *[0-9]" <<<"$bench"
+    single_client_get_object_containing_10k_refs placement_group_create_removal \
+    task_roundtrip_p50_us task_roundtrip_p99_us actor_call_p50_us actor_call_p99_us \
+    chain_1000_tasks tree_reduce_1024_s large_arg_100mb_s get_large_gigabytes \
+    actor_creation_per_s cluster_start_s cross_node_put_get_gigabytes; do
+  check "benchmark row $row has a figure" grep -qE "^ *\"$row\": *[0-9][0-9.]*,?$" <<<"$bench"
 done
-check "no benchmark row failed" bash -c "! grep -q '\"error\"' <<<'$bench'"
+check "the benchmark prints exactly those 28 rows, all numbers" python3 -c '
+import json, sys
+rows = json.loads(sys.argv[1])
+sys.exit(not (len(rows) == 28 and all(isinstance(v, (int, float)) for v in rows.values())))
+' "$bench"
+check "no benchmark row failed or is unsupported" \
+  bash -c "! grep -qE '\"(error|unsupported)\"' <<<'$bench'"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -22,6 +23,24 @@ namespace {
 
 int triple(int x) { return 3 * x; }
 TROUPE_REMOTE(triple);
+
+int pid_of_worker() { return static_cast<int>(::getpid()); }
+TROUPE_REMOTE(pid_of_worker);
+
+/// Returns the pids in the names of /dev/shm segments `troupe-PID-*`.
+std::set<int> segment_pids() {
+  std::set<int> out;
+  for (auto& f : std::filesystem::directory_iterator("/dev/shm")) {
+    auto name = f.path().filename().string();
+    if (name.rfind("troupe-", 0) != 0)
+      continue;
+    try {
+      out.insert(std::stoi(name.substr(7)));
+    } catch (...) {
+    }
+  }
+  return out;
+}
 
 /// Starts a standalone node (the test executable as node daemon, as
 /// `troupe start --head --block` would) and returns its address.
@@ -62,8 +81,13 @@ TEST_CASE("a driver connects to a running node, and shutdown leaves the node run
         && read(f.path()).find("connected to its node") != std::string::npos)
       ++worker_logs;
   CHECK(worker_logs >= 1);
+  auto first_workers = troupe::test::processes_with_env("TROUPE_NODE=" + address);
+  REQUIRE(first_workers.size() >= 1);
   troupe::shutdown();
-  std::this_thread::sleep_for(200ms);
+  // The node has dealt with the job's end once the job's workers are gone;
+  // it is still there afterwards.
+  for (auto pid : first_workers)
+    CHECK(troupe::test::gone_within(pid, 10s));
   CHECK(troupe::test::alive(node.pid()));
   // A second driver (job) uses the same node.
   troupe::init({.address = address});
@@ -179,4 +203,34 @@ TEST_CASE("refs kept past shutdown release nothing, and a new cluster starts cle
   kept.clear(); // refs of the old cluster: they must not touch the new one
   CHECK(troupe::get(troupe::task(triple).remote(8), 30s) == 24);
   troupe::shutdown();
+}
+
+TEST_CASE("shutdown leaves no node, worker process or shared-memory segment behind") {
+  using troupe::test::service_counter;
+  troupe::init(troupe::test::local_cluster::small());
+  // Two workers busy at once, and an actor in a worker of its own.
+  auto a = troupe::task(pid_of_worker).remote();
+  auto b = troupe::task(pid_of_worker).remote();
+  std::set<int> workers{troupe::get(a, 30s), troupe::get(b, 30s)};
+  auto svc = troupe::actor(troupe::test::make_service_counter).remote(1);
+  CHECK(troupe::get(svc.task(&service_counter::add).remote(1), 30s) == 2);
+  CHECK(troupe::get(troupe::put(std::vector<double>(1 << 20, 1.0)), 30s).size() == 1 << 20);
+  auto spawned = troupe::test::processes_with_env("TROUPE_PARENT_PID="
+                                                  + std::to_string(::getpid()));
+  std::set<int> all(spawned.begin(), spawned.end());
+  for (auto pid : workers)
+    CHECK_MESSAGE(all.count(pid) == 1, "worker " << pid << " is not among the spawned");
+  // The node is the spawned process that owns a store segment.
+  std::vector<int> nodes;
+  for (auto pid : segment_pids())
+    if (all.count(pid))
+      nodes.push_back(pid);
+  REQUIRE_MESSAGE(nodes.size() == 1, "no store segment of this driver's node");
+  CHECK(all.size() >= 4); // the node, two task workers, the actor's
+  troupe::shutdown();
+  for (auto pid : spawned)
+    CHECK_MESSAGE(troupe::test::gone_within(pid, 10s), "process " << pid << " lingers");
+  CHECK_MESSAGE(segment_pids().count(nodes[0]) == 0,
+                "the store segment of node " << nodes[0] << " is left in /dev/shm");
+  CHECK_FALSE(troupe::is_initialized());
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -12,9 +13,11 @@
 #include <vector>
 
 #include "tests/cluster_fixture.hpp"
+#include "tests/rendezvous.hpp"
 
 using namespace std::chrono_literals;
 using troupe::test::local_cluster;
+using troupe::test::temp_dir;
 
 namespace {
 
@@ -44,14 +47,23 @@ int crash_segfault() {
 }
 TROUPE_REMOTE(crash_segfault);
 
-int my_pid_then_sleep(int millis) {
+/// Writes the file `dir/started-PID`, sleeps, and returns its pid.
+int signal_then_sleep(std::string dir, int millis) {
+  troupe::test::write_file(dir + "/started-" + std::to_string(::getpid()), "");
   std::this_thread::sleep_for(std::chrono::milliseconds(millis));
   return static_cast<int>(::getpid());
 }
-TROUPE_REMOTE(my_pid_then_sleep);
+TROUPE_REMOTE(signal_then_sleep);
 
-int pid_now() { return static_cast<int>(::getpid()); }
-TROUPE_REMOTE(pid_now);
+/// Writes the file `dir/started-PID` and waits (up to 10 s) for `n` such
+/// files: returns its pid if they all met, else -1.
+int meet_then_pid(std::string dir, int n) {
+  troupe::test::write_file(dir + "/started-" + std::to_string(::getpid()), "");
+  auto met = troupe::test::eventually(
+    [&] { return troupe::test::count_files(dir, "started-") >= n; }, 10s);
+  return met ? static_cast<int>(::getpid()) : -1;
+}
+TROUPE_REMOTE(meet_then_pid);
 
 std::vector<double> huge_array(long n) {
   return std::vector<double>(static_cast<std::size_t>(n), 1.0);
@@ -122,28 +134,43 @@ TEST_CASE("a segfaulting task fails with worker_crashed naming the signal") {
   } catch (const troupe::worker_crashed_error& e) {
     CHECK(e.reason().find("SIGSEGV") != std::string::npos);
   }
-  // The pool is refilled: two tasks still run side by side.
-  auto a = troupe::task(my_pid_then_sleep).remote(300);
-  auto b = troupe::task(my_pid_then_sleep).remote(300);
-  CHECK(troupe::get(a, 30s) != troupe::get(b, 30s));
+  // The pool is refilled: two tasks still run side by side (they meet).
+  temp_dir dir;
+  auto ra = troupe::task(meet_then_pid).remote(dir.str(), 2);
+  auto rb = troupe::task(meet_then_pid).remote(dir.str(), 2);
+  auto a = troupe::get(ra, 30s);
+  auto b = troupe::get(rb, 30s);
+  CHECK(a > 0);
+  CHECK(b > 0);
+  CHECK(a != b);
 }
 
-/// Occupies both workers with long tasks, sends `signal` to the one whose
-/// pid is known, and checks that exactly its task fails, killed by SIGKILL
-/// (SIGKILL itself, or the node's, once the heartbeat finds it frozen); the
-/// node keeps serving.
+/// Occupies both workers with long tasks, waits until both run (each writes
+/// a file named by its pid), sends `signal` to one of them, and checks that
+/// exactly its task fails, killed by SIGKILL (SIGKILL itself, or the node's,
+/// once the heartbeat finds it frozen), while the other finishes in its own
+/// worker; the node keeps serving.
 void one_worker_fails_after(int signal, int task_millis) {
-  auto victim_pid = troupe::get(troupe::task(pid_now).remote(), 30s);
-  auto a = troupe::task(my_pid_then_sleep).remote(task_millis);
-  auto b = troupe::task(my_pid_then_sleep).remote(task_millis);
-  std::this_thread::sleep_for(300ms);
+  temp_dir dir;
+  auto a = troupe::task(signal_then_sleep).remote(dir.str(), task_millis);
+  auto b = troupe::task(signal_then_sleep).remote(dir.str(), task_millis);
+  REQUIRE_MESSAGE(troupe::test::eventually(
+                    [&] { return troupe::test::count_files(dir.str(), "started-") == 2; },
+                    30s),
+                  "the two tasks did not both start");
+  int victim_pid = 0;
+  for (auto& f : std::filesystem::directory_iterator(dir.str()))
+    victim_pid = std::stoi(f.path().filename().string().substr(8));
   REQUIRE(::kill(victim_pid, signal) == 0);
   int crashed = 0;
   for (auto* r : {&a, &b}) {
     try {
-      troupe::get(*r, 30s);
+      auto pid = troupe::get(*r, 30s); // outside CHECK, which would catch
+      CHECK(pid != victim_pid);
     } catch (const troupe::worker_crashed_error& e) {
       ++crashed;
+      INFO(e.what());
+      CHECK(e.task_name() == "signal_then_sleep");
       CHECK(e.reason().find("SIGKILL") != std::string::npos);
     }
   }

@@ -15,11 +15,14 @@
 #include "lib/common/exe_files.hpp"
 #include "lib/common/process.hpp"
 #include "tests/process_helpers.hpp"
+#include "tests/rendezvous.hpp"
 #include "tests/service_actor.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
 using troupe::test::child_process;
+using troupe::test::eventually;
+using troupe::test::temp_dir;
 
 namespace {
 
@@ -31,6 +34,13 @@ troupe::node_id where_after(int ms) {
   return troupe::current_node_id();
 }
 TROUPE_REMOTE(where_after);
+
+/// Writes the file `started` (the test knows it runs), then sleeps.
+troupe::node_id where_signalled(std::string started, int ms) {
+  troupe::test::write_file(started, std::to_string(troupe::current_node_id()));
+  return where_after(ms);
+}
+TROUPE_REMOTE(where_signalled);
 
 /// 256 Ki ints (1 MiB): large enough for the object store.
 std::vector<int> make_block(int seed) {
@@ -99,17 +109,6 @@ struct three_nodes {
   ~three_nodes() { troupe::shutdown(); }
 };
 
-template <class F>
-bool eventually(F&& ok, std::chrono::milliseconds limit) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (ok())
-      return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return ok();
-}
-
 } // namespace
 
 TEST_CASE("three nodes: every node is listed, and tasks land where their resources are") {
@@ -167,7 +166,10 @@ TEST_CASE("three nodes: SPREAD puts one task on each node") {
 
 TEST_CASE("three nodes: an object made on one node is read on another and by the driver") {
   three_nodes c;
+  // Half a CPU each: the idle leases these tasks leave behind can never serve
+  // the one-CPU task at the end, which must then be placed by the scheduler.
   auto on3 = on(3), on2 = on(2);
+  on3.num_cpus = on2.num_cpus = 0.5;
   auto block = troupe::task(make_block, on3).remote(7);
   auto [node, sum] = troupe::get(troupe::task(sum_block, on2).remote(block), 60s);
   CHECK(node == 2);
@@ -181,10 +183,8 @@ TEST_CASE("three nodes: an object made on one node is read on another and by the
   auto [node3, sum3] = troupe::get(troupe::task(sum_block, on3).remote(put), 60s);
   CHECK(node3 == 3);
   CHECK(sum3 == expected_sum(11));
-  // Default placement prefers the node holding the argument. Wait until the
-  // leases above went back (and were reported), so that the task is placed
-  // by the cluster scheduler, not served by an idle lease on node 3.
-  std::this_thread::sleep_for(400ms);
+  // Default placement prefers the node holding the argument (node 3 has a
+  // CPU free even while the half-CPU leases above are still held).
   auto [near, near_sum] = troupe::get(troupe::task(sum_block).remote(block), 60s);
   CHECK(near == 3);
   CHECK(near_sum == expected_sum(7));
@@ -207,7 +207,14 @@ TEST_CASE("three nodes: a STRICT_SPREAD placement group takes one bundle per nod
     {{{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}, {{"CPU", 1}}},
     troupe::placement_strategy::strict_spread);
   CHECK_THROWS_AS(too_wide.wait(10s), troupe::unschedulable_error);
+  // Removing the group gives its bundles' CPUs back: a task needing both
+  // CPUs of node 2 waits while a bundle holds one, and runs once it is gone.
+  troupe::task_options whole_node = on(2);
+  whole_node.num_cpus = 2;
+  auto needs_all = troupe::task(where, whole_node).remote();
+  CHECK(troupe::wait(std::vector{needs_all}, 1, 500ms).ready.empty());
   troupe::remove_placement_group(pg);
+  CHECK(troupe::get(needs_all, 30s) == 2);
 }
 
 TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and tasks fail") {
@@ -215,8 +222,11 @@ TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and 
   auto on3 = on(3);
   auto block = troupe::task(make_block, on3).remote(5);
   REQUIRE(troupe::wait(std::vector{block}, 1, 60s).ready.size() == 1);
-  auto running = troupe::task(where_after, on3).remote(60000);
-  std::this_thread::sleep_for(500ms); // it is running on node 3
+  temp_dir dir;
+  auto started = dir / "started";
+  auto running = troupe::task(where_signalled, on3).remote(started, 60000);
+  REQUIRE_MESSAGE(troupe::test::file_appears(started, 30s), "the task never started");
+  CHECK(troupe::test::read_file(started) == "3");
   ::kill(c.third->pid(), SIGKILL);
   CHECK(eventually(
     [] {
@@ -244,6 +254,54 @@ TEST_CASE("three nodes: a node killed with SIGKILL is dead, and its objects and 
   troupe::task_options accel;
   accel.resources = {{"accel", 1}};
   CHECK(troupe::get(troupe::task(where, accel).remote(), 30s) == 2);
+}
+
+TEST_CASE("three nodes: a frozen node is marked dead, its task fails, and SIGCONT brings "
+          "nothing back") {
+  three_nodes c;
+  auto pid = c.third->pid();
+  // Whatever happens below, the node is resumed and killed, never left
+  // stopped (unless it was seen gone and reaped: its pid may be reused).
+  struct resume_and_kill {
+    int pid;
+    bool reaped = false;
+    ~resume_and_kill() {
+      if (reaped)
+        return;
+      ::kill(pid, SIGCONT);
+      ::kill(pid, SIGKILL);
+    }
+  } cleanup{pid};
+  temp_dir dir;
+  auto started = dir / "started";
+  auto running = troupe::task(where_signalled, on(3)).remote(started, 60000);
+  REQUIRE_MESSAGE(troupe::test::file_appears(started, 30s), "the task never started");
+  // SIGSTOP keeps its connections open: only the heartbeat reveals it.
+  REQUIRE(::kill(pid, SIGSTOP) == 0);
+  auto third_dead = [] {
+    auto nodes = troupe::nodes();
+    return nodes.size() == 3 && !nodes[2].alive && nodes[0].alive && nodes[1].alive;
+  };
+  CHECK(eventually(third_dead, 30s));
+  auto fails_with_node_died = [&] {
+    try {
+      troupe::get(running, 30s);
+      FAIL("a task on the frozen node finished");
+    } catch (const troupe::error& e) {
+      INFO(e.what());
+      CHECK(e.kind() == troupe::error_kind::node_died);
+    }
+  };
+  fails_with_node_died();
+  // Resumed, the node finds itself cut off from its head and stops; it does
+  // not come back as alive, nor as a new node, and the task stays failed.
+  REQUIRE(::kill(pid, SIGCONT) == 0);
+  cleanup.reaped = troupe::test::gone_within(pid, 30s);
+  CHECK_MESSAGE(cleanup.reaped, "the resumed node keeps running");
+  CHECK(third_dead());
+  fails_with_node_died();
+  // The others go on serving.
+  CHECK(troupe::get(troupe::task(where, on(2)).remote(), 30s) == 2);
 }
 
 TEST_CASE("three nodes: a ref owned by a worker of a dead node fails with a named error") {
@@ -296,6 +354,14 @@ TEST_CASE("three nodes: actors are placed by their resources and strategies") {
   for (auto& h : spread_out)
     used.insert(troupe::get(h.task(&locator::node).remote(), 30s));
   CHECK(used == std::set<troupe::node_id>{1, 2, 3});
+  // Node affinity puts an actor on the node named, not near its creator
+  // (node 1).
+  for (troupe::node_id n : {3, 2, 1}) {
+    troupe::actor_options pinned;
+    pinned.strategy = troupe::scheduling_strategy::on_node(n);
+    auto h = troupe::actor(make_locator, pinned).remote();
+    CHECK(troupe::get(h.task(&locator::node).remote(), 30s) == n);
+  }
   // The accel actor holds its resource: a task needing it waits for it...
   troupe::task_options needs_accel;
   needs_accel.resources = {{"accel", 1}};

@@ -9,9 +9,12 @@
 #include <vector>
 
 #include "tests/cluster_fixture.hpp"
+#include "tests/rendezvous.hpp"
 
 using namespace std::chrono_literals;
 using troupe::test::local_cluster;
+using troupe::test::overlap_gauge;
+using troupe::test::temp_dir;
 
 namespace {
 
@@ -81,9 +84,27 @@ point move_point(point p, int dx) {
 }
 TROUPE_REMOTE(move_point);
 
-int g_side_effect = 0;
-void touch(int x) { g_side_effect = x; }
-TROUPE_REMOTE(touch);
+/// A void task whose only effect is a file, written after a pause so that a
+/// get returning before the task ended would miss it.
+void write_pid_later(std::string path) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  troupe::test::write_file(path, std::to_string(::getpid()));
+}
+TROUPE_REMOTE(write_pid_later);
+
+/// Enters the gauge in `dir`, waits (up to 10 s) until `want` tasks were
+/// inside at once, stays `dwell_ms` longer (so that a task admitted beyond
+/// the limit would be counted), and leaves. Returns the most it saw inside.
+int meet(std::string dir, int want, int dwell_ms) {
+  overlap_gauge gauge{dir};
+  gauge.enter();
+  troupe::test::eventually([&] { return gauge.most() >= want; }, std::chrono::seconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(dwell_ms));
+  auto most = gauge.most();
+  gauge.leave();
+  return most;
+}
+TROUPE_REMOTE(meet);
 
 } // namespace
 
@@ -157,11 +178,16 @@ TEST_CASE("user structs with an inspect overload cross processes") {
   CHECK(p.label == "a'");
 }
 
-TEST_CASE("a task returning void can be waited for") {
+TEST_CASE("a task returning void can be waited for, and has run when get returns") {
   local_cluster cluster;
-  auto ref = troupe::task(touch).remote(3);
-  troupe::get(ref);
-  CHECK(g_side_effect == 0); // it ran in a worker, not here
+  temp_dir dir;
+  auto done = dir / "done";
+  auto ref = troupe::task(write_pid_later).remote(done);
+  troupe::get(ref, 30s);
+  // No polling: get returning means the task has ended, its effect is there.
+  auto pid = troupe::test::read_file(done);
+  REQUIRE_MESSAGE(!pid.empty(), "get returned before the void task wrote its file");
+  CHECK(std::stoi(pid) != static_cast<int>(::getpid())); // it ran in a worker
 }
 
 TEST_CASE("put values can be got and passed to tasks") {
@@ -232,27 +258,36 @@ TEST_CASE("a get that times out leaves the value to a later get") {
   CHECK(troupe::get(ref, 10s) == 5);
 }
 
-TEST_CASE("fractional CPU requests share a CPU") {
-  local_cluster cluster;
+TEST_CASE("fractional CPU requests share a CPU: four half-CPU tasks run at once on two CPUs") {
+  local_cluster cluster; // 2 CPUs
+  temp_dir dir;
   troupe::task_options half;
   half.num_cpus = 0.5;
   half.name = "half-cpu";
+  // Six tasks that each wait for four to be inside at once: they meet only if
+  // four run side by side, and a fifth admitted too early would be counted.
   std::vector<troupe::object_ref<int>> refs;
-  for (int i = 0; i < 8; ++i)
-    refs.push_back(troupe::task(square, half).remote(i));
-  int total = 0;
-  for (auto v : troupe::get(refs, 30s))
-    total += v;
-  CHECK(total == 140);
+  for (int i = 0; i < 6; ++i)
+    refs.push_back(troupe::task(meet, half).remote(dir.str(), 4, 300));
+  for (auto seen : troupe::get(refs, 60s))
+    CHECK(seen == 4);
+  CHECK(overlap_gauge{dir.str()}.most() == 4);
 }
 
-TEST_CASE("custom resources are honoured") {
-  auto opts = local_cluster::small();
-  opts.resources = {{"accelerator", 1}};
+TEST_CASE("custom resources are honoured: two units run two tasks at once, not more") {
+  auto opts = local_cluster::small(); // 2 CPUs: room for four half-CPU tasks
+  opts.resources = {{"accelerator", 2}};
   local_cluster cluster{opts};
+  temp_dir dir;
   troupe::task_options o;
+  o.num_cpus = 0.5;
   o.resources = {{"accelerator", 1}};
-  CHECK(troupe::get(troupe::task(square, o).remote(3), 30s) == 9);
+  std::vector<troupe::object_ref<int>> refs;
+  for (int i = 0; i < 4; ++i)
+    refs.push_back(troupe::task(meet, o).remote(dir.str(), 2, 300));
+  for (auto seen : troupe::get(refs, 60s))
+    CHECK(seen == 2);
+  CHECK(overlap_gauge{dir.str()}.most() == 2);
 }
 
 TEST_CASE("a view kept past shutdown stays readable") {
