@@ -123,9 +123,8 @@ cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {
     [self](place_atom, const lease_request& req, std::uint64_t origin) -> placement {
       auto& s = self->state;
       placement p;
-      if (req.strategy
-            == static_cast<std::uint8_t>(scheduling_strategy::kind::placement_group)
-          && s.unconfirmed.count(req.group))
+      if (req.strategy.type == scheduling_strategy::kind::placement_group
+          && s.unconfirmed.count(req.strategy.group))
         return p; // not placed yet: ask again
       p.node_id = s.st.place(req, origin, p.why);
       if (p.node_id != 0) {

@@ -18,8 +18,8 @@ resource_map sum(const std::vector<resource_map>& bundles) {
   return out;
 }
 
-const char* strategy_name(std::uint8_t s) {
-  switch (static_cast<placement_strategy>(s)) {
+const char* strategy_name(placement_strategy s) {
+  switch (s) {
     case placement_strategy::pack: return "PACK";
     case placement_strategy::spread: return "SPREAD";
     case placement_strategy::strict_pack: return "STRICT_PACK";
@@ -80,30 +80,30 @@ std::uint64_t cluster_state::place(const lease_request& req, std::uint64_t origi
       ++n.queued;
     return n.id;
   };
-  if (req.strategy == static_cast<std::uint8_t>(scheduling_strategy::kind::placement_group)) {
-    auto git = groups_.find(req.group);
+  if (req.strategy.type == scheduling_strategy::kind::placement_group) {
+    auto git = groups_.find(req.strategy.group);
     if (git == groups_.end() || git->second.state.state == group_state::removed) {
-      why = label + " names placement group " + std::to_string(req.group)
+      why = label + " names placement group " + std::to_string(req.strategy.group)
             + ", which does not exist (or was removed)";
       return 0;
     }
     auto& g = git->second;
     if (g.state.state == group_state::infeasible) {
-      why = label + " is in placement group " + std::to_string(req.group)
+      why = label + " is in placement group " + std::to_string(req.strategy.group)
             + ", which can never be placed: " + g.state.why;
       return 0;
     }
     if (g.state.state != group_state::placed)
       return 0; // why stays empty: wait until the group is placed
     auto& bundles = g.spec.bundles;
-    if (req.bundle >= static_cast<std::int32_t>(bundles.size())) {
-      why = label + " asks for bundle " + std::to_string(req.bundle) + " of placement group "
-            + std::to_string(req.group) + ", which has " + std::to_string(bundles.size());
+    if (req.strategy.bundle >= static_cast<std::int32_t>(bundles.size())) {
+      why = label + " asks for bundle " + std::to_string(req.strategy.bundle) + " of placement group "
+            + std::to_string(req.strategy.group) + ", which has " + std::to_string(bundles.size());
       return 0;
     }
     std::string dead;
     for (std::size_t i = 0; i < bundles.size(); ++i) {
-      if (req.bundle >= 0 && static_cast<std::size_t>(req.bundle) != i)
+      if (req.strategy.bundle >= 0 && static_cast<std::size_t>(req.strategy.bundle) != i)
         continue;
       if (!fits(bundles[i], req.resources))
         continue;
@@ -113,12 +113,12 @@ std::uint64_t cluster_state::place(const lease_request& req, std::uint64_t origi
     }
     if (!dead.empty()) {
       why = label + ": the node of bundle " + dead + " of placement group "
-            + std::to_string(req.group) + " is dead";
+            + std::to_string(req.strategy.group) + " is dead";
       return 0;
     }
     why = label + " does not fit in "
-          + (req.bundle >= 0 ? "bundle " + std::to_string(req.bundle) : "any bundle")
-          + " of placement group " + std::to_string(req.group);
+          + (req.strategy.bundle >= 0 ? "bundle " + std::to_string(req.strategy.bundle) : "any bundle")
+          + " of placement group " + std::to_string(req.strategy.group);
     return 0;
   }
   std::vector<node_view*> feasible;
@@ -142,18 +142,18 @@ std::uint64_t cluster_state::place(const lease_request& req, std::uint64_t origi
     return nullptr;
   };
   using kind = scheduling_strategy::kind;
-  if (req.strategy == static_cast<std::uint8_t>(kind::node_affinity)) {
-    if (auto* n = is_feasible(req.target_node))
+  if (req.strategy.type == kind::node_affinity) {
+    if (auto* n = is_feasible(req.strategy.node))
       return commit(*n);
-    if (!req.soft) {
-      auto it = nodes_.find(req.target_node);
-      why = label + " must run on node " + std::to_string(req.target_node) + ", which "
+    if (!req.strategy.soft) {
+      auto it = nodes_.find(req.strategy.node);
+      why = label + " must run on node " + std::to_string(req.strategy.node) + ", which "
             + (it == nodes_.end()   ? std::string{"is not in the cluster"}
                : !it->second.alive ? std::string{"is dead"}
                                    : "has only " + to_string(it->second.total));
       return 0;
     }
-  } else if (req.strategy == static_cast<std::uint8_t>(kind::spread)) {
+  } else if (req.strategy.type == kind::spread) {
     // Round robin, starting after the node chosen last; nodes with room first.
     for (int pass = 0; pass < 2; ++pass) {
       auto start = std::find_if(feasible.begin(), feasible.end(),
@@ -199,7 +199,7 @@ std::string cluster_state::infeasible_group(const group_spec& spec) const {
   for (auto& [id, n] : nodes_)
     if (n.alive)
       alive.push_back(&n);
-  auto strategy = static_cast<placement_strategy>(spec.strategy);
+  auto strategy = spec.strategy;
   if (strategy == placement_strategy::strict_pack) {
     auto all = sum(spec.bundles);
     for (auto* n : alive)
@@ -229,7 +229,7 @@ std::string cluster_state::infeasible_group(const group_spec& spec) const {
 
 bool cluster_state::assign(const group_spec& spec, std::map<std::uint64_t, resource_map> room,
                            std::vector<std::uint64_t>& chosen) {
-  auto strategy = static_cast<placement_strategy>(spec.strategy);
+  auto strategy = spec.strategy;
   auto& bundles = spec.bundles;
   chosen.clear();
   if (strategy == placement_strategy::strict_pack || strategy == placement_strategy::pack) {

@@ -33,27 +33,27 @@ lease_request request(resource_map resources, const std::string& task = "task") 
 }
 
 lease_request with(lease_request req, scheduling_strategy::kind k) {
-  req.strategy = static_cast<std::uint8_t>(k);
+  req.strategy.type = k;
   return req;
 }
 
 lease_request on_node(lease_request req, std::uint64_t node, bool soft) {
   req = with(std::move(req), scheduling_strategy::kind::node_affinity);
-  req.target_node = node;
-  req.soft = soft;
+  req.strategy.node = node;
+  req.strategy.soft = soft;
   return req;
 }
 
 lease_request in_group(lease_request req, std::uint64_t group, std::int32_t bundle) {
   req = with(std::move(req), scheduling_strategy::kind::placement_group);
-  req.group = group;
-  req.bundle = bundle;
+  req.strategy.group = group;
+  req.strategy.bundle = bundle;
   return req;
 }
 
 group_spec group(std::uint64_t id, std::vector<resource_map> bundles,
                  placement_strategy s) {
-  return {id, std::move(bundles), static_cast<std::uint8_t>(s)};
+  return {id, std::move(bundles), s};
 }
 
 /// A cluster of `n` nodes with ids 1..n, each with `total`.

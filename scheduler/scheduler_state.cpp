@@ -41,8 +41,8 @@ void scheduler_state::release_group(std::uint64_t group) {
   }
   // Requests for the group can never be served now.
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->group == group && it->strategy == static_cast<std::uint8_t>(
-                                  scheduling_strategy::kind::placement_group)) {
+    if (it->strategy.group == group
+        && it->strategy.type == scheduling_strategy::kind::placement_group) {
       io_.deny(it->requester, it->request_id,
                "placement group " + std::to_string(group) + " was removed");
       it = pending_.erase(it);
@@ -58,12 +58,12 @@ resource_report scheduler_state::report() const {
 }
 
 resource_map* scheduler_state::pool_for(const lease_request& req, bundle_key* key) {
-  if (req.strategy != static_cast<std::uint8_t>(scheduling_strategy::kind::placement_group)) {
+  if (req.strategy.type != scheduling_strategy::kind::placement_group) {
     *key = {0, -1};
     return fits(available_, req.resources) ? &available_ : nullptr;
   }
   for (auto& [k, b] : bundles_)
-    if (k.first == req.group && (req.bundle < 0 || k.second == req.bundle)
+    if (k.first == req.strategy.group && (req.strategy.bundle < 0 || k.second == req.strategy.bundle)
         && fits(b.available, req.resources)) {
       *key = k;
       return &b.available;
@@ -73,7 +73,7 @@ resource_map* scheduler_state::pool_for(const lease_request& req, bundle_key* ke
 
 bool scheduler_state::bundle_feasible(const lease_request& req) const {
   for (auto& [k, b] : bundles_)
-    if (k.first == req.group && (req.bundle < 0 || k.second == req.bundle)
+    if (k.first == req.strategy.group && (req.strategy.bundle < 0 || k.second == req.strategy.bundle)
         && fits(b.total, req.resources))
       return true;
   return false;
@@ -183,7 +183,7 @@ void scheduler_state::on_register(const worker_hello& hello) {
 
 void scheduler_state::on_lease(const lease_request& req) {
   using kind = scheduling_strategy::kind;
-  auto strategy = static_cast<kind>(req.strategy);
+  auto strategy = req.strategy.type;
   if (!req.placed) {
     // Strategies are the cluster scheduler's business, and so is a request
     // this node cannot serve now when there are other nodes.
@@ -199,7 +199,7 @@ void scheduler_state::on_lease(const lease_request& req) {
     if (!bundle_feasible(req)) {
       io_.deny(req.requester, req.request_id,
                "task '" + req.task_name + "' needs " + to_string(req.resources)
-                 + ", which no bundle of placement group " + std::to_string(req.group)
+                 + ", which no bundle of placement group " + std::to_string(req.strategy.group)
                  + " on node " + std::to_string(node_id_) + " holds");
       return;
     }

@@ -573,7 +573,7 @@ lease_request make_request(fixture& f, const core_actor& requester, resource_map
 }
 
 lease_request with_strategy(lease_request req, scheduling_strategy::kind k) {
-  req.strategy = static_cast<std::uint8_t>(k);
+  req.strategy.type = k;
   return req;
 }
 
@@ -584,8 +584,8 @@ lease_request group_request(fixture& f, const core_actor& requester, resource_ma
                             const std::string& task = "task") {
   auto req = with_strategy(make_request(f, requester, std::move(resources), task),
                            scheduling_strategy::kind::placement_group);
-  req.group = group;
-  req.bundle = bundle;
+  req.strategy.group = group;
+  req.strategy.bundle = bundle;
   req.placed = true;
   return req;
 }
@@ -646,16 +646,16 @@ TEST_CASE("a request with a strategy is always spilled, even on a one-node clust
   using kind = scheduling_strategy::kind;
   auto spread = with_strategy(make_request(f, a, one_cpu), kind::spread);
   auto pinned = with_strategy(make_request(f, a, one_cpu), kind::node_affinity);
-  pinned.target_node = 0;
+  pinned.strategy.node = 0;
   auto in_group = with_strategy(make_request(f, a, one_cpu), kind::placement_group);
-  in_group.group = 3;
+  in_group.strategy.group = 3;
   for (auto& req : {spread, pinned, in_group})
     f.st->on_lease(req);
   REQUIRE(f.io.spills.size() == 3);
   CHECK(f.io.spills[0].request_id == spread.request_id);
   CHECK(f.io.spills[1].request_id == pinned.request_id);
   CHECK(f.io.spills[2].request_id == in_group.request_id);
-  CHECK(f.io.spills[2].group == 3);
+  CHECK(f.io.spills[2].strategy.group == 3);
   CHECK(f.io.grants.empty());
   CHECK(f.io.denials.empty());
   CHECK(f.st->pending_requests() == 0);

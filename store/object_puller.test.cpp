@@ -10,6 +10,7 @@
 #include "troupe/errors.hpp"
 
 using namespace troupe::store;
+using troupe::encoding;
 using troupe::object_id;
 
 namespace {

@@ -49,10 +49,12 @@ constexpr std::size_t align_up(std::size_t n, std::size_t a) {
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free);
 
+// troupe::encoding in the flatbuffers metadata: the same values.
 static_assert(static_cast<int>(encoding::caf_binary)
               == static_cast<int>(fb::encoding::caf_binary));
 static_assert(static_cast<int>(encoding::raw_array)
               == static_cast<int>(fb::encoding::raw_array));
+static_assert(static_cast<int>(encoding::raw_array) == static_cast<int>(fb::encoding::MAX));
 
 std::string format_offset(std::uint64_t offset) {
   return "offset " + std::to_string(offset);

@@ -6,16 +6,10 @@
 #include <string_view>
 
 #include "store/allocator.hpp"
+#include "troupe/encoding.hpp"
 #include "troupe/object_id.hpp"
 
 namespace troupe::store {
-
-/// How an object's data bytes are laid out (the values of `fb::encoding` in
-/// object_meta.fbs, repeated here to keep flatbuffers out of this header).
-enum class encoding : std::uint8_t {
-  caf_binary = 0, ///< bytes from CAF's binary serializer
-  raw_array = 1,  ///< contiguous elements of an arithmetic type
-};
 
 /// Where an object lives in the region: what other processes are told.
 struct object_info {

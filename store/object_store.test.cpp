@@ -15,6 +15,7 @@
 #include "troupe/errors.hpp"
 
 using namespace troupe::store;
+using troupe::encoding;
 using troupe::object_id;
 
 namespace {

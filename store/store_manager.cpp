@@ -196,7 +196,7 @@ void start_transfer(self_ptr self, const object_id& id) {
         std::vector<object_puller::chunk> chunks;
         try {
           chunks = self->state.puller->on_meta(
-            id, {meta.size, meta.type_hash, meta.type_name, static_cast<encoding>(meta.enc)},
+            id, {meta.size, meta.type_hash, meta.type_name, meta.enc},
             &done);
         } catch (const std::exception& e) {
           if (auto* obj = self->state.puller->transfer(id))
@@ -348,7 +348,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
         m.size = r.size;
         m.type_hash = r.type_hash;
         m.type_name = std::string{r.type_name};
-        m.enc = static_cast<std::uint8_t>(r.enc);
+        m.enc = r.enc;
       } catch (const std::exception& e) {
         m.why = "object " + id.to_string() + " is not in node " + std::to_string(s.node_id)
                 + "'s store: " + e.what();

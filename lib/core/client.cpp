@@ -262,7 +262,7 @@ stored_value client::store_value(encoded_value& v, const object_id& id) {
   }
   auto& store = *mapping_->store;
   auto w = store.create(id, v.size(), v.type_hash, v.type_name,
-                          static_cast<store::encoding>(v.enc));
+                          v.enc);
   std::memcpy(w.data, v.data(), v.size());
   store.seal(w.offset);
   // The object directory learns where it is (other nodes may pull it from

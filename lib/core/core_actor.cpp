@@ -41,7 +41,7 @@ struct core_state {
         *pending = true;
         break;
       case object_table::status::ready:
-        r.enc = static_cast<std::uint8_t>(v.enc);
+        r.enc = v.enc;
         r.type_hash = v.type_hash;
         r.type_name = v.type_name;
         r.in_store = v.in_store;
@@ -270,7 +270,7 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
         st.c->table().fail(r.id, r.error);
       } else {
         stored_value v;
-        v.enc = static_cast<encoding>(r.enc);
+        v.enc = r.enc;
         v.type_hash = r.type_hash;
         v.type_name = std::move(r.type_name);
         v.in_store = r.in_store;

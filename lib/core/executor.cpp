@@ -37,7 +37,7 @@ std::string current_exception_type() {
 raw_value arg_view(client& c, schema::Value::Reader v,
                    const std::shared_ptr<const std::vector<char>>& batch) {
   raw_value r;
-  r.enc = static_cast<encoding>(v.getEncoding());
+  r.enc = read_encoding(v);
   r.type_hash = v.getTypeHash();
   if (v.isStored()) {
     stored_value s;

@@ -42,7 +42,7 @@ placement_group create_placement_group(
   auto& c = detail::client::get();
   group_spec spec;
   spec.bundles.assign(bundles.begin(), bundles.end());
-  spec.strategy = static_cast<std::uint8_t>(strategy);
+  spec.strategy = strategy;
   auto st = ask(c, group_atom::value, spec);
   return placement_group{st.id};
 }

@@ -276,11 +276,7 @@ void submitter::pump(const std::string& key) {
       auto& first = tasks_.at(s.queued.front());
       s.pending_requests.emplace(rid, first.name);
       lease_request req{rid, exe_, s.resources, first.name, self_, s.dedicated};
-      req.strategy = static_cast<std::uint8_t>(s.strategy.type);
-      req.target_node = s.strategy.node;
-      req.soft = s.strategy.soft;
-      req.group = s.strategy.group;
-      req.bundle = s.strategy.bundle;
+      req.strategy = s.strategy;
       req.locality_node = s.locality_node;
       io_.request_lease(std::move(req));
     }

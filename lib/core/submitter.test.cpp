@@ -879,15 +879,13 @@ TEST_CASE("a lease request carries the task's strategy") {
   f.submit({value_arg(1)}, "pinned", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(3, true));
   REQUIRE(f.io.requests.size() == 1);
   auto& req = f.io.requests[0];
-  CHECK(req.strategy
-        == static_cast<std::uint8_t>(troupe::scheduling_strategy::kind::node_affinity));
-  CHECK(req.target_node == 3);
-  CHECK(req.soft);
+  CHECK(req.strategy.type == troupe::scheduling_strategy::kind::node_affinity);
+  CHECK(req.strategy.node == 3);
+  CHECK(req.strategy.soft);
   // Another strategy is another shape: a request of its own.
   f.submit({value_arg(1)}, "spread", {{"CPU", 1}}, troupe::scheduling_strategy::spread());
   REQUIRE(f.io.requests.size() == 2);
-  CHECK(f.io.requests[1].strategy
-        == static_cast<std::uint8_t>(troupe::scheduling_strategy::kind::spread));
+  CHECK(f.io.requests[1].strategy.type == troupe::scheduling_strategy::kind::spread);
 }
 
 TEST_CASE("an idle lease of another shape with the same resources serves a task it suits") {

@@ -59,9 +59,16 @@ void write_value(schema::Value::Builder b, const stored_value& v) {
   }
 }
 
+encoding read_encoding(schema::Value::Reader r) {
+  auto e = r.getEncoding();
+  if (!is_encoding(e))
+    message_reader::throw_malformed(("unknown value encoding " + std::to_string(e)).c_str());
+  return static_cast<encoding>(e);
+}
+
 stored_value read_value(schema::Value::Reader r) {
   stored_value v;
-  v.enc = static_cast<encoding>(r.getEncoding());
+  v.enc = read_encoding(r);
   v.type_hash = r.getTypeHash();
   v.type_name = r.getTypeName();
   if (r.isStored()) {

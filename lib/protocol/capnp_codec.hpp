@@ -41,6 +41,10 @@ private:
 void write_object_id(schema::ObjectId::Builder b, const object_id& id);
 object_id read_object_id(schema::ObjectId::Reader r);
 
+/// Returns the value's encoding; throws `troupe::error` (protocol) for a
+/// number that names none.
+encoding read_encoding(schema::Value::Reader r);
+
 /// Writes an inline or stored value.
 void write_value(schema::Value::Builder b, const stored_value& v);
 /// Copies a value out of a message (inline bytes are copied).

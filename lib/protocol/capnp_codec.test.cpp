@@ -106,6 +106,21 @@ TEST_CASE("a stored value survives write_value and read_value as offset and size
   CHECK_FALSE(r.inline_data);
 }
 
+TEST_CASE("a value whose encoding number names no encoding is rejected as malformed") {
+  capnp::MallocMessageBuilder builder;
+  write_value(builder.initRoot<schema::Value>(), inline_value("x"));
+  builder.getRoot<schema::Value>().setEncoding(7);
+  auto bytes = to_bytes(builder);
+  message_reader reader{bytes};
+  try {
+    read_value(reader.root<schema::Value>());
+    FAIL("encoding 7 was read as a value");
+  } catch (const troupe::error& e) {
+    CHECK(e.kind() == troupe::error_kind::protocol);
+    CHECK(std::string{e.what()}.find("unknown value encoding 7") != std::string::npos);
+  }
+}
+
 TEST_CASE("an error survives write_error and read_error") {
   troupe::error_info e{troupe::error_kind::task_failed, "producer", "std::out_of_range",
                        "index 7 is out of range"};

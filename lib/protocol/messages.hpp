@@ -22,6 +22,7 @@
 #include "lib/protocol/local_scheduler_actor.hpp"
 #include "lib/protocol/store_manager_actor.hpp"
 
+#include "troupe/encoding.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/object_id.hpp"
 #include "troupe/scheduling.hpp"
@@ -162,6 +163,12 @@ typename I::result_type inspect(I& f, worker_hello& x) {
            x.executor, x.core);
 }
 
+template <class I>
+typename I::result_type inspect(I& f, scheduling_strategy& x) {
+  return f(caf::meta::type_name("troupe.scheduling_strategy"), x.type, x.node, x.soft,
+           x.group, x.bundle);
+}
+
 /// A submitter asking for a worker with `resources` to push tasks to.
 struct lease_request {
   std::uint64_t request_id = 0;
@@ -170,12 +177,7 @@ struct lease_request {
   std::string task_name; ///< first task waiting for it, for error messages
   core_actor requester;  ///< receives `granted` / `denied`
   bool dedicated = false; ///< for an actor: the worker is never returned
-  /// troupe::scheduling_strategy::kind, and its node, softness and group.
-  std::uint8_t strategy = 0;
-  std::uint64_t target_node = 0;
-  bool soft = false;
-  std::uint64_t group = 0;
-  std::int32_t bundle = -1;
+  scheduling_strategy strategy;
   /// The node holding most of the task's argument bytes (0: none).
   std::uint64_t locality_node = 0;
   /// Set by the cluster scheduler: the receiving node serves it, or denies.
@@ -186,7 +188,7 @@ template <class I>
 typename I::result_type inspect(I& f, lease_request& x) {
   return f(caf::meta::type_name("troupe.lease_request"), x.request_id, x.exe,
            x.resources, x.task_name, x.requester, x.dedicated, x.strategy,
-           x.target_node, x.soft, x.group, x.bundle, x.locality_node, x.placed);
+           x.locality_node, x.placed);
 }
 
 /// The cluster scheduler's answer to `place`: a node, or why none.
@@ -205,7 +207,7 @@ typename I::result_type inspect(I& f, placement& x) {
 struct group_spec {
   std::uint64_t id = 0;
   std::vector<resource_map> bundles;
-  std::uint8_t strategy = 0; ///< troupe::placement_strategy
+  placement_strategy strategy = placement_strategy::pack;
 };
 
 template <class I>
@@ -246,7 +248,7 @@ struct object_meta {
   std::uint64_t size = 0;
   std::uint64_t type_hash = 0;
   std::string type_name;
-  std::uint8_t enc = 0;
+  encoding enc = encoding::caf_binary;
 };
 
 template <class I>
@@ -347,7 +349,7 @@ struct object_reply {
   object_id id;
   bool failed = false;
   error_info error;
-  std::uint8_t enc = 0;
+  encoding enc = encoding::caf_binary;
   std::uint64_t type_hash = 0;
   std::string type_name;
   bool in_store = false;

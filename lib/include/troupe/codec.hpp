@@ -17,6 +17,7 @@
 #include <caf/binary_serializer.hpp>
 
 #include "troupe/detail/type_name.hpp"
+#include "troupe/encoding.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/shared_array.hpp"
 
@@ -25,12 +26,6 @@ class actor_system;
 } // namespace caf
 
 namespace troupe {
-
-/// How a stored value's bytes are laid out.
-enum class encoding : std::uint8_t {
-  caf_binary = 0, ///< CAF's binary serializer over the type's `inspect`
-  raw_array = 1,  ///< contiguous arithmetic elements, viewable in place
-};
 
 namespace detail {
 
