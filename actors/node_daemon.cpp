@@ -58,9 +58,10 @@ node_options with_defaults(node_options opts) {
     opts.object_store_bytes = default_store_bytes();
   if (opts.resources.count("memory") == 0) {
     // What tasks may ask for: the RAM the object store leaves (as in Ray).
-    auto ram = static_cast<double>(::sysconf(_SC_PHYS_PAGES))
-               * static_cast<double>(::sysconf(_SC_PAGESIZE));
-    opts.resources["memory"] = std::max(0.0, ram - static_cast<double>(opts.object_store_bytes));
+    auto ram = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+               static_cast<double>(::sysconf(_SC_PAGESIZE));
+    opts.resources["memory"] =
+        std::max(0.0, ram - static_cast<double>(opts.object_store_bytes));
   }
   if (opts.pool_size == 0)
     opts.pool_size = static_cast<std::size_t>(std::max(1.0, opts.resources["CPU"]));
@@ -90,7 +91,8 @@ sigset_t block_stop_signals() {
 /// the scheduler and the store manager learn their node.
 class node_daemon {
 public:
-  explicit node_daemon(node_options opts) : opts_(std::move(opts)) {}
+  explicit node_daemon(node_options opts)
+      : opts_(std::move(opts)) {}
   node_daemon(const node_daemon&) = delete;
   node_daemon& operator=(const node_daemon&) = delete;
 
@@ -99,8 +101,8 @@ public:
   bool create_store_segment() {
     store::remove_stale_segments();
     std::random_device rd;
-    segment_name_ = "troupe-" + std::to_string(::getpid()) + "-"
-                    + std::to_string(rd() % 1000000);
+    segment_name_ =
+        "troupe-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000);
     try {
       segment_ = store::shm_allocator::create(segment_name_, opts_.object_store_bytes);
     } catch (const std::exception& e) {
@@ -126,10 +128,10 @@ public:
     auto colon = opts_.head_address.rfind(':');
     auto head_host = opts_.head_address.substr(0, colon);
     auto head_port = colon == std::string::npos
-                       ? 0
-                       : std::atoi(opts_.head_address.c_str() + colon + 1);
+                         ? 0
+                         : std::atoi(opts_.head_address.c_str() + colon + 1);
     auto h = sys_->middleman().remote_actor<control_store_actor>(
-      head_host, static_cast<std::uint16_t>(head_port));
+        head_host, static_cast<std::uint16_t>(head_port));
     if (!h) {
       spdlog::error("cannot reach the head node at {}: {}", opts_.head_address,
                     sys_->render(h.error()));
@@ -146,7 +148,7 @@ public:
   void spawn_actors() {
     manager_ = store::spawn_store_manager(*sys_, segment_);
     sched_ = sched::spawn_local_scheduler(
-      *sys_, {opts_.resources, opts_.worker_exe, opts_.pool_size, 64});
+        *sys_, {opts_.resources, opts_.worker_exe, opts_.pool_size, 64});
     info_.host = advertised_host(opts_.bind);
     info_.scheduler = sched_;
     info_.store_manager = manager_;
@@ -194,7 +196,8 @@ public:
       return false;
     }
     connect_to_peers(peers);
-    spdlog::info("joined the cluster at {} as node {}", opts_.head_address, info_.node_id);
+    spdlog::info("joined the cluster at {} as node {}", opts_.head_address,
+                 info_.node_id);
     return true;
   }
 
@@ -255,12 +258,12 @@ private:
     std::string failure;
     caf::scoped_actor self{*sys_};
     self->request(cs_, std::chrono::seconds(10), join_atom::value, info_)
-      .receive([&](node_info& joined) { info_ = std::move(joined); },
-               [&](caf::error& e) { failure = sys_->render(e); });
+        .receive([&](node_info& joined) { info_ = std::move(joined); },
+                 [&](caf::error& e) { failure = sys_->render(e); });
     if (failure.empty())
       self->request(cs_, std::chrono::seconds(10), nodes_atom::value)
-        .receive([&](node_list& l) { peers = std::move(l); },
-                 [&](caf::error& e) { failure = sys_->render(e); });
+          .receive([&](node_list& l) { peers = std::move(l); },
+                   [&](caf::error& e) { failure = sys_->render(e); });
     return failure;
   }
 
@@ -270,10 +273,11 @@ private:
   void connect_to_peers(const node_list& peers) {
     for (auto& p : peers.nodes)
       if (p.alive && p.node_id != 1 && p.node_id != info_.node_id)
-        if (auto peer = sys_->middleman().remote_actor<control_store_actor>(p.host, p.port);
+        if (auto peer =
+                sys_->middleman().remote_actor<control_store_actor>(p.host, p.port);
             !peer)
-          spdlog::warn("cannot connect to node {} at {}:{}: {}", p.node_id, p.host, p.port,
-                       sys_->render(peer.error()));
+          spdlog::warn("cannot connect to node {} at {}:{}: {}", p.node_id, p.host,
+                       p.port, sys_->render(peer.error()));
   }
 
   /// Undoes `spawn_actors` and `create_store_segment` when a later step of

@@ -149,9 +149,8 @@ std::vector<int_ref> submit_actor_noops(const std::vector<actor_ref>& actors,
 /// `figure`: one caller (the driver) makes 1,000 calls spread over the
 /// actors, then gets all; a round is `cycles` of these. A cycle takes only
 /// a few ms here: a round of many is less at the mercy of noise.
-void actor_calls_async_on(const bench_config& cfg, bench_samples& out,
-                          const char* figure, std::size_t num_actors,
-                          troupe::actor_options opts) {
+void actor_calls_async_on(const bench_config& cfg, bench_samples& out, const char* figure,
+                          std::size_t num_actors, troupe::actor_options opts) {
   auto cycles = cfg.pick(20, 5);
   with_actors(cfg, num_actors, std::move(opts), [&](std::vector<actor_ref>& actors) {
     for (int r = 0; r < cfg.rounds; ++r) {
@@ -190,8 +189,8 @@ void actor_calls_n_n(const bench_config& cfg, bench_samples& out, const char* fi
         clients.push_back(client.remote(a, per_batch, batches));
       for (auto v : troupe::get(clients, cfg.timeout))
         check(v == per_batch * batches, "caller task result");
-      out[figure].push_back(static_cast<double>(n) * static_cast<double>(per_batch * batches)
-                            / seconds_since(t0));
+      out[figure].push_back(static_cast<double>(n) *
+                            static_cast<double>(per_batch * batches) / seconds_since(t0));
     }
   });
 }
@@ -201,10 +200,9 @@ void actor_calls_n_n(const bench_config& cfg, bench_samples& out, const char* fi
 void actor_calls_sync(const bench_config& cfg, bench_samples& out) {
   with_actors(cfg, 1, {}, [&](std::vector<actor_ref>& actors) {
     auto m = actors.front().task(&bench_actor::noop);
-    sync_rounds(cfg, out, "1_1_actor_calls_sync", "actor_call_p50_us", "actor_call_p99_us",
-                [&] {
-                  check(troupe::get(m.remote(), cfg.timeout) == 1, "no-op call result");
-                });
+    sync_rounds(
+        cfg, out, "1_1_actor_calls_sync", "actor_call_p50_us", "actor_call_p99_us",
+        [&] { check(troupe::get(m.remote(), cfg.timeout) == 1, "no-op call result"); });
   });
 }
 

@@ -28,10 +28,12 @@ public:
     if (std::count_if(nodes.begin(), nodes.end(), [](auto& n) { return n.alive; }) > 1)
       return;
     pid_ = detail::spawn_process(
-      detail::self_exe(), {"--troupe-node"},
-      {"TROUPE_ROLE=node", "TROUPE_NUM_CPUS=1", "TROUPE_HEAD_ADDRESS=" + nodes.front().address,
-       "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(1ULL << 30), "TROUPE_READY_FD=-1",
-       "TROUPE_PORT=0", "TROUPE_BIND=127.0.0.1", "TROUPE_RESOURCES=", "TROUPE_WORKER_EXE="});
+        detail::self_exe(), {"--troupe-node"},
+        {"TROUPE_ROLE=node", "TROUPE_NUM_CPUS=1",
+         "TROUPE_HEAD_ADDRESS=" + nodes.front().address,
+         "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(1ULL << 30), "TROUPE_READY_FD=-1",
+         "TROUPE_PORT=0", "TROUPE_BIND=127.0.0.1",
+         "TROUPE_RESOURCES=", "TROUPE_WORKER_EXE="});
     auto until = clock_type::now() + std::chrono::seconds(20);
     while (troupe::nodes().size() <= nodes.size()) {
       if (clock_type::now() > until)
@@ -79,8 +81,8 @@ void cross_node_put_get(const bench_config& cfg, bench_samples& out) {
     auto view = troupe::get_view(ref);
     auto took = seconds_since(t0);
     check(view.size() == n && view[n - 1] == 1.0, "the array arrived whole");
-    out["cross_node_put_get_gigabytes"].push_back(static_cast<double>(n * sizeof(double))
-                                                  / took / 1e9);
+    out["cross_node_put_get_gigabytes"].push_back(
+        static_cast<double>(n * sizeof(double)) / took / 1e9);
   }
 }
 

@@ -78,23 +78,25 @@ void create_actor(client& c, const function_entry& fn, schema::TaskSpec::Reader 
 }
 
 /// Writes into `out` that the task named `name` failed.
-void write_failure(schema::TaskResult::Builder out, error_kind kind, const std::string& name,
-                   std::string type, std::string msg) {
+void write_failure(schema::TaskResult::Builder out, error_kind kind,
+                   const std::string& name, std::string type, std::string msg) {
   write_error(out.initError(), {kind, name, std::move(type), std::move(msg)});
 }
 
 /// Looks up the task's function and reads its arguments into `args`;
 /// returns the function, or nullptr after writing into `out` why the task
 /// cannot run.
-const function_entry* prepare_task(client& c, void* instance, schema::TaskSpec::Reader spec,
+const function_entry* prepare_task(client& c, void* instance,
+                                   schema::TaskSpec::Reader spec,
                                    const std::shared_ptr<const std::vector<char>>& batch,
                                    std::vector<raw_value>& args,
-                                   schema::TaskResult::Builder out, const std::string& name) {
+                                   schema::TaskResult::Builder out,
+                                   const std::string& name) {
   auto* fn = find_function(std::string_view{spec.getFunction().cStr()});
   if (!fn) {
     write_failure(out, error_kind::unknown_function, name, "",
-                  "no function named '" + std::string{spec.getFunction().cStr()}
-                    + "' is registered in the worker's executable");
+                  "no function named '" + std::string{spec.getFunction().cStr()} +
+                      "' is registered in the worker's executable");
     return nullptr;
   }
   try {
@@ -123,16 +125,16 @@ bool invoke_task(client& c, const function_entry& fn, void* instance,
   c.in_task = true;
   try {
     switch (fn.kind) {
-      case entry_kind::function:
-        fn.invoke(fn.fn, args.data(), args.size(), result);
-        break;
-      case entry_kind::method:
-        fn.call(fn, instance, args.data(), args.size(), result);
-        break;
-      case entry_kind::factory:
-        create_actor(c, fn, spec, args);
-        codec<unit_value>::encode(unit_value{}, result);
-        break;
+    case entry_kind::function:
+      fn.invoke(fn.fn, args.data(), args.size(), result);
+      break;
+    case entry_kind::method:
+      fn.call(fn, instance, args.data(), args.size(), result);
+      break;
+    case entry_kind::factory:
+      create_actor(c, fn, spec, args);
+      codec<unit_value>::encode(unit_value{}, result);
+      break;
     }
     c.in_task = false;
   } catch (const task_error& e) {
