@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <memory>
+#include <optional>
 #include <random>
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -46,6 +48,265 @@ void reap_children(std::atomic<bool>& stop, local_scheduler_actor sched) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
+
+/// Returns `in` with what was left open filled in: every core as CPUs, 30%
+/// of RAM for the object store, one worker per CPU.
+node_options with_defaults(node_options opts) {
+  if (opts.resources.count("CPU") == 0)
+    opts.resources["CPU"] = std::max(1u, std::thread::hardware_concurrency());
+  if (opts.object_store_bytes == 0)
+    opts.object_store_bytes = default_store_bytes();
+  if (opts.resources.count("memory") == 0) {
+    // What tasks may ask for: the RAM the object store leaves (as in Ray).
+    auto ram = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+               static_cast<double>(::sysconf(_SC_PAGESIZE));
+    opts.resources["memory"] =
+        std::max(0.0, ram - static_cast<double>(opts.object_store_bytes));
+  }
+  if (opts.pool_size == 0)
+    opts.pool_size = static_cast<std::size_t>(std::max(1.0, opts.resources["CPU"]));
+  return opts;
+}
+
+/// Blocks SIGTERM and SIGINT in this thread and returns them: a thread of
+/// ours takes them (`node_daemon::start_threads`), and CAF's threads, started
+/// later, inherit the mask, so that no CAF thread is interrupted by them.
+sigset_t block_stop_signals() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  return sigs;
+}
+
+/// One node daemon's run, in steps that `run_node` calls in order. A step
+/// that fails logs why, undoes what the steps before it set up and returns
+/// false; the process then exits with code 2.
+///
+/// The order matters: the store segment exists before its manager; a member
+/// node reaches the head before it spawns anything (without the head there
+/// is no cluster); the control store hands out node_info with the real port
+/// only after it is published; the join gives a member node its id before
+/// the scheduler and the store manager learn their node.
+class node_daemon {
+public:
+  explicit node_daemon(node_options opts)
+      : opts_(std::move(opts)) {}
+  node_daemon(const node_daemon&) = delete;
+  node_daemon& operator=(const node_daemon&) = delete;
+
+  /// Creates the shared-memory segment of this node's object store, under a
+  /// name of its own (after removing those of daemons that died).
+  bool create_store_segment() {
+    store::remove_stale_segments();
+    std::random_device rd;
+    segment_name_ =
+        "troupe-" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000);
+    try {
+      segment_ = store::shm_allocator::create(segment_name_, opts_.object_store_bytes);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot create the object store ({} bytes): {}",
+                    opts_.object_store_bytes, e.what());
+      return false;
+    }
+    return true;
+  }
+
+  /// Starts the actor system (after the signals are blocked: see
+  /// `block_stop_signals`).
+  void start_actor_system() {
+    cfg_ = detail::make_system_config();
+    sys_.emplace(*cfg_);
+  }
+
+  /// Reaches the head's control store, for a member node: without it there
+  /// is no cluster to join. The head node itself has nothing to do here.
+  bool connect_to_head() {
+    if (opts_.head_address.empty())
+      return true;
+    auto colon = opts_.head_address.rfind(':');
+    auto head_host = opts_.head_address.substr(0, colon);
+    auto head_port = colon == std::string::npos
+                         ? 0
+                         : std::atoi(opts_.head_address.c_str() + colon + 1);
+    auto h = sys_->middleman().remote_actor<control_store_actor>(
+        head_host, static_cast<std::uint16_t>(head_port));
+    if (!h) {
+      spdlog::error("cannot reach the head node at {}: {}", opts_.head_address,
+                    sys_->render(h.error()));
+      store::shm_allocator::remove(segment_name_);
+      return false;
+    }
+    head_ = *h;
+    return true;
+  }
+
+  /// Spawns the node's actors: store manager, local scheduler, on the head
+  /// node the cluster scheduler (the head is node 1), and the control store,
+  /// which describes this node to others.
+  void spawn_actors() {
+    manager_ = store::spawn_store_manager(*sys_, segment_);
+    sched_ = sched::spawn_local_scheduler(
+        *sys_, {opts_.resources, opts_.worker_exe, opts_.pool_size, 64});
+    info_.host = advertised_host(opts_.bind);
+    info_.scheduler = sched_;
+    info_.store_manager = manager_;
+    info_.segment = segment_name_;
+    info_.store_capacity = opts_.object_store_bytes;
+    info_.total = opts_.resources;
+    if (!head_) {
+      cluster_ = sched::spawn_cluster_scheduler(*sys_);
+      info_.cluster = cluster_;
+      info_.node_id = 1;
+    }
+    cs_ = spawn_control_store(*sys_, info_, head_);
+  }
+
+  /// Publishes the control store on the node's port (the OS picks one for
+  /// port 0) and tells the control store which one it got.
+  bool publish() {
+    auto port = sys_->middleman().publish(cs_, opts_.port, opts_.bind.c_str(), true);
+    if (!port) {
+      spdlog::error("cannot listen on {}:{}: {}", opts_.bind, opts_.port,
+                    sys_->render(port.error()));
+      abort_start();
+      return false;
+    }
+    port_ = *port;
+    // The control store hands out node_info with the real port from now on.
+    info_.port = port_;
+    info_.control = cs_;
+    caf::anon_send(cs_, node_atom::value, port_);
+    return true;
+  }
+
+  /// Joins the cluster: a member node through the head, which gives it its
+  /// id and the cluster scheduler; the head node's scheduler directly.
+  bool join_cluster() {
+    if (!head_) {
+      caf::anon_send(cluster_, join_atom::value, info_.node_id, info_.total, sched_);
+      return true;
+    }
+    node_list peers;
+    if (auto failure = join_head(peers); !failure.empty()) {
+      spdlog::error("the head at {} did not let this node join: {}", opts_.head_address,
+                    failure);
+      abort_start();
+      return false;
+    }
+    connect_to_peers(peers);
+    spdlog::info("joined the cluster at {} as node {}", opts_.head_address,
+                 info_.node_id);
+    return true;
+  }
+
+  /// Tells the scheduler and the store manager their node, once it has its id.
+  void tell_node_to_actors() {
+    caf::anon_send(sched_, node_atom::value, info_);
+    caf::anon_send(manager_, node_atom::value, cs_, info_.node_id);
+  }
+
+  /// Starts the thread that reaps workers and the one that turns SIGTERM or
+  /// SIGINT (blocked in every other thread) into a stop of the control store.
+  void start_threads(sigset_t sigs) {
+    reaper_ = std::thread{reap_children, std::ref(stop_reaper_), sched_};
+    std::thread([cs = cs_, sigs]() mutable {
+      int sig = 0;
+      sigwait(&sigs, &sig);
+      caf::anon_send(cs, stop_atom::value);
+    }).detach();
+  }
+
+  /// Logs that the node is up and writes its port to the ready pipe, on
+  /// which the process that started it waits.
+  void report_ready() {
+    spdlog::info("node listening on {}:{} with {} (node {})", info_.host, port_,
+                 sched::to_string(opts_.resources), info_.node_id);
+    if (opts_.ready_fd >= 0) {
+      auto line = std::to_string(port_) + "\n";
+      [[maybe_unused]] auto n = ::write(opts_.ready_fd, line.data(), line.size());
+      ::close(opts_.ready_fd);
+    }
+  }
+
+  /// Returns once the control store is down: a `stop` message, a signal or
+  /// the end of the embedded driver ends it.
+  void serve_until_stopped() {
+    caf::scoped_actor self{*sys_};
+    self->monitor(cs_);
+    self->receive([](const caf::down_msg&) {});
+  }
+
+  /// Stops what outlives the control store; the reaper last, so that workers
+  /// ending meanwhile are still reaped.
+  void stop() {
+    store::shm_allocator::remove(segment_name_);
+    caf::anon_send_exit(sched_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
+    if (cluster_)
+      caf::anon_send_exit(cluster_, caf::exit_reason::user_shutdown);
+    sys_->middleman().unpublish(cs_, port_);
+    stop_reaper_ = true;
+    reaper_.join();
+  }
+
+private:
+  /// Asks the head (through this node's control store) to let this node
+  /// join, then for the list of nodes; returns why either failed, or "".
+  std::string join_head(node_list& peers) {
+    std::string failure;
+    caf::scoped_actor self{*sys_};
+    self->request(cs_, std::chrono::seconds(10), join_atom::value, info_)
+        .receive([&](node_info& joined) { info_ = std::move(joined); },
+                 [&](caf::error& e) { failure = sys_->render(e); });
+    if (failure.empty())
+      self->request(cs_, std::chrono::seconds(10), nodes_atom::value)
+          .receive([&](node_list& l) { peers = std::move(l); },
+                   [&](caf::error& e) { failure = sys_->render(e); });
+    return failure;
+  }
+
+  /// Connects to every other member node, so that objects and leases go
+  /// straight to it rather than through the head. A node it cannot reach
+  /// costs a warning, not the join.
+  void connect_to_peers(const node_list& peers) {
+    for (auto& p : peers.nodes)
+      if (p.alive && p.node_id != 1 && p.node_id != info_.node_id)
+        if (auto peer =
+                sys_->middleman().remote_actor<control_store_actor>(p.host, p.port);
+            !peer)
+          spdlog::warn("cannot connect to node {} at {}:{}: {}", p.node_id, p.host,
+                       p.port, sys_->render(peer.error()));
+  }
+
+  /// Undoes `spawn_actors` and `create_store_segment` when a later step of
+  /// the start fails.
+  void abort_start() {
+    caf::anon_send_exit(cs_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(sched_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
+    if (cluster_)
+      caf::anon_send_exit(cluster_, caf::exit_reason::user_shutdown);
+    store::shm_allocator::remove(segment_name_);
+  }
+
+  node_options opts_;
+  std::string segment_name_;
+  std::shared_ptr<store::shm_allocator> segment_;
+  // Declared before the handles below, so that it outlives them.
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::optional<caf::actor_system> sys_;
+  control_store_actor head_; ///< none on the head node
+  store_manager_actor manager_;
+  local_scheduler_actor sched_;
+  node_info info_;
+  cluster_scheduler_actor cluster_; ///< only on the head node
+  control_store_actor cs_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_reaper_{false};
+  std::thread reaper_;
+};
 
 } // namespace
 
@@ -95,152 +356,22 @@ int run_node(const node_options& in) {
   detail::init_logging("node", "warn", "node.log");
   if (!session.empty())
     spdlog::info("cluster session logs in {}", session);
-  auto opts = in;
-  if (opts.resources.count("CPU") == 0)
-    opts.resources["CPU"] = std::max(1u, std::thread::hardware_concurrency());
-  if (opts.object_store_bytes == 0)
-    opts.object_store_bytes = default_store_bytes();
-  if (opts.resources.count("memory") == 0) {
-    // What tasks may ask for: the RAM the object store leaves (as in Ray).
-    auto ram = static_cast<double>(::sysconf(_SC_PHYS_PAGES))
-               * static_cast<double>(::sysconf(_SC_PAGESIZE));
-    opts.resources["memory"] = std::max(0.0, ram - static_cast<double>(opts.object_store_bytes));
-  }
-  if (opts.pool_size == 0)
-    opts.pool_size = static_cast<std::size_t>(std::max(1.0, opts.resources["CPU"]));
-  // Signals are taken by a thread of ours; CAF's threads inherit the mask.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-
-  store::remove_stale_segments();
-  std::random_device rd;
-  auto segment_name = "troupe-" + std::to_string(::getpid()) + "-"
-                      + std::to_string(rd() % 1000000);
-  std::shared_ptr<store::shm_allocator> segment;
-  try {
-    segment = store::shm_allocator::create(segment_name, opts.object_store_bytes);
-  } catch (const std::exception& e) {
-    spdlog::error("cannot create the object store ({} bytes): {}",
-                  opts.object_store_bytes, e.what());
+  // The steps, and why they come in this order: see node_daemon.
+  node_daemon node{with_defaults(in)};
+  auto sigs = block_stop_signals();
+  if (!node.create_store_segment())
     return 2;
-  }
-  auto cfg = detail::make_system_config();
-  caf::actor_system sys{*cfg};
-  // A member node reaches the head first: without it there is no cluster.
-  control_store_actor head;
-  if (!opts.head_address.empty()) {
-    auto colon = opts.head_address.rfind(':');
-    auto head_host = opts.head_address.substr(0, colon);
-    auto head_port = colon == std::string::npos
-                       ? 0
-                       : std::atoi(opts.head_address.c_str() + colon + 1);
-    auto h = sys.middleman().remote_actor<control_store_actor>(
-      head_host, static_cast<std::uint16_t>(head_port));
-    if (!h) {
-      spdlog::error("cannot reach the head node at {}: {}", opts.head_address,
-                    sys.render(h.error()));
-      store::shm_allocator::remove(segment_name);
-      return 2;
-    }
-    head = *h;
-  }
-  auto manager = store::spawn_store_manager(sys, segment);
-  auto sched = sched::spawn_local_scheduler(
-    sys, {opts.resources, opts.worker_exe, opts.pool_size, 64});
-  node_info info;
-  info.host = advertised_host(opts.bind);
-  info.scheduler = sched;
-  info.store_manager = manager;
-  info.segment = segment_name;
-  info.store_capacity = opts.object_store_bytes;
-  info.total = opts.resources;
-  cluster_scheduler_actor cluster;
-  if (!head) {
-    cluster = sched::spawn_cluster_scheduler(sys);
-    info.cluster = cluster;
-    info.node_id = 1;
-  }
-  auto cs = spawn_control_store(sys, info, head);
-  auto stop_all = [&] {
-    caf::anon_send_exit(cs, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
-    if (cluster)
-      caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
-    store::shm_allocator::remove(segment_name);
-  };
-  auto port = sys.middleman().publish(cs, opts.port, opts.bind.c_str(), true);
-  if (!port) {
-    spdlog::error("cannot listen on {}:{}: {}", opts.bind, opts.port,
-                  sys.render(port.error()));
-    stop_all();
+  node.start_actor_system();
+  if (!node.connect_to_head())
     return 2;
-  }
-  // The control store hands out node_info with the real port from now on.
-  info.port = *port;
-  info.control = cs;
-  caf::anon_send(cs, node_atom::value, *port);
-  if (head) {
-    // Join: the head gives this node its id and the cluster scheduler; then
-    // connect to every other node, so that objects and leases go straight.
-    std::string failure;
-    caf::scoped_actor self{sys};
-    self->request(cs, std::chrono::seconds(10), join_atom::value, info)
-      .receive([&](node_info& joined) { info = std::move(joined); },
-               [&](caf::error& e) { failure = sys.render(e); });
-    node_list peers;
-    if (failure.empty())
-      self->request(cs, std::chrono::seconds(10), nodes_atom::value)
-        .receive([&](node_list& l) { peers = std::move(l); },
-                 [&](caf::error& e) { failure = sys.render(e); });
-    if (!failure.empty()) {
-      spdlog::error("the head at {} did not let this node join: {}", opts.head_address,
-                    failure);
-      stop_all();
-      return 2;
-    }
-    for (auto& p : peers.nodes)
-      if (p.alive && p.node_id != 1 && p.node_id != info.node_id)
-        if (auto peer = sys.middleman().remote_actor<control_store_actor>(p.host, p.port);
-            !peer)
-          spdlog::warn("cannot connect to node {} at {}:{}: {}", p.node_id, p.host, p.port,
-                       sys.render(peer.error()));
-    spdlog::info("joined the cluster at {} as node {}", opts.head_address, info.node_id);
-  } else {
-    caf::anon_send(cluster, join_atom::value, info.node_id, info.total, sched);
-  }
-  caf::anon_send(sched, node_atom::value, info);
-  caf::anon_send(manager, node_atom::value, cs, info.node_id);
-  std::atomic<bool> stop_reaper{false};
-  std::thread reaper{reap_children, std::ref(stop_reaper), sched};
-  std::thread([cs, sigs]() mutable {
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    caf::anon_send(cs, stop_atom::value);
-  }).detach();
-  spdlog::info("node listening on {}:{} with {} (node {})", info.host, *port,
-               sched::to_string(opts.resources), info.node_id);
-  if (opts.ready_fd >= 0) {
-    auto line = std::to_string(*port) + "\n";
-    [[maybe_unused]] auto n = ::write(opts.ready_fd, line.data(), line.size());
-    ::close(opts.ready_fd);
-  }
-  {
-    caf::scoped_actor self{sys};
-    self->monitor(cs);
-    self->receive([](const caf::down_msg&) {});
-  }
-  store::shm_allocator::remove(segment_name);
-  caf::anon_send_exit(sched, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
-  if (cluster)
-    caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
-  sys.middleman().unpublish(cs, *port);
-  stop_reaper = true;
-  reaper.join();
+  node.spawn_actors();
+  if (!node.publish() || !node.join_cluster())
+    return 2;
+  node.tell_node_to_actors();
+  node.start_threads(sigs);
+  node.report_ready();
+  node.serve_until_stopped();
+  node.stop();
   return 0;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 
-// The workloads of `troupe microbenchmark` (shared/BENCHMARKS.md). Each runs
+// The workloads of `troupe microbenchmark` (BENCHMARKS.md). Each runs
 // its own rounds against the cluster `troupe::init` connected to and records
 // one sample per round and figure; the caller reports medians.
+// The workloads are defined by theme: tools/bench_tasks, bench_objects,
+// bench_actors and bench_cluster, on helpers in tools/bench_support.
 
 #include <chrono>
 #include <cstddef>

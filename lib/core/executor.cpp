@@ -77,51 +77,64 @@ void create_actor(client& c, const function_entry& fn, schema::TaskSpec::Reader 
                  read_object_id(spec.getActorId()), host, c.worker_id);
 }
 
-/// Runs one task and writes its result (or why it has none) into `out`.
-/// An async method's result is sent later by the core actor: `out` then
-/// carries task id 0, which no submitter uses.
-void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
-              const std::shared_ptr<const std::vector<char>>& batch,
-              schema::TaskResult::Builder out, const core_actor& caller) {
-  out.setTaskId(spec.getTaskId());
-  std::string name = spec.getName();
-  auto fail = [&](error_kind kind, std::string type, std::string msg) {
-    write_error(out.initError(), {kind, name, std::move(type), std::move(msg)});
-  };
+/// Writes into `out` that the task named `name` failed.
+void write_failure(schema::TaskResult::Builder out, error_kind kind,
+                   const std::string& name, std::string type, std::string msg) {
+  write_error(out.initError(), {kind, name, std::move(type), std::move(msg)});
+}
+
+/// Looks up the task's function and reads its arguments into `args`;
+/// returns the function, or nullptr after writing into `out` why the task
+/// cannot run.
+const function_entry* prepare_task(client& c, void* instance,
+                                   schema::TaskSpec::Reader spec,
+                                   const std::shared_ptr<const std::vector<char>>& batch,
+                                   std::vector<raw_value>& args,
+                                   schema::TaskResult::Builder out,
+                                   const std::string& name) {
   auto* fn = find_function(std::string_view{spec.getFunction().cStr()});
   if (!fn) {
-    fail(error_kind::unknown_function, "",
-         "no function named '" + std::string{spec.getFunction().cStr()}
-           + "' is registered in the worker's executable");
-    return;
+    write_failure(out, error_kind::unknown_function, name, "",
+                  "no function named '" + std::string{spec.getFunction().cStr()} +
+                      "' is registered in the worker's executable");
+    return nullptr;
   }
-  std::vector<raw_value> args;
-  encoded_value result;
   try {
     for (auto a : spec.getArgs())
       args.push_back(arg_view(c, a, batch));
   } catch (const std::exception& e) {
-    fail(error_kind::protocol, "", std::string{"bad argument: "} + e.what());
-    return;
+    write_failure(out, error_kind::protocol, name, "",
+                  std::string{"bad argument: "} + e.what());
+    return nullptr;
   }
   if (fn->kind == entry_kind::method && !instance) {
-    fail(error_kind::unknown_function, "",
-         "method '" + fn->name + "' was sent to a worker that hosts no actor");
-    return;
+    write_failure(out, error_kind::unknown_function, name, "",
+                  "method '" + fn->name + "' was sent to a worker that hosts no actor");
+    return nullptr;
   }
+  return fn;
+}
+
+/// Calls the task's function, method or factory with `args` into `result`;
+/// returns false after writing into `out` how the call failed. The client
+/// knows it runs a task (`in_task`) only while the call runs.
+bool invoke_task(client& c, const function_entry& fn, void* instance,
+                 schema::TaskSpec::Reader spec, std::vector<raw_value>& args,
+                 encoded_value& result, schema::TaskResult::Builder out,
+                 const std::string& name) {
   c.in_task = true;
   try {
-    switch (fn->kind) {
-      case entry_kind::function:
-        fn->invoke(fn->fn, args.data(), args.size(), result);
-        break;
-      case entry_kind::method:
-        fn->call(*fn, instance, args.data(), args.size(), result);
-        break;
-      case entry_kind::factory:
-        create_actor(c, *fn, spec, args);
-        codec<unit_value>::encode(unit_value{}, result);
-        break;
+    switch (fn.kind) {
+    case entry_kind::function:
+      fn.invoke(fn.fn, args.data(), args.size(), result);
+      break;
+    case entry_kind::method:
+      fn.call(fn, instance, args.data(), args.size(), result);
+      break;
+    case entry_kind::factory:
+      create_actor(c, fn, spec, args);
+      codec<unit_value>::encode(unit_value{}, result);
+      break;
     }
     c.in_task = false;
   } catch (const task_error& e) {
@@ -129,24 +142,33 @@ void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
     c.in_task = false;
     write_error(out.initError(), {error_kind::task_failed, e.task_name(),
                                   e.exception_type(), e.message()});
-    return;
+    return false;
   } catch (const error& e) {
     c.in_task = false;
     auto info = error_info::from(e);
     if (info.task_name.empty())
       info.task_name = name;
     write_error(out.initError(), info);
-    return;
+    return false;
   } catch (const std::exception& e) {
     c.in_task = false;
-    fail(error_kind::task_failed, current_exception_type(), e.what());
-    return;
+    write_failure(out, error_kind::task_failed, name, current_exception_type(), e.what());
+    return false;
   } catch (...) {
     c.in_task = false;
-    fail(error_kind::task_failed, current_exception_type(), "");
-    return;
+    write_failure(out, error_kind::task_failed, name, current_exception_type(), "");
+    return false;
   }
-  args.clear();
+  return true;
+}
+
+/// Writes the result of a task that ran into `out`: the value stored under
+/// the task's return id or, for an async method (it called `set_forward`),
+/// task id 0 while the core actor sends the result once the forwarded ref
+/// has a value.
+void write_result(client& c, schema::TaskSpec::Reader spec, encoded_value& result,
+                  schema::TaskResult::Builder out, const core_actor& caller,
+                  const std::string& name) {
   if (auto fwd = std::exchange(forward_ref, nullptr)) {
     auto x = ref_id(*fwd);
     c.park_forward(std::move(fwd));
@@ -164,6 +186,27 @@ void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
     info.task_name = name;
     write_error(out.initError(), info);
   }
+}
+
+/// Runs one task and writes its result (or why it has none) into `out`.
+/// An async method's result is sent later by the core actor: `out` then
+/// carries task id 0, which no submitter uses.
+void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
+              const std::shared_ptr<const std::vector<char>>& batch,
+              schema::TaskResult::Builder out, const core_actor& caller) {
+  out.setTaskId(spec.getTaskId());
+  std::string name = spec.getName();
+  std::vector<raw_value> args;
+  auto* fn = prepare_task(c, instance, spec, batch, args, out, name);
+  if (!fn)
+    return;
+  encoded_value result;
+  if (!invoke_task(c, *fn, instance, spec, args, result, out, name))
+    return;
+  // The views keep their bytes (a batch, an object in the store) alive:
+  // they go before the result is stored.
+  args.clear();
+  write_result(c, spec, result, out, caller, name);
 }
 
 struct executor_state {
@@ -306,7 +349,3 @@ void set_forward(ref_ptr ref) {
 } // namespace detail
 
 } // namespace troupe
-
-namespace troupe::detail {
-
-} // namespace troupe::detail
