@@ -41,10 +41,10 @@ std::string query_cluster(const std::string& host, std::uint16_t port, cluster_s
     };
   };
   // Returns a handler that parses a status reply into `doc`.
-  auto read_into = [&](auto& doc) {
-    return [&](std::string& text) {
+  auto read_into = [&failure](auto& doc) {
+    return [&failure, target = &doc](std::string& text) {
       try {
-        doc = from_json_text<std::remove_reference_t<decltype(doc)>>(text);
+        *target = from_json_text<std::remove_reference_t<decltype(doc)>>(text);
       } catch (const std::exception& e) {
         if (failure.empty())
           failure = std::string{"a status reply is not valid: "} + e.what();
