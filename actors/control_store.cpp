@@ -1,14 +1,13 @@
 #include "actors/control_store.hpp"
 #include "lib/protocol/handles.hpp"
 #include "lib/protocol/messages.hpp"
+#include "lib/protocol/status.hpp"
 
 #include <algorithm>
-#include <sstream>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "lib/common/json_text.hpp"
 #include "scheduler/resources.hpp"
 
 namespace troupe {
@@ -93,37 +92,20 @@ const char* phase_name(actor_entry::phase p) {
 } // namespace
 
 std::string control_store_state::describe_json() const {
-  std::ostringstream out;
-  out << "{\"node\":{\"id\":" << node.node_id << ",\"address\":\"" << node.host << ':'
-      << node.port << "\",\"alive\":true},\"nodes\":[";
-  bool first = true;
-  for (auto& [id, n] : nodes) {
-    out << (first ? "" : ",") << "{\"id\":" << id << ",\"address\":\"" << n.host << ':'
-        << n.port << "\",\"alive\":" << (n.alive ? "true" : "false")
-        << ",\"total\":" << detail::json_object(n.total) << '}';
-    first = false;
-  }
-  out << "],\"jobs\":[";
-  first = true;
-  for (auto& [id, j] : jobs) {
-    out << (first ? "" : ",") << "{\"id\":" << id << ",\"pid\":" << j.pid
-        << ",\"alive\":" << (j.alive ? "true" : "false") << '}';
-    first = false;
-  }
-  out << "],\"actors\":[";
-  first = true;
-  for (auto& [id, e] : actors) {
-    out << (first ? "" : ",") << "{\"id\":\"" << id.to_string()
-        << "\",\"class\":" << detail::json_string(e.rec.class_name)
-        << ",\"name\":" << detail::json_string(e.rec.name)
-        << ",\"namespace\":" << detail::json_string(e.rec.name_space) << ",\"state\":\""
-        << phase_name(e.st) << "\",\"node\":" << node_of_worker(e.worker_id)
-        << ",\"detached\":" << (e.rec.detached ? "true" : "false")
-        << ",\"death\":" << detail::json_string(e.death.message) << "}";
-    first = false;
-  }
-  out << "]}";
-  return out.str();
+  auto address = [](const std::string& host, std::uint16_t port) {
+    return host + ':' + std::to_string(port);
+  };
+  control_store_status doc;
+  doc.node = {node.node_id, address(node.host, node.port), true, {}};
+  for (auto& [id, n] : nodes)
+    doc.nodes.push_back({id, address(n.host, n.port), n.alive, n.total});
+  for (auto& [id, j] : jobs)
+    doc.jobs.push_back({id, j.pid, j.alive});
+  for (auto& [id, e] : actors)
+    doc.actors.push_back({id.to_string(), e.rec.class_name, e.rec.name, e.rec.name_space,
+                          phase_name(e.st), node_of_worker(e.worker_id), e.rec.detached,
+                          e.death.message});
+  return to_json_text(doc);
 }
 
 std::string control_store_state::register_actor(const actor_record& rec) {

@@ -2,8 +2,11 @@
 #include "actors/control_store.hpp"
 
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
+
+#include "lib/protocol/status.hpp"
 
 using troupe::control_store_state;
 using troupe::job_spec;
@@ -59,21 +62,18 @@ TEST_CASE("describe_json contains the node's address and every job") {
   auto st = make_state();
   auto json = st.describe_json();
   INFO(json);
-  CHECK(json.find("\"address\":\"127.0.0.1:4242\"") != std::string::npos);
-  CHECK(json.find("\"id\":77") != std::string::npos);
-  CHECK(json.find("\"jobs\":[]") != std::string::npos);
+  auto doc = troupe::from_json_text<troupe::control_store_status>(json);
+  CHECK(doc.node.address == "127.0.0.1:4242");
+  CHECK(doc.node.id == 77);
+  CHECK(doc.jobs.empty());
 
   auto a = st.add_job(driver(100, false));
   auto b = st.add_job(driver(200, true));
   st.job_ended(a);
   json = st.describe_json();
   INFO(json);
-  CHECK(json.find("{\"id\":" + std::to_string(a) + ",\"pid\":100,\"alive\":false}") !=
-        std::string::npos);
-  CHECK(json.find("{\"id\":" + std::to_string(b) + ",\"pid\":200,\"alive\":true}") !=
-        std::string::npos);
-  CHECK(json.front() == '{');
-  CHECK(json.back() == '}');
+  doc = troupe::from_json_text<troupe::control_store_status>(json);
+  CHECK(doc.jobs == std::vector<troupe::job_row>{{a, 100, false}, {b, 200, true}});
 }
 
 TEST_CASE("nodes get ids in the order they join; a dead node gives up its actors once") {
@@ -108,8 +108,14 @@ TEST_CASE("nodes get ids in the order they join; a dead node gives up its actors
   CHECK(st.node_died(42).empty());
   auto json = st.describe_json();
   INFO(json);
-  CHECK(json.find("{\"id\":2,\"address\":\"10.0.0.1:6380\",\"alive\":false") != std::string::npos);
-  CHECK(json.find("\"class\":\"counter\"") != std::string::npos);
+  auto doc = troupe::from_json_text<troupe::control_store_status>(json);
+  REQUIRE(doc.nodes.size() == 3);
+  CHECK(doc.nodes[1].id == 2);
+  CHECK(doc.nodes[1].address == "10.0.0.1:6380");
+  CHECK_FALSE(doc.nodes[1].alive);
+  REQUIRE(doc.actors.size() == 2);
+  CHECK(doc.actors[0].class_name == "counter");
+  CHECK(doc.actors[1].node == 3);
 }
 
 TEST_CASE("the object directory tracks every node's copy until it goes or its node dies") {

@@ -1,13 +1,12 @@
 #include "scheduler/cluster_scheduler.hpp"
 #include "lib/protocol/messages.hpp"
+#include "lib/protocol/status.hpp"
 
 #include <deque>
-#include <sstream>
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "lib/common/json_text.hpp"
 #include "scheduler/cluster_state.hpp"
 #include "scheduler/resources.hpp"
 
@@ -68,38 +67,15 @@ void place_pending(self_ptr self) {
 }
 
 std::string describe(const cluster_actor_state& s) {
-  std::ostringstream out;
-  out << "{\"nodes\":[";
-  bool first = true;
-  for (auto& [id, n] : s.st.nodes()) {
-    out << (first ? "" : ",") << "{\"id\":" << id << ",\"alive\":"
-        << (n.alive ? "true" : "false") << ",\"total\":" << detail::json_object(n.total)
-        << ",\"available\":" << detail::json_object(n.available) << ",\"queued\":" << n.queued
-        << '}';
-    first = false;
-  }
-  out << "],\"placement_groups\":[";
-  first = true;
   static const char* states[] = {"pending", "placed", "infeasible", "removed"};
-  for (auto& [id, g] : s.st.groups()) {
-    out << (first ? "" : ",") << "{\"id\":" << id << ",\"state\":\""
-        << states[g.state.state & 3] << "\",\"bundles\":[";
-    for (std::size_t i = 0; i < g.spec.bundles.size(); ++i)
-      out << (i ? "," : "") << detail::json_object(g.spec.bundles[i]);
-    out << "],\"nodes\":[";
-    for (std::size_t i = 0; i < g.state.nodes.size(); ++i)
-      out << (i ? "," : "") << g.state.nodes[i];
-    out << "],\"why\":" << detail::json_string(g.state.why) << '}';
-    first = false;
-  }
-  out << "],\"infeasible\":[";
-  first = true;
-  for (auto& why : s.infeasible) {
-    out << (first ? "" : ",") << detail::json_string(why);
-    first = false;
-  }
-  out << "]}";
-  return out.str();
+  cluster_scheduler_status doc;
+  for (auto& [id, n] : s.st.nodes())
+    doc.nodes.push_back({id, n.alive, n.total, n.available, n.queued});
+  for (auto& [id, g] : s.st.groups())
+    doc.placement_groups.push_back(
+        {id, states[g.state.state & 3], g.spec.bundles, g.state.nodes, g.state.why});
+  doc.infeasible.assign(s.infeasible.begin(), s.infeasible.end());
+  return to_json_text(doc);
 }
 
 cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {

@@ -1,10 +1,9 @@
 #include "scheduler/scheduler_state.hpp"
 
 #include <algorithm>
-#include <sstream>
 
-#include "lib/common/json_text.hpp"
 #include "lib/common/process.hpp"
+#include "lib/protocol/status.hpp"
 #include "scheduler/resources.hpp"
 
 namespace troupe::sched {
@@ -374,26 +373,18 @@ void scheduler_state::stop_all() {
 }
 
 std::string scheduler_state::describe_json() const {
-  std::size_t idle = 0, leased = 0, starting = 0, blocked = 0;
+  local_scheduler_status doc;
+  doc.total = total_;
+  doc.available = available_;
   for (auto& [id, w] : workers_) {
-    idle += w.st == wstate::idle;
-    leased += w.st == wstate::leased;
-    starting += w.st == wstate::starting;
-    blocked += w.blocked;
+    doc.workers.idle += w.st == wstate::idle;
+    doc.workers.leased += w.st == wstate::leased;
+    doc.workers.starting += w.st == wstate::starting;
+    doc.workers.blocked += w.blocked;
   }
-  std::ostringstream out;
-  out << "{\"total\":" << detail::json_object(total_)
-      << ",\"available\":" << detail::json_object(available_)
-      << ",\"workers\":{\"idle\":" << idle << ",\"leased\":" << leased
-      << ",\"starting\":" << starting << ",\"blocked\":" << blocked
-      << "},\"pending_demands\":[";
-  bool first = true;
-  for (auto& r : pending_) {
-    out << (first ? "" : ",") << detail::json_object(r.resources);
-    first = false;
-  }
-  out << "]}";
-  return out.str();
+  for (auto& r : pending_)
+    doc.pending_demands.push_back(r.resources);
+  return to_json_text(doc);
 }
 
 } // namespace troupe::sched

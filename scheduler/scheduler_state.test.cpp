@@ -4,6 +4,7 @@
 // addresses for cancel and holder_down.
 #include "scheduler/scheduler_state.hpp"
 #include "lib/protocol/handles.hpp"
+#include "lib/protocol/status.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -516,12 +517,11 @@ TEST_CASE("describe_json shows resources, workers and pending demands") {
   f.st->on_blocked(f.io.grants[1].grant.worker_id);
   auto json = f.st->describe_json();
   INFO(json);
-  CHECK(json.find("\"total\":{\"CPU\":2,\"GPU\":1}") != std::string::npos);
-  CHECK(json.find("\"available\":{\"CPU\":1,\"GPU\":0}") != std::string::npos);
-  CHECK(json.find("\"workers\":{\"idle\":1,\"leased\":2,\"starting\":1,\"blocked\":1}") !=
-        std::string::npos);
-  CHECK(json.find("\"pending_demands\":[{\"CPU\":0.5,\"GPU\":0.5}]") !=
-        std::string::npos);
+  auto doc = troupe::from_json_text<troupe::local_scheduler_status>(json);
+  CHECK(doc.total == troupe::resource_map{{"CPU", 2}, {"GPU", 1}});
+  CHECK(doc.available == troupe::resource_map{{"CPU", 1}, {"GPU", 0}});
+  CHECK(doc.workers == troupe::worker_counts{1, 2, 1, 1});
+  CHECK(doc.pending_demands == std::vector<troupe::resource_map>{{{"CPU", 0.5}, {"GPU", 0.5}}});
 }
 
 TEST_CASE("idle workers of another executable do not starve a new job at max_workers") {

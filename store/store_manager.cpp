@@ -1,5 +1,6 @@
 #include "store/store_manager.hpp"
 #include "lib/protocol/messages.hpp"
+#include "lib/protocol/status.hpp"
 
 #include <filesystem>
 #include <signal.h>
@@ -401,11 +402,9 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
     },
     [self](stats_atom) -> std::string {
       auto s = self->state.store->stats();
-      return "{\"segment\":\"" + self->state.segment->name() + "\",\"capacity\":"
-             + std::to_string(s.capacity) + ",\"free\":" + std::to_string(s.free_bytes)
-             + ",\"objects\":" + std::to_string(s.live_objects)
-             + ",\"bytes_in_use\":" + std::to_string(s.bytes_in_use)
-             + ",\"copies\":" + std::to_string(self->state.puller->cached()) + "}";
+      return to_json_text(store_status{self->state.segment->name(), s.capacity, s.free_bytes,
+                                       s.live_objects, s.bytes_in_use,
+                                       self->state.puller->cached()});
     },
     [self](stop_atom) -> bool {
       shm_allocator::remove(self->state.segment->name());

@@ -1,23 +1,28 @@
 // `troupe list nodes|actors|placement-groups|tasks|objects`: tables of what
 // the cluster's system actors and processes describe.
 
+#include <cstdint>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "scheduler/resources.hpp"
-#include "tools/json_lite.hpp"
+#include "tools/format.hpp"
 #include "tools/status.hpp"
 
 namespace troupe::tools {
 
 namespace {
 
-std::string resources(const json_value& rs) {
+std::string resources(const resource_map& rs) {
   std::string out;
-  for (auto& [name, v] : rs.members)
+  for (auto& [name, v] : rs)
     out += (out.empty() ? "" : ",") + name + "="
-           + (name == "memory" ? sched::format_amount(name, v.num()) : format_number(v.num()));
+           + (name == "memory" ? sched::format_amount(name, v) : format_number(v));
   return out.empty() ? "-" : out;
 }
 
@@ -41,36 +46,40 @@ struct table {
   }
 };
 
-std::string json_array(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i)
-    out += (i ? "," : "") + items[i];
-  return out + "]";
+/// Returns a cell of a table: resources as `name=amount,...`, a list as its
+/// length.
+std::string text(const nlohmann::json& v) {
+  if (v.is_string())
+    return v.get<std::string>();
+  if (v.is_object())
+    return resources(v.get<resource_map>());
+  if (v.is_array())
+    return std::to_string(v.size());
+  if (v.is_number_float())
+    return format_number(v.get<double>());
+  return v.dump();
 }
 
-std::string text(const json_value& v) {
-  if (v.type == json_value::kind::string)
-    return v.text;
-  if (v.type == json_value::kind::boolean)
-    return v.boolean ? "true" : "false";
-  return format_number(v.num());
+/// Returns the rows of a status document, each with its keys sorted.
+template <class Row>
+std::vector<nlohmann::json> sorted_rows(const std::vector<Row>& rows) {
+  std::vector<nlohmann::json> out;
+  for (auto& row : rows)
+    out.emplace_back(nlohmann::ordered_json(row));
+  return out;
 }
 
 int list_nodes(const cluster_status& st, bool json) {
-  auto cluster = parse_json(st.cluster);
-  std::map<double, const json_value*> views;
-  for (auto& n : cluster["nodes"].items)
-    views[n["id"].num()] = &n;
   if (json) {
-    std::vector<std::string> out;
+    auto out = nlohmann::ordered_json::array();
     for (auto& n : st.nodes)
-      out.push_back("{\"id\":" + std::to_string(n.info.node_id) + ",\"address\":\""
-                    + n.info.host + ":" + std::to_string(n.info.port) + "\",\"alive\":"
-                    + (n.info.alive ? "true" : "false") + ",\"scheduler\":"
-                    + (n.scheduler.empty() ? "null" : n.scheduler) + "}");
-    std::cout << json_array(out) << "\n";
+      out.push_back(node_json(n, false));
+    std::cout << out.dump() << "\n";
     return 0;
   }
+  std::map<std::uint64_t, const node_load*> views;
+  for (auto& n : st.cluster.nodes)
+    views[n.id] = &n;
   table t;
   t.rows.push_back({"ID", "ADDRESS", "STATE", "TOTAL", "AVAILABLE", "QUEUED"});
   for (auto& n : st.nodes) {
@@ -78,18 +87,20 @@ int list_nodes(const cluster_status& st, bool json) {
     t.rows.push_back({std::to_string(n.info.node_id) + (n.info.node_id == 1 ? " (head)" : ""),
                       n.info.host + ":" + std::to_string(n.info.port),
                       n.info.alive ? "alive" : "dead",
-                      v ? resources((*v)["total"]) : "-",
-                      n.info.alive && v ? resources((*v)["available"]) : "-",
-                      v ? format_number((*v)["queued"].num()) : "-"});
+                      v ? resources(v->total) : "-",
+                      n.info.alive && v ? resources(v->available) : "-",
+                      v ? std::to_string(v->queued) : "-"});
   }
   t.print();
   return 0;
 }
 
-int list_from(const json_value& items, const std::vector<std::string>& keys, bool json,
-              const std::string& raw) {
+/// Prints `items` as a table of the columns `keys`, or with `json` as one
+/// array.
+int list_from(const std::vector<nlohmann::json>& items, const std::vector<std::string>& keys,
+              bool json) {
   if (json) {
-    std::cout << raw << "\n";
+    std::cout << nlohmann::json(items).dump() << "\n";
     return 0;
   }
   table t;
@@ -101,55 +112,14 @@ int list_from(const json_value& items, const std::vector<std::string>& keys, boo
     header.push_back(h);
   }
   t.rows.push_back(header);
-  for (auto& item : items.items) {
+  for (auto& item : items) {
     std::vector<std::string> row;
     for (auto& k : keys)
-      row.push_back(item[k].type == json_value::kind::object
-                      ? resources(item[k])
-                      : item[k].type == json_value::kind::array
-                          ? std::to_string(item[k].items.size())
-                          : text(item[k]));
+      row.push_back(text(item.at(k)));
     t.rows.push_back(std::move(row));
   }
   t.print();
   return 0;
-}
-
-/// Returns the JSON text of member `key` of `doc` (an array), by re-printing
-/// only what is needed: the listed values are flat objects.
-std::string flat_array_json(const json_value& arr) {
-  std::vector<std::string> out;
-  for (auto& item : arr.items) {
-    std::string obj = "{";
-    bool first = true;
-    for (auto& [k, v] : item.members) {
-      obj += (first ? "\"" : ",\"") + k + "\":";
-      first = false;
-      if (v.type == json_value::kind::string) {
-        std::string esc;
-        for (char c : v.text)
-          esc += c == '"' || c == '\\' ? std::string{"\\"} + c : std::string{c};
-        obj += "\"" + esc + "\"";
-      } else if (v.type == json_value::kind::object) {
-        std::string inner = "{";
-        bool f2 = true;
-        for (auto& [rk, rv] : v.members) {
-          inner += (f2 ? "\"" : ",\"") + rk + "\":" + format_number(rv.num());
-          f2 = false;
-        }
-        obj += inner + "}";
-      } else if (v.type == json_value::kind::array) {
-        std::string inner = "[";
-        for (std::size_t i = 0; i < v.items.size(); ++i)
-          inner += (i ? "," : "") + text(v.items[i]);
-        obj += inner + "]";
-      } else {
-        obj += text(v);
-      }
-    }
-    out.push_back(obj + "}");
-  }
-  return json_array(out);
 }
 
 } // namespace
@@ -171,35 +141,25 @@ int run_list(const std::string& what, std::string address, bool json) {
   try {
     if (what == "nodes")
       return list_nodes(st, json);
-    if (what == "actors") {
-      auto doc = parse_json(st.control);
-      auto& actors = doc["actors"];
-      return list_from(actors, {"id", "class", "name", "namespace", "state", "node", "death"},
-                       json, flat_array_json(actors));
-    }
-    if (what == "placement-groups") {
-      auto doc = parse_json(st.cluster);
-      auto& groups = doc["placement_groups"];
-      return list_from(groups, {"id", "state", "bundles", "nodes", "why"}, json,
-                       flat_array_json(groups));
-    }
+    if (what == "actors")
+      return list_from(sorted_rows(st.control.actors),
+                       {"id", "class", "name", "namespace", "state", "node", "death"}, json);
+    if (what == "placement-groups")
+      return list_from(sorted_rows(st.cluster.placement_groups),
+                       {"id", "state", "bundles", "nodes", "why"}, json);
     // Tasks and objects: every process's own, with its owner and pid.
-    json_value all;
-    all.type = json_value::kind::array;
+    std::vector<nlohmann::json> all;
     for (auto& p : st.processes) {
-      auto proc = parse_json(p);
-      for (auto& item : proc[what].items) {
-        auto row = item;
-        row.members["owner_pid"] = proc["pid"];
-        row.members["owner_role"] = proc["role"];
-        all.items.push_back(std::move(row));
+      auto rows = what == "tasks" ? sorted_rows(p.tasks) : sorted_rows(p.objects);
+      for (auto& row : rows) {
+        row["owner_pid"] = p.pid;
+        row["owner_role"] = p.role;
+        all.push_back(std::move(row));
       }
     }
     if (what == "tasks")
-      return list_from(all, {"id", "name", "state", "node", "owner_pid", "owner_role"}, json,
-                       flat_array_json(all));
-    return list_from(all, {"id", "state", "size", "node", "owned", "owner_pid"}, json,
-                     flat_array_json(all));
+      return list_from(all, {"id", "name", "state", "node", "owner_pid", "owner_role"}, json);
+    return list_from(all, {"id", "state", "size", "node", "owned", "owner_pid"}, json);
   } catch (const std::exception& e) {
     std::cerr << "troupe list: " << e.what() << "\n";
     return 1;

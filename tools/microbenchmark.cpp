@@ -7,6 +7,7 @@
 #include <map>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <troupe/troupe.hpp>
 
 #include "tools/bench_workloads.hpp"
@@ -91,29 +92,29 @@ void progress(bool on, const std::string& what) {
 
 void print_results(const bench_samples& samples,
                    const std::map<std::string, std::string>& errors, bool json) {
-  if (json)
-    std::cout << "{";
-  bool first = true;
+  auto doc = nlohmann::ordered_json::object();
   for (auto& f : all_figures) {
     std::string value;
     if (errors.count(f.name))
-      value = json ? "\"error\"" : "error";
+      value = "error";
     else if (auto it = samples.find(f.name); it != samples.end() && !it->second.empty())
       value = format_value(median(it->second));
     else
-      value = json ? "\"unsupported\"" : "unsupported";
+      value = "unsupported";
+    bool figure = value != "error" && value != "unsupported";
     if (json) {
-      std::cout << (first ? "" : ",") << "\n  \"" << f.name << "\": " << value;
+      // A figure as the number it reads as; anything else as text.
+      auto number = nlohmann::ordered_json::parse(value, nullptr, false);
+      doc[f.name] = figure && !number.is_discarded() ? number : nlohmann::ordered_json(value);
     } else {
       std::cout << f.name << ' ' << value;
-      if (value != "error" && value != "unsupported")
+      if (figure)
         std::cout << ' ' << f.unit;
       std::cout << '\n';
     }
-    first = false;
   }
   if (json)
-    std::cout << "\n}\n";
+    std::cout << doc.dump(2) << '\n';
   std::cout << std::flush;
 }
 

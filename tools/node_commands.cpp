@@ -21,7 +21,7 @@
 #include "actors/node_daemon.hpp"
 #include "lib/common/process.hpp"
 #include "scheduler/resources.hpp"
-#include "tools/json_lite.hpp"
+#include "tools/format.hpp"
 #include "tools/node_files.hpp"
 
 extern char** environ;

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <type_traits>
 #include <vector>
-#include <sstream>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -14,7 +14,7 @@
 #include "lib/common/config.hpp"
 #include "lib/protocol/messages.hpp"
 #include "scheduler/resources.hpp"
-#include "tools/json_lite.hpp"
+#include "tools/format.hpp"
 #include "tools/node_commands.hpp"
 
 namespace troupe::tools {
@@ -40,6 +40,17 @@ std::string query_cluster(const std::string& host, std::uint16_t port, cluster_s
         failure = what + " did not answer: " + sys.render(e);
     };
   };
+  // Returns a handler that parses a status reply into `doc`.
+  auto read_into = [&failure](auto& doc) {
+    return [&failure, target = &doc](std::string& text) {
+      try {
+        *target = from_json_text<std::remove_reference_t<decltype(doc)>>(text);
+      } catch (const std::exception& e) {
+        if (failure.empty())
+          failure = std::string{"a status reply is not valid: "} + e.what();
+      }
+    };
+  };
   // Declared after the actor system, so every handle dies before it: its
   // destructor waits for the actors still referenced.
   caf::scoped_actor self{sys};
@@ -50,23 +61,33 @@ std::string query_cluster(const std::string& host, std::uint16_t port, cluster_s
   self->request(*cs, 5s, nodes_atom::value)
       .receive([&](node_list& l) { list = std::move(l); }, on_error("the control store"));
   self->request(*cs, 5s, status_atom::value)
-      .receive([&](std::string& s) { out.control = std::move(s); },
-               on_error("the control store"));
+      .receive(read_into(out.control), on_error("the control store"));
   if (!failure.empty())
     return failure;
   self->request(info.cluster, 5s, status_atom::value)
-      .receive([&](std::string& s) { out.cluster = std::move(s); },
-               on_error("the cluster scheduler"));
+      .receive(read_into(out.cluster), on_error("the cluster scheduler"));
   for (auto& n : list.nodes) {
     node_status ns;
     ns.info = n;
     if (n.alive) {
       // A node that does not answer is reported as such, not as a failure.
       auto ignore = [](caf::error&) {};
+      local_scheduler_status sched;
       self->request(n.scheduler, 5s, status_atom::value)
-          .receive([&](std::string& s) { ns.scheduler = std::move(s); }, ignore);
+          .receive(
+              [&](std::string& s) {
+                read_into(sched)(s);
+                ns.scheduler = sched;
+              },
+              ignore);
+      store_status store;
       self->request(n.store_manager, 5s, stats_atom::value)
-          .receive([&](std::string& s) { ns.store = std::move(s); }, ignore);
+          .receive(
+              [&](std::string& s) {
+                read_into(store)(s);
+                ns.store = store;
+              },
+              ignore);
     }
     out.nodes.push_back(std::move(ns));
   }
@@ -75,12 +96,29 @@ std::string query_cluster(const std::string& host, std::uint16_t port, cluster_s
     self->request(*cs, 5s, owner_atom::value)
         .receive([&](owner_list& l) { owners = std::move(l); }, on_error("the control store"));
     // Processes that ended meanwhile do not answer: they have nothing to list.
-    for (auto& core : owners.cores)
+    for (auto& core : owners.cores) {
+      process_status proc;
       self->request(core, 2s, status_atom::value)
-          .receive([&](std::string& s) { out.processes.push_back(std::move(s)); },
-                   [](caf::error&) {});
+          .receive(
+              [&](std::string& s) {
+                read_into(proc)(s);
+                out.processes.push_back(proc);
+              },
+              [](caf::error&) {});
+    }
   }
   return failure;
+}
+
+nlohmann::ordered_json node_json(const node_status& n, bool with_store) {
+  nlohmann::ordered_json out = {
+      {"id", n.info.node_id},
+      {"address", n.info.host + ":" + std::to_string(n.info.port)},
+      {"alive", n.info.alive},
+      {"scheduler", n.scheduler ? nlohmann::ordered_json(*n.scheduler) : nullptr}};
+  if (with_store)
+    out["store"] = n.store ? nlohmann::ordered_json(*n.store) : nullptr;
+  return out;
 }
 
 namespace {
@@ -95,60 +133,55 @@ std::string format_bytes(double bytes) {
   return buf;
 }
 
-std::string format_resources(const json_value& rs) {
+std::string format_resources(const resource_map& rs) {
   std::string out;
-  for (auto& [name, amount] : rs.members)
-    out += (out.empty() ? "" : ", ") + name + ": " + sched::format_amount(name, amount.num());
+  for (auto& [name, amount] : rs)
+    out += (out.empty() ? "" : ", ") + name + ": " + sched::format_amount(name, amount);
   return "{" + out + "}";
 }
 
 void print_summary(const cluster_status& st) {
-  auto control = parse_json(st.control);
-  auto cluster = parse_json(st.cluster);
   std::size_t alive = 0, jobs_alive = 0;
   for (auto& n : st.nodes)
     alive += n.info.alive;
-  for (auto& j : control["jobs"].items)
-    jobs_alive += j["alive"].boolean;
+  for (auto& j : st.control.jobs)
+    jobs_alive += j.alive;
   std::cout << "cluster at " << st.address << ": " << st.nodes.size() << " node"
             << (st.nodes.size() == 1 ? "" : "s") << " (" << alive << " alive, "
             << st.nodes.size() - alive << " dead), " << jobs_alive << " job"
-            << (jobs_alive == 1 ? "" : "s") << " connected, " << control["jobs"].items.size()
+            << (jobs_alive == 1 ? "" : "s") << " connected, " << st.control.jobs.size()
             << " since start\n";
   std::map<std::string, std::pair<double, double>> sum; // name -> used, total
   std::vector<std::string> pending;
   for (auto& n : st.nodes) {
     std::cout << "\nnode " << n.info.node_id << " " << n.info.host << ":" << n.info.port
               << (n.info.node_id == 1 ? " (head)" : "") << ": "
-              << (!n.info.alive ? "dead" : n.scheduler.empty() ? "not answering" : "alive")
-              << "\n";
-    if (!n.info.alive || n.scheduler.empty())
+              << (!n.info.alive ? "dead" : !n.scheduler ? "not answering" : "alive") << "\n";
+    if (!n.info.alive || !n.scheduler)
       continue;
-    auto sched = parse_json(n.scheduler);
+    auto& sched = *n.scheduler;
     std::cout << "  resources (used / total):";
-    for (auto& [name, amount] : sched["total"].members) {
-      auto used = amount.num() - sched["available"][name].num(amount.num());
+    for (auto& [name, amount] : sched.total) {
+      auto avail = sched.available.find(name);
+      auto used = amount - (avail == sched.available.end() ? amount : avail->second);
       std::cout << " " << name << " " << sched::format_amount(name, used) << "/"
-                << sched::format_amount(name, amount.num());
+                << sched::format_amount(name, amount);
       sum[name].first += used;
-      sum[name].second += amount.num();
+      sum[name].second += amount;
     }
-    auto& w = sched["workers"];
-    std::cout << "\n  workers: " << w["idle"].num() << " idle, " << w["leased"].num()
-              << " leased, " << w["starting"].num() << " starting, " << w["blocked"].num()
-              << " blocked\n";
-    for (auto& d : sched["pending_demands"].items)
-      pending.push_back("node " + std::to_string(n.info.node_id) + ": "
-                        + format_resources(d));
-    if (!n.store.empty()) {
-      auto store = parse_json(n.store);
-      auto capacity = store["capacity"].num();
-      auto used = store["bytes_in_use"].num();
+    auto& w = sched.workers;
+    std::cout << "\n  workers: " << w.idle << " idle, " << w.leased << " leased, " << w.starting
+              << " starting, " << w.blocked << " blocked\n";
+    for (auto& d : sched.pending_demands)
+      pending.push_back("node " + std::to_string(n.info.node_id) + ": " + format_resources(d));
+    if (n.store) {
+      auto capacity = static_cast<double>(n.store->capacity);
+      auto used = static_cast<double>(n.store->bytes_in_use);
       std::cout << "  object store: " << format_bytes(used) << " used of "
                 << format_bytes(capacity) << " ("
                 << (capacity > 0 ? format_number(std::round(used / capacity * 1000) / 10)
                                  : "0")
-                << "%), " << store["objects"].num() << " objects\n";
+                << "%), " << n.store->objects << " objects\n";
     }
   }
   std::cout << "\ntotal resources (used / total):";
@@ -160,19 +193,19 @@ void print_summary(const cluster_status& st) {
     std::cout << "none";
   for (std::size_t i = 0; i < pending.size(); ++i)
     std::cout << (i ? ", " : "") << pending[i];
-  auto& infeasible = cluster["infeasible"].items;
+  auto& infeasible = st.cluster.infeasible;
   std::cout << "\ndemands no node can serve: " << (infeasible.empty() ? "none\n" : "\n");
   for (auto& why : infeasible)
-    std::cout << "  " << why.text << "\n";
-  auto& groups = cluster["placement_groups"].items;
+    std::cout << "  " << why << "\n";
+  auto& groups = st.cluster.placement_groups;
   if (!groups.empty()) {
     std::cout << "placement groups:\n";
     for (auto& g : groups) {
-      std::cout << "  " << g["id"].num() << " " << g["state"].text << " bundles on nodes";
-      for (auto& n : g["nodes"].items)
-        std::cout << " " << n.num();
-      if (!g["why"].text.empty())
-        std::cout << " (" << g["why"].text << ")";
+      std::cout << "  " << g.id << " " << g.state << " bundles on nodes";
+      for (auto n : g.nodes)
+        std::cout << " " << n;
+      if (!g.why.empty())
+        std::cout << " (" << g.why << ")";
       std::cout << "\n";
     }
   }
@@ -180,18 +213,12 @@ void print_summary(const cluster_status& st) {
 
 /// Prints the cluster status as one JSON object.
 void print_json(const cluster_status& st) {
-  std::cout << "{\"address\":\"" << st.address << "\",\"control\":" << st.control
-            << ",\"cluster\":" << (st.cluster.empty() ? "null" : st.cluster)
-            << ",\"nodes\":[";
-  for (std::size_t i = 0; i < st.nodes.size(); ++i) {
-    auto& n = st.nodes[i];
-    std::cout << (i ? "," : "") << "{\"id\":" << n.info.node_id << ",\"address\":\""
-              << n.info.host << ':' << n.info.port << "\",\"alive\":"
-              << (n.info.alive ? "true" : "false") << ",\"scheduler\":"
-              << (n.scheduler.empty() ? "null" : n.scheduler)
-              << ",\"store\":" << (n.store.empty() ? "null" : n.store) << '}';
-  }
-  std::cout << "]}\n";
+  auto nodes = nlohmann::ordered_json::array();
+  for (auto& n : st.nodes)
+    nodes.push_back(node_json(n, true));
+  nlohmann::ordered_json doc = {
+      {"address", st.address}, {"control", st.control}, {"cluster", st.cluster}, {"nodes", nodes}};
+  std::cout << doc.dump() << "\n";
 }
 
 } // namespace

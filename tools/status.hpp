@@ -4,34 +4,46 @@
 // any node) to describe themselves.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "lib/protocol/messages.hpp"
+#include "lib/protocol/status.hpp"
 
 namespace troupe::tools {
 
 /// One node as status shows it: its address and its parts' descriptions.
 struct node_status {
   node_info info;
-  std::string scheduler; ///< JSON, "" when it did not answer (a dead node)
-  std::string store;
+  /// The local scheduler's and the store's reports; none when the node did
+  /// not answer (a dead node).
+  std::optional<local_scheduler_status> scheduler;
+  std::optional<store_status> store;
 };
 
-/// The cluster's self-description, as JSON texts.
+/// The cluster's self-description, as its system actors and processes
+/// reported it.
 struct cluster_status {
   std::string address; ///< where we reached it
-  std::string control; ///< the head control store's: nodes, jobs, actors
-  std::string cluster; ///< the cluster scheduler's: resources, groups, infeasible
+  control_store_status control;     ///< the head control store's: nodes, jobs, actors
+  cluster_scheduler_status cluster; ///< resources, groups, infeasible demands
   std::vector<node_status> nodes;
-  std::vector<std::string> processes; ///< each owner's tasks and objects
+  std::vector<process_status> processes; ///< each owner's tasks and objects
 };
 
 /// Asks the node at `host:port` (any node of the cluster) to describe the
 /// cluster, and with `with_processes` every driver and worker its tasks and
-/// objects; returns an error message or an empty string.
+/// objects; returns an error message (also when a reply is not a status
+/// document) or an empty string.
 std::string query_cluster(const std::string& host, std::uint16_t port, cluster_status& out,
                           bool with_processes);
+
+/// Returns a node as `{id, address, alive, scheduler}`, and with
+/// `with_store` also `store`; a report the node did not send is null.
+nlohmann::ordered_json node_json(const node_status& n, bool with_store);
 
 /// Splits `HOST:PORT` (empty: the head started here); returns 0, or the exit
 /// code with `why` set: 1 when no head runs here, 2 when it is not HOST:PORT.
@@ -43,7 +55,7 @@ int parse_address(std::string& address, std::string& host, std::uint16_t& port,
 /// with its resources used/total, workers and store, the sums, pending
 /// demands and demands no node can serve; with `json` one object
 /// `{"address", "control", "cluster", "nodes": [{id, address, alive,
-/// scheduler, store}]}`. Returns 0, or 1 if the cluster cannot be reached.
+/// scheduler, store}]}` (the documents of lib/protocol/status.hpp). Returns 0, or 1 if the cluster cannot be reached.
 int run_status(std::string address, bool json);
 
 /// `troupe list nodes|actors|placement-groups|tasks|objects`: a table, or

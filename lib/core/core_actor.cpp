@@ -342,11 +342,14 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     [self](status_atom) -> std::string {
       auto& st = self->state;
       constexpr std::size_t limit = 10000;
-      return "{\"owner\":" + std::to_string(st.c->owner_id()) + ",\"pid\":"
-             + std::to_string(::getpid()) + ",\"node\":" + std::to_string(st.c->node().node_id)
-             + ",\"role\":\"" + (st.c->role() == process_role::driver ? "driver" : "worker")
-             + "\",\"tasks\":" + st.sub->tasks_json(limit)
-             + ",\"objects\":" + st.c->table().objects_json(limit) + "}";
+      process_status doc;
+      doc.owner = st.c->owner_id();
+      doc.pid = ::getpid();
+      doc.node = st.c->node().node_id;
+      doc.role = st.c->role() == process_role::driver ? "driver" : "worker";
+      doc.tasks = st.sub->task_rows(limit);
+      doc.objects = st.c->table().object_rows(limit);
+      return to_json_text(doc);
     },
     [](exe_atom) -> caf::result<std::uint64_t> {
       struct stat st {};

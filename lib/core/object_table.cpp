@@ -190,24 +190,20 @@ bool object_table::claim_fetch(const object_id& id, caf::actor* owner) {
   return true;
 }
 
-std::string object_table::objects_json(std::size_t limit) const {
+std::vector<object_row> object_table::object_rows(std::size_t limit) const {
   std::lock_guard guard{mtx_};
-  std::string out = "[";
-  std::size_t n = 0;
+  std::vector<object_row> out;
   for (auto& [id, e] : entries_) {
-    if (n == limit)
+    if (out.size() == limit)
       break;
     const char* state = e.st == status::pending ? "pending"
                         : e.st == status::ready ? "ready"
                                                 : "failed";
     auto size = e.value.in_store ? e.value.size
                                  : e.value.inline_data ? e.value.inline_data->size() : 0;
-    out += (n++ ? "," : "") + std::string{"{\"id\":\""} + id.to_string()
-           + "\",\"owned\":" + (e.owned ? "true" : "false") + ",\"state\":\"" + state
-           + "\",\"size\":" + std::to_string(size) + ",\"node\":"
-           + std::to_string(e.value.in_store ? e.value.node : 0) + "}";
+    out.push_back({id.to_string(), e.owned, state, size, e.value.in_store ? e.value.node : 0});
   }
-  return out + "]";
+  return out;
 }
 
 std::vector<object_id> object_table::pending_borrowed() const {

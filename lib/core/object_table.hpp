@@ -14,6 +14,7 @@
 #include <caf/actor_addr.hpp>
 
 #include "lib/protocol/messages.hpp"
+#include "lib/protocol/status.hpp"
 #include "lib/protocol/stored_value.hpp"
 #include "troupe/codec.hpp"
 #include "troupe/get.hpp"
@@ -126,9 +127,9 @@ public:
   /// Returns the borrowed objects still pending.
   std::vector<object_id> pending_borrowed() const;
 
-  /// Returns a JSON array of the entries (at most `limit`): id, owned,
-  /// state, size, and the node whose store holds it (0: in the owner).
-  std::string objects_json(std::size_t limit) const;
+  /// Returns the entries (at most `limit`): id, owned, state, size, and the
+  /// node whose store holds it (0: in the owner).
+  std::vector<object_row> object_rows(std::size_t limit) const;
 
   /// Returns the number of entries (for tests and status).
   std::size_t size() const;

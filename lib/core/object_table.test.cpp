@@ -621,3 +621,19 @@ TEST_CASE("handles released concurrently unpin an in-store value exactly once") 
     CHECK(f.pins == 0);
   }
 }
+
+TEST_CASE("object_rows describes each object: state, size and the node of its store copy") {
+  fixture f;
+  auto pending = f.t.create_owned({me, 1}, "square");
+  auto small = f.t.create_ready({me, 2}, inline_value("12345"));
+  auto v = in_store_value(0, 800);
+  v.node = 3;
+  auto big = f.t.create_ready({me, 3}, v);
+  auto rows = f.t.object_rows(10);
+  std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  CHECK(rows == std::vector<troupe::object_row>{
+                    {object_id{me, 1}.to_string(), true, "pending", 0, 0},
+                    {object_id{me, 2}.to_string(), true, "ready", 5, 0},
+                    {object_id{me, 3}.to_string(), true, "ready", 800, 3}});
+  CHECK(f.t.object_rows(2).size() == 2);
+}

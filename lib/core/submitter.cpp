@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <sstream>
 
-#include "lib/common/json_text.hpp"
 #include "lib/protocol/capnp_codec.hpp"
 
 namespace troupe::detail {
@@ -591,20 +590,15 @@ void submitter::on_node_down(const error_info& why) {
   }
 }
 
-std::string submitter::tasks_json(std::size_t limit) const {
-  std::ostringstream out;
-  out << '[';
-  std::size_t n = 0;
+std::vector<task_row> submitter::task_rows(std::size_t limit) const {
+  std::vector<task_row> out;
   for (auto& [id, t] : tasks_) {
-    if (n == limit)
+    if (out.size() == limit)
       break;
     const char* state = t.unresolved > 0 ? "waiting" : t.worker_id != 0 ? "running" : "queued";
-    out << (n++ ? "," : "") << "{\"id\":" << id << ",\"name\":" << json_string(t.name)
-        << ",\"state\":\"" << state << "\",\"node\":" << node_of_worker(t.worker_id)
-        << ",\"actor\":" << (t.actor_id.valid() ? "true" : "false") << '}';
+    out.push_back({id, t.name, state, node_of_worker(t.worker_id), t.actor_id.valid()});
   }
-  out << ']';
-  return out.str();
+  return out;
 }
 
 std::string submitter::describe() const {

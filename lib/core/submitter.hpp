@@ -13,6 +13,7 @@
 #include <caf/actor.hpp>
 
 #include "lib/protocol/messages.hpp"
+#include "lib/protocol/status.hpp"
 #include "lib/core/object_table.hpp"
 #include "troupe/task.hpp"
 
@@ -125,9 +126,9 @@ public:
   /// Returns a one-line summary for status output.
   std::string describe() const;
 
-  /// Returns a JSON array of the tasks not done yet (at most `limit`): id,
-  /// name, state (waiting for arguments, queued, running) and node.
-  std::string tasks_json(std::size_t limit) const;
+  /// Returns the tasks not done yet (at most `limit`): id, name, state
+  /// (waiting for arguments, queued, running) and node.
+  std::vector<task_row> task_rows(std::size_t limit) const;
 
   /// Returns the number of tasks not yet done.
   std::size_t active_tasks() const noexcept { return tasks_.size(); }

@@ -864,6 +864,16 @@ TEST_CASE("describe summarises tasks, leases and shapes") {
   CHECK(f.sub.describe() == "tasks=1 leases=1 shapes=1");
 }
 
+TEST_CASE("task_rows shows each task queued, then running on its worker's node") {
+  fixture f;
+  auto a = f.submit({value_arg(1)}, "first");
+  CHECK(f.sub.task_rows(10) == std::vector<troupe::task_row>{{1, "first", "queued", 0, false}});
+  f.sub.on_granted(grant(f.io.requests[0].request_id, (2ULL << 32) | 7));
+  f.flushed();
+  CHECK(f.sub.task_rows(10) == std::vector<troupe::task_row>{{1, "first", "running", 2, false}});
+  CHECK(f.sub.task_rows(0).empty());
+}
+
 TEST_CASE("shape keys are canonical and ignore zero amounts") {
   CHECK(shape_key({{"CPU", 1}, {"GPU", 0.5}}) == shape_key({{"GPU", 0.5}, {"CPU", 1}}));
   CHECK(shape_key({{"CPU", 1}, {"GPU", 0}}) == shape_key({{"CPU", 1}}));

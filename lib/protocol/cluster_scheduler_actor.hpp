@@ -22,7 +22,7 @@ namespace troupe {
 ///     client       -> cluster : group(group_spec)  ==> group_state (created)
 ///                             | group(id)          ==> group_state (now)
 ///                             | release(id)        (remove the group)
-///     anyone       -> cluster : status             ==> JSON
+///     anyone       -> cluster : status             ==> JSON of cluster_scheduler_status
 ///     cluster -> local sched. : nodes(alive count) | reserve(bundle) | release(group)
 using cluster_scheduler_actor = caf::typed_actor<
   caf::reacts_to<join_atom, std::uint64_t, resource_map, local_scheduler_actor>,

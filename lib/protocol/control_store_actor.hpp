@@ -25,7 +25,7 @@ namespace troupe {
 ///     member node -> head    : join(node_info) ==> node_info (its id, the cluster)
 ///     anyone      -> control : nodes           ==> node_list (every node)
 ///     driver      -> control : hello(job_spec)  ==> hello_reply (job id)
-///     anyone      -> control : status           ==> JSON of nodes, jobs, actors
+///     anyone      -> control : status           ==> JSON of control_store_status
 ///     driver, CLI -> control : stop             ==> true (stops this node)
 ///     creator     -> control : register(actor_record) ==> "" or why not
 ///                            | actor_up(id, instance, worker id)

@@ -29,7 +29,7 @@ namespace troupe {
 ///     control st.  -> core : owner(owner_entry{owner id, core})  (who owns refs we got)
 ///     executor     -> core : forward(forward_request{task, object, caller}) (an async method's
 ///                            result: send the object's value when ready)
-///     CLI          -> core : status ==> JSON {owner, pid, node, tasks, objects}
+///     CLI          -> core : status ==> JSON of process_status
 ///     scheduler    -> core : exe ==> size | exe(start, length) ==> bytes
 ///                            (a node fetches this process's executable)
 ///     control st.  -> core : node_down(node, why)   (its leases' tasks fail,

@@ -38,7 +38,7 @@ namespace troupe {
 ///     reaper      -> sched : child(pid, wait status)
 ///     control st. -> sched : kill(worker)            (an actor is killed)
 ///     sched -> control st. : wkr_exit(worker, why)   (an actor's worker ended)
-///     anyone      -> sched : status ==> JSON
+///     anyone      -> sched : status ==> JSON of local_scheduler_status
 ///     control st. -> sched : stop ==> true           (kill all workers)
 using local_scheduler_actor = caf::typed_actor<
   caf::reacts_to<node_atom, node_info>,

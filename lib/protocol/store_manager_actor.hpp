@@ -34,7 +34,7 @@ namespace troupe {
 ///                              (relayed to that node's manager: a holder of
 ///                              an object in another node's store)
 ///     manager     -> manager : pin(offset) | unpin(offset)
-///     anyone      -> manager : stats ==> JSON {capacity, free, objects, bytes}
+///     anyone      -> manager : stats ==> JSON of store_status
 ///     control st. -> manager : stop  ==> true   (remove the segment)
 using store_manager_actor = caf::typed_actor<
   caf::reacts_to<node_atom, control_store_actor, std::uint64_t>,
