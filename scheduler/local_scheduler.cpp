@@ -75,10 +75,9 @@ public:
   void kill_worker(int pid) override {
     ::kill(pid, SIGKILL);
   }
-  void dedicated_worker_exited(std::uint64_t worker_id, const std::string& why) override {
+  void dedicated_worker_exited(std::uint64_t worker_id, const process_exit& how) override {
     if (auto& cs = self_->state.control)
-      self_->send(cs, worker_exit_atom::value,
-                  worker_id, why);
+      self_->send(cs, worker_exit_atom::value, worker_id, how);
   }
 
 private:

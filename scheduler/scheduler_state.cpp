@@ -273,7 +273,7 @@ void scheduler_state::on_child_exit(int pid, int status) {
     if (!w.blocked)
       give(pool_of(w), w.held);
     if (w.dedicated)
-      io_.dedicated_worker_exited(w.id, why);
+      io_.dedicated_worker_exited(w.id, {status, why});
     else
       io_.worker_died(w.holder, w.id, why);
   }

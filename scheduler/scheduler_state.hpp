@@ -28,7 +28,7 @@ public:
   virtual void kill_worker(int pid) = 0;
   /// A worker dedicated to an actor ended (the control store settles why
   /// the actor died).
-  virtual void dedicated_worker_exited(std::uint64_t worker_id, const std::string& why) = 0;
+  virtual void dedicated_worker_exited(std::uint64_t worker_id, const process_exit& how) = 0;
   /// Hands a request to the cluster scheduler: it has a strategy, or this
   /// node has no room for it now while others may.
   virtual void spill(const lease_request& req) = 0;

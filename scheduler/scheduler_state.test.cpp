@@ -76,8 +76,9 @@ struct fake_io : scheduler_io {
     deaths.push_back({holder.address(), id, why});
   }
   void kill_worker(int pid) override { kills.push_back(pid); }
-  void dedicated_worker_exited(std::uint64_t worker_id, const std::string& why) override {
-    exited.emplace_back(worker_id, why);
+  void dedicated_worker_exited(std::uint64_t worker_id,
+                               const troupe::process_exit& how) override {
+    exited.emplace_back(worker_id, how.description);
   }
   std::vector<std::pair<std::uint64_t, std::string>> exited;
   void spill(const lease_request& req) override { spills.push_back(req); }

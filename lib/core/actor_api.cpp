@@ -31,17 +31,17 @@ actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&
   rec.name_space = options.name_space;
   rec.detached = options.detached;
   rec.owner = c.core();
-  std::string refused;
+  registration reg;
   caf::scoped_actor self{c.system()};
   self->request(control_store(c), 10s, register_atom::value, rec)
-    .receive([&](const std::string& why) { refused = why; },
-             [&](caf::error& e) { refused = "the control store did not answer: "
-                                            + c.system().render(e); });
-  if (!refused.empty())
-    throw error(refused.find("already exists") != std::string::npos
-                  ? error_kind::name_taken
-                  : error_kind::runtime,
-                refused);
+    .receive([&](registration& r) { reg = std::move(r); },
+             [&](caf::error& e) {
+               reg = {false,
+                      {error_kind::runtime, "", "",
+                       "the control store did not answer: " + c.system().render(e)}};
+             });
+  if (!reg.accepted)
+    throw error(reg.refusal.kind, reg.refusal.message);
   task_options topts;
   topts.num_cpus = options.num_cpus;
   topts.num_gpus = options.num_gpus;

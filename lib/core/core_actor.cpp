@@ -147,7 +147,8 @@ public:
     self_->delayed_send(self_, delay, tick_atom::value);
   }
   void resolve_actor(const object_id& id) override {
-    self_->send(control(), resolve_atom::value, id, core_actor{self_});
+    self_->send(control(), resolve_atom::value, id,
+                owner_entry{self_->state.c->owner_id(), core_actor{self_}});
   }
   void monitor_instance(const executor_actor& instance) override {
     self_->monitor(instance);

@@ -27,14 +27,15 @@ namespace troupe {
 ///     driver      -> control : hello(job_spec)  ==> hello_reply (job id)
 ///     anyone      -> control : status           ==> JSON of control_store_status
 ///     driver, CLI -> control : stop             ==> true (stops this node)
-///     creator     -> control : register(actor_record) ==> "" or why not
+///     creator     -> control : register(actor_record) ==> registration
 ///                            | actor_up(id, instance, worker id)
 ///                            | actor_fail(id, error_info)
-///     caller      -> control : resolve(id, caller) ~> caller: actor(status),
+///     caller      -> control : resolve(id, owner_entry of the caller)
+///                                        ~> caller: actor(status),
 ///                                                   again when it dies
 ///     anyone      -> control : kill(id)
 ///                            | lookup(name, namespace) ==> actor_record
-///     scheduler   -> control : wkr_exit(worker id, why)
+///     scheduler   -> control : wkr_exit(worker id, process_exit)
 ///     any process -> control : register(owner_entry{owner id, core}, node id)
 ///                            | owner(owner id, caller) ~> caller: owner(id, core)
 ///     CLI         -> control : owner                ==> owner_list (every process)
@@ -78,13 +79,13 @@ using control_store_actor = caf::typed_actor<
   caf::replies_to<hello_atom, job_spec>::with<hello_reply>,
   caf::replies_to<status_atom>::with<std::string>,
   caf::replies_to<stop_atom>::with<bool>,
-  caf::replies_to<register_atom, actor_record>::with<std::string>,
+  caf::replies_to<register_atom, actor_record>::with<registration>,
   caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t>,
   caf::reacts_to<actor_fail_atom, object_id, error_info>,
-  caf::reacts_to<resolve_atom, object_id, core_actor>,
+  caf::reacts_to<resolve_atom, object_id, owner_entry>,
   caf::reacts_to<kill_atom, object_id>,
   caf::replies_to<lookup_atom, std::string, std::string>::with<actor_record>,
-  caf::reacts_to<worker_exit_atom, std::uint64_t, std::string>,
+  caf::reacts_to<worker_exit_atom, std::uint64_t, process_exit>,
   caf::reacts_to<finalize_atom, object_id>,
   caf::reacts_to<register_atom, owner_entry, std::uint64_t>,
   caf::reacts_to<owner_atom, std::uint64_t, core_actor>,

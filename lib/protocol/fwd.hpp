@@ -38,7 +38,9 @@ struct object_reply;
 struct owner_entry;
 struct owner_list;
 struct placement;
+struct process_exit;
 struct pull_request;
+struct registration;
 struct resource_report;
 struct worker_hello;
 

@@ -2,7 +2,13 @@
 
 #include "lib/protocol/messages.hpp"
 
+#include <sys/wait.h>
+
 namespace troupe {
+
+bool process_exit::clean() const noexcept {
+  return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+}
 
 void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<object_id>("troupe.object_id");
@@ -31,6 +37,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<fetch_request>("troupe.fetch_request");
   cfg.add_message_type<forward_request>("troupe.forward_request");
   cfg.add_message_type<owner_entry>("troupe.owner_entry");
+  cfg.add_message_type<process_exit>("troupe.process_exit");
+  cfg.add_message_type<registration>("troupe.registration");
   // The typed handles that travel as message elements or struct fields.
   cfg.add_message_type<core_actor>("troupe.core_actor");
   cfg.add_message_type<executor_actor>("troupe.executor_actor");

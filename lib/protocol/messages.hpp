@@ -403,6 +403,32 @@ typename I::result_type inspect(I& f, owner_entry& x) {
   return f(caf::meta::type_name("troupe.owner_entry"), x.owner_id, x.core);
 }
 
+/// How a process ended, as its parent saw it: decisions read the wait
+/// status, people read the description.
+struct process_exit {
+  std::int32_t wait_status = 0; ///< from waitpid
+  std::string description;      ///< e.g. "killed by signal 9 (SIGKILL)"
+
+  /// Returns whether it exited by itself with status 0.
+  [[nodiscard]] bool clean() const noexcept;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, process_exit& x) {
+  return f(caf::meta::type_name("troupe.process_exit"), x.wait_status, x.description);
+}
+
+/// The control store's answer to an actor's registration.
+struct registration {
+  bool accepted = true;
+  error_info refusal; ///< why not (e.g. name_taken), when not accepted
+};
+
+template <class I>
+typename I::result_type inspect(I& f, registration& x) {
+  return f(caf::meta::type_name("troupe.registration"), x.accepted, x.refusal);
+}
+
 /// Registers every type above with the actor system; every process calls it.
 void register_message_types(caf::actor_system_config& cfg);
 

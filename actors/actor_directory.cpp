@@ -1,0 +1,154 @@
+#include "actors/actor_directory.hpp"
+
+#include <algorithm>
+
+namespace troupe {
+
+const char* to_string(actor_phase p) noexcept {
+  switch (p) {
+    case actor_phase::pending: return "pending";
+    case actor_phase::alive: return "alive";
+    case actor_phase::dying: return "dying";
+    case actor_phase::dead: return "dead";
+  }
+  return "?";
+}
+
+registration actor_directory::add(const actor_record& rec) {
+  if (!rec.name.empty()) {
+    if (auto* other = find_by_name(rec.name, rec.name_space))
+      return {false,
+              {error_kind::name_taken, rec.name, "",
+               "an actor named '" + rec.name + "' already exists in namespace '"
+                 + rec.name_space + "' (" + other->rec.class_name + ")"}};
+    names_[{rec.name_space, rec.name}] = rec.id;
+  }
+  actors_[rec.id].rec = rec;
+  return {};
+}
+
+actor_entry* actor_directory::find(const object_id& id) {
+  auto it = actors_.find(id);
+  return it == actors_.end() ? nullptr : &it->second;
+}
+
+const actor_entry* actor_directory::find_by_name(const std::string& name,
+                                                 const std::string& ns) const {
+  auto it = names_.find({ns, name});
+  if (it == names_.end())
+    return nullptr;
+  auto a = actors_.find(it->second);
+  return a == actors_.end() || a->second.phase == actor_phase::dead ? nullptr : &a->second;
+}
+
+std::optional<actor_notice> actor_directory::up(const object_id& id,
+                                                const executor_actor& instance,
+                                                std::uint64_t worker_id) {
+  auto* e = find(id);
+  if (!e || e->phase != actor_phase::pending)
+    return std::nullopt;
+  e->phase = actor_phase::alive;
+  e->instance = instance;
+  e->worker_id = worker_id;
+  actor_notice n{std::move(e->waiters), status_of(id, e)};
+  e->waiters.clear();
+  for (auto caller : n.callers)
+    e->subscribers.push_back(caller);
+  return n;
+}
+
+std::optional<actor_notice> actor_directory::resolve(const object_id& id,
+                                                     std::uint64_t caller) {
+  auto* e = find(id);
+  if (e && (e->phase == actor_phase::pending || e->phase == actor_phase::dying)) {
+    e->waiters.push_back(caller);
+    return std::nullopt;
+  }
+  if (e && e->phase == actor_phase::alive
+      && std::find(e->subscribers.begin(), e->subscribers.end(), caller)
+           == e->subscribers.end())
+    e->subscribers.push_back(caller);
+  return actor_notice{{caller}, status_of(id, e)};
+}
+
+bool actor_directory::instance_down(const object_id& id) {
+  auto* e = find(id);
+  if (!e || e->phase != actor_phase::alive)
+    return false;
+  e->phase = actor_phase::dying;
+  return true;
+}
+
+std::optional<actor_notice> actor_directory::settle(const object_id& id,
+                                                    const std::string& why) {
+  auto* e = find(id);
+  if (!e || e->phase == actor_phase::dead)
+    return std::nullopt;
+  e->phase = actor_phase::dead;
+  auto display = e->rec.name.empty() ? e->rec.class_name : e->rec.name;
+  e->death = {error_kind::actor_died, display, "", why};
+  e->instance = nullptr;
+  if (!e->rec.name.empty())
+    names_.erase({e->rec.name_space, e->rec.name});
+  actor_notice n{std::move(e->waiters), status_of(id, e)};
+  for (auto caller : e->subscribers)
+    if (std::find(n.callers.begin(), n.callers.end(), caller) == n.callers.end())
+      n.callers.push_back(caller);
+  e->waiters.clear();
+  e->subscribers.clear();
+  return n;
+}
+
+std::optional<std::pair<object_id, std::string>>
+actor_directory::worker_exited(std::uint64_t worker_id, const process_exit& how) const {
+  for (auto& [id, e] : actors_) {
+    if (e.worker_id != worker_id || e.phase == actor_phase::dead)
+      continue;
+    if (e.kill_requested)
+      return std::pair{id, std::string{"killed by troupe::kill"}};
+    if (how.clean())
+      return std::pair{id, std::string{"it ended itself (troupe::exit_actor)"}};
+    return std::pair{id, "its worker crashed: " + how.description};
+  }
+  return std::nullopt;
+}
+
+std::uint64_t actor_directory::request_kill(const object_id& id) {
+  auto* e = find(id);
+  if (!e || e->phase == actor_phase::dead)
+    return 0;
+  e->kill_requested = true;
+  return e->worker_id; // 0 while pending: killed as soon as it is up
+}
+
+std::vector<object_id> actor_directory::on_node(std::uint64_t node) const {
+  std::vector<object_id> out;
+  for (auto& [id, e] : actors_)
+    if (e.phase != actor_phase::dead && e.worker_id != 0 && node_of_worker(e.worker_id) == node)
+      out.push_back(id);
+  return out;
+}
+
+std::vector<object_id> actor_directory::owned_by(std::uint64_t owner_id) const {
+  std::vector<object_id> out;
+  for (auto& [id, e] : actors_)
+    if (!e.rec.detached && id.owner == owner_id && e.phase != actor_phase::dead)
+      out.push_back(id);
+  return out;
+}
+
+actor_status actor_directory::status_of(const object_id& id, const actor_entry* e) {
+  actor_status st;
+  st.id = id;
+  if (!e) {
+    st.death = {error_kind::actor_died, id.to_string(), "", "no such actor"};
+  } else if (e->phase == actor_phase::alive) {
+    st.alive = true;
+    st.instance = e->instance;
+  } else {
+    st.death = e->death;
+  }
+  return st;
+}
+
+} // namespace troupe

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lib/protocol/messages.hpp"
+
+namespace troupe {
+
+/// Where an actor is in its life (the head's control store decides):
+///
+///     pending --(1) up---------------------------> alive
+///     pending --(2) constructor failed------------> dead
+///     alive ----(3) its instance is down-----------> dying (cause not known yet)
+///     dying ----(4) its worker's exit / 1 s later--> dead (the cause)
+///     any ------(5) killed, its node died, or its
+///                   creator is gone (not detached)-> dead
+enum class actor_phase { pending, alive, dying, dead };
+
+/// Returns the phase's name, e.g. "alive".
+const char* to_string(actor_phase p) noexcept;
+
+/// An actor as the control store tracks it. Callers are named by their owner
+/// ids (every process registers its core actor under one), so the directory
+/// holds plain numbers and tests drive it without an actor system.
+struct actor_entry {
+  actor_record rec;
+  actor_phase phase = actor_phase::pending;
+  executor_actor instance;   ///< receives the method calls (when alive)
+  std::uint64_t worker_id = 0;
+  bool kill_requested = false;
+  error_info death;
+  std::vector<std::uint64_t> waiters; ///< callers to tell when it settles
+  /// Callers that resolved it: told when it dies. (Calls to an actor are
+  /// routed through the node, and CAF 0.17 tells a routed proxy nothing when
+  /// the far process dies; the control store sees it directly.)
+  std::vector<std::uint64_t> subscribers;
+};
+
+/// Callers to tell how an actor is, and what to tell them.
+struct actor_notice {
+  std::vector<std::uint64_t> callers;
+  actor_status status;
+};
+
+/// The cluster's actors and their names, with the state machine above.
+class actor_directory {
+public:
+  /// Records a new actor; refuses (name_taken) a name that a living actor in
+  /// the same namespace has.
+  registration add(const actor_record& rec);
+
+  /// Returns the actor's entry, or nullptr.
+  actor_entry* find(const object_id& id);
+
+  /// Returns the living (pending or alive) actor named `name` in `ns`.
+  const actor_entry* find_by_name(const std::string& name, const std::string& ns) const;
+
+  /// (1) Its instance is up on `worker_id`. Returns the callers waiting for
+  /// it, or nothing when it was not pending.
+  std::optional<actor_notice> up(const object_id& id, const executor_actor& instance,
+                                 std::uint64_t worker_id);
+
+  /// `caller` asks where the actor is: returns the answer for it now, or
+  /// nothing when it is answered as the actor settles (pending or dying).
+  /// A caller told "alive" is told again when it dies.
+  std::optional<actor_notice> resolve(const object_id& id, std::uint64_t caller);
+
+  /// (3) Its instance is down. Returns true when the actor is dying now: its
+  /// worker's exit (or a timeout) settles why.
+  bool instance_down(const object_id& id);
+
+  /// (2, 4, 5) Settles the actor as dead because `why`. Returns the callers
+  /// to tell (waiters and subscribers), or nothing when it was dead or
+  /// unknown.
+  std::optional<actor_notice> settle(const object_id& id, const std::string& why);
+
+  /// (4) The worker of a living actor ended: returns the actor and why it
+  /// died (killed, ended itself, or crashed), or nothing for other workers.
+  std::optional<std::pair<object_id, std::string>>
+  worker_exited(std::uint64_t worker_id, const process_exit& how) const;
+
+  /// Records a kill. Returns the worker to kill now, or 0 when there is none
+  /// yet (the actor is killed as soon as it is up) or it is dead already.
+  std::uint64_t request_kill(const object_id& id);
+
+  /// Returns the actors not yet dead whose worker runs on `node`.
+  std::vector<object_id> on_node(std::uint64_t node) const;
+
+  /// Returns the actors not yet dead, not detached, that `owner_id`'s
+  /// process created: they die with it.
+  std::vector<object_id> owned_by(std::uint64_t owner_id) const;
+
+  /// Returns what a caller is told about the actor.
+  static actor_status status_of(const object_id& id, const actor_entry* e);
+
+  const std::map<object_id, actor_entry>& all() const noexcept { return actors_; }
+
+private:
+  std::map<object_id, actor_entry> actors_;
+  std::map<std::pair<std::string, std::string>, object_id> names_; ///< (ns, name)
+};
+
+} // namespace troupe

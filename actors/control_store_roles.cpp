@@ -1,0 +1,70 @@
+#include "actors/control_store_roles.hpp"
+
+#include <caf/all.hpp>
+
+namespace troupe {
+
+namespace {
+
+/// Introduces `cores` (processes of this node) to the control store `peer`.
+void introduce(cs_ptr self, const control_store_actor& peer,
+               std::vector<core_actor> cores) {
+  if (peer && !cores.empty())
+    self->send(peer, introduce_atom::value, owner_list{std::move(cores)});
+}
+
+} // namespace
+
+void stop_node(cs_ptr self) {
+  auto& node = self->state.st.node;
+  if (self->state.head() && node.cluster)
+    caf::anon_send_exit(node.cluster, caf::exit_reason::user_shutdown);
+  auto store = node.store_manager;
+  self->request(node.scheduler, std::chrono::seconds(5), stop_atom::value)
+    .then(
+      [=](bool) {
+        self->request(store, std::chrono::seconds(5), stop_atom::value)
+          .then([=](bool) { self->quit(); }, [=](caf::error&) { self->quit(); });
+      },
+      [=](caf::error&) { self->quit(); });
+}
+
+void set_peers(cs_ptr self, const std::vector<node_info>& nodes) {
+  auto& s = self->state;
+  std::vector<core_actor> ours;
+  for (auto& [addr, core] : s.local_cores)
+    ours.push_back(core);
+  for (auto& n : nodes) {
+    if (n.node_id == s.st.node.node_id || !n.control)
+      continue;
+    if (!n.alive) {
+      s.peers.erase(n.node_id);
+      continue;
+    }
+    if (s.peers.emplace(n.node_id, n.control).second)
+      introduce(self, n.control, ours);
+  }
+}
+
+void note_process(cs_ptr self, const core_actor& core, std::uint64_t node_id) {
+  auto& s = self->state;
+  if (node_id == s.st.node.node_id && core
+      && s.local_cores.emplace(core.address(), core).second)
+    for (auto& [id, peer] : s.peers)
+      introduce(self, peer, {core});
+}
+
+void forget_process(cs_ptr self, const caf::actor_addr& addr) {
+  self->state.local_cores.erase(addr);
+}
+
+control_store_actor spawn_control_store(caf::actor_system& sys, node_info node,
+                                        control_store_actor head) {
+  return sys.spawn([node = std::move(node), head](cs_ptr self) mutable {
+    self->state.head_cs = head;
+    self->state.st.node = std::move(node);
+    return head ? member_behavior(self) : head_behavior(self);
+  });
+}
+
+} // namespace troupe

@@ -1,0 +1,229 @@
+// The head's control store: the cluster's state (control_store_state) behind
+// the control store's interface. Decisions are the state's; this file turns
+// messages into its calls and its answers into messages.
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/control_store_roles.hpp"
+#include "scheduler/resources.hpp"
+
+namespace troupe {
+
+namespace {
+
+/// Sends `xs` to the local scheduler of every alive node.
+template <class... Ts>
+void to_all_schedulers(cs_ptr self, const Ts&... xs) {
+  for (auto& [id, n] : self->state.st.nodes.all())
+    if (n.alive)
+      self->send(n.scheduler, xs...);
+}
+
+/// Tells the callers of a notice how their actor is.
+void tell(cs_ptr self, const actor_notice& n) {
+  for (auto caller : n.callers)
+    if (auto core = self->state.st.objects.core_of(caller))
+      self->send(core, actor_atom::value, n.status);
+}
+
+void settle(cs_ptr self, const object_id& id, const std::string& why) {
+  if (auto n = self->state.st.actors.settle(id, why)) {
+    spdlog::info("actor {} died: {}", n->status.death.task_name, why);
+    tell(self, *n);
+  }
+}
+
+/// Kills the actor's worker process (now, or as soon as it is up); its
+/// death is settled when the worker is gone.
+void kill_actor(cs_ptr self, const object_id& id) {
+  auto worker = self->state.st.actors.request_kill(id);
+  if (worker == 0)
+    return;
+  if (auto* n = self->state.st.nodes.alive(node_of_worker(worker)))
+    self->send(n->scheduler, kill_atom::value, worker);
+}
+
+/// A process (a core actor or an actor instance) is gone.
+void process_gone(cs_ptr self, const caf::actor_addr& who) {
+  auto& s = self->state;
+  if (auto a = s.actor_of_instance.find(who); a != s.actor_of_instance.end()) {
+    auto id = a->second;
+    s.actor_of_instance.erase(a);
+    auto* e = s.st.actors.find(id);
+    if (e && e->phase == actor_phase::alive && e->kill_requested)
+      settle(self, id, "killed by troupe::kill");
+    else if (s.st.actors.instance_down(id))
+      // The scheduler tells how its worker ended; if it does not, say what
+      // we know after a while.
+      self->delayed_send(self, std::chrono::seconds(1), finalize_atom::value, id);
+    return;
+  }
+  // A driver or worker is gone: so are its non-detached actors, and a
+  // driver's job.
+  if (auto owner = s.st.objects.owner_at(who))
+    for (auto& id : s.st.owner_gone(*owner))
+      kill_actor(self, id);
+  auto job = s.st.nodes.end_job_of(who);
+  if (!job)
+    return;
+  to_all_schedulers(self, job_end_atom::value, job->exe);
+  if (job->embedded) {
+    spdlog::info("the embedded driver is gone: stopping the node");
+    stop_node(self);
+  }
+}
+
+/// A member node stopped answering.
+void node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
+  auto& st = self->state.st;
+  auto death = st.node_died(node_id, reason);
+  if (!death)
+    return;
+  spdlog::warn("{}", death->why);
+  caf::anon_send(st.node.cluster, node_down_atom::value, node_id);
+  for (auto& n : death->actors)
+    tell(self, n);
+  for (auto& j : death->jobs)
+    to_all_schedulers(self, job_end_atom::value, j.exe);
+  for (auto& core : death->other_owners)
+    self->send(core, node_down_atom::value, node_id, death->why);
+}
+
+/// A member node joins: it gets its id, the schedulers and the cluster
+/// scheduler learn of it, and every node of every other.
+node_info join(cs_ptr self, node_info n) {
+  auto& st = self->state.st;
+  n.cluster = st.node.cluster;
+  auto joined = st.nodes.add(std::move(n));
+  self->state.node_of_cs[joined.control.address()] = joined.node_id;
+  self->monitor(joined.control);
+  spdlog::info("node {} joined from {}:{} with {}", joined.node_id, joined.host,
+               joined.port, sched::to_string(joined.total));
+  self->send(st.node.cluster, join_atom::value, joined.node_id, joined.total,
+             joined.scheduler);
+  // Its scheduler learns the live jobs, as every other one did.
+  for (auto& j : st.nodes.live_jobs())
+    self->send(joined.scheduler, hello_atom::value, j.exe, j.exe_hash, j.core);
+  auto all = st.nodes.list();
+  set_peers(self, all.nodes);
+  for (auto& other : all.nodes)
+    if (other.alive && other.node_id != st.node.node_id && other.node_id != joined.node_id)
+      self->send(other.control, nodes_atom::value, all);
+  return joined;
+}
+
+hello_reply hello(cs_ptr self, job_spec spec) {
+  auto& st = self->state.st;
+  if (spec.node_id == 0)
+    spec.node_id = st.node.node_id;
+  auto id = st.nodes.add_job(spec);
+  if (spec.core && spec.node_id == st.node.node_id)
+    self->monitor(spec.core);
+  to_all_schedulers(self, hello_atom::value, spec.exe, spec.exe_hash, spec.core);
+  return hello_reply{id, st.node};
+}
+
+void actor_up(cs_ptr self, const object_id& id, const executor_actor& instance,
+              std::uint64_t worker_id) {
+  auto& s = self->state;
+  auto notice = s.st.actors.up(id, instance, worker_id);
+  if (!notice)
+    return;
+  s.actor_of_instance[instance.address()] = id;
+  if (node_of_worker(worker_id) == s.st.node.node_id)
+    self->monitor(instance);
+  if (s.st.actors.find(id)->kill_requested)
+    kill_actor(self, id);
+  tell(self, *notice);
+}
+
+void down(cs_ptr self, const caf::down_msg& dm) {
+  auto& s = self->state;
+  if (auto n = s.node_of_cs.find(dm.source); n != s.node_of_cs.end()) {
+    auto id = n->second;
+    s.node_of_cs.erase(n);
+    s.peers.erase(id);
+    node_gone(self, id, caf::to_string(dm.reason));
+    return;
+  }
+  forget_process(self, dm.source);
+  process_gone(self, dm.source);
+}
+
+} // namespace
+
+control_store_actor::behavior_type head_behavior(cs_ptr self) {
+  auto& st = self->state.st;
+  st.node.control = control_store_actor{self};
+  st.node = st.nodes.add(st.node); // the head is node 1
+  self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
+  return {
+    [self](node_atom, std::uint16_t port) {
+      auto& st = self->state.st;
+      st.node.port = port;
+      st.nodes.find(st.node.node_id)->port = port;
+    },
+    [self](node_atom) -> node_info { return self->state.st.node; },
+    [self](join_atom, node_info n) -> node_info { return join(self, std::move(n)); },
+    [self](nodes_atom) -> node_list { return self->state.st.nodes.list(); },
+    [self](hello_atom, job_spec spec) -> hello_reply { return hello(self, std::move(spec)); },
+    [self](status_atom) -> std::string { return self->state.st.describe_json(); },
+    [self](stop_atom) -> bool {
+      stop_node(self);
+      return true;
+    },
+    [self](register_atom, const actor_record& rec) -> registration {
+      return self->state.st.actors.add(rec);
+    },
+    [self](actor_up_atom, const object_id& id, const executor_actor& instance,
+           std::uint64_t worker_id) { actor_up(self, id, instance, worker_id); },
+    [self](actor_fail_atom, const object_id& id, const error_info& why) {
+      settle(self, id,
+             "its constructor failed: "
+               + (why.exception_type.empty() ? why.message
+                                             : why.exception_type + ": " + why.message));
+    },
+    [self](resolve_atom, const object_id& id, const owner_entry& caller) {
+      if (auto n = self->state.st.actors.resolve(id, caller.owner_id))
+        self->send(caller.core, actor_atom::value, n->status);
+    },
+    [self](kill_atom, const object_id& id) { kill_actor(self, id); },
+    [self](lookup_atom, const std::string& name, const std::string& ns) -> actor_record {
+      auto* e = self->state.st.actors.find_by_name(name, ns);
+      return e ? e->rec : actor_record{};
+    },
+    [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
+      if (auto died = self->state.st.actors.worker_exited(worker_id, how))
+        settle(self, died->first, died->second);
+    },
+    [self](finalize_atom, const object_id& id) {
+      auto* e = self->state.st.actors.find(id);
+      if (e && e->phase == actor_phase::dying)
+        settle(self, id, "its worker process became unreachable");
+    },
+    [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
+      note_process(self, owner.core, node_id);
+      self->state.st.objects.add_owner(owner.owner_id, owner.core, node_id);
+      if (node_id == self->state.st.node.node_id)
+        self->monitor(owner.core);
+    },
+    [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
+      self->send(caller, owner_atom::value,
+                 owner_entry{owner_id, self->state.st.objects.core_of(owner_id)});
+    },
+    [self](owner_atom) -> owner_list { return {self->state.st.objects.cores()}; },
+    [self](gone_atom, const caf::actor& who) { process_gone(self, who.address()); },
+    [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
+    [self](object_atom, const object_location& loc) {
+      self->state.st.objects.record_location(loc);
+    },
+    [self](object_atom, const object_id& id) -> object_locations {
+      return self->state.st.objects.locations_of(id);
+    },
+    [](introduce_atom, const owner_list&) {
+      // Reading the handles taught this node's middleman the routes.
+    },
+  };
+}
+
+} // namespace troupe

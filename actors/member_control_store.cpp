@@ -1,0 +1,142 @@
+// A member node's control store: it answers `node` itself, watches its
+// node's processes for the head (CAF tells nothing of a process two hops
+// away) and passes everything about the cluster's state to the head.
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/control_store_roles.hpp"
+#include "lib/protocol/handles.hpp"
+
+namespace troupe {
+
+namespace {
+
+/// Passes a message about the cluster's state to the head.
+template <class... Ts>
+void to_head(cs_ptr self, const Ts&... xs) {
+  self->send(self->state.head_cs, xs...);
+}
+
+/// Watches a process of this node (a core actor or an actor instance) for
+/// the head: it is told `gone` when the process is.
+template <class Handle>
+void watch(cs_ptr self, const Handle& who) {
+  if (!who)
+    return;
+  self->state.watched[who.address()] = handle_cast<caf::actor>(who);
+  self->monitor(who);
+}
+
+/// This node's daemon asks to join: the head gives the node its id and the
+/// cluster scheduler, then the node meets the nodes there are already.
+caf::result<node_info> join(cs_ptr self, const node_info& n) {
+  auto rp = self->make_response_promise<node_info>();
+  self->request(self->state.head_cs, std::chrono::seconds(10), join_atom::value, n)
+    .then(
+      [self, rp](node_info& joined) mutable {
+        auto& node = self->state.st.node;
+        node.node_id = joined.node_id;
+        node.cluster = joined.cluster;
+        node.control = joined.control;
+        self->request(self->state.head_cs, std::chrono::seconds(10), nodes_atom::value)
+          .then([self](const node_list& l) { set_peers(self, l.nodes); },
+                [](caf::error&) {});
+        rp.deliver(joined);
+      },
+      [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  return rp;
+}
+
+void down(cs_ptr self, const caf::down_msg& dm) {
+  auto& s = self->state;
+  if (dm.source == s.head_cs.address()) {
+    spdlog::error("the head node is gone ({}): stopping this node",
+                  caf::to_string(dm.reason));
+    stop_node(self);
+    return;
+  }
+  forget_process(self, dm.source);
+  if (auto it = s.watched.find(dm.source); it != s.watched.end()) {
+    to_head(self, gone_atom::value, it->second);
+    s.watched.erase(it);
+  }
+}
+
+} // namespace
+
+control_store_actor::behavior_type member_behavior(cs_ptr self) {
+  self->monitor(self->state.head_cs);
+  self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
+  auto head = [self] { return self->state.head_cs; };
+  return {
+    [self](node_atom, std::uint16_t port) { self->state.st.node.port = port; },
+    [self](node_atom) -> node_info { return self->state.st.node; },
+    [self](join_atom, const node_info& n) -> caf::result<node_info> { return join(self, n); },
+    [self, head](nodes_atom) -> caf::result<node_list> {
+      return self->delegate(head(), nodes_atom::value);
+    },
+    [self, head](hello_atom, job_spec spec) -> caf::result<hello_reply> {
+      watch(self, spec.core);
+      spec.node_id = self->state.st.node.node_id;
+      return self->delegate(head(), hello_atom::value, std::move(spec));
+    },
+    [self, head](status_atom) -> caf::result<std::string> {
+      return self->delegate(head(), status_atom::value);
+    },
+    [self](stop_atom) -> bool {
+      stop_node(self);
+      return true;
+    },
+    [self, head](register_atom, const actor_record& rec) -> caf::result<registration> {
+      return self->delegate(head(), register_atom::value, rec);
+    },
+    [self](actor_up_atom, const object_id& id, const executor_actor& instance,
+           std::uint64_t worker_id) {
+      watch(self, instance);
+      to_head(self, actor_up_atom::value, id, instance, worker_id);
+    },
+    [self](actor_fail_atom, const object_id& id, const error_info& why) {
+      to_head(self, actor_fail_atom::value, id, why);
+    },
+    [self](resolve_atom, const object_id& id, const owner_entry& caller) {
+      to_head(self, resolve_atom::value, id, caller);
+    },
+    [self](kill_atom, const object_id& id) { to_head(self, kill_atom::value, id); },
+    [self, head](lookup_atom, const std::string& name,
+                 const std::string& ns) -> caf::result<actor_record> {
+      return self->delegate(head(), lookup_atom::value, name, ns);
+    },
+    [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
+      to_head(self, worker_exit_atom::value, worker_id, how);
+    },
+    [](finalize_atom, const object_id&) {
+      // Only the head settles actors.
+    },
+    [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
+      note_process(self, owner.core, node_id);
+      watch(self, owner.core); // its non-detached actors die with it
+      to_head(self, register_atom::value, owner, node_id);
+    },
+    [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
+      to_head(self, owner_atom::value, owner_id, caller);
+    },
+    [self, head](owner_atom) -> caf::result<owner_list> {
+      return self->delegate(head(), owner_atom::value);
+    },
+    [](gone_atom, const caf::actor&) {
+      // Only the head is told of processes gone.
+    },
+    [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
+    [self](object_atom, const object_location& loc) {
+      to_head(self, object_atom::value, loc);
+    },
+    [self, head](object_atom, const object_id& id) -> caf::result<object_locations> {
+      return self->delegate(head(), object_atom::value, id);
+    },
+    [](introduce_atom, const owner_list&) {
+      // Reading the handles taught this node's middleman the routes.
+    },
+  };
+}
+
+} // namespace troupe
