@@ -186,187 +186,224 @@ void core_io::fetch(const object_id& id, const caf::actor& known_owner) {
   self_->send(owner, fetch_atom::value, fetch_request{id, core_actor{self_}});
 }
 
+/// A watched process is down: our node (a worker then ends; a driver's
+/// tasks fail), an actor instance we call, or an owner of refs we borrowed.
+void on_down(core_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.c->closing)
+    return;
+  if (dm.source == st.c->node().scheduler.address()) {
+    spdlog::warn("node daemon is gone ({})", caf::to_string(dm.reason));
+    if (st.c->role() == process_role::worker)
+      std::_Exit(0); // a worker has nothing left to do without its node
+    st.sub->on_node_down({error_kind::node_died, "", "",
+                          "the node daemon died: " + caf::to_string(dm.reason)});
+    return;
+  }
+  if (st.sub->on_instance_down(dm.source)) {
+    st.sub->flush();
+    return;
+  }
+  auto failed = st.c->table().fail_borrowed_from(
+    dm.source, {error_kind::owner_died, "", "", "the process that owns the object died"});
+  for (auto& id : failed)
+    st.sub->on_object_changed(id);
+  st.sub->flush();
+}
+
+/// User threads queued tasks: submit them all.
+void submit_queued(core_ptr self) {
+  auto& st = self->state;
+  st.batch.clear();
+  st.c->take_submissions(st.batch);
+  for (auto& t : st.batch)
+    st.sub->submit(std::move(t));
+  st.sub->flush();
+}
+
+/// A worker sent results: apply them, then answer who waited for them.
+void on_results(core_ptr self, const std::vector<char>& results) {
+  auto& st = self->state;
+  try {
+    st.sub->on_results(results);
+  } catch (const std::exception& e) {
+    spdlog::error("dropped a result batch: {}", e.what());
+  }
+  st.sub->flush();
+  if (!st.fetchers.empty())
+    st.answer_fetchers(self);
+  if (!st.forwards.empty())
+    st.answer_forwards(self);
+}
+
+/// A borrower asks for one of our objects: answered now, or once ready.
+void on_fetch(core_ptr self, const fetch_request& req) {
+  auto& st = self->state;
+  bool pending;
+  auto r = st.reply_for(req.id, &pending);
+  if (pending)
+    st.fetchers[req.id].push_back(req.borrower);
+  else
+    self->send(req.borrower, object_atom::value, std::move(r));
+}
+
+/// An owner answered our fetch: the borrowed object is ready or failed.
+void on_object(core_ptr self, object_reply& r) {
+  auto& st = self->state;
+  if (r.failed) {
+    st.c->table().fail(r.id, r.error);
+  } else {
+    stored_value v;
+    v.enc = r.enc;
+    v.type_hash = r.type_hash;
+    v.type_name = std::move(r.type_name);
+    v.in_store = r.in_store;
+    v.offset = r.offset;
+    v.size = r.size;
+    v.node = r.node;
+    v.id = r.id;
+    if (r.in_store)
+      st.c->pin_stored(v); // the borrower's own pin
+    else
+      v.inline_data = std::make_shared<const std::vector<char>>(std::move(r.data));
+    st.c->table().fulfill(r.id, std::move(v));
+  }
+  st.sub->on_object_changed(r.id);
+  st.sub->flush();
+  if (!st.forwards.empty())
+    st.answer_forwards(self);
+}
+
+/// The control store named the owner of objects we wait for (a null core:
+/// it is gone, and so are they).
+void on_owner(core_ptr self, const owner_entry& entry) {
+  auto& [owner_id, owner] = entry;
+  auto& st = self->state;
+  auto waiting = std::move(st.owner_lookups[owner_id]);
+  st.owner_lookups.erase(owner_id);
+  if (!owner) {
+    for (auto& id : waiting)
+      st.c->table().fail(id, {error_kind::owner_died, "", "",
+                              "the process that owns object " + id.to_string()
+                                + " is gone"});
+  } else {
+    st.owners[owner_id] = owner;
+    st.c->table().set_owner(owner_id, handle_cast<caf::actor>(owner));
+    for (auto& id : waiting)
+      st.io->fetch(id, {}); // finds the owner just learnt
+  }
+  for (auto& id : waiting)
+    st.sub->on_object_changed(id);
+  st.sub->flush();
+}
+
+/// An async method of an actor here returned a ref: its value goes to the
+/// caller when ready.
+void on_forward(core_ptr self, const forward_request& req) {
+  auto& st = self->state;
+  auto& x = req.object;
+  st.forwards[x].push_back({req.task, req.caller, st.c->unpark_forward(x)});
+  caf::actor owner;
+  if (st.c->table().claim_fetch(x, &owner))
+    st.io->fetch(x, owner); // a borrowed ref: ask its owner
+  st.answer_forwards(self);
+}
+
+/// Another node died: its leases' tasks fail, and owners that lived there
+/// are gone from the control store, so every object still awaited asks for
+/// its owner again (which fails those whose owner is gone).
+void on_node_down(core_ptr self, std::uint64_t node, const std::string& why) {
+  auto& st = self->state;
+  st.sub->on_peer_node_down(node, why);
+  st.owners.clear();
+  for (auto& id : st.c->table().pending_borrowed()) {
+    auto& waiting = st.owner_lookups[id.owner];
+    if (waiting.empty())
+      self->send(st.c->control_store(), owner_atom::value, id.owner, core_actor{self});
+    waiting.push_back(id);
+  }
+  st.sub->flush();
+}
+
+/// Returns this process's status document: its tasks and objects.
+std::string describe(core_ptr self) {
+  auto& st = self->state;
+  constexpr std::size_t limit = 10000;
+  process_status doc;
+  doc.owner = st.c->owner_id();
+  doc.pid = ::getpid();
+  doc.node = st.c->node().node_id;
+  doc.role = st.c->role() == process_role::driver ? "driver" : "worker";
+  doc.tasks = st.sub->task_rows(limit);
+  doc.objects = st.c->table().object_rows(limit);
+  return to_json_text(doc);
+}
+
+/// Returns the size of this process's executable (a node fetches it).
+caf::result<std::uint64_t> exe_size() {
+  struct stat st {};
+  if (::stat("/proc/self/exe", &st) != 0)
+    return caf::make_error(caf::sec::runtime_error, "cannot stat /proc/self/exe");
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+/// Returns `len` bytes of this process's executable from `start`.
+caf::result<std::vector<char>> exe_chunk(std::uint64_t start, std::uint64_t len) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f{std::fopen("/proc/self/exe", "rb"), &std::fclose};
+  std::vector<char> out(len);
+  if (!f || std::fseek(f.get(), static_cast<long>(start), SEEK_SET) != 0)
+    return caf::make_error(caf::sec::runtime_error, "cannot read /proc/self/exe");
+  out.resize(std::fread(out.data(), 1, len, f.get()));
+  return out;
+}
+
+/// Applies `f` to the submitter, then sends what it decided.
+template <class F>
+void with_submitter(core_ptr self, F f) {
+  f(*self->state.sub);
+  self->state.sub->flush();
+}
+
 core_actor::behavior_type core_fn(core_ptr self, client* c) {
   auto& st = self->state;
   st.c = c;
   st.io = std::make_unique<core_io>(self);
   st.sub = std::make_unique<submitter>(c->table(), *st.io, c->exe(), core_actor{self});
   self->monitor(c->node().scheduler);
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (st.c->closing)
-      return;
-    if (dm.source == st.c->node().scheduler.address()) {
-      spdlog::warn("node daemon is gone ({})", caf::to_string(dm.reason));
-      if (st.c->role() == process_role::worker)
-        std::_Exit(0); // a worker has nothing left to do without its node
-      st.sub->on_node_down({error_kind::node_died, "", "",
-                            "the node daemon died: " + caf::to_string(dm.reason)});
-      return;
-    }
-    if (st.sub->on_instance_down(dm.source)) {
-      st.sub->flush();
-      return;
-    }
-    // An owner of refs we borrowed is gone.
-    auto failed = st.c->table().fail_borrowed_from(
-      dm.source, {error_kind::owner_died, "", "",
-                  "the process that owns the object died"});
-    for (auto& id : failed)
-      st.sub->on_object_changed(id);
-    st.sub->flush();
-  });
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   return {
-    [self](submit_atom) {
-      auto& st = self->state;
-      st.batch.clear();
-      st.c->take_submissions(st.batch);
-      for (auto& t : st.batch)
-        st.sub->submit(std::move(t));
-      st.sub->flush();
-    },
+    [self](submit_atom) { submit_queued(self); },
     [self](granted_atom, const lease_grant& g) {
-      self->state.sub->on_granted(g);
-      self->state.sub->flush();
+      with_submitter(self, [&](submitter& s) { s.on_granted(g); });
     },
     [self](denied_atom, std::uint64_t request_id, const std::string& why) {
-      self->state.sub->on_denied(request_id, why);
-      self->state.sub->flush();
+      with_submitter(self, [&](submitter& s) { s.on_denied(request_id, why); });
     },
     [self](worker_died_atom, std::uint64_t worker_id, const std::string& why) {
-      self->state.sub->on_worker_died(worker_id, why);
-      self->state.sub->flush();
+      with_submitter(self, [&](submitter& s) { s.on_worker_died(worker_id, why); });
     },
-    [self](done_atom, const std::vector<char>& results) {
-      auto& st = self->state;
-      try {
-        st.sub->on_results(results);
-      } catch (const std::exception& e) {
-        spdlog::error("dropped a result batch: {}", e.what());
-      }
-      st.sub->flush();
-      if (!st.fetchers.empty())
-        st.answer_fetchers(self);
-      if (!st.forwards.empty())
-        st.answer_forwards(self);
-    },
+    [self](done_atom, const std::vector<char>& results) { on_results(self, results); },
     [self](fetch_atom, const object_id& id) {
-      auto& st = self->state;
       caf::actor owner;
-      if (st.c->table().claim_fetch(id, &owner))
-        st.io->fetch(id, owner); // finds the owner first when unknown
+      if (self->state.c->table().claim_fetch(id, &owner))
+        self->state.io->fetch(id, owner); // finds the owner first when unknown
     },
-    [self](fetch_atom, const fetch_request& req) {
-      auto& st = self->state;
-      bool pending;
-      auto r = st.reply_for(req.id, &pending);
-      if (pending)
-        st.fetchers[req.id].push_back(req.borrower);
-      else
-        self->send(req.borrower, object_atom::value, std::move(r));
-    },
-    [self](object_atom, object_reply& r) {
-      auto& st = self->state;
-      if (r.failed) {
-        st.c->table().fail(r.id, r.error);
-      } else {
-        stored_value v;
-        v.enc = r.enc;
-        v.type_hash = r.type_hash;
-        v.type_name = std::move(r.type_name);
-        v.in_store = r.in_store;
-        v.offset = r.offset;
-        v.size = r.size;
-        v.node = r.node;
-        v.id = r.id;
-        if (r.in_store)
-          st.c->pin_stored(v); // the borrower's own pin
-        else
-          v.inline_data = std::make_shared<const std::vector<char>>(std::move(r.data));
-        st.c->table().fulfill(r.id, std::move(v));
-      }
-      st.sub->on_object_changed(r.id);
-      st.sub->flush();
-      if (!st.forwards.empty())
-        st.answer_forwards(self);
-    },
-    [self](tick_atom) {
-      self->state.sub->on_tick();
-    },
+    [self](fetch_atom, const fetch_request& req) { on_fetch(self, req); },
+    [self](object_atom, object_reply& r) { on_object(self, r); },
+    [self](tick_atom) { self->state.sub->on_tick(); },
     [self](actor_atom, const actor_status& status) {
-      self->state.sub->on_actor_status(status);
-      self->state.sub->flush();
+      with_submitter(self, [&](submitter& s) { s.on_actor_status(status); });
     },
-    [self](owner_atom, const owner_entry& entry) {
-      auto& [owner_id, owner] = entry;
-      auto& st = self->state;
-      auto waiting = std::move(st.owner_lookups[owner_id]);
-      st.owner_lookups.erase(owner_id);
-      if (!owner) {
-        for (auto& id : waiting)
-          st.c->table().fail(id, {error_kind::owner_died, "", "",
-                                  "the process that owns object " + id.to_string()
-                                    + " is gone"});
-      } else {
-        st.owners[owner_id] = owner;
-        st.c->table().set_owner(owner_id, handle_cast<caf::actor>(owner));
-        for (auto& id : waiting)
-          st.io->fetch(id, {}); // finds the owner just learnt
-      }
-      for (auto& id : waiting)
-        st.sub->on_object_changed(id);
-      st.sub->flush();
-    },
-    [self](forward_atom, const forward_request& req) {
-      auto& st = self->state;
-      auto& x = req.object;
-      st.forwards[x].push_back({req.task, req.caller, st.c->unpark_forward(x)});
-      caf::actor owner;
-      if (st.c->table().claim_fetch(x, &owner))
-        st.io->fetch(x, owner); // a borrowed ref: ask its owner
-      st.answer_forwards(self);
-    },
+    [self](owner_atom, const owner_entry& entry) { on_owner(self, entry); },
+    [self](forward_atom, const forward_request& req) { on_forward(self, req); },
     [self](node_down_atom, std::uint64_t node, const std::string& why) {
-      auto& st = self->state;
-      st.sub->on_peer_node_down(node, why);
-      // Owners that lived there are gone from the control store: ask again
-      // for the owner of every object still awaited, which fails those.
-      st.owners.clear();
-      for (auto& id : st.c->table().pending_borrowed()) {
-        auto& waiting = st.owner_lookups[id.owner];
-        if (waiting.empty())
-          self->send(st.c->control_store(), owner_atom::value, id.owner, core_actor{self});
-        waiting.push_back(id);
-      }
-      st.sub->flush();
+      on_node_down(self, node, why);
     },
-    [self](status_atom) -> std::string {
-      auto& st = self->state;
-      constexpr std::size_t limit = 10000;
-      process_status doc;
-      doc.owner = st.c->owner_id();
-      doc.pid = ::getpid();
-      doc.node = st.c->node().node_id;
-      doc.role = st.c->role() == process_role::driver ? "driver" : "worker";
-      doc.tasks = st.sub->task_rows(limit);
-      doc.objects = st.c->table().object_rows(limit);
-      return to_json_text(doc);
-    },
-    [](exe_atom) -> caf::result<std::uint64_t> {
-      struct stat st {};
-      if (::stat("/proc/self/exe", &st) != 0)
-        return caf::make_error(caf::sec::runtime_error, "cannot stat /proc/self/exe");
-      return static_cast<std::uint64_t>(st.st_size);
-    },
-    [](exe_atom, std::uint64_t start, std::uint64_t len) -> caf::result<std::vector<char>> {
-      std::unique_ptr<FILE, int (*)(FILE*)> f{std::fopen("/proc/self/exe", "rb"), &std::fclose};
-      std::vector<char> out(len);
-      if (!f || std::fseek(f.get(), static_cast<long>(start), SEEK_SET) != 0)
-        return caf::make_error(caf::sec::runtime_error, "cannot read /proc/self/exe");
-      out.resize(std::fread(out.data(), 1, len, f.get()));
-      return out;
-    },
+    [self](status_atom) -> std::string { return describe(self); },
+    [](exe_atom) { return exe_size(); },
+    [](exe_atom, std::uint64_t start, std::uint64_t len) { return exe_chunk(start, len); },
     [self](kill_atom, const object_id& id, const std::string& name) {
+      // Calls made from here after kill() fail, whatever the race with it.
       actor_status dead;
       dead.id = id;
       dead.death = {error_kind::actor_died, name, "", "killed by troupe::kill"};

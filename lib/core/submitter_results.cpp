@@ -1,0 +1,243 @@
+// The submitter's outcomes: results and failures of tasks, the calls
+// queued for each actor, and the process's task rows (submitter.hpp).
+#include "lib/core/submitter.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "lib/protocol/capnp_codec.hpp"
+
+namespace troupe::detail {
+
+void submitter::pump_actor(const object_id& id) {
+  auto& a = actors_[id];
+  if (a.st != actor_calls::phase::alive)
+    return;
+  while (!a.queued.empty()) {
+    auto& t = tasks_.at(a.queued.front());
+    if (t.unresolved > 0)
+      break; // later calls wait behind it: calls run in the order made
+    if (a.outbox.empty())
+      dirty_actors_.push_back(id);
+    a.outbox.push_back(t.task_id);
+    a.queued.pop_front();
+  }
+}
+
+void submitter::on_actor_status(const actor_status& status) {
+  auto& a = actors_[status.id];
+  if (status.alive) {
+    a.st = actor_calls::phase::alive;
+    a.instance = status.instance;
+    io_.monitor_instance(status.instance);
+    pump_actor(status.id);
+    return;
+  }
+  a.st = actor_calls::phase::dead;
+  a.death = status.death;
+  a.instance = nullptr;
+  a.queued.clear();
+  a.outbox.clear();
+  fail_actor_calls(status.id, status.death);
+}
+
+bool submitter::on_instance_down(const caf::actor_addr& instance) {
+  for (auto& [id, a] : actors_) {
+    if (a.st != actor_calls::phase::alive || a.instance.address() != instance)
+      continue;
+    // The control store knows why; calls in flight fail once it tells.
+    a.st = actor_calls::phase::resolving;
+    io_.resolve_actor(id);
+    return true;
+  }
+  return false;
+}
+
+void submitter::fail_actor_calls(const object_id& id, const error_info& why) {
+  std::vector<std::uint64_t> doomed;
+  for (auto& [tid, t] : tasks_)
+    if (t.actor_id == id)
+      doomed.push_back(tid);
+  std::sort(doomed.begin(), doomed.end());
+  for (auto tid : doomed) {
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end())
+      continue;
+    if (it->second.creates_actor) {
+      fail_task(tid, why);
+      continue;
+    }
+    it->second.worker_id = 0;
+    finish(tid, nullptr, &why);
+  }
+}
+void submitter::on_results(const std::vector<char>& bytes) {
+  // Read everything first: a batch that is malformed anywhere changes nothing.
+  struct parsed {
+    std::uint64_t task_id;
+    std::uint64_t exec_ns;
+    bool ok;
+    stored_value value;
+    error_info error;
+  };
+  std::vector<parsed> results;
+  message_reader reader{bytes};
+  try {
+    for (auto r : reader.root<schema::ResultBatch>().getResults()) {
+      parsed p{r.getTaskId(), r.getExecNanos(), r.isValue(), {}, {}};
+      if (p.ok)
+        p.value = read_value(r.getValue());
+      else
+        p.error = read_error(r.getError());
+      results.push_back(std::move(p));
+    }
+  } catch (const kj::Exception& e) {
+    message_reader::throw_malformed(e.getDescription().cStr());
+  }
+  for (auto& p : results) {
+    auto it = tasks_.find(p.task_id);
+    if (it == tasks_.end())
+      continue;
+    auto& fs = stats_[it->second.fn];
+    auto us = static_cast<double>(p.exec_ns) / 1000.0;
+    fs.avg_exec_us = fs.runs == 0 ? us : 0.8 * fs.avg_exec_us + 0.2 * us;
+    ++fs.runs;
+    if (p.ok)
+      finish(p.task_id, &p.value, nullptr);
+    else
+      finish(p.task_id, nullptr, &p.error);
+  }
+}
+
+void submitter::finish(std::uint64_t task_id, const stored_value* value,
+                       const error_info* error) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end())
+    return;
+  auto t = std::move(it->second);
+  tasks_.erase(it);
+  std::string key;
+  if (t.worker_id != 0) {
+    if (auto lit = leases_.find(t.worker_id); lit != leases_.end()) {
+      auto& l = lit->second;
+      key = l.key;
+      --l.in_flight;
+      --shapes_[l.key].in_flight;
+      if (l.in_flight == 0) {
+        l.idle_since = clock::now();
+        if (!tick_scheduled_) {
+          tick_scheduled_ = true;
+          io_.schedule_tick(cfg_.lease_idle_timeout);
+        }
+      }
+    }
+  }
+  if (t.creates_actor)
+    io_.actor_created(t.actor_id, t.worker_id, value, error);
+  if (value)
+    table_.fulfill(t.return_id, *value);
+  else
+    table_.fail(t.return_id, *error);
+  on_object_changed(t.return_id);
+  if (!key.empty())
+    pump(key);
+}
+
+bool submitter::pipelinable(const function_entry* fn) const {
+  auto it = stats_.find(fn);
+  return it != stats_.end() && it->second.runs > 0
+         && it->second.avg_exec_us < static_cast<double>(cfg_.pipeline_below.count());
+}
+
+void submitter::fail_task(std::uint64_t task_id, const error_info& error) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end())
+    return;
+  if (it->second.actor_id.valid() && !it->second.creates_actor) {
+    auto& q = actors_[it->second.actor_id].queued;
+    q.erase(std::remove(q.begin(), q.end(), task_id), q.end());
+    auto actor = it->second.actor_id;
+    finish(task_id, nullptr, &error);
+    pump_actor(actor); // later calls no longer wait behind it
+    return;
+  }
+  auto key = key_of(it->second, locality_of(it->second));
+  if (auto sit = shapes_.find(key); sit != shapes_.end()) {
+    auto& q = sit->second.queued;
+    q.erase(std::remove(q.begin(), q.end(), task_id), q.end());
+  }
+  finish(task_id, nullptr, &error);
+}
+
+void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reason,
+                               error_kind kind) {
+  auto lit = leases_.find(worker_id);
+  if (lit == leases_.end())
+    return;
+  auto key = lit->second.key;
+  std::vector<std::uint64_t> lost;
+  for (auto& [tid, t] : tasks_)
+    if (t.worker_id == worker_id)
+      lost.push_back(tid);
+  std::sort(lost.begin(), lost.end());
+  // The lease goes first so that `finish` does not count on it any more.
+  auto& s = shapes_[key];
+  s.in_flight -= std::min<std::uint32_t>(s.in_flight, lit->second.in_flight);
+  s.leases.erase(std::remove(s.leases.begin(), s.leases.end(), worker_id),
+                 s.leases.end());
+  leases_.erase(lit);
+  for (auto tid : lost) {
+    auto& t = tasks_.at(tid);
+    t.worker_id = 0;
+    error_info e{kind, t.name, "", reason};
+    finish(tid, nullptr, &e);
+  }
+  pump(key);
+}
+void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why) {
+  std::vector<std::uint64_t> lost;
+  for (auto& [wid, l] : leases_)
+    if (l.node_id == node_id)
+      lost.push_back(wid);
+  for (auto wid : lost)
+    on_worker_died(wid, why, error_kind::node_died);
+}
+
+void submitter::on_node_down(const error_info& why) {
+  node_down_ = why;
+  std::vector<std::uint64_t> all;
+  for (auto& [tid, t] : tasks_)
+    all.push_back(tid);
+  std::sort(all.begin(), all.end());
+  leases_.clear();
+  shapes_.clear();
+  for (auto tid : all) {
+    auto it = tasks_.find(tid);
+    if (it == tasks_.end())
+      continue;
+    it->second.worker_id = 0;
+    auto e = why;
+    e.task_name = it->second.name;
+    finish(tid, nullptr, &e);
+  }
+}
+
+std::vector<task_row> submitter::task_rows(std::size_t limit) const {
+  std::vector<task_row> out;
+  for (auto& [id, t] : tasks_) {
+    if (out.size() == limit)
+      break;
+    const char* state = t.unresolved > 0 ? "waiting" : t.worker_id != 0 ? "running" : "queued";
+    out.push_back({id, t.name, state, node_of_worker(t.worker_id), t.actor_id.valid()});
+  }
+  return out;
+}
+
+std::string submitter::describe() const {
+  std::ostringstream out;
+  out << "tasks=" << tasks_.size() << " leases=" << leases_.size()
+      << " shapes=" << shapes_.size();
+  return out.str();
+}
+
+} // namespace troupe::detail
