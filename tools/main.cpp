@@ -24,91 +24,103 @@ std::string check_non_negative(std::string& text) {
   return "'" + text + "' is not a non-negative number";
 }
 
+/// The CLI's commands and the values their flags set.
+struct commands {
+  CLI::App app{"troupe: distributed tasks and a shared-memory object store", "troupe"};
+  troupe::tools::start_flags start;
+  CLI::App* start_cmd = nullptr;
+  CLI::App* stop_cmd = nullptr;
+  std::string status_address;
+  bool status_json = false;
+  CLI::App* status_cmd = nullptr;
+  std::string list_what, list_address;
+  bool list_json = false;
+  CLI::App* list_cmd = nullptr;
+  troupe::tools::microbenchmark_options bench;
+  CLI::App* bench_cmd = nullptr;
+};
+
+void add_start(commands& c) {
+  auto& start = c.start;
+  c.start_cmd = c.app.add_subcommand("start", "start a node daemon: a cluster's head, "
+                                              "or a node that joins one");
+  auto* cmd = c.start_cmd;
+  auto* head_flag = cmd->add_flag("--head", start.head, "start the head node of a new cluster");
+  cmd->add_option("--address", start.address,
+                  "HOST:PORT of a cluster's head: start a node that joins it")
+    ->excludes(head_flag);
+  cmd->add_option("--port", start.port, "port to listen on (default: any free one)");
+  cmd->add_option("--num-cpus", start.num_cpus, "CPUs to offer (default: one per hardware thread)")
+    ->check(CLI::Validator{check_non_negative, "NONNEGATIVE"});
+  cmd->add_option("--num-gpus", start.num_gpus, "GPUs to offer")
+    ->check(CLI::Validator{check_non_negative, "NONNEGATIVE"});
+  cmd->add_option("--resources", start.resources, "custom resources, e.g. accelerator=2,disk=1");
+  cmd->add_option("--object-store-memory", start.object_store_memory,
+                  "bytes of the shared-memory object store (default: 30% of RAM)");
+  cmd->add_option("--bind", start.bind, "address to listen on")->capture_default_str();
+  cmd->add_flag("--block", start.block, "run the node in the foreground until it is stopped");
+}
+
+void add_queries(commands& c) {
+  c.status_cmd = c.app.add_subcommand("status", "show the cluster's nodes (alive or dead), "
+                                                "resources, workers, stores and pending "
+                                                "demands");
+  c.status_cmd->add_option("--address", c.status_address,
+                           "HOST:PORT of any node of the cluster (default: the head started "
+                           "here)");
+  c.status_cmd->add_flag("--json", c.status_json, "print one JSON object");
+  c.list_cmd = c.app.add_subcommand("list", "list the cluster's nodes, actors, "
+                                            "placement groups, tasks or objects");
+  c.list_cmd->add_option("what", c.list_what, "what to list")
+    ->required()
+    ->check(CLI::IsMember({"nodes", "actors", "placement-groups", "tasks", "objects"}));
+  c.list_cmd->add_option("--address", c.list_address,
+                         "HOST:PORT of any node of the cluster (default: the head started "
+                         "here)");
+  c.list_cmd->add_flag("--json", c.list_json, "print one JSON array");
+}
+
+void add_microbenchmark(commands& c) {
+  auto& bench = c.bench;
+  c.bench_cmd = c.app.add_subcommand("microbenchmark", "measure the figures of BENCHMARKS.md");
+  auto* cmd = c.bench_cmd;
+  cmd->add_flag("--quick", bench.quick, "fewer rounds, smaller objects (< 30 s)");
+  cmd->add_flag("--json", bench.json, "print one JSON object");
+  cmd->add_flag("--progress", bench.progress,
+                "print each phase's start time to stderr (always on a terminal)");
+  cmd->add_option("--only", bench.only,
+                  "run only the workloads whose figure names contain this text");
+  cmd->add_option("--address", bench.address,
+                  "HOST:PORT of a running head (default: an embedded cluster)");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   // Before any parsing: as a spawned node or worker, argv is not ours.
   troupe::serve_if_spawned();
   using namespace troupe::tools;
-  CLI::App app{"troupe: distributed tasks and a shared-memory object store", "troupe"};
-  app.require_subcommand(1);
-
-  start_flags start;
-  auto* start_cmd = app.add_subcommand("start", "start a node daemon: a cluster's head, "
-                                                "or a node that joins one");
-  auto* head_flag =
-      start_cmd->add_flag("--head", start.head, "start the head node of a new cluster");
-  start_cmd
-      ->add_option("--address", start.address,
-                   "HOST:PORT of a cluster's head: start a node that joins it")
-      ->excludes(head_flag);
-  start_cmd->add_option("--port", start.port,
-                        "port to listen on (default: any free one)");
-  start_cmd
-      ->add_option("--num-cpus", start.num_cpus,
-                   "CPUs to offer (default: one per hardware thread)")
-      ->check(CLI::Validator{check_non_negative, "NONNEGATIVE"});
-  start_cmd->add_option("--num-gpus", start.num_gpus, "GPUs to offer")
-      ->check(CLI::Validator{check_non_negative, "NONNEGATIVE"});
-  start_cmd->add_option("--resources", start.resources,
-                        "custom resources, e.g. accelerator=2,disk=1");
-  start_cmd->add_option("--object-store-memory", start.object_store_memory,
-                        "bytes of the shared-memory object store (default: 30% of RAM)");
-  start_cmd->add_option("--bind", start.bind, "address to listen on")
-      ->capture_default_str();
-  start_cmd->add_flag("--block", start.block,
-                      "run the node in the foreground until it is stopped");
-
-  auto* stop_cmd = app.add_subcommand("stop", "stop the node daemons started here");
-
-  std::string status_address;
-  bool status_json = false;
-  auto* status_cmd = app.add_subcommand("status", "show the cluster's nodes (alive or "
-                                                  "dead), resources, workers, stores "
-                                                  "and pending demands");
-  status_cmd->add_option("--address", status_address,
-                         "HOST:PORT of any node of the cluster (default: the head started "
-                         "here)");
-  status_cmd->add_flag("--json", status_json, "print one JSON object");
-
-  std::string list_what, list_address;
-  bool list_json = false;
-  auto* list_cmd = app.add_subcommand("list", "list the cluster's nodes, actors, "
-                                              "placement groups, tasks or objects");
-  list_cmd->add_option("what", list_what, "what to list")
-      ->required()
-      ->check(CLI::IsMember({"nodes", "actors", "placement-groups", "tasks", "objects"}));
-  list_cmd->add_option("--address", list_address,
-                       "HOST:PORT of any node of the cluster (default: the head started here)");
-  list_cmd->add_flag("--json", list_json, "print one JSON array");
-
-  microbenchmark_options bench;
-  auto* bench_cmd =
-      app.add_subcommand("microbenchmark", "measure the figures of BENCHMARKS.md");
-  bench_cmd->add_flag("--quick", bench.quick, "fewer rounds, smaller objects (< 30 s)");
-  bench_cmd->add_flag("--json", bench.json, "print one JSON object");
-  bench_cmd->add_flag("--progress", bench.progress,
-                      "print each phase's start time to stderr (always on a terminal)");
-  bench_cmd->add_option("--only", bench.only,
-                        "run only the workloads whose figure names contain this text");
-  bench_cmd->add_option("--address", bench.address,
-                        "HOST:PORT of a running head (default: an embedded cluster)");
-
+  commands c;
+  c.app.require_subcommand(1);
+  add_start(c);
+  c.stop_cmd = c.app.add_subcommand("stop", "stop the node daemons started here");
+  add_queries(c);
+  add_microbenchmark(c);
   try {
-    app.parse(argc, argv);
+    c.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // Help and version exit 0; every usage error exits 2, like other CLIs.
-    return app.exit(e) == 0 ? 0 : 2;
+    return c.app.exit(e) == 0 ? 0 : 2;
   }
-  if (*start_cmd)
-    return run_start(start);
-  if (*stop_cmd)
+  if (*c.start_cmd)
+    return run_start(c.start);
+  if (*c.stop_cmd)
     return run_stop();
-  if (*status_cmd)
-    return run_status(status_address, status_json);
-  if (*list_cmd)
-    return run_list(list_what, list_address, list_json);
-  if (*bench_cmd)
-    return run_microbenchmark(bench);
+  if (*c.status_cmd)
+    return run_status(c.status_address, c.status_json);
+  if (*c.list_cmd)
+    return run_list(c.list_what, c.list_address, c.list_json);
+  if (*c.bench_cmd)
+    return run_microbenchmark(c.bench);
   return 2;
 }
