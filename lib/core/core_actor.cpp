@@ -41,13 +41,7 @@ struct core_state {
         *pending = true;
         break;
       case object_table::status::ready:
-        r.enc = v.enc;
-        r.type_hash = v.type_hash;
-        r.type_name = v.type_name;
-        r.in_store = v.in_store;
-        r.offset = v.offset;
-        r.size = v.size;
-        r.node = v.node;
+        r.value = v;
         if (v.inline_data)
           r.data = *v.inline_data;
         break;
@@ -254,15 +248,9 @@ void on_object(core_ptr self, object_reply& r) {
     st.c->table().fail(r.id, r.error);
   } else {
     stored_value v;
-    v.enc = r.enc;
-    v.type_hash = r.type_hash;
-    v.type_name = std::move(r.type_name);
-    v.in_store = r.in_store;
-    v.offset = r.offset;
-    v.size = r.size;
-    v.node = r.node;
+    static_cast<object_descriptor&>(v) = std::move(r.value);
     v.id = r.id;
-    if (r.in_store)
+    if (v.in_store)
       st.c->pin_stored(v); // the borrower's own pin
     else
       v.inline_data = std::make_shared<const std::vector<char>>(std::move(r.data));

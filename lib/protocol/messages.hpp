@@ -21,6 +21,7 @@
 #include "lib/protocol/fwd.hpp"
 #include "lib/protocol/local_scheduler_actor.hpp"
 #include "lib/protocol/store_manager_actor.hpp"
+#include "lib/protocol/stored_value.hpp"
 
 #include "troupe/encoding.hpp"
 #include "troupe/errors.hpp"
@@ -348,22 +349,15 @@ typename I::result_type inspect(I& f, lease_grant& x) {
 struct object_reply {
   object_id id;
   bool failed = false;
-  error_info error;
-  encoding enc = encoding::caf_binary;
-  std::uint64_t type_hash = 0;
-  std::string type_name;
-  bool in_store = false;
-  std::vector<char> data;       ///< the value, when not in the store
-  std::uint64_t offset = 0;     ///< the value's place, when in the store
-  std::uint64_t size = 0;
-  std::uint64_t node = 0;       ///< the node whose store holds it
+  error_info error;               ///< why, when failed
+  detail::object_descriptor value; ///< what it is and where, when not failed
+  std::vector<char> data;         ///< its bytes, when not in a store
 };
 
 template <class I>
 typename I::result_type inspect(I& f, object_reply& x) {
-  return f(caf::meta::type_name("troupe.object_reply"), x.id, x.failed,
-           x.error, x.enc, x.type_hash, x.type_name, x.in_store, x.data,
-           x.offset, x.size, x.node);
+  return f(caf::meta::type_name("troupe.object_reply"), x.id, x.failed, x.error, x.value,
+           x.data);
 }
 
 /// A borrower asking an object's owner for its value; the owner answers
