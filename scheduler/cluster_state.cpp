@@ -28,6 +28,26 @@ const char* strategy_name(placement_strategy s) {
   return "?";
 }
 
+/// Returns the node `id` among `feasible`, or null.
+cluster_state::node_view*
+find_node(const std::vector<cluster_state::node_view*>& feasible, std::uint64_t id) {
+  for (auto* n : feasible)
+    if (n->id == id)
+      return n;
+  return nullptr;
+}
+
+/// Takes the request's resources from the chosen node at once (or queues it
+/// there when they are taken), until the node's next report, so that a burst
+/// of requests does not all go to one node.
+std::uint64_t commit(cluster_state::node_view& n, const resource_map& r) {
+  if (fits(n.available, r))
+    take(n.available, r);
+  else
+    ++n.queued;
+  return n.id;
+}
+
 } // namespace
 
 void cluster_state::add_node(std::uint64_t id, const resource_map& total) {
@@ -66,132 +86,158 @@ double cluster_state::utilization(const node_view& n) {
   return u;
 }
 
-std::uint64_t cluster_state::place(const lease_request& req, std::uint64_t origin,
-                                   std::string& why) {
-  auto label = "'" + req.task_name + "' (" + to_string(req.resources) + ")";
-  auto alive = [&](std::uint64_t id) -> node_view* {
-    auto it = nodes_.find(id);
-    return it != nodes_.end() && it->second.alive ? &it->second : nullptr;
-  };
-  auto commit = [&](node_view& n) {
-    if (fits(n.available, req.resources))
-      take(n.available, req.resources);
-    else
-      ++n.queued;
-    return n.id;
-  };
-  if (req.strategy.type == scheduling_strategy::kind::placement_group) {
-    auto git = groups_.find(req.strategy.group);
-    if (git == groups_.end() || git->second.state.state == group_state::removed) {
-      why = label + " names placement group " + std::to_string(req.strategy.group)
-            + ", which does not exist (or was removed)";
-      return 0;
-    }
-    auto& g = git->second;
-    if (g.state.state == group_state::infeasible) {
-      why = label + " is in placement group " + std::to_string(req.strategy.group)
-            + ", which can never be placed: " + g.state.why;
-      return 0;
-    }
-    if (g.state.state != group_state::placed)
-      return 0; // why stays empty: wait until the group is placed
-    auto& bundles = g.spec.bundles;
-    if (req.strategy.bundle >= static_cast<std::int32_t>(bundles.size())) {
-      why = label + " asks for bundle " + std::to_string(req.strategy.bundle) + " of placement group "
-            + std::to_string(req.strategy.group) + ", which has " + std::to_string(bundles.size());
-      return 0;
-    }
-    std::string dead;
-    for (std::size_t i = 0; i < bundles.size(); ++i) {
-      if (req.strategy.bundle >= 0 && static_cast<std::size_t>(req.strategy.bundle) != i)
-        continue;
-      if (!fits(bundles[i], req.resources))
-        continue;
-      if (auto* n = alive(g.state.nodes[i]))
-        return n->id;
-      dead += (dead.empty() ? "" : ", ") + std::to_string(i);
-    }
-    if (!dead.empty()) {
-      why = label + ": the node of bundle " + dead + " of placement group "
-            + std::to_string(req.strategy.group) + " is dead";
-      return 0;
-    }
-    why = label + " does not fit in "
-          + (req.strategy.bundle >= 0 ? "bundle " + std::to_string(req.strategy.bundle) : "any bundle")
-          + " of placement group " + std::to_string(req.strategy.group);
+const cluster_state::node_view* cluster_state::alive_node(std::uint64_t id) const {
+  auto it = nodes_.find(id);
+  return it != nodes_.end() && it->second.alive ? &it->second : nullptr;
+}
+
+std::uint64_t cluster_state::place_in_group(const lease_request& req,
+                                            const std::string& label,
+                                            std::string& why) const {
+  auto git = groups_.find(req.strategy.group);
+  if (git == groups_.end() || git->second.state.state == group_state::removed) {
+    why = label + " names placement group " + std::to_string(req.strategy.group)
+          + ", which does not exist (or was removed)";
     return 0;
   }
+  auto& g = git->second;
+  if (g.state.state == group_state::infeasible) {
+    why = label + " is in placement group " + std::to_string(req.strategy.group)
+          + ", which can never be placed: " + g.state.why;
+    return 0;
+  }
+  if (g.state.state != group_state::placed)
+    return 0; // why stays empty: wait until the group is placed
+  auto& bundles = g.spec.bundles;
+  if (req.strategy.bundle >= static_cast<std::int32_t>(bundles.size())) {
+    why = label + " asks for bundle " + std::to_string(req.strategy.bundle) + " of placement group "
+          + std::to_string(req.strategy.group) + ", which has " + std::to_string(bundles.size());
+    return 0;
+  }
+  std::string dead;
+  for (std::size_t i = 0; i < bundles.size(); ++i) {
+    if (req.strategy.bundle >= 0 && static_cast<std::size_t>(req.strategy.bundle) != i)
+      continue;
+    if (!fits(bundles[i], req.resources))
+      continue;
+    if (auto* n = alive_node(g.state.nodes[i]))
+      return n->id;
+    dead += (dead.empty() ? "" : ", ") + std::to_string(i);
+  }
+  if (!dead.empty()) {
+    why = label + ": the node of bundle " + dead + " of placement group "
+          + std::to_string(req.strategy.group) + " is dead";
+    return 0;
+  }
+  why = label + " does not fit in "
+        + (req.strategy.bundle >= 0 ? "bundle " + std::to_string(req.strategy.bundle) : "any bundle")
+        + " of placement group " + std::to_string(req.strategy.group);
+  return 0;
+}
+
+std::vector<cluster_state::node_view*>
+cluster_state::feasible_nodes(const resource_map& r) {
   std::vector<node_view*> feasible;
   for (auto& [id, n] : nodes_)
-    if (n.alive && fits(n.total, req.resources))
+    if (n.alive && fits(n.total, r))
       feasible.push_back(&n);
-  if (feasible.empty()) {
-    why = "task " + label + " cannot run on any node of the cluster:";
-    for (auto& [id, n] : nodes_)
-      why += " node " + std::to_string(id) + (n.alive ? " has " + to_string(n.total) : " is dead")
-             + ";";
-    if (why.back() == ';')
-      why.pop_back();
-    return 0;
+  return feasible;
+}
+
+std::string cluster_state::no_feasible_node(const std::string& label) const {
+  auto why = "task " + label + " cannot run on any node of the cluster:";
+  for (auto& [id, n] : nodes_)
+    why += " node " + std::to_string(id) + (n.alive ? " has " + to_string(n.total) : " is dead")
+           + ";";
+  if (why.back() == ';')
+    why.pop_back();
+  return why;
+}
+
+std::string cluster_state::affinity_refusal(const lease_request& req,
+                                            const std::string& label) const {
+  auto it = nodes_.find(req.strategy.node);
+  return label + " must run on node " + std::to_string(req.strategy.node) + ", which "
+         + (it == nodes_.end()   ? std::string{"is not in the cluster"}
+            : !it->second.alive ? std::string{"is dead"}
+                                : "has only " + to_string(it->second.total));
+}
+
+cluster_state::node_view*
+cluster_state::pick_spread(const lease_request& req,
+                           const std::vector<node_view*>& feasible) {
+  // Round robin, starting after the node chosen last; nodes with room first.
+  for (int pass = 0; pass < 2; ++pass) {
+    auto start = std::find_if(feasible.begin(), feasible.end(),
+                              [&](auto* n) { return n->id > spread_next_; });
+    for (std::size_t k = 0; k < feasible.size(); ++k) {
+      auto idx = (static_cast<std::size_t>(start - feasible.begin()) + k) % feasible.size();
+      auto* n = feasible[idx];
+      if (pass == 0 && !fits(n->available, req.resources))
+        continue;
+      spread_next_ = n->id;
+      return n;
+    }
   }
+  return nullptr;
+}
+
+cluster_state::node_view*
+cluster_state::pick_default(const lease_request& req, std::uint64_t origin,
+                            const std::vector<node_view*>& feasible) {
   auto has_room = [&](const node_view* n) { return fits(n->available, req.resources); };
-  auto is_feasible = [&](std::uint64_t id) -> node_view* {
-    for (auto* n : feasible)
-      if (n->id == id)
-        return n;
-    return nullptr;
-  };
-  using kind = scheduling_strategy::kind;
-  if (req.strategy.type == kind::node_affinity) {
-    if (auto* n = is_feasible(req.strategy.node))
-      return commit(*n);
-    if (!req.strategy.soft) {
-      auto it = nodes_.find(req.strategy.node);
-      why = label + " must run on node " + std::to_string(req.strategy.node) + ", which "
-            + (it == nodes_.end()   ? std::string{"is not in the cluster"}
-               : !it->second.alive ? std::string{"is dead"}
-                                   : "has only " + to_string(it->second.total));
-      return 0;
-    }
-  } else if (req.strategy.type == kind::spread) {
-    // Round robin, starting after the node chosen last; nodes with room first.
-    for (int pass = 0; pass < 2; ++pass) {
-      auto start = std::find_if(feasible.begin(), feasible.end(),
-                                [&](auto* n) { return n->id > spread_next_; });
-      for (std::size_t k = 0; k < feasible.size(); ++k) {
-        auto idx = (static_cast<std::size_t>(start - feasible.begin()) + k) % feasible.size();
-        auto* n = feasible[idx];
-        if (pass == 0 && !has_room(n))
-          continue;
-        spread_next_ = n->id;
-        return commit(*n);
-      }
-    }
-  }
-  if (auto* n = is_feasible(req.locality_node); n && has_room(n))
-    return commit(*n);
-  if (auto* n = is_feasible(origin); n && has_room(n))
-    return commit(*n);
+  if (auto* n = find_node(feasible, req.locality_node); n && has_room(n))
+    return n;
+  if (auto* n = find_node(feasible, origin); n && has_room(n))
+    return n;
   for (auto* n : feasible) {
     if (!has_room(n))
       continue;
     auto after = *n;
     take(after.available, req.resources);
     if (utilization(after) <= pack_threshold)
-      return commit(*n);
+      return n;
   }
   node_view* best = nullptr;
   for (auto* n : feasible)
     if (has_room(n) && (!best || utilization(*n) < utilization(*best)))
       best = n;
   if (best)
-    return commit(*best);
-  if (auto* n = is_feasible(origin))
-    return commit(*n);
+    return best;
+  if (auto* n = find_node(feasible, origin))
+    return n;
   for (auto* n : feasible)
     if (!best || n->queued < best->queued)
       best = n;
-  return commit(*best);
+  return best;
+}
+
+std::uint64_t cluster_state::place(const lease_request& req, std::uint64_t origin,
+                                   std::string& why) {
+  auto label = "'" + req.task_name + "' (" + to_string(req.resources) + ")";
+  using kind = scheduling_strategy::kind;
+  // A request in a group runs in a bundle's reserved resources: whether a
+  // node could hold it was settled when the group was placed.
+  if (req.strategy.type == kind::placement_group)
+    return place_in_group(req, label, why);
+  auto feasible = feasible_nodes(req.resources);
+  if (feasible.empty()) {
+    why = no_feasible_node(label);
+    return 0;
+  }
+  if (req.strategy.type == kind::node_affinity) {
+    if (auto* n = find_node(feasible, req.strategy.node))
+      return commit(*n, req.resources);
+    if (!req.strategy.soft) {
+      why = affinity_refusal(req, label);
+      return 0;
+    }
+    // Soft: placed as if it had no strategy.
+  } else if (req.strategy.type == kind::spread) {
+    if (auto* n = pick_spread(req, feasible))
+      return commit(*n, req.resources);
+  }
+  return commit(*pick_default(req, origin, feasible), req.resources);
 }
 
 std::string cluster_state::infeasible_group(const group_spec& spec) const {

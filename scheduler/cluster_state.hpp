@@ -74,6 +74,22 @@ public:
   static double utilization(const node_view& n);
 
 private:
+  // The steps of place().
+  const node_view* alive_node(std::uint64_t id) const;
+  /// Returns the node of a bundle of the request's group; 0 with an empty
+  /// `why` while the group waits to be placed.
+  std::uint64_t place_in_group(const lease_request& req, const std::string& label,
+                               std::string& why) const;
+  /// Returns the alive nodes whose total resources cover `r`, by id.
+  std::vector<node_view*> feasible_nodes(const resource_map& r);
+  std::string no_feasible_node(const std::string& label) const;
+  std::string affinity_refusal(const lease_request& req, const std::string& label) const;
+  node_view* pick_spread(const lease_request& req,
+                         const std::vector<node_view*>& feasible);
+  /// Returns a node of `feasible` (not empty) by the default strategy.
+  node_view* pick_default(const lease_request& req, std::uint64_t origin,
+                          const std::vector<node_view*>& feasible);
+
   bool try_place(group& g);
   /// Picks a node for each bundle from `room` by the group's strategy.
   static bool assign(const group_spec& spec, std::map<std::uint64_t, resource_map> room,

@@ -215,44 +215,128 @@ void report_soon(self_ptr self) {
   self->delayed_send(self, std::chrono::milliseconds(10), report_atom::value);
 }
 
+/// A worker or a lease holder is gone: what it held comes back, and the
+/// requests it had placed on other nodes are forgotten.
+void down(self_ptr self, const caf::down_msg& dm) {
+  auto& s = self->state;
+  s.st->on_worker_down(dm.source);
+  s.st->on_holder_down(dm.source);
+  for (auto it = s.forwarded.begin(); it != s.forwarded.end();)
+    it = it->first.second == dm.source ? s.forwarded.erase(it) : std::next(it);
+  report_soon(self);
+}
+
+/// Workers of a job's executable can start here from now on.
+void start_job(self_ptr self, const std::string& exe, const std::string& hash,
+               const core_actor& driver) {
+  auto& s = self->state;
+  resolve_exe(self, exe, hash, driver);
+  s.st->job_started(exe);
+  s.st->prestart(exe, s.cfg.pool_size);
+}
+
+/// The node listens: workers can connect, so the pools of the jobs announced
+/// before start now.
+void set_node(self_ptr self, const node_info& node) {
+  auto& s = self->state;
+  s.host = node.host;
+  s.port = node.port;
+  s.control = node.control;
+  s.node_id = node.node_id;
+  s.cluster = node.cluster;
+  s.st->set_node(node.node_id);
+  if (!s.cfg.prestart_exe.empty())
+    s.st->prestart(s.cfg.prestart_exe, s.cfg.pool_size);
+  if (s.cluster)
+    self->send(self, tick_atom::value); // periodic reports from now on
+  for (auto& [exe, hash, driver] : s.early_jobs)
+    start_job(self, exe, hash, driver);
+  s.early_jobs.clear();
+  report_soon(self);
+}
+
+/// The periodic report, every 250 ms and also when nothing changed
+/// (report_soon sends only changes).
+void tick(self_ptr self) {
+  auto& s = self->state;
+  s.last_report = s.st->report();
+  self->send(s.cluster, report_atom::value, s.last_report);
+  self->delayed_send(self, std::chrono::milliseconds(250), tick_atom::value);
+}
+
+/// The report that report_soon scheduled.
+void report_now(self_ptr self) {
+  auto& s = self->state;
+  s.report_due = false;
+  s.last_report = s.st->report();
+  self->send(s.cluster, report_atom::value, s.last_report);
+}
+
+/// A job starts; before the node listens, it waits in early_jobs.
+void job_hello(self_ptr self, const std::string& exe, const std::string& hash,
+               const core_actor& driver) {
+  auto& s = self->state;
+  if (s.port == 0) {
+    s.early_jobs.emplace_back(exe, hash, driver);
+    return;
+  }
+  start_job(self, exe, hash, driver);
+}
+
+void job_end(self_ptr self, const std::string& exe) {
+  auto& early = self->state.early_jobs;
+  auto it = std::find_if(early.begin(), early.end(),
+                         [&](auto& job) { return std::get<0>(job) == exe; });
+  if (it != early.end()) {
+    early.erase(it);
+    return;
+  }
+  self->state.st->job_ended(exe);
+}
+
+/// A fetch of an executable ended: an empty path says why it failed.
+void exe_fetched(self_ptr self, const std::string& exe, const std::string& path,
+                 const std::string& why) {
+  auto& s = self->state;
+  if (path.empty()) {
+    spdlog::error("{}", why);
+    s.st->exe_failed(exe, why);
+    return;
+  }
+  spdlog::info("fetched {} into {}", exe, path);
+  s.runnable[exe] = path;
+  s.st->exe_ready(exe);
+}
+
+/// A request placed on another node is cancelled there.
+void cancel(self_ptr self, std::uint64_t request_id, const core_actor& requester) {
+  auto& s = self->state;
+  auto it = s.forwarded.find({request_id, requester.address()});
+  if (it != s.forwarded.end()) {
+    self->send(it->second.scheduler, cancel_atom::value, request_id, requester);
+    s.forwarded.erase(it);
+    return;
+  }
+  s.st->on_cancel(request_id, requester.address());
+  report_soon(self);
+}
+
+void child_exit(self_ptr self, std::int32_t pid, std::int32_t status) {
+  spdlog::info("worker process {} {}", pid, detail::describe_exit(status));
+  self->state.st->on_child_exit(pid, status);
+  report_soon(self);
+}
+
 local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
                                                   scheduler_config cfg) {
   auto& s = self->state;
   s.cfg = std::move(cfg);
   s.io = std::make_unique<actor_io>(self);
   s.st = std::make_unique<scheduler_state>(*s.io, s.cfg.resources, s.cfg.max_workers);
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& s = self->state;
-    s.st->on_worker_down(dm.source);
-    s.st->on_holder_down(dm.source);
-    for (auto it = s.forwarded.begin(); it != s.forwarded.end();)
-      it = it->first.second == dm.source ? s.forwarded.erase(it) : std::next(it);
-    report_soon(self);
-  });
+  self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
   return {
-    [self](node_atom, const node_info& node) {
-      auto& s = self->state;
-      s.host = node.host;
-      s.port = node.port;
-      s.control = node.control;
-      s.node_id = node.node_id;
-      s.cluster = node.cluster;
-      s.st->set_node(node.node_id);
-      if (!s.cfg.prestart_exe.empty())
-        s.st->prestart(s.cfg.prestart_exe, s.cfg.pool_size);
-      if (s.cluster)
-        self->send(self, tick_atom::value); // periodic reports from now on
-      for (auto& [exe, hash, driver] : s.early_jobs) {
-        resolve_exe(self, exe, hash, driver);
-        s.st->job_started(exe);
-        s.st->prestart(exe, s.cfg.pool_size);
-      }
-      s.early_jobs.clear();
-      report_soon(self);
-    },
-    [self](nodes_atom, std::uint32_t alive) {
-      self->state.st->set_cluster_size(alive);
-    },
+    [self](node_atom, const node_info& node) { set_node(self, node); },
+    [self](nodes_atom, std::uint32_t alive) { self->state.st->set_cluster_size(alive); },
     [self](reserve_atom, const bundle_reservation& b) -> bool {
       self->state.st->reserve(b);
       report_soon(self);
@@ -262,55 +346,16 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
       self->state.st->release_group(group);
       report_soon(self);
     },
-    [self](tick_atom) {
-      auto& s = self->state;
-      s.last_report = s.st->report();
-      self->send(s.cluster, report_atom::value, s.last_report);
-      self->delayed_send(self, std::chrono::milliseconds(250), tick_atom::value);
-    },
-    [self](report_atom) {
-      auto& s = self->state;
-      s.report_due = false;
-      s.last_report = s.st->report();
-      self->send(s.cluster, report_atom::value, s.last_report);
-    },
+    [self](tick_atom) { tick(self); },
+    [self](report_atom) { report_now(self); },
     [self](hello_atom, const std::string& exe, const std::string& hash,
-           const core_actor& driver) {
-      auto& s = self->state;
-      if (s.port == 0) {
-        s.early_jobs.emplace_back(exe, hash, driver);
-        return;
-      }
-      resolve_exe(self, exe, hash, driver);
-      s.st->job_started(exe);
-      s.st->prestart(exe, s.cfg.pool_size);
-    },
-    [self](job_end_atom, const std::string& exe) {
-      auto& early = self->state.early_jobs;
-      auto it = std::find_if(early.begin(), early.end(),
-                             [&](auto& job) { return std::get<0>(job) == exe; });
-      if (it != early.end()) {
-        early.erase(it);
-        return;
-      }
-      self->state.st->job_ended(exe);
-    },
+           const core_actor& driver) { job_hello(self, exe, hash, driver); },
+    [self](job_end_atom, const std::string& exe) { job_end(self, exe); },
     [self](exe_atom, const std::string& exe, const std::string& path,
-           const std::string& why) {
-      auto& s = self->state;
-      if (path.empty()) {
-        spdlog::error("{}", why);
-        s.st->exe_failed(exe, why);
-        return;
-      }
-      spdlog::info("fetched {} into {}", exe, path);
-      s.runnable[exe] = path;
-      s.st->exe_ready(exe);
-    },
-    [self](kill_atom, std::uint64_t worker_id) {
-      self->state.st->kill(worker_id);
-    },
+           const std::string& why) { exe_fetched(self, exe, path, why); },
+    [self](kill_atom, std::uint64_t worker_id) { self->state.st->kill(worker_id); },
     [self](register_atom, const worker_hello& hello) {
+      // Its exit is noticed by the down handler.
       self->monitor(hello.executor);
       self->state.st->on_register(hello);
     },
@@ -319,15 +364,7 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
       report_soon(self);
     },
     [self](cancel_atom, std::uint64_t request_id, const core_actor& requester) {
-      auto& s = self->state;
-      auto it = s.forwarded.find({request_id, requester.address()});
-      if (it != s.forwarded.end()) {
-        self->send(it->second.scheduler, cancel_atom::value, request_id, requester);
-        s.forwarded.erase(it);
-        return;
-      }
-      s.st->on_cancel(request_id, requester.address());
-      report_soon(self);
+      cancel(self, request_id, requester);
     },
     [self](return_atom, std::uint64_t worker_id) {
       self->state.st->on_return(worker_id);
@@ -342,13 +379,9 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
       report_soon(self);
     },
     [self](child_atom, std::int32_t pid, std::int32_t status) {
-      spdlog::info("worker process {} {}", pid, detail::describe_exit(status));
-      self->state.st->on_child_exit(pid, status);
-      report_soon(self);
+      child_exit(self, pid, status);
     },
-    [self](status_atom) -> std::string {
-      return self->state.st->describe_json();
-    },
+    [self](status_atom) -> std::string { return self->state.st->describe_json(); },
     [self](stop_atom) -> bool {
       self->state.st->stop_all();
       self->quit();

@@ -278,134 +278,171 @@ void refresh_managers(self_ptr self) {
       });
 }
 
+void down(self_ptr self, const caf::down_msg& dm) {
+  auto& s = self->state;
+  // A puller's node is gone: the pins lent to it go too.
+  auto range = s.lent.equal_range(dm.source);
+  std::vector<std::uint64_t> pins;
+  for (auto it = range.first; it != range.second; ++it)
+    pins.push_back(it->second);
+  s.lent.erase(range.first, range.second);
+  for (auto offset : pins)
+    release_pin(self, offset);
+  // A source node is gone: so are its objects.
+  for (auto it = s.managers.begin(); it != s.managers.end();) {
+    if (it->second.address() != dm.source) {
+      ++it;
+      continue;
+    }
+    auto node = it->first;
+    it = s.managers.erase(it);
+    for (auto& id : s.puller->pulling_from(node))
+      try_other_copy(self, id, "node " + std::to_string(node) + " died while sending it");
+  }
+}
+
+/// Returns the offset of a local copy at once, else when the pull is done.
+caf::result<std::uint64_t> pull(self_ptr self, const pull_request& req) {
+  auto& s = self->state;
+  auto waiter = s.next_waiter++;
+  bool start = false;
+  if (auto local = s.puller->want({req.id, req.node_id, req.offset}, waiter, &start))
+    return *local;
+  auto rp = self->make_response_promise<std::uint64_t>();
+  s.waiting.emplace(waiter, rp);
+  if (!start)
+    return rp; // joins the transfer under way
+  if (s.managers.count(req.node_id)) {
+    start_transfer(self, req.id);
+  } else {
+    if (s.unsourced.empty())
+      refresh_managers(self);
+    s.unsourced.push_back(req.id);
+  }
+  return rp;
+}
+
+/// A puller on another node starts: the object stays pinned for it until it
+/// releases it or goes.
+object_meta fetch(self_ptr self, std::uint64_t offset, const object_id& id) {
+  auto& s = self->state;
+  object_meta m;
+  try {
+    auto r = s.store->view(offset);
+    if (r.id != id) {
+      m.why = "object " + id.to_string() + " is no longer in node "
+              + std::to_string(s.node_id) + "'s store";
+      return m;
+    }
+    s.store->pin(offset);
+    if (auto& puller = self->current_sender()) {
+      s.lent.emplace(puller->address(), offset);
+      self->monitor(puller);
+    }
+    m.found = true;
+    m.size = r.size;
+    m.type_hash = r.type_hash;
+    m.type_name = std::string{r.type_name};
+    m.enc = r.enc;
+  } catch (const std::exception& e) {
+    m.why = "object " + id.to_string() + " is not in node " + std::to_string(s.node_id)
+            + "'s store: " + e.what();
+  }
+  return m;
+}
+
+std::vector<char> read_chunk(self_ptr self, std::uint64_t offset, std::uint64_t start,
+                             std::uint64_t len) {
+  auto r = self->state.store->view(offset);
+  if (start >= r.size)
+    return {};
+  len = std::min<std::uint64_t>(len, r.size - start);
+  auto* p = reinterpret_cast<const char*>(r.data) + start;
+  return std::vector<char>(p, p + len);
+}
+
+/// A puller is done with a pin lent to it; only the puller it was lent to
+/// can give it back.
+void give_back(self_ptr self, std::uint64_t offset) {
+  auto& s = self->state;
+  auto puller = self->current_sender();
+  for (auto it = s.lent.begin(); it != s.lent.end(); ++it)
+    if (it->first == puller && it->second == offset) {
+      s.lent.erase(it);
+      release_pin(self, offset);
+      return;
+    }
+}
+
+/// A pin relayed by the manager of another node.
+void remote_pin(self_ptr self, std::uint64_t offset) {
+  try {
+    self->state.store->pin(offset);
+  } catch (const std::exception& e) {
+    spdlog::warn("a remote pin of offset {} failed: {}", offset, e.what());
+  }
+}
+
+/// Pins an object in the store of `node` (0: this one).
+void pin(self_ptr self, std::uint64_t offset, std::uint64_t node) {
+  if (node != 0 && node != self->state.node_id) {
+    relay(self, node, offset, true);
+    return;
+  }
+  try {
+    self->state.store->pin(offset);
+  } catch (const std::exception& e) {
+    spdlog::warn("a pin of offset {} failed: {}", offset, e.what());
+  }
+}
+
+/// Unpins an object in the store of `node` (0: this one).
+void unpin(self_ptr self, std::uint64_t offset, std::uint64_t node) {
+  if (node == 0 || node == self->state.node_id)
+    release_pin(self, offset);
+  else
+    relay(self, node, offset, false);
+}
+
+std::string stats(self_ptr self) {
+  auto s = self->state.store->stats();
+  return to_json_text(store_status{self->state.segment->name(), s.capacity, s.free_bytes,
+                                   s.live_objects, s.bytes_in_use,
+                                   self->state.puller->cached()});
+}
+
 store_manager_actor::behavior_type manager_fn(self_ptr self,
                                               std::shared_ptr<shm_allocator> segment) {
   self->state.segment = segment;
   self->state.store = std::make_unique<object_store>(*segment);
   self->state.puller = std::make_unique<object_puller>(*self->state.store, chunk_bytes,
                                                        chunks_in_flight);
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& s = self->state;
-    // A puller's node is gone: the pins lent to it go too.
-    auto range = s.lent.equal_range(dm.source);
-    std::vector<std::uint64_t> pins;
-    for (auto it = range.first; it != range.second; ++it)
-      pins.push_back(it->second);
-    s.lent.erase(range.first, range.second);
-    for (auto offset : pins)
-      release_pin(self, offset);
-    // A source node is gone: so are its objects.
-    for (auto it = s.managers.begin(); it != s.managers.end();) {
-      if (it->second.address() != dm.source) {
-        ++it;
-        continue;
-      }
-      auto node = it->first;
-      it = s.managers.erase(it);
-      for (auto& id : s.puller->pulling_from(node))
-        try_other_copy(self, id, "node " + std::to_string(node) + " died while sending it");
-    }
-  });
+  self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
   return {
     [self](node_atom, const control_store_actor& control, std::uint64_t node_id) {
       self->state.control = control;
       self->state.node_id = node_id;
     },
     [self](pull_atom, const pull_request& req) -> caf::result<std::uint64_t> {
-      auto& s = self->state;
-      auto waiter = s.next_waiter++;
-      bool start = false;
-      if (auto local = s.puller->want({req.id, req.node_id, req.offset}, waiter, &start))
-        return *local;
-      auto rp = self->make_response_promise<std::uint64_t>();
-      s.waiting.emplace(waiter, rp);
-      if (!start)
-        return rp; // joins the transfer under way
-      if (s.managers.count(req.node_id)) {
-        start_transfer(self, req.id);
-      } else {
-        if (s.unsourced.empty())
-          refresh_managers(self);
-        s.unsourced.push_back(req.id);
-      }
-      return rp;
+      return pull(self, req);
     },
     [self](fetch_atom, std::uint64_t offset, const object_id& id) -> object_meta {
-      auto& s = self->state;
-      object_meta m;
-      try {
-        auto r = s.store->view(offset);
-        if (r.id != id) {
-          m.why = "object " + id.to_string() + " is no longer in node "
-                  + std::to_string(s.node_id) + "'s store";
-          return m;
-        }
-        s.store->pin(offset);
-        if (auto& puller = self->current_sender()) {
-          s.lent.emplace(puller->address(), offset);
-          self->monitor(puller);
-        }
-        m.found = true;
-        m.size = r.size;
-        m.type_hash = r.type_hash;
-        m.type_name = std::string{r.type_name};
-        m.enc = r.enc;
-      } catch (const std::exception& e) {
-        m.why = "object " + id.to_string() + " is not in node " + std::to_string(s.node_id)
-                + "'s store: " + e.what();
-      }
-      return m;
+      return fetch(self, offset, id);
     },
     [self](chunk_atom, std::uint64_t offset, std::uint64_t start,
            std::uint64_t len) -> std::vector<char> {
-      auto r = self->state.store->view(offset);
-      if (start >= r.size)
-        return {};
-      len = std::min<std::uint64_t>(len, r.size - start);
-      auto* p = reinterpret_cast<const char*>(r.data) + start;
-      return std::vector<char>(p, p + len);
+      return read_chunk(self, offset, start, len);
     },
-    [self](release_atom, std::uint64_t offset) {
-      auto& s = self->state;
-      auto puller = self->current_sender();
-      for (auto it = s.lent.begin(); it != s.lent.end(); ++it)
-        if (it->first == puller && it->second == offset) {
-          s.lent.erase(it);
-          release_pin(self, offset);
-          return;
-        }
-    },
-    [self](pin_atom, std::uint64_t offset) {
-      try {
-        self->state.store->pin(offset);
-      } catch (const std::exception& e) {
-        spdlog::warn("a remote pin of offset {} failed: {}", offset, e.what());
-      }
-    },
+    [self](release_atom, std::uint64_t offset) { give_back(self, offset); },
+    [self](pin_atom, std::uint64_t offset) { remote_pin(self, offset); },
     [self](unpin_atom, std::uint64_t offset) { release_pin(self, offset); },
     [self](pin_atom, std::uint64_t offset, std::uint64_t node) {
-      if (node != 0 && node != self->state.node_id) {
-        relay(self, node, offset, true);
-        return;
-      }
-      try {
-        self->state.store->pin(offset);
-      } catch (const std::exception& e) {
-        spdlog::warn("a pin of offset {} failed: {}", offset, e.what());
-      }
+      pin(self, offset, node);
     },
     [self](unpin_atom, std::uint64_t offset, std::uint64_t node) {
-      if (node == 0 || node == self->state.node_id)
-        release_pin(self, offset);
-      else
-        relay(self, node, offset, false);
+      unpin(self, offset, node);
     },
-    [self](stats_atom) -> std::string {
-      auto s = self->state.store->stats();
-      return to_json_text(store_status{self->state.segment->name(), s.capacity, s.free_bytes,
-                                       s.live_objects, s.bytes_in_use,
-                                       self->state.puller->cached()});
-    },
+    [self](stats_atom) -> std::string { return stats(self); },
     [self](stop_atom) -> bool {
       shm_allocator::remove(self->state.segment->name());
       self->quit();
