@@ -6,10 +6,14 @@ namespace troupe {
 
 const char* to_string(actor_phase p) noexcept {
   switch (p) {
-    case actor_phase::pending: return "pending";
-    case actor_phase::alive: return "alive";
-    case actor_phase::dying: return "dying";
-    case actor_phase::dead: return "dead";
+  case actor_phase::pending:
+    return "pending";
+  case actor_phase::alive:
+    return "alive";
+  case actor_phase::dying:
+    return "dying";
+  case actor_phase::dead:
+    return "dead";
   }
   return "?";
 }
@@ -19,8 +23,8 @@ registration actor_directory::add(const actor_record& rec) {
     if (auto* other = find_by_name(rec.name, rec.name_space))
       return {false,
               {error_kind::name_taken, rec.name, "",
-               "an actor named '" + rec.name + "' already exists in namespace '"
-                 + rec.name_space + "' (" + other->rec.class_name + ")"}};
+               "an actor named '" + rec.name + "' already exists in namespace '" +
+                   rec.name_space + "' (" + other->rec.class_name + ")"}};
     names_[{rec.name_space, rec.name}] = rec.id;
   }
   actors_[rec.id].rec = rec;
@@ -38,7 +42,8 @@ const actor_entry* actor_directory::find_by_name(const std::string& name,
   if (it == names_.end())
     return nullptr;
   auto a = actors_.find(it->second);
-  return a == actors_.end() || a->second.phase == actor_phase::dead ? nullptr : &a->second;
+  return a == actors_.end() || a->second.phase == actor_phase::dead ? nullptr
+                                                                    : &a->second;
 }
 
 std::optional<actor_notice> actor_directory::up(const object_id& id,
@@ -64,9 +69,9 @@ std::optional<actor_notice> actor_directory::resolve(const object_id& id,
     e->waiters.push_back(caller);
     return std::nullopt;
   }
-  if (e && e->phase == actor_phase::alive
-      && std::find(e->subscribers.begin(), e->subscribers.end(), caller)
-           == e->subscribers.end())
+  if (e && e->phase == actor_phase::alive &&
+      std::find(e->subscribers.begin(), e->subscribers.end(), caller) ==
+          e->subscribers.end())
     e->subscribers.push_back(caller);
   return actor_notice{{caller}, status_of(id, e)};
 }
@@ -124,7 +129,8 @@ std::uint64_t actor_directory::request_kill(const object_id& id) {
 std::vector<object_id> actor_directory::on_node(std::uint64_t node) const {
   std::vector<object_id> out;
   for (auto& [id, e] : actors_)
-    if (e.phase != actor_phase::dead && e.worker_id != 0 && node_of_worker(e.worker_id) == node)
+    if (e.phase != actor_phase::dead && e.worker_id != 0 &&
+        node_of_worker(e.worker_id) == node)
       out.push_back(id);
   return out;
 }

@@ -30,7 +30,7 @@ const char* to_string(actor_phase p) noexcept;
 struct actor_entry {
   actor_record rec;
   actor_phase phase = actor_phase::pending;
-  executor_actor instance;   ///< receives the method calls (when alive)
+  executor_actor instance; ///< receives the method calls (when alive)
   std::uint64_t worker_id = 0;
   bool kill_requested = false;
   error_info death;

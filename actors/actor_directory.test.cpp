@@ -84,7 +84,7 @@ TEST_CASE("callers of a pending actor are answered when it is up, then when it d
   CHECK(dead->status.death.kind == error_kind::actor_died);
   CHECK(dead->status.death.message == "killed by troupe::kill");
   CHECK_FALSE(d.settle(a, "again")); // settles once
-  auto late = d.resolve(a, 13); // a dead actor is answered at once
+  auto late = d.resolve(a, 13);      // a dead actor is answered at once
   REQUIRE(late);
   CHECK_FALSE(late->status.alive);
 }
@@ -118,7 +118,9 @@ TEST_CASE("a dying actor's cause comes from its worker's exit") {
   CHECK(crashed->second == "its worker crashed: worker process 1 killed by signal 11");
   // An exit status that is not 0 is a crash, whatever its text says.
   process_exit misleading{3 << 8, "exited with status 0 (not really)"};
-  CHECK(d.worker_exited(worker(1, 3), misleading)->second.rfind("its worker crashed", 0) == 0);
+  CHECK(
+      d.worker_exited(worker(1, 3), misleading)->second.rfind("its worker crashed", 0) ==
+      0);
   CHECK_FALSE(d.worker_exited(worker(2, 1), exited(0))); // no actor there
 }
 
@@ -137,7 +139,8 @@ TEST_CASE("a kill is carried out when the actor is up, and names the cause") {
   CHECK(d.request_kill(a) == 0); // dead: nothing to kill
 }
 
-TEST_CASE("actors on a node and actors of an owner are found for the rules that end them") {
+TEST_CASE(
+    "actors on a node and actors of an owner are found for the rules that end them") {
   actor_directory d;
   object_id on2{7, 1}, on3{7, 2}, detached{7, 3}, pending{8, 1};
   d.add(named(on2, ""));

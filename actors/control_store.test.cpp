@@ -107,7 +107,8 @@ TEST_CASE("nodes get ids in the order they join") {
   CHECK_FALSE(st.nodes.alive(4));
 }
 
-TEST_CASE("a dead node takes its actors, its drivers' jobs, its owners and copies, once") {
+TEST_CASE(
+    "a dead node takes its actors, its drivers' jobs, its owners and copies, once") {
   auto st = cluster(3);
   object_id on2{9, 1}, on3{9, 2};
   REQUIRE(st.actors.add(counter(on2)).accepted);

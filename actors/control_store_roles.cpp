@@ -21,12 +21,12 @@ void stop_node(cs_ptr self) {
     caf::anon_send_exit(node.cluster, caf::exit_reason::user_shutdown);
   auto store = node.store_manager;
   self->request(node.scheduler, std::chrono::seconds(5), stop_atom::value)
-    .then(
-      [=](bool) {
-        self->request(store, std::chrono::seconds(5), stop_atom::value)
-          .then([=](bool) { self->quit(); }, [=](caf::error&) { self->quit(); });
-      },
-      [=](caf::error&) { self->quit(); });
+      .then(
+          [=](bool) {
+            self->request(store, std::chrono::seconds(5), stop_atom::value)
+                .then([=](bool) { self->quit(); }, [=](caf::error&) { self->quit(); });
+          },
+          [=](caf::error&) { self->quit(); });
 }
 
 void set_peers(cs_ptr self, const std::vector<node_info>& nodes) {
@@ -48,8 +48,8 @@ void set_peers(cs_ptr self, const std::vector<node_info>& nodes) {
 
 void note_process(cs_ptr self, const core_actor& core, std::uint64_t node_id) {
   auto& s = self->state;
-  if (node_id == s.st.node.node_id && core
-      && s.local_cores.emplace(core.address(), core).second)
+  if (node_id == s.st.node.node_id && core &&
+      s.local_cores.emplace(core.address(), core).second)
     for (auto& [id, peer] : s.peers)
       introduce(self, peer, {core});
 }

@@ -107,7 +107,8 @@ node_info join(cs_ptr self, node_info n) {
   auto all = st.nodes.list();
   set_peers(self, all.nodes);
   for (auto& other : all.nodes)
-    if (other.alive && other.node_id != st.node.node_id && other.node_id != joined.node_id)
+    if (other.alive && other.node_id != st.node.node_id &&
+        other.node_id != joined.node_id)
       self->send(other.control, nodes_atom::value, all);
   return joined;
 }
@@ -158,71 +159,75 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
   st.node = st.nodes.add(st.node); // the head is node 1
   self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
   return {
-    [self](node_atom, std::uint16_t port) {
-      auto& st = self->state.st;
-      st.node.port = port;
-      st.nodes.find(st.node.node_id)->port = port;
-    },
-    [self](node_atom) -> node_info { return self->state.st.node; },
-    [self](join_atom, node_info n) -> node_info { return join(self, std::move(n)); },
-    [self](nodes_atom) -> node_list { return self->state.st.nodes.list(); },
-    [self](hello_atom, job_spec spec) -> hello_reply { return hello(self, std::move(spec)); },
-    [self](status_atom) -> std::string { return self->state.st.describe_json(); },
-    [self](stop_atom) -> bool {
-      stop_node(self);
-      return true;
-    },
-    [self](register_atom, const actor_record& rec) -> registration {
-      return self->state.st.actors.add(rec);
-    },
-    [self](actor_up_atom, const object_id& id, const executor_actor& instance,
-           std::uint64_t worker_id) { actor_up(self, id, instance, worker_id); },
-    [self](actor_fail_atom, const object_id& id, const error_info& why) {
-      settle(self, id,
-             "its constructor failed: "
-               + (why.exception_type.empty() ? why.message
-                                             : why.exception_type + ": " + why.message));
-    },
-    [self](resolve_atom, const object_id& id, const owner_entry& caller) {
-      if (auto n = self->state.st.actors.resolve(id, caller.owner_id))
-        self->send(caller.core, actor_atom::value, n->status);
-    },
-    [self](kill_atom, const object_id& id) { kill_actor(self, id); },
-    [self](lookup_atom, const std::string& name, const std::string& ns) -> actor_record {
-      auto* e = self->state.st.actors.find_by_name(name, ns);
-      return e ? e->rec : actor_record{};
-    },
-    [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
-      if (auto died = self->state.st.actors.worker_exited(worker_id, how))
-        settle(self, died->first, died->second);
-    },
-    [self](finalize_atom, const object_id& id) {
-      auto* e = self->state.st.actors.find(id);
-      if (e && e->phase == actor_phase::dying)
-        settle(self, id, "its worker process became unreachable");
-    },
-    [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
-      note_process(self, owner.core, node_id);
-      self->state.st.objects.add_owner(owner.owner_id, owner.core, node_id);
-      if (node_id == self->state.st.node.node_id)
-        self->monitor(owner.core);
-    },
-    [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
-      self->send(caller, owner_atom::value,
-                 owner_entry{owner_id, self->state.st.objects.core_of(owner_id)});
-    },
-    [self](owner_atom) -> owner_list { return {self->state.st.objects.cores()}; },
-    [self](gone_atom, const caf::actor& who) { process_gone(self, who.address()); },
-    [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
-    [self](object_atom, const object_location& loc) {
-      self->state.st.objects.record_location(loc);
-    },
-    [self](object_atom, const object_id& id) -> object_locations {
-      return self->state.st.objects.locations_of(id);
-    },
-    [](introduce_atom, const owner_list&) {
-      // Reading the handles taught this node's middleman the routes.
-    },
+      [self](node_atom, std::uint16_t port) {
+        auto& st = self->state.st;
+        st.node.port = port;
+        st.nodes.find(st.node.node_id)->port = port;
+      },
+      [self](node_atom) -> node_info { return self->state.st.node; },
+      [self](join_atom, node_info n) -> node_info { return join(self, std::move(n)); },
+      [self](nodes_atom) -> node_list { return self->state.st.nodes.list(); },
+      [self](hello_atom, job_spec spec) -> hello_reply {
+        return hello(self, std::move(spec));
+      },
+      [self](status_atom) -> std::string { return self->state.st.describe_json(); },
+      [self](stop_atom) -> bool {
+        stop_node(self);
+        return true;
+      },
+      [self](register_atom, const actor_record& rec) -> registration {
+        return self->state.st.actors.add(rec);
+      },
+      [self](actor_up_atom, const object_id& id, const executor_actor& instance,
+             std::uint64_t worker_id) { actor_up(self, id, instance, worker_id); },
+      [self](actor_fail_atom, const object_id& id, const error_info& why) {
+        settle(self, id,
+               "its constructor failed: " +
+                   (why.exception_type.empty()
+                        ? why.message
+                        : why.exception_type + ": " + why.message));
+      },
+      [self](resolve_atom, const object_id& id, const owner_entry& caller) {
+        if (auto n = self->state.st.actors.resolve(id, caller.owner_id))
+          self->send(caller.core, actor_atom::value, n->status);
+      },
+      [self](kill_atom, const object_id& id) { kill_actor(self, id); },
+      [self](lookup_atom, const std::string& name,
+             const std::string& ns) -> actor_record {
+        auto* e = self->state.st.actors.find_by_name(name, ns);
+        return e ? e->rec : actor_record{};
+      },
+      [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
+        if (auto died = self->state.st.actors.worker_exited(worker_id, how))
+          settle(self, died->first, died->second);
+      },
+      [self](finalize_atom, const object_id& id) {
+        auto* e = self->state.st.actors.find(id);
+        if (e && e->phase == actor_phase::dying)
+          settle(self, id, "its worker process became unreachable");
+      },
+      [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
+        note_process(self, owner.core, node_id);
+        self->state.st.objects.add_owner(owner.owner_id, owner.core, node_id);
+        if (node_id == self->state.st.node.node_id)
+          self->monitor(owner.core);
+      },
+      [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
+        self->send(caller, owner_atom::value,
+                   owner_entry{owner_id, self->state.st.objects.core_of(owner_id)});
+      },
+      [self](owner_atom) -> owner_list { return {self->state.st.objects.cores()}; },
+      [self](gone_atom, const caf::actor& who) { process_gone(self, who.address()); },
+      [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
+      [self](object_atom, const object_location& loc) {
+        self->state.st.objects.record_location(loc);
+      },
+      [self](object_atom, const object_id& id) -> object_locations {
+        return self->state.st.objects.locations_of(id);
+      },
+      [](introduce_atom, const owner_list&) {
+        // Reading the handles taught this node's middleman the routes.
+      },
   };
 }
 

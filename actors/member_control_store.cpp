@@ -32,18 +32,19 @@ void watch(cs_ptr self, const Handle& who) {
 caf::result<node_info> join(cs_ptr self, const node_info& n) {
   auto rp = self->make_response_promise<node_info>();
   self->request(self->state.head_cs, std::chrono::seconds(10), join_atom::value, n)
-    .then(
-      [self, rp](node_info& joined) mutable {
-        auto& node = self->state.st.node;
-        node.node_id = joined.node_id;
-        node.cluster = joined.cluster;
-        node.control = joined.control;
-        self->request(self->state.head_cs, std::chrono::seconds(10), nodes_atom::value)
-          .then([self](const node_list& l) { set_peers(self, l.nodes); },
-                [](caf::error&) {});
-        rp.deliver(joined);
-      },
-      [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      .then(
+          [self, rp](node_info& joined) mutable {
+            auto& node = self->state.st.node;
+            node.node_id = joined.node_id;
+            node.cluster = joined.cluster;
+            node.control = joined.control;
+            self->request(self->state.head_cs, std::chrono::seconds(10),
+                          nodes_atom::value)
+                .then([self](const node_list& l) { set_peers(self, l.nodes); },
+                      [](caf::error&) {});
+            rp.deliver(joined);
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
   return rp;
 }
 
@@ -69,73 +70,75 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
   self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
   auto head = [self] { return self->state.head_cs; };
   return {
-    [self](node_atom, std::uint16_t port) { self->state.st.node.port = port; },
-    [self](node_atom) -> node_info { return self->state.st.node; },
-    [self](join_atom, const node_info& n) -> caf::result<node_info> { return join(self, n); },
-    [self, head](nodes_atom) -> caf::result<node_list> {
-      return self->delegate(head(), nodes_atom::value);
-    },
-    [self, head](hello_atom, job_spec spec) -> caf::result<hello_reply> {
-      watch(self, spec.core);
-      spec.node_id = self->state.st.node.node_id;
-      return self->delegate(head(), hello_atom::value, std::move(spec));
-    },
-    [self, head](status_atom) -> caf::result<std::string> {
-      return self->delegate(head(), status_atom::value);
-    },
-    [self](stop_atom) -> bool {
-      stop_node(self);
-      return true;
-    },
-    [self, head](register_atom, const actor_record& rec) -> caf::result<registration> {
-      return self->delegate(head(), register_atom::value, rec);
-    },
-    [self](actor_up_atom, const object_id& id, const executor_actor& instance,
-           std::uint64_t worker_id) {
-      watch(self, instance);
-      to_head(self, actor_up_atom::value, id, instance, worker_id);
-    },
-    [self](actor_fail_atom, const object_id& id, const error_info& why) {
-      to_head(self, actor_fail_atom::value, id, why);
-    },
-    [self](resolve_atom, const object_id& id, const owner_entry& caller) {
-      to_head(self, resolve_atom::value, id, caller);
-    },
-    [self](kill_atom, const object_id& id) { to_head(self, kill_atom::value, id); },
-    [self, head](lookup_atom, const std::string& name,
-                 const std::string& ns) -> caf::result<actor_record> {
-      return self->delegate(head(), lookup_atom::value, name, ns);
-    },
-    [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
-      to_head(self, worker_exit_atom::value, worker_id, how);
-    },
-    [](finalize_atom, const object_id&) {
-      // Only the head settles actors.
-    },
-    [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
-      note_process(self, owner.core, node_id);
-      watch(self, owner.core); // its non-detached actors die with it
-      to_head(self, register_atom::value, owner, node_id);
-    },
-    [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
-      to_head(self, owner_atom::value, owner_id, caller);
-    },
-    [self, head](owner_atom) -> caf::result<owner_list> {
-      return self->delegate(head(), owner_atom::value);
-    },
-    [](gone_atom, const caf::actor&) {
-      // Only the head is told of processes gone.
-    },
-    [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
-    [self](object_atom, const object_location& loc) {
-      to_head(self, object_atom::value, loc);
-    },
-    [self, head](object_atom, const object_id& id) -> caf::result<object_locations> {
-      return self->delegate(head(), object_atom::value, id);
-    },
-    [](introduce_atom, const owner_list&) {
-      // Reading the handles taught this node's middleman the routes.
-    },
+      [self](node_atom, std::uint16_t port) { self->state.st.node.port = port; },
+      [self](node_atom) -> node_info { return self->state.st.node; },
+      [self](join_atom, const node_info& n) -> caf::result<node_info> {
+        return join(self, n);
+      },
+      [self, head](nodes_atom) -> caf::result<node_list> {
+        return self->delegate(head(), nodes_atom::value);
+      },
+      [self, head](hello_atom, job_spec spec) -> caf::result<hello_reply> {
+        watch(self, spec.core);
+        spec.node_id = self->state.st.node.node_id;
+        return self->delegate(head(), hello_atom::value, std::move(spec));
+      },
+      [self, head](status_atom) -> caf::result<std::string> {
+        return self->delegate(head(), status_atom::value);
+      },
+      [self](stop_atom) -> bool {
+        stop_node(self);
+        return true;
+      },
+      [self, head](register_atom, const actor_record& rec) -> caf::result<registration> {
+        return self->delegate(head(), register_atom::value, rec);
+      },
+      [self](actor_up_atom, const object_id& id, const executor_actor& instance,
+             std::uint64_t worker_id) {
+        watch(self, instance);
+        to_head(self, actor_up_atom::value, id, instance, worker_id);
+      },
+      [self](actor_fail_atom, const object_id& id, const error_info& why) {
+        to_head(self, actor_fail_atom::value, id, why);
+      },
+      [self](resolve_atom, const object_id& id, const owner_entry& caller) {
+        to_head(self, resolve_atom::value, id, caller);
+      },
+      [self](kill_atom, const object_id& id) { to_head(self, kill_atom::value, id); },
+      [self, head](lookup_atom, const std::string& name,
+                   const std::string& ns) -> caf::result<actor_record> {
+        return self->delegate(head(), lookup_atom::value, name, ns);
+      },
+      [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
+        to_head(self, worker_exit_atom::value, worker_id, how);
+      },
+      [](finalize_atom, const object_id&) {
+        // Only the head settles actors.
+      },
+      [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
+        note_process(self, owner.core, node_id);
+        watch(self, owner.core); // its non-detached actors die with it
+        to_head(self, register_atom::value, owner, node_id);
+      },
+      [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
+        to_head(self, owner_atom::value, owner_id, caller);
+      },
+      [self, head](owner_atom) -> caf::result<owner_list> {
+        return self->delegate(head(), owner_atom::value);
+      },
+      [](gone_atom, const caf::actor&) {
+        // Only the head is told of processes gone.
+      },
+      [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
+      [self](object_atom, const object_location& loc) {
+        to_head(self, object_atom::value, loc);
+      },
+      [self, head](object_atom, const object_id& id) -> caf::result<object_locations> {
+        return self->delegate(head(), object_atom::value, id);
+      },
+      [](introduce_atom, const owner_list&) {
+        // Reading the handles taught this node's middleman the routes.
+      },
   };
 }
 

@@ -36,8 +36,8 @@ node_list node_directory::list() const {
 
 std::uint64_t node_directory::add_job(const job_spec& spec) {
   auto id = next_job_++;
-  jobs_[id] = {id,           spec.pid,      spec.exe, spec.embedded, true,
-               spec.node_id, spec.exe_hash, spec.core};
+  jobs_[id] = {id,   spec.pid,     spec.exe,      spec.embedded,
+               true, spec.node_id, spec.exe_hash, spec.core};
   return id;
 }
 

@@ -14,7 +14,8 @@ core_actor object_directory::core_of(std::uint64_t owner_id) const {
   return it == owners_.end() ? core_actor{} : it->second.core;
 }
 
-std::optional<std::uint64_t> object_directory::owner_at(const caf::actor_addr& addr) const {
+std::optional<std::uint64_t>
+object_directory::owner_at(const caf::actor_addr& addr) const {
   for (auto& [id, o] : owners_)
     if (o.core && o.core.address() == addr)
       return id;

@@ -54,7 +54,7 @@ private:
   std::vector<std::uint64_t> dead_nodes_;
   /// Object -> node -> (offset, size) of that node's copy.
   std::map<object_id, std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>>>
-    locations_;
+      locations_;
 };
 
 } // namespace troupe

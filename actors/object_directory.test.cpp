@@ -8,7 +8,8 @@
 using troupe::object_directory;
 using troupe::object_id;
 
-TEST_CASE("the object directory tracks every node's copy until it goes or its node dies") {
+TEST_CASE(
+    "the object directory tracks every node's copy until it goes or its node dies") {
   object_directory d;
   object_id x{5, 1};
   d.record_location({x, 1, 4096, 1000, true});

@@ -20,7 +20,7 @@ namespace troupe {
 ///
 /// `core_actor` has these signatures, so a core handle converts to it.
 using exe_source_actor = caf::typed_actor<
-  caf::replies_to<exe_atom>::with<std::uint64_t>,
-  caf::replies_to<exe_atom, std::uint64_t, std::uint64_t>::with<std::vector<char>>>;
+    caf::replies_to<exe_atom>::with<std::uint64_t>,
+    caf::replies_to<exe_atom, std::uint64_t, std::uint64_t>::with<std::vector<char>>>;
 
 } // namespace troupe

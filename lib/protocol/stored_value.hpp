@@ -23,7 +23,7 @@ struct object_descriptor {
   encoding enc = encoding::caf_binary;
   std::uint64_t type_hash = 0;
   std::string type_name;
-  bool in_store = false;  ///< large values: in a node's store
+  bool in_store = false;    ///< large values: in a node's store
   std::uint64_t offset = 0; ///< its place in that store
   std::uint64_t size = 0;
   std::uint64_t node = 0; ///< the node whose store holds it

@@ -14,7 +14,8 @@ TROUPE_REMOTE(square);
 
 class greeter {
 public:
-  explicit greeter(std::string name) : name_(std::move(name)) {}
+  explicit greeter(std::string name)
+      : name_(std::move(name)) {}
   std::string greet(const std::string& who) { return name_ + " greets " + who; }
 
 private:
