@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/control_store.hpp"
+#include "lib/common/ask.hpp"
 #include "lib/core/client.hpp"
 #include "lib/core/core_actor.hpp"
 
@@ -75,14 +76,9 @@ ref_ptr submit_method(const actor_ref& actor, const function_entry& method,
 actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_space,
                            std::string_view class_name) {
   auto& c = client::get();
-  actor_record rec;
-  std::string failure;
-  caf::scoped_actor self{c.system()};
-  self->request(control_store(c), 10s, lookup_atom::value, name, name_space)
-    .receive([&](actor_record& r) { rec = std::move(r); },
-             [&](caf::error& e) { failure = c.system().render(e); });
-  if (!failure.empty())
-    throw error(error_kind::runtime, "the control store did not answer: " + failure);
+  auto rec = ask<actor_record>(c.system(), control_store(c), 10s,
+                               "the control store did not answer", lookup_atom::value, name,
+                               name_space);
   if (!rec.id.valid())
     throw error(error_kind::no_such_actor, "no actor named '" + name + "' in namespace '"
                                              + name_space + "'");
