@@ -43,15 +43,8 @@ actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&
                   ? error_kind::name_taken
                   : error_kind::runtime,
                 refused);
-  task_options topts;
-  topts.num_cpus = options.num_cpus;
-  topts.num_gpus = options.num_gpus;
-  topts.memory = options.memory;
-  topts.resources = options.resources;
-  topts.strategy = options.strategy;
   auto display = options.name.empty() ? factory.class_name : options.name;
-  topts.name = "create " + display;
-  c.submit(factory, std::move(args), topts,
+  c.submit(factory, std::move(args), "create " + display, placement_of(options),
            [&](task_record& t) {
              t.actor_id = rec.id;
              t.creates_actor = true;
@@ -66,10 +59,9 @@ ref_ptr submit_method(const actor_ref& actor, const function_entry& method,
     throw argument_type_error("method '" + method.name + "' belongs to "
                               + method.class_name + ", not to actor '" + actor.name
                               + "' of class " + actor.class_name);
-  task_options topts;
-  topts.num_cpus = 0; // the actor holds its resources
-  topts.name = actor.name + ": " + method.name;
-  return client::get().submit(method, std::move(args), topts,
+  // The actor holds the resources; its methods need none of their own.
+  return client::get().submit(method, std::move(args), actor.name + ": " + method.name,
+                              placement{},
                               [&](task_record& t) { t.actor_id = actor.id; });
 }
 

@@ -127,21 +127,15 @@ void client::close() {
 }
 
 ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
-                       const task_options& options,
+                       const std::string& name, placement where,
                        const std::function<void(task_record&)>& adjust) {
   task_record t;
   t.task_id = next_task_.fetch_add(1, std::memory_order_relaxed);
   t.fn = &fn;
-  t.name = options.name.empty() ? fn.name : options.name;
+  t.name = name.empty() ? fn.name : name;
   t.return_id = next_object_id();
-  t.resources = options.resources;
-  t.strategy = options.strategy;
-  if (options.num_cpus > 0)
-    t.resources["CPU"] = options.num_cpus;
-  if (options.num_gpus > 0)
-    t.resources["GPU"] = options.num_gpus;
-  if (options.memory > 0)
-    t.resources["memory"] = options.memory;
+  t.resources = std::move(where.resources);
+  t.strategy = where.strategy;
   for (auto& a : args) {
     if (a.ref)
       continue;
