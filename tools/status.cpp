@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "lib/common/ask.hpp"
 #include "lib/common/config.hpp"
 #include "lib/protocol/messages.hpp"
 #include "scheduler/resources.hpp"
@@ -34,77 +35,73 @@ std::string query_cluster(const std::string& host, std::uint16_t port, cluster_s
     return "cannot reach a troupe node at " + host + ":" + std::to_string(port) + ": " +
            sys.render(cs.error());
   std::string failure;
-  auto on_error = [&](std::string what) {
-    return [&, what](caf::error& e) {
-      if (failure.empty())
-        failure = what + " did not answer: " + sys.render(e);
-    };
+  auto fail = [&](std::string why) {
+    if (failure.empty())
+      failure = std::move(why);
   };
-  // Returns a handler that parses a status reply into `doc`.
-  auto read_into = [&failure](auto& doc) {
-    return [&failure, target = &doc](std::string& text) {
-      try {
-        *target = from_json_text<std::remove_reference_t<decltype(doc)>>(text);
-      } catch (const std::exception& e) {
-        if (failure.empty())
-          failure = std::string{"a status reply is not valid: "} + e.what();
-      }
-    };
+  // Returns the reply's value, or an empty one when `who` did not answer
+  // (a failure only if `who` is given).
+  auto value_of = [&](auto reply, const char* who) {
+    using value = typename decltype(reply)::value_type;
+    if (reply)
+      return value{std::move(*reply)};
+    if (who)
+      fail(std::string{who} + " did not answer: " + sys.render(reply.error()));
+    return value{};
   };
-  // Declared after the actor system, so every handle dies before it: its
-  // destructor waits for the actors still referenced.
-  caf::scoped_actor self{sys};
-  node_info info;
-  self->request(*cs, 5s, node_atom::value)
-      .receive([&](node_info& n) { info = std::move(n); }, on_error("the control store"));
-  node_list list;
-  self->request(*cs, 5s, nodes_atom::value)
-      .receive([&](node_list& l) { list = std::move(l); }, on_error("the control store"));
-  self->request(*cs, 5s, status_atom::value)
-      .receive(read_into(out.control), on_error("the control store"));
+  // Parses a status reply into `doc`; returns whether a reply came.
+  auto read_into = [&](auto& doc, caf::expected<std::string> reply, const char* who) {
+    if (!reply) {
+      value_of(std::move(reply), who);
+      return false;
+    }
+    try {
+      doc = from_json_text<std::remove_reference_t<decltype(doc)>>(*reply);
+    } catch (const std::exception& e) {
+      fail(std::string{"a status reply is not valid: "} + e.what());
+    }
+    return true;
+  };
+  auto info = value_of(detail::try_ask<node_info>(sys, *cs, 5s, node_atom::value),
+                       "the control store");
+  auto list = value_of(detail::try_ask<node_list>(sys, *cs, 5s, nodes_atom::value),
+                       "the control store");
+  read_into(out.control, detail::try_ask<std::string>(sys, *cs, 5s, status_atom::value),
+            "the control store");
   if (!failure.empty())
     return failure;
-  self->request(info.cluster, 5s, status_atom::value)
-      .receive(read_into(out.cluster), on_error("the cluster scheduler"));
+  read_into(out.cluster,
+            detail::try_ask<std::string>(sys, info.cluster, 5s, status_atom::value),
+            "the cluster scheduler");
   for (auto& n : list.nodes) {
     node_status ns;
     ns.info = n;
+    // A node that does not answer is reported as such, not as a failure.
     if (n.alive) {
-      // A node that does not answer is reported as such, not as a failure.
-      auto ignore = [](caf::error&) {};
       local_scheduler_status sched;
-      self->request(n.scheduler, 5s, status_atom::value)
-          .receive(
-              [&](std::string& s) {
-                read_into(sched)(s);
-                ns.scheduler = sched;
-              },
-              ignore);
+      if (read_into(
+              sched,
+              detail::try_ask<std::string>(sys, n.scheduler, 5s, status_atom::value),
+              nullptr))
+        ns.scheduler = sched;
       store_status store;
-      self->request(n.store_manager, 5s, stats_atom::value)
-          .receive(
-              [&](std::string& s) {
-                read_into(store)(s);
-                ns.store = store;
-              },
-              ignore);
+      if (read_into(
+              store,
+              detail::try_ask<std::string>(sys, n.store_manager, 5s, stats_atom::value),
+              nullptr))
+        ns.store = store;
     }
     out.nodes.push_back(std::move(ns));
   }
   if (with_processes) {
-    owner_list owners;
-    self->request(*cs, 5s, owner_atom::value)
-        .receive([&](owner_list& l) { owners = std::move(l); }, on_error("the control store"));
+    auto owners = value_of(detail::try_ask<owner_list>(sys, *cs, 5s, owner_atom::value),
+                           "the control store");
     // Processes that ended meanwhile do not answer: they have nothing to list.
     for (auto& core : owners.cores) {
       process_status proc;
-      self->request(core, 2s, status_atom::value)
-          .receive(
-              [&](std::string& s) {
-                read_into(proc)(s);
-                out.processes.push_back(proc);
-              },
-              [](caf::error&) {});
+      if (read_into(proc, detail::try_ask<std::string>(sys, core, 2s, status_atom::value),
+                    nullptr))
+        out.processes.push_back(proc);
     }
   }
   return failure;

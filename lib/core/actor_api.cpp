@@ -5,7 +5,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/control_store.hpp"
+#include "lib/common/ask.hpp"
 #include "lib/core/client.hpp"
 #include "lib/core/core_actor.hpp"
 
@@ -31,26 +31,12 @@ actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&
   rec.name_space = options.name_space;
   rec.detached = options.detached;
   rec.owner = c.core();
-  registration reg;
-  caf::scoped_actor self{c.system()};
-  self->request(control_store(c), 10s, register_atom::value, rec)
-    .receive([&](registration& r) { reg = std::move(r); },
-             [&](caf::error& e) {
-               reg = {false,
-                      {error_kind::runtime, "", "",
-                       "the control store did not answer: " + c.system().render(e)}};
-             });
+  auto reg = ask<registration>(c.system(), control_store(c), 10s,
+                               "the control store did not answer", register_atom::value, rec);
   if (!reg.accepted)
     throw error(reg.refusal.kind, reg.refusal.message);
-  task_options topts;
-  topts.num_cpus = options.num_cpus;
-  topts.num_gpus = options.num_gpus;
-  topts.memory = options.memory;
-  topts.resources = options.resources;
-  topts.strategy = options.strategy;
   auto display = options.name.empty() ? factory.class_name : options.name;
-  topts.name = "create " + display;
-  c.submit(factory, std::move(args), topts,
+  c.submit(factory, std::move(args), "create " + display, placement_of(options),
            [&](task_record& t) {
              t.actor_id = rec.id;
              t.creates_actor = true;
@@ -65,24 +51,18 @@ ref_ptr submit_method(const actor_ref& actor, const function_entry& method,
     throw argument_type_error("method '" + method.name + "' belongs to "
                               + method.class_name + ", not to actor '" + actor.name
                               + "' of class " + actor.class_name);
-  task_options topts;
-  topts.num_cpus = 0; // the actor holds its resources
-  topts.name = actor.name + ": " + method.name;
-  return client::get().submit(method, std::move(args), topts,
+  // The actor holds the resources; its methods need none of their own.
+  return client::get().submit(method, std::move(args), actor.name + ": " + method.name,
+                              placement{},
                               [&](task_record& t) { t.actor_id = actor.id; });
 }
 
 actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_space,
                            std::string_view class_name) {
   auto& c = client::get();
-  actor_record rec;
-  std::string failure;
-  caf::scoped_actor self{c.system()};
-  self->request(control_store(c), 10s, lookup_atom::value, name, name_space)
-    .receive([&](actor_record& r) { rec = std::move(r); },
-             [&](caf::error& e) { failure = c.system().render(e); });
-  if (!failure.empty())
-    throw error(error_kind::runtime, "the control store did not answer: " + failure);
+  auto rec = ask<actor_record>(c.system(), control_store(c), 10s,
+                               "the control store did not answer", lookup_atom::value, name,
+                               name_space);
   if (!rec.id.valid())
     throw error(error_kind::no_such_actor, "no actor named '" + name + "' in namespace '"
                                              + name_space + "'");

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/control_store.hpp"
+#include "lib/common/ask.hpp"
 #include "lib/common/config.hpp"
 #include "lib/core/core_actor.hpp"
 #include "lib/common/exe_files.hpp"
@@ -71,18 +72,14 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
                                        + std::to_string(port) + ": "
                                        + system_->render(cs.error()));
   control_store_ = *cs;
-  caf::scoped_actor self{*system_};
-  std::string failure;
   // A node answers in milliseconds. Rarely (seen with many workers starting
   // at once) a new connection's messages go unanswered for good: asking
   // again on it does not help, so a worker gives up soon and its node starts
   // another in its place.
-  self->request(*cs, role_ == process_role::worker ? 5s : 10s, node_atom::value)
-    .receive([&](node_info& n) { node_ = std::move(n); },
-             [&](caf::error& e) { failure = system_->render(e); });
-  if (!failure.empty())
-    throw error(error_kind::runtime, "the node at " + host + ":" + std::to_string(port)
-                                       + " did not answer: " + failure);
+  node_ = ask<node_info>(*system_, *cs, role_ == process_role::worker ? 5s : 10s,
+                         "the node at " + host + ":" + std::to_string(port)
+                           + " did not answer",
+                         node_atom::value);
   try {
     auto m = std::make_shared<store_mapping>();
     m->segment = store::shm_allocator::open(node_.segment);
@@ -103,11 +100,9 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
     // Nodes of a cluster may lack this executable: they fetch it by hash.
     if (!embedded)
       spec.exe_hash = file_sha256("/proc/self/exe");
-    self->request(*cs, 10s, hello_atom::value, spec)
-      .receive([&](hello_reply& r) { job_id_ = r.job_id; },
-               [&](caf::error& e) { failure = system_->render(e); });
-    if (!failure.empty())
-      throw error(error_kind::runtime, "the node refused this driver: " + failure);
+    job_id_ = ask<hello_reply>(*system_, *cs, 10s, "the node refused this driver",
+                               hello_atom::value, spec)
+                .job_id;
   }
 }
 
@@ -132,21 +127,15 @@ void client::close() {
 }
 
 ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
-                       const task_options& options,
+                       const std::string& name, placement where,
                        const std::function<void(task_record&)>& adjust) {
   task_record t;
   t.task_id = next_task_.fetch_add(1, std::memory_order_relaxed);
   t.fn = &fn;
-  t.name = options.name.empty() ? fn.name : options.name;
+  t.name = name.empty() ? fn.name : name;
   t.return_id = next_object_id();
-  t.resources = options.resources;
-  t.strategy = options.strategy;
-  if (options.num_cpus > 0)
-    t.resources["CPU"] = options.num_cpus;
-  if (options.num_gpus > 0)
-    t.resources["GPU"] = options.num_gpus;
-  if (options.memory > 0)
-    t.resources["memory"] = options.memory;
+  t.resources = std::move(where.resources);
+  t.strategy = where.strategy;
   for (auto& a : args) {
     if (a.ref)
       continue;
@@ -308,15 +297,8 @@ void client::unpin_stored(std::uint64_t offset, std::uint64_t node) {
 
 node_list client::list_nodes() {
   using namespace std::chrono_literals;
-  caf::scoped_actor self{*system_};
-  node_list out;
-  std::string failure;
-  self->request(control_store_, 10s, nodes_atom::value)
-    .receive([&](node_list& l) { out = std::move(l); },
-             [&](caf::error& e) { failure = system_->render(e); });
-  if (!failure.empty())
-    throw error(error_kind::runtime, "the control store did not list the nodes: " + failure);
-  return out;
+  return ask<node_list>(*system_, control_store_, 10s,
+                        "the control store did not list the nodes", nodes_atom::value);
 }
 
 raw_value client::view_stored(const stored_value& in) {
@@ -327,17 +309,14 @@ raw_value client::view_stored(const stored_value& in) {
     // In another node's store: this node's manager pulls a copy (pinned
     // once for us) and we read that.
     using namespace std::chrono_literals;
-    caf::scoped_actor self{*system_};
-    std::string failure;
-    self->request(node_.store_manager, 600s,
-                  pull_atom::value, pull_request{v.id, v.node, v.offset})
-      .receive([&](std::uint64_t local) { v.offset = local; },
-               [&](caf::error& e) { failure = system_->render(e); });
-    if (!failure.empty())
+    auto local = try_ask<std::uint64_t>(*system_, node_.store_manager, 600s, pull_atom::value,
+                                        pull_request{v.id, v.node, v.offset});
+    if (!local)
       throw error(error_kind::object_lost,
                   "object " + v.id.to_string() + " (" + std::to_string(v.size)
                     + " bytes in node " + std::to_string(v.node)
-                    + "'s store) cannot be fetched: " + failure);
+                    + "'s store) cannot be fetched: " + system_->render(local.error()));
+    v.offset = *local;
     v.node = node_.node_id;
     pinned = true;
   }

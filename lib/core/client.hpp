@@ -15,6 +15,7 @@
 
 #include "lib/protocol/messages.hpp"
 #include "lib/core/object_table.hpp"
+#include "lib/core/placement.hpp"
 #include "lib/core/submitter.hpp"
 #include "store/allocator.hpp"
 #include "store/object_store.hpp"
@@ -47,10 +48,11 @@ public:
   /// Stops the actor system; waits for nothing remote.
   void close();
 
-  /// Queues a task for the core actor; `adjust` may mark it as an actor
-  /// creation or method call before it is queued.
+  /// Queues a task for the core actor, named `name` (the function's name if
+  /// empty) and placed by `where`; `adjust` may mark it as an actor creation
+  /// or method call before it is queued.
   ref_ptr submit(const function_entry& fn, std::vector<task_arg>&& args,
-                 const task_options& options,
+                 const std::string& name, placement where,
                  const std::function<void(task_record&)>& adjust = {});
   raw_value get(const ref_ptr& ref, deadline until);
   void wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline until,

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/node_daemon.hpp"
+#include "lib/common/ask.hpp"
 #include "lib/core/client.hpp"
 #include "lib/common/config.hpp"
 #include "lib/core/executor.hpp"
@@ -195,9 +196,9 @@ void shutdown() {
   set_client(nullptr);
   driver_client->closing = true;
   if (embedded_node_pid > 0) {
-    caf::scoped_actor self{driver_client->system()};
-    self->request(driver_client->control_store(), std::chrono::seconds(5), stop_atom::value)
-      .receive([](bool) {}, [](caf::error&) {});
+    // The node stops whether or not its answer arrives.
+    (void) detail::try_ask<bool>(driver_client->system(), driver_client->control_store(),
+                                 std::chrono::seconds(5), stop_atom::value);
   }
   driver_client->close();
   delete driver_client;
@@ -218,7 +219,7 @@ caf::actor_system* serialization_system() noexcept {
 
 ref_ptr submit_task(const function_entry& fn, std::vector<task_arg>&& args,
                     const task_options& options) {
-  return client::get().submit(fn, std::move(args), options);
+  return client::get().submit(fn, std::move(args), options.name, placement_of(options));
 }
 
 raw_value get_raw(const ref_ptr& ref, deadline until) {

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "lib/common/ask.hpp"
 #include "lib/core/client.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/scheduling.hpp"
@@ -23,16 +24,9 @@ const cluster_scheduler_actor& cluster(detail::client& c) {
 
 /// Asks the cluster scheduler; returns the group's state or throws.
 template <class... Ts>
-group_state ask(detail::client& c, const Ts&... xs) {
-  caf::scoped_actor self{c.system()};
-  group_state out;
-  std::string failure;
-  self->request(cluster(c), 10s, xs...)
-    .receive([&](group_state& st) { out = std::move(st); },
-             [&](caf::error& e) { failure = c.system().render(e); });
-  if (!failure.empty())
-    throw error(error_kind::runtime, "the cluster scheduler did not answer: " + failure);
-  return out;
+group_state ask_group(detail::client& c, const Ts&... xs) {
+  return detail::ask<group_state>(c.system(), cluster(c), 10s,
+                                  "the cluster scheduler did not answer", xs...);
 }
 
 } // namespace
@@ -43,7 +37,7 @@ placement_group create_placement_group(
   group_spec spec;
   spec.bundles.assign(bundles.begin(), bundles.end());
   spec.strategy = strategy;
-  auto st = ask(c, group_atom::value, spec);
+  auto st = ask_group(c, group_atom::value, spec);
   return placement_group{st.id};
 }
 
@@ -56,7 +50,7 @@ bool placement_group::wait(std::chrono::milliseconds timeout) const {
   auto& c = detail::client::get();
   auto until = std::chrono::steady_clock::now() + timeout;
   for (auto pause = 2ms;; pause = std::min(pause * 2, 100ms)) {
-    auto st = ask(c, group_atom::value, id_);
+    auto st = ask_group(c, group_atom::value, id_);
     switch (st.state) {
       case group_state::placed:
         return true;
@@ -77,7 +71,7 @@ bool placement_group::wait(std::chrono::milliseconds timeout) const {
 
 std::vector<node_id> placement_group::bundle_nodes() const {
   auto& c = detail::client::get();
-  auto st = ask(c, group_atom::value, id_);
+  auto st = ask_group(c, group_atom::value, id_);
   return st.state == group_state::placed ? st.nodes : std::vector<node_id>{};
 }
 

@@ -29,7 +29,9 @@
 
 namespace troupe {
 
-/// Options of an actor, fixed at creation.
+/// Options of an actor, fixed at creation. The placement fields (`num_cpus`
+/// to `resources`, and `strategy`) are those of `task_options`, which says
+/// why the two are separate aggregates.
 struct actor_options {
   /// CPUs the actor holds for its whole life (default 0, as in Ray).
   double num_cpus = 0;

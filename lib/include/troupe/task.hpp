@@ -16,6 +16,14 @@
 namespace troupe {
 
 /// Per-call options of a task.
+///
+/// Its fields that say where the task runs (`num_cpus`, `num_gpus`,
+/// `memory`, `resources`, `strategy`) are also `actor_options`' fields.
+/// The two are separate aggregates, not one base with two
+/// derived structs, so that designated initializers keep working:
+/// `task_options{.num_cpus = 0, .name = "x"}` cannot name a base's members.
+/// The core reads both kinds of placement in one place and checks at compile
+/// time that the fields stay the same.
 struct task_options {
   /// CPUs the task holds while it runs (fractions allowed; 0 for none).
   double num_cpus = 1;
