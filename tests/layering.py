@@ -115,6 +115,87 @@ def check_sizes(root, problems):
                                     'by theme')
 
 
+MAX_FUNCTION_LINES = 80
+STRING = re.compile(r'"(\\.|[^"\\])*"|\'(\\.|[^\'\\])*\'')
+TYPE_OR_NAMESPACE = re.compile(r'^(template\s*<.*>\s*)?(namespace|struct|class|union|enum|extern)\b')
+SIGNATURE_END = re.compile(r'(\)|\bconst|\bnoexcept|\boverride|\bmutable|->[^=]*)$')
+
+
+def function_lengths(text):
+    """Yields (first line, lines) of each function defined at namespace scope.
+
+    A heuristic for our clang-formatted sources: strings and comments are
+    dropped and braces matched; a brace block at namespace scope whose
+    statement reads like a signature (not a namespace, type or initializer)
+    is a function, counted from its signature's first line to its closing
+    brace."""
+    stack = []          # kinds of the open blocks: 'ns', 'fn', 'other'
+    starts = []         # first line of each open 'fn'
+    statement, first = '', None
+    in_comment = False
+    for number, raw in enumerate(text.split('\n'), 1):
+        line = raw
+        if in_comment:
+            if '*/' not in line:
+                continue
+            line, in_comment = line.split('*/', 1)[1], False
+        line = STRING.sub('""', line).split('//', 1)[0]
+        while '/*' in line:
+            head, _, tail = line.partition('/*')
+            if '*/' in tail:
+                line = head + tail.split('*/', 1)[1]
+            else:
+                line, in_comment = head, True
+        if line.lstrip().startswith('#'):
+            continue
+        at_scope = all(kind == 'ns' for kind in stack)
+        for ch in line:
+            if ch == '{':
+                text_so_far = statement.strip()
+                if not at_scope:
+                    kind = 'other'
+                elif re.match(r'^namespace\b', text_so_far) or text_so_far.startswith('extern'):
+                    kind = 'ns'
+                elif (TYPE_OR_NAMESPACE.match(text_so_far) or text_so_far.endswith('=')
+                      or not SIGNATURE_END.search(text_so_far)):
+                    kind = 'other'
+                else:
+                    kind = 'fn'
+                    starts.append(first if first is not None else number)
+                stack.append(kind)
+                statement, first = '', None
+            elif ch == '}':
+                kind = stack.pop() if stack else 'ns'
+                if kind == 'fn':
+                    begin = starts.pop()
+                    yield begin, number - begin + 1
+                statement, first = '', None
+            elif ch == ';':
+                statement, first = '', None
+            else:
+                if first is None and not ch.isspace():
+                    first = number
+                statement += ch
+            at_scope = all(kind == 'ns' for kind in stack)
+        statement += ' '
+
+
+def check_function_lengths(root, problems):
+    """Adds a problem for each function over MAX_FUNCTION_LINES lines."""
+    for top in SIZE_CHECKED:
+        for dirpath, _, files in os.walk(os.path.join(root, top)):
+            for name in sorted(files):
+                if not name.endswith('.cpp') or name.endswith('.test.cpp'):
+                    continue
+                path = os.path.relpath(os.path.join(dirpath, name), root)
+                with open(os.path.join(root, path), encoding='utf-8') as f:
+                    text = f.read()
+                for first, lines in function_lengths(text):
+                    if lines > MAX_FUNCTION_LINES:
+                        problems.append(f'{path}:{first}: a function of {lines} lines, over '
+                                        f'{MAX_FUNCTION_LINES}: name its steps')
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else '.'
     problems = []
@@ -127,6 +208,7 @@ def main():
                     check_file(root, path, problems)
                     checked += 1
     check_sizes(root, problems)
+    check_function_lengths(root, problems)
     for p in sorted(set(problems)):
         print(p)
     print(f'{checked} files checked, {len(set(problems))} problems')
