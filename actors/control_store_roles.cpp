@@ -58,13 +58,20 @@ void forget_process(cs_ptr self, const caf::actor_addr& addr) {
   self->state.local_cores.erase(addr);
 }
 
+namespace {
+
+control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node,
+                                         control_store_actor head) {
+  self->state.head_cs = std::move(head);
+  self->state.st.node = std::move(node);
+  return self->state.head() ? head_behavior(self) : member_behavior(self);
+}
+
+} // namespace
+
 control_store_actor spawn_control_store(caf::actor_system& sys, node_info node,
                                         control_store_actor head) {
-  return sys.spawn([node = std::move(node), head](cs_ptr self) mutable {
-    self->state.head_cs = head;
-    self->state.st.node = std::move(node);
-    return head ? member_behavior(self) : head_behavior(self);
-  });
+  return sys.spawn(cs_fn, std::move(node), std::move(head));
 }
 
 } // namespace troupe

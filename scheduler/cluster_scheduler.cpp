@@ -20,6 +20,7 @@ struct cluster_actor_state {
   std::uint64_t next_group = 1;
   /// The latest requests no node can ever serve, for `troupe status`.
   std::deque<std::string> infeasible;
+  std::size_t infeasible_kept = 20; ///< the most recent ones, for status
   /// Placed groups whose reservations some node has not confirmed yet: they
   /// count as pending, so that no lease reaches a node before its bundle.
   std::map<std::uint64_t, std::size_t> unconfirmed;
@@ -78,7 +79,9 @@ std::string describe(const cluster_actor_state& s) {
   return to_json_text(doc);
 }
 
-cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {
+cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self,
+                                                  std::size_t infeasible_kept) {
+  self->state.infeasible_kept = infeasible_kept;
   return {
     [self](join_atom, std::uint64_t node, const resource_map& total,
            const local_scheduler_actor& scheduler) {
@@ -108,7 +111,7 @@ cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {
       } else if (!p.why.empty()) {
         spdlog::warn("{}", p.why);
         s.infeasible.push_back(p.why);
-        if (s.infeasible.size() > 20)
+        if (s.infeasible.size() > s.infeasible_kept)
           s.infeasible.pop_front();
       }
       return p;
@@ -152,7 +155,9 @@ cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self) {
 } // namespace
 
 cluster_scheduler_actor spawn_cluster_scheduler(caf::actor_system& sys) {
-  return sys.spawn(cluster_fn);
+  // Function actors take an argument: CAF 0.17 binds a reference to a null
+  // tuple for one spawned without any (UBSan reports it).
+  return sys.spawn(cluster_fn, std::size_t{20});
 }
 
 } // namespace troupe::sched

@@ -300,6 +300,28 @@ std::vector<std::vector<char>> split_batch(const std::vector<char>& bytes) {
   return out;
 }
 
+/// Routes each method call to the next of `executors` (an actor with
+/// max_concurrency > 1). Each part keeps the caller as its sender, so
+/// results go straight back to it.
+executor_actor::behavior_type router_fn(executor_actor::pointer self,
+                                        std::vector<executor_actor> executors) {
+  for (auto& e : executors)
+    self->link_to(e);
+  return {
+    [self, executors, next = std::size_t{0}](push_atom, std::vector<char>& bytes) mutable {
+      // One call per executor: a batch would run its calls one by one.
+      auto sender = self->current_sender();
+      for (auto& one : split_batch(bytes)) {
+        auto& target = executors[next++ % executors.size()];
+        handle_cast<caf::abstract_actor*>(target)->enqueue(
+          caf::make_mailbox_element(sender, caf::make_message_id(), {}, push_atom::value,
+                                    std::move(one)),
+          self->context());
+      }
+    },
+  };
+}
+
 executor_actor spawn_actor_host(caf::actor_system& sys, client& c,
                                 std::shared_ptr<void> instance,
                                 std::uint32_t max_concurrency) {
@@ -308,28 +330,7 @@ executor_actor spawn_actor_host(caf::actor_system& sys, client& c,
   std::vector<executor_actor> executors;
   for (std::uint32_t i = 0; i < max_concurrency; ++i)
     executors.push_back(sys.spawn<caf::detached>(executor_fn, &c, instance));
-  // The router forwards each batch with its sender, so results go straight
-  // back to the caller.
-  return sys.spawn(
-    [executors](executor_actor::pointer self) -> executor_actor::behavior_type {
-      for (auto& e : executors)
-        self->link_to(e);
-      return {
-        [self, executors, next = std::size_t{0}](push_atom,
-                                                 std::vector<char>& bytes) mutable {
-          // One call per executor: a batch would run its calls one by one.
-          // Each part keeps the caller as its sender, so results go back to it.
-          auto sender = self->current_sender();
-          for (auto& one : split_batch(bytes)) {
-            auto& target = executors[next++ % executors.size()];
-            handle_cast<caf::abstract_actor*>(target)->enqueue(
-              caf::make_mailbox_element(sender, caf::make_message_id(), {},
-                                        push_atom::value, std::move(one)),
-              self->context());
-          }
-        },
-      };
-    });
+  return sys.spawn(router_fn, std::move(executors));
 }
 
 } // namespace troupe::detail
