@@ -21,7 +21,7 @@ struct figure_spec {
   const char* unit;
 };
 
-/// Every figure of shared/BENCHMARKS.md, in its order: other tools read
+/// Every figure of the microbenchmark (BENCHMARKS.md), in its order: other tools read
 /// these names, so all of them are printed, supported or not.
 constexpr figure_spec all_figures[] = {
     {"single_client_tasks_sync", "tasks/s"},

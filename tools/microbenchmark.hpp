@@ -1,6 +1,6 @@
 #pragma once
 
-// `troupe microbenchmark`: the figures of shared/BENCHMARKS.md, measured on
+// `troupe microbenchmark`: the figures of BENCHMARKS.md, measured on
 // a real local cluster (or one given by address).
 
 #include <string>

@@ -10,7 +10,8 @@ namespace troupe::detail {
 /// Returns the actor-system configuration every troupe process uses: the
 /// middleman with heartbeats (so a frozen peer is noticed), the sharing
 /// scheduler (twice the remote round-trip rate of work stealing on 2 cores,
-/// shared/NOTES-CAF-0.17.md) and troupe's message types.
+/// measured with CAF 0.17 on this project's 2-core machine) and troupe's
+/// message types.
 std::unique_ptr<caf::actor_system_config> make_system_config();
 
 /// Sets up spdlog for a process of `role` ("driver", "node", "worker").
