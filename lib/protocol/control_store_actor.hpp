@@ -31,8 +31,7 @@ namespace troupe {
 ///                            | actor_up(id, instance, worker id)
 ///                            | actor_fail(id, error_info)
 ///     caller      -> control : resolve(id, owner_entry of the caller)
-///                                        ~> caller: actor(status),
-///                                                   again when it dies
+///                                ~> caller: actor(status), again when it dies
 ///     anyone      -> control : kill(id)
 ///                            | lookup(name, namespace) ==> actor_record
 ///     scheduler   -> control : wkr_exit(worker id, process_exit)
@@ -59,7 +58,7 @@ namespace troupe {
 /// actors it hosted, ends its drivers' jobs, and tells every owner
 /// `node_down(node, why)`. A member whose head is gone stops.
 ///
-/// Actor states (the record's `phase`):
+/// Actor states (the entry's `phase`; the head's actor_directory decides):
 ///
 ///     pending --(1) actor_up-------------> alive
 ///     pending --(2) actor_fail-----------> dead (constructor threw)
