@@ -7,7 +7,6 @@
 
 #include "lib/common/ask.hpp"
 #include "lib/core/client.hpp"
-#include "lib/core/core_actor.hpp"
 
 namespace troupe::detail {
 
