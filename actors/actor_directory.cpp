@@ -48,12 +48,14 @@ const actor_entry* actor_directory::find_by_name(const std::string& name,
 
 std::optional<actor_notice> actor_directory::up(const object_id& id,
                                                 const executor_actor& instance,
-                                                std::uint64_t worker_id) {
+                                                std::uint64_t worker_id,
+                                                const endpoint& address) {
   auto* e = find(id);
   if (!e || e->phase != actor_phase::pending)
     return std::nullopt;
   e->phase = actor_phase::alive;
   e->instance = instance;
+  e->address = address;
   e->worker_id = worker_id;
   actor_notice n{std::move(e->waiters), status_of(id, e)};
   e->waiters.clear();
@@ -151,6 +153,7 @@ actor_status actor_directory::status_of(const object_id& id, const actor_entry* 
   } else if (e->phase == actor_phase::alive) {
     st.alive = true;
     st.instance = e->instance;
+    st.address = e->address;
   } else {
     st.death = e->death;
   }

@@ -31,13 +31,15 @@ struct actor_entry {
   actor_record rec;
   actor_phase phase = actor_phase::pending;
   executor_actor instance; ///< receives the method calls (when alive)
+  endpoint address;        ///< where callers connect to the instance's process
   std::uint64_t worker_id = 0;
   bool kill_requested = false;
   error_info death;
   std::vector<std::uint64_t> waiters; ///< callers to tell when it settles
-  /// Callers that resolved it: told when it dies. (Calls to an actor are
-  /// routed through the node, and CAF 0.17 tells a routed proxy nothing when
-  /// the far process dies; the control store sees it directly.)
+  /// Callers that resolved it: told when it dies. (A caller connected
+  /// directly sees the instance go down itself, but only the control store
+  /// learns why; a caller whose messages go through the nodes sees nothing,
+  /// since CAF 0.17 tells a routed proxy nothing when the far process dies.)
   std::vector<std::uint64_t> subscribers;
 };
 
@@ -63,7 +65,7 @@ public:
   /// (1) Its instance is up on `worker_id`. Returns the callers waiting for
   /// it, or nothing when it was not pending.
   std::optional<actor_notice> up(const object_id& id, const executor_actor& instance,
-                                 std::uint64_t worker_id);
+                                 std::uint64_t worker_id, const endpoint& address = {});
 
   /// `caller` asks where the actor is: returns the answer for it now, or
   /// nothing when it is answered as the actor settles (pending or dying).

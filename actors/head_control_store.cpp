@@ -125,9 +125,9 @@ hello_reply hello(cs_ptr self, job_spec spec) {
 }
 
 void actor_up(cs_ptr self, const object_id& id, const executor_actor& instance,
-              std::uint64_t worker_id) {
+              std::uint64_t worker_id, const endpoint& address) {
   auto& s = self->state;
-  auto notice = s.st.actors.up(id, instance, worker_id);
+  auto notice = s.st.actors.up(id, instance, worker_id, address);
   if (!notice)
     return;
   s.actor_of_instance[instance.address()] = id;
@@ -179,7 +179,9 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
         return self->state.st.actors.add(rec);
       },
       [self](actor_up_atom, const object_id& id, const executor_actor& instance,
-             std::uint64_t worker_id) { actor_up(self, id, instance, worker_id); },
+             std::uint64_t worker_id, const endpoint& address) {
+        actor_up(self, id, instance, worker_id, address);
+      },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
         settle(self, id,
                "its constructor failed: " +
@@ -208,13 +210,13 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
       },
       [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
         note_process(self, owner.core, node_id);
-        self->state.st.objects.add_owner(owner.owner_id, owner.core, node_id);
+        self->state.st.objects.add_owner(owner.owner_id, owner.core, node_id,
+                                         owner.address);
         if (node_id == self->state.st.node.node_id)
           self->monitor(owner.core);
       },
       [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
-        self->send(caller, owner_atom::value,
-                   owner_entry{owner_id, self->state.st.objects.core_of(owner_id)});
+        self->send(caller, owner_atom::value, self->state.st.objects.entry_of(owner_id));
       },
       [self](owner_atom) -> owner_list { return {self->state.st.objects.cores()}; },
       [self](gone_atom, const caf::actor& who) { process_gone(self, who.address()); },

@@ -5,13 +5,20 @@
 namespace troupe {
 
 void object_directory::add_owner(std::uint64_t owner_id, core_actor core,
-                                 std::uint64_t node) {
-  owners_[owner_id] = {std::move(core), node};
+                                 std::uint64_t node, endpoint address) {
+  owners_[owner_id] = {std::move(core), node, std::move(address)};
 }
 
 core_actor object_directory::core_of(std::uint64_t owner_id) const {
   auto it = owners_.find(owner_id);
   return it == owners_.end() ? core_actor{} : it->second.core;
+}
+
+owner_entry object_directory::entry_of(std::uint64_t owner_id) const {
+  auto it = owners_.find(owner_id);
+  if (it == owners_.end())
+    return {owner_id, {}, {}};
+  return {owner_id, it->second.core, it->second.address};
 }
 
 std::optional<std::uint64_t>

@@ -20,12 +20,17 @@ public:
   struct owner {
     core_actor core;
     std::uint64_t node = 0;
+    endpoint address;
   };
 
-  void add_owner(std::uint64_t owner_id, core_actor core, std::uint64_t node);
+  void add_owner(std::uint64_t owner_id, core_actor core, std::uint64_t node,
+                 endpoint address = {});
 
   /// Returns the owner's core actor, or a null handle when it is unknown.
   core_actor core_of(std::uint64_t owner_id) const;
+
+  /// Returns the owner's entry (a null core when it is unknown).
+  owner_entry entry_of(std::uint64_t owner_id) const;
 
   /// Returns the owner id of the process whose core actor has address
   /// `addr`, or nothing.

@@ -176,6 +176,7 @@ void scheduler_state::on_register(const worker_hello& hello) {
   if (it == workers_.end() || it->second.st != wstate::starting)
     return; // a stale or foreign worker: ignore it
   it->second.executor = hello.executor;
+  it->second.address = hello.address;
   it->second.st = wstate::idle;
   dispatch();
 }
@@ -337,7 +338,8 @@ void scheduler_state::dispatch() {
     take(*pool, w.held);
     if (key.first == 0)
       take(spare, w.held);
-    io_.grant(it->requester, {it->request_id, w.id, w.pid, w.executor, node_id_, {}});
+    io_.grant(it->requester,
+              {it->request_id, w.id, w.pid, w.executor, node_id_, {}, w.address});
     if (w.dedicated)
       refilled.push_back(w.exe);
     it = pending_.erase(it);

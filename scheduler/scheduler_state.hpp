@@ -122,6 +122,7 @@ private:
     std::string exe;
     wstate st = wstate::starting;
     executor_actor executor;
+    endpoint address; ///< where lease holders connect to it
     core_actor holder;
     resource_map held;
     bool blocked = false;

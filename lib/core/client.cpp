@@ -89,11 +89,13 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
     throw error(error_kind::runtime, "cannot map the node's object store '"
                                        + node_.segment + "': " + e.what());
   }
+  listen_for_peers();
   core_ = spawn_core(*system_, *this);
   // Refs are public types: they name their owner untyped.
   table_->set_self(handle_cast<caf::actor>(core_));
   // Others holding our refs find us by our owner id.
-  caf::anon_send(*cs, register_atom::value, owner_entry{owner_id_, core_}, node_.node_id);
+  caf::anon_send(*cs, register_atom::value, owner_entry{owner_id_, core_, address_},
+                 node_.node_id);
   if (role_ == process_role::driver) {
     job_spec spec{exe_, static_cast<std::int32_t>(::getpid()), embedded, core_,
                   node_.node_id, ""};
@@ -104,6 +106,24 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
                                hello_atom::value, spec)
                 .job_id;
   }
+}
+
+void client::listen_for_peers() {
+  // TROUPE_DIRECT_CONNECTIONS=0 sends everything through the node daemons,
+  // as troupe did before (to compare, or where peers cannot reach each other).
+  if (env_or("TROUPE_DIRECT_CONNECTIONS", "1") == "0")
+    return;
+  max_direct_peers_ = std::stoul(env_or("TROUPE_MAX_DIRECT_PEERS", "256"));
+  // On the address the node is reached at, so that peers on other machines
+  // reach this process the same way.
+  auto port = system_->middleman().open(0, node_.host.c_str(), false);
+  if (!port) {
+    spdlog::warn("cannot listen for direct connections on {}: {}", node_.host,
+                 system_->render(port.error()));
+    max_direct_peers_ = 0;
+    return;
+  }
+  address_ = {node_.host, *port};
 }
 
 void client::close() {

@@ -86,6 +86,10 @@ public:
   object_table& table() noexcept { return *table_; }
   store::object_store* store() noexcept { return mapping_ ? mapping_->store.get() : nullptr; }
   const node_info& node() const noexcept { return node_; }
+  /// Returns where this process takes direct connections (port 0: nowhere).
+  const endpoint& address() const noexcept { return address_; }
+  /// Returns the most direct connections this process opens to its peers.
+  std::size_t max_direct_peers() const noexcept { return max_direct_peers_; }
   const core_actor& core() const noexcept { return core_; }
   const control_store_actor& control_store() const noexcept { return control_store_; }
   process_role role() const noexcept { return role_; }
@@ -107,6 +111,8 @@ public:
 
 private:
   void connect(const std::string& host, std::uint16_t port, bool embedded);
+  /// Opens this process's port for direct connections from its peers.
+  void listen_for_peers();
 
   process_role role_;
   std::string exe_;
@@ -126,6 +132,8 @@ private:
   };
   std::shared_ptr<store_mapping> mapping_;
   node_info node_;
+  endpoint address_;
+  std::size_t max_direct_peers_ = 0;
   control_store_actor control_store_;
   core_actor core_;
   std::mutex queue_mtx_;

@@ -7,10 +7,12 @@
 #include <unordered_map>
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
 
 #include "lib/core/client.hpp"
 #include "lib/core/executor.hpp"
+#include "lib/core/peer_links.hpp"
 #include "lib/core/submitter.hpp"
 #include "lib/protocol/capnp_codec.hpp"
 #include "lib/protocol/handles.hpp"
@@ -25,6 +27,8 @@ struct core_state {
   client* c = nullptr;
   std::unique_ptr<submitter_io> io;
   std::unique_ptr<submitter> sub;
+  std::unique_ptr<peer_links::io> link_io;
+  std::unique_ptr<peer_links> links;
   std::vector<task_record> batch;
   /// Borrowers waiting for pending objects of ours.
   std::unordered_map<object_id, std::vector<core_actor>> fetchers;
@@ -134,7 +138,10 @@ public:
     self_->send(granter ? granter : scheduler(), return_atom::value, worker_id);
   }
   void push(const executor_actor& executor, std::vector<char> batch) override {
-    self_->send(executor, push_atom::value, std::move(batch));
+    self_->state.links->send(executor.node(), [self = self_, executor,
+                                               batch = std::move(batch)]() mutable {
+      self->send(executor, push_atom::value, std::move(batch));
+    });
   }
   void fetch(const object_id& id, const caf::actor& owner) override;
   void schedule_tick(std::chrono::milliseconds delay) override {
@@ -177,8 +184,33 @@ void core_io::fetch(const object_id& id, const caf::actor& known_owner) {
     owner = it->second;
   }
   self_->monitor(owner);
-  self_->send(owner, fetch_atom::value, fetch_request{id, core_actor{self_}});
+  st.links->send(owner.node(), [self = self_, owner, id] {
+    self->send(owner, fetch_atom::value, fetch_request{id, core_actor{self}});
+  });
 }
+
+/// Opens the direct connections of `peer_links` through the middleman.
+class link_io final : public peer_links::io {
+public:
+  explicit link_io(core_ptr self) : self_(self) {}
+
+  void connect(const endpoint& where) override {
+    auto self = self_;
+    self->request(self->system().middleman().actor_handle(), std::chrono::seconds(10),
+                  caf::connect_atom::value, where.host, where.port)
+      .then(
+        [self, where](const caf::node_id& who, const caf::strong_actor_ptr&,
+                      const std::set<std::string>&) {
+          self->state.links->on_connected(where, who);
+        },
+        [self, where](const caf::error& e) {
+          self->state.links->on_failed(where, self->system().render(e));
+        });
+  }
+
+private:
+  core_ptr self_;
+};
 
 /// A watched process is down: our node (a worker then ends; a driver's
 /// tasks fail), an actor instance we call, or an owner of refs we borrowed.
@@ -186,6 +218,8 @@ void on_down(core_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
   if (st.c->closing)
     return;
+  if (dm.reason == caf::exit_reason::remote_link_unreachable)
+    st.links->lost(dm.source.node()); // its next message connects again
   if (dm.source == st.c->node().scheduler.address()) {
     spdlog::warn("node daemon is gone ({})", caf::to_string(dm.reason));
     if (st.c->role() == process_role::worker)
@@ -265,7 +299,7 @@ void on_object(core_ptr self, object_reply& r) {
 /// The control store named the owner of objects we wait for (a null core:
 /// it is gone, and so are they).
 void on_owner(core_ptr self, const owner_entry& entry) {
-  auto& [owner_id, owner] = entry;
+  auto& [owner_id, owner, address] = entry;
   auto& st = self->state;
   auto waiting = std::move(st.owner_lookups[owner_id]);
   st.owner_lookups.erase(owner_id);
@@ -275,6 +309,7 @@ void on_owner(core_ptr self, const owner_entry& entry) {
                               "the process that owns object " + id.to_string()
                                 + " is gone"});
   } else {
+    st.links->learn(owner.node(), address);
     st.owners[owner_id] = owner;
     st.c->table().set_owner(owner_id, handle_cast<caf::actor>(owner));
     for (auto& id : waiting)
@@ -356,12 +391,17 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
   auto& st = self->state;
   st.c = c;
   st.io = std::make_unique<core_io>(self);
+  st.link_io = std::make_unique<link_io>(self);
+  st.links = std::make_unique<peer_links>(*st.link_io, self->system().node(),
+                                          c->max_direct_peers());
   st.sub = std::make_unique<submitter>(c->table(), *st.io, c->exe(), core_actor{self});
   self->monitor(c->node().scheduler);
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   return {
     [self](submit_atom) { submit_queued(self); },
     [self](granted_atom, const lease_grant& g) {
+      if (g.executor)
+        self->state.links->learn(g.executor.node(), g.address);
       with_submitter(self, [&](submitter& s) { s.on_granted(g); });
     },
     [self](denied_atom, std::uint64_t request_id, const std::string& why) {
@@ -380,6 +420,8 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     [self](object_atom, object_reply& r) { on_object(self, r); },
     [self](tick_atom) { self->state.sub->on_tick(); },
     [self](actor_atom, const actor_status& status) {
+      if (status.instance)
+        self->state.links->learn(status.instance.node(), status.address);
       with_submitter(self, [&](submitter& s) { s.on_actor_status(status); });
     },
     [self](owner_atom, const owner_entry& entry) { on_owner(self, entry); },

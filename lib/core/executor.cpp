@@ -74,7 +74,7 @@ void create_actor(client& c, const function_entry& fn, schema::TaskSpec::Reader 
   auto host = spawn_actor_host(c.system(), c, std::move(instance),
                                std::max<std::uint32_t>(1, spec.getMaxConcurrency()));
   caf::anon_send(c.control_store(), actor_up_atom::value,
-                 read_object_id(spec.getActorId()), host, c.worker_id);
+                 read_object_id(spec.getActorId()), host, c.worker_id, c.address());
 }
 
 /// Writes into `out` that the task named `name` failed.

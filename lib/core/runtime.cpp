@@ -129,7 +129,7 @@ void exit_without_shutdown() {
     auto exec = spawn_executor(c->system(), *c);
     caf::anon_send(c->node().scheduler, register_atom::value,
                    worker_hello{c->worker_id, static_cast<std::int32_t>(::getpid()), exec,
-                                c->core()});
+                                c->core(), c->address()});
   } catch (const std::exception& e) {
     spdlog::error("worker could not start: {}", e.what());
     std::_Exit(3);

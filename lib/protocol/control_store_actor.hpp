@@ -28,15 +28,15 @@ namespace troupe {
 ///     anyone      -> control : status           ==> JSON of control_store_status
 ///     driver, CLI -> control : stop             ==> true (stops this node)
 ///     creator     -> control : register(actor_record) ==> registration
-///                            | actor_up(id, instance, worker id)
+///                            | actor_up(id, instance, worker id, endpoint)
 ///                            | actor_fail(id, error_info)
 ///     caller      -> control : resolve(id, owner_entry of the caller)
 ///                                ~> caller: actor(status), again when it dies
 ///     anyone      -> control : kill(id)
 ///                            | lookup(name, namespace) ==> actor_record
 ///     scheduler   -> control : wkr_exit(worker id, process_exit)
-///     any process -> control : register(owner_entry{owner id, core}, node id)
-///                            | owner(owner id, caller) ~> caller: owner(id, core)
+///     any process -> control : register(owner_entry{owner id, core, endpoint}, node id)
+///                            | owner(owner id, caller) ~> caller: owner(owner_entry)
 ///     CLI         -> control : owner                ==> owner_list (every process)
 ///     member      -> head    : gone(core or instance)  (a watched process is down: a
 ///                                                core or an actor instance, so untyped)
@@ -79,7 +79,7 @@ using control_store_actor = caf::typed_actor<
   caf::replies_to<status_atom>::with<std::string>,
   caf::replies_to<stop_atom>::with<bool>,
   caf::replies_to<register_atom, actor_record>::with<registration>,
-  caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t>,
+  caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t, endpoint>,
   caf::reacts_to<actor_fail_atom, object_id, error_info>,
   caf::reacts_to<resolve_atom, object_id, owner_entry>,
   caf::reacts_to<kill_atom, object_id>,

@@ -20,6 +20,7 @@ using resource_map = std::map<std::string, double>;
 struct actor_record;
 struct actor_status;
 struct bundle_reservation;
+struct endpoint;
 struct error_info;
 struct fetch_request;
 struct forward_request;

@@ -14,6 +14,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<object_id>("troupe.object_id");
   cfg.add_message_type<error_info>("troupe.error_info");
   cfg.add_message_type<resource_map>("troupe.resource_map");
+  cfg.add_message_type<endpoint>("troupe.endpoint");
   cfg.add_message_type<job_spec>("troupe.job_spec");
   cfg.add_message_type<node_info>("troupe.node_info");
   cfg.add_message_type<hello_reply>("troupe.hello_reply");

@@ -63,6 +63,19 @@ typename I::result_type inspect(I& f, error_info& x) {
            x.exception_type, x.message);
 }
 
+/// Where a process listens for direct connections from its peers (drivers
+/// and workers each open one port; port 0: it has none, so messages to it go
+/// through the node daemons).
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, endpoint& x) {
+  return f(caf::meta::type_name("troupe.endpoint"), x.host, x.port);
+}
+
 /// A driver's introduction to a node.
 struct job_spec {
   std::string exe;   ///< executable its workers run
@@ -156,12 +169,13 @@ struct worker_hello {
   std::int32_t pid = 0;
   executor_actor executor;
   core_actor core;
+  endpoint address; ///< where the worker takes direct connections
 };
 
 template <class I>
 typename I::result_type inspect(I& f, worker_hello& x) {
   return f(caf::meta::type_name("troupe.worker_hello"), x.worker_id, x.pid,
-           x.executor, x.core);
+           x.executor, x.core, x.address);
 }
 
 template <class I>
@@ -322,12 +336,13 @@ struct actor_status {
   bool alive = false;
   executor_actor instance; ///< receives the method calls (when alive)
   error_info death;    ///< why it died (when not alive)
+  endpoint address;    ///< where the instance's process takes connections
 };
 
 template <class I>
 typename I::result_type inspect(I& f, actor_status& x) {
   return f(caf::meta::type_name("troupe.actor_status"), x.id, x.alive, x.instance,
-           x.death);
+           x.death, x.address);
 }
 
 struct lease_grant {
@@ -337,12 +352,13 @@ struct lease_grant {
   executor_actor executor;
   std::uint64_t node_id = 0; ///< the worker's node
   local_scheduler_actor scheduler; ///< where the lease is returned
+  endpoint address; ///< where the worker takes direct connections
 };
 
 template <class I>
 typename I::result_type inspect(I& f, lease_grant& x) {
   return f(caf::meta::type_name("troupe.lease_grant"), x.request_id,
-           x.worker_id, x.pid, x.executor, x.node_id, x.scheduler);
+           x.worker_id, x.pid, x.executor, x.node_id, x.scheduler, x.address);
 }
 
 /// An owner's answer to a borrower's `fetch`.
@@ -390,11 +406,12 @@ typename I::result_type inspect(I& f, forward_request& x) {
 struct owner_entry {
   std::uint64_t owner_id = 0;
   core_actor core;
+  endpoint address; ///< where the owner takes direct connections
 };
 
 template <class I>
 typename I::result_type inspect(I& f, owner_entry& x) {
-  return f(caf::meta::type_name("troupe.owner_entry"), x.owner_id, x.core);
+  return f(caf::meta::type_name("troupe.owner_entry"), x.owner_id, x.core, x.address);
 }
 
 /// How a process ended, as its parent saw it: decisions read the wait
