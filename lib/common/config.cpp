@@ -29,9 +29,19 @@ std::unique_ptr<caf::actor_system_config> make_system_config() {
   auto cfg = std::make_unique<caf::actor_system_config>();
   cfg->load<caf::io::middleman>();
   register_message_types(*cfg);
+  // Measured on 2 cores (sync round trips, BENCHMARKS.md): the sharing
+  // policy gave up to 2x better remote round trips than work stealing.
   auto threads = std::max(2u, std::thread::hardware_concurrency());
-  cfg->set("scheduler.policy", caf::atom("sharing"));
-  cfg->set("scheduler.max-threads", static_cast<size_t>(threads));
+  cfg->set("scheduler.policy",
+           caf::atom_from_string(env_or("TROUPE_SCHEDULER_POLICY", "sharing")));
+  cfg->set("scheduler.max-threads",
+           static_cast<size_t>(
+             std::stoul(env_or("TROUPE_SCHEDULER_THREADS", std::to_string(threads)))));
+  // No BASP worker threads: the middleman's I/O thread deserializes a
+  // message and hands it straight to its actor, one thread hand-off less on
+  // every message received (sync round trip p50 77-114 us -> 62-68 us).
+  cfg->set("middleman.workers",
+           static_cast<size_t>(std::stoul(env_or("TROUPE_MIDDLEMAN_WORKERS", "0"))));
   // Both sides send heartbeats and drop a silent peer: a frozen process is
   // noticed within the timeout (the Debian defaults are off).
   cfg->set("middleman.heartbeat-interval",
