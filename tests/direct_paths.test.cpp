@@ -10,6 +10,9 @@
 #include <unistd.h>
 #include <vector>
 
+#include "lib/common/ask.hpp"
+#include "lib/core/client.hpp"
+#include "lib/protocol/status.hpp"
 #include "tests/cluster_fixture.hpp"
 #include "tests/three_nodes.hpp"
 
@@ -40,6 +43,15 @@ TROUPE_REMOTE(&relay_probe::add);
 TROUPE_REMOTE(&relay_probe::daemon_pid);
 TROUPE_REMOTE(&relay_probe::add_through);
 
+/// Returns this driver's own status document (what `troupe list` shows).
+troupe::process_status own_status() {
+  auto& c = troupe::detail::client::get();
+  auto text = troupe::detail::ask<std::string>(c.system(), c.core(), 5s,
+                                               "the core did not answer",
+                                               troupe::status_atom::value);
+  return troupe::from_json_text<troupe::process_status>(text);
+}
+
 /// Freezes a process for the guard's life (SIGSTOP, then SIGCONT), also
 /// when the test fails.
 class frozen {
@@ -69,6 +81,9 @@ TEST_CASE("calls from the driver reach an actor while its node daemon is frozen"
     total += i;
     CHECK(troupe::get(a.task(&relay_probe::add).remote(i), 5s) == total);
   }
+  auto me = own_status();
+  CHECK(me.address.rfind("127.0.0.1:", 0) == 0);
+  CHECK(me.direct_peers == 1); // the actor's worker: one connection, kept
 }
 
 TEST_CASE("an actor calls another actor straight, while their node daemon is frozen") {
@@ -101,6 +116,9 @@ TEST_CASE("with direct connections turned off, calls go through the node daemon"
   }();
   // Thawed, the daemon passes the call on.
   CHECK(troupe::get(call, 30s) == 1);
+  auto me = own_status();
+  CHECK(me.address.empty());
+  CHECK(me.direct_peers == 0);
 }
 
 TEST_CASE("three nodes: calls cross nodes straight to the actor, while the daemons are frozen") {

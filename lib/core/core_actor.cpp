@@ -357,6 +357,9 @@ std::string describe(core_ptr self) {
   doc.pid = ::getpid();
   doc.node = st.c->node().node_id;
   doc.role = st.c->role() == process_role::driver ? "driver" : "worker";
+  if (auto& a = st.c->address(); a.port != 0)
+    doc.address = a.host + ":" + std::to_string(a.port);
+  doc.direct_peers = st.links->direct_count();
   doc.tasks = st.sub->task_rows(limit);
   doc.objects = st.c->table().object_rows(limit);
   return to_json_text(doc);

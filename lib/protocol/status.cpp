@@ -220,8 +220,14 @@ void from_json(const json& j, object_row& x) {
 }
 
 void to_json(json& j, const process_status& x) {
-  j = {{"owner", x.owner}, {"pid", x.pid},     {"node", x.node},
-       {"role", x.role},   {"tasks", x.tasks}, {"objects", x.objects}};
+  j = {{"owner", x.owner},
+       {"pid", x.pid},
+       {"node", x.node},
+       {"role", x.role},
+       {"address", x.address},
+       {"direct_peers", x.direct_peers},
+       {"tasks", x.tasks},
+       {"objects", x.objects}};
 }
 
 void from_json(const json& j, process_status& x) {
@@ -229,6 +235,8 @@ void from_json(const json& j, process_status& x) {
   read(j, "pid", x.pid);
   read(j, "node", x.node);
   read(j, "role", x.role);
+  read(j, "address", x.address);
+  read(j, "direct_peers", x.direct_peers);
   read(j, "tasks", x.tasks);
   read(j, "objects", x.objects);
 }

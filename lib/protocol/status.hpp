@@ -158,6 +158,8 @@ struct process_status {
   std::int32_t pid = 0;
   std::uint64_t node = 0;
   std::string role; ///< driver or worker
+  std::string address;          ///< where it takes direct connections ("" if nowhere)
+  std::uint64_t direct_peers = 0; ///< direct connections it opened and has up
   std::vector<task_row> tasks;
   std::vector<object_row> objects;
 

@@ -59,6 +59,8 @@ process_status process_sample() {
   x.pid = 1234;
   x.node = 1;
   x.role = "driver";
+  x.address = "127.0.0.1:40123";
+  x.direct_peers = 3;
   x.tasks.push_back({9, "where", "running", 1, false});
   x.objects.push_back({"7.1", true, "ready", 8388608, 1});
   return x;
@@ -123,6 +125,7 @@ TEST_CASE("a store manager's document keeps its keys and their order") {
 TEST_CASE("a process's document keeps its keys and their order") {
   check_reads_and_writes(
       R"({"owner":7,"pid":1234,"node":1,"role":"driver",)"
+      R"("address":"127.0.0.1:40123","direct_peers":3,)"
       R"("tasks":[{"id":9,"name":"where","state":"running","node":1,"actor":false}],)"
       R"("objects":[{"id":"7.1","owned":true,"state":"ready","size":8388608,"node":1}]})",
       process_sample());
