@@ -14,6 +14,7 @@
 #include "lib/core/client.hpp"
 #include "lib/protocol/status.hpp"
 #include "tests/cluster_fixture.hpp"
+#include "tests/rendezvous.hpp"
 #include "tests/three_nodes.hpp"
 
 using namespace std::chrono_literals;
@@ -96,6 +97,23 @@ TEST_CASE("an actor calls another actor straight, while their node daemon is fro
   frozen stop{daemon};
   for (int i = 2; i <= 20; ++i)
     CHECK(troupe::get(a.task(&relay_probe::add_through).remote(b, 1), 5s) == i);
+}
+
+TEST_CASE("connections to processes that ended are forgotten") {
+  local_cluster cluster;
+  std::vector<troupe::actor_handle<relay_probe>> actors;
+  for (int i = 0; i < 3; ++i) {
+    actors.push_back(troupe::actor(make_relay_probe).remote());
+    CHECK(troupe::get(actors.back().task(&relay_probe::add).remote(1), 30s) == 1);
+  }
+  CHECK(own_status().direct_peers == 3); // one per actor's worker
+  for (auto& a : actors)
+    troupe::kill(a);
+  // Their workers exit; their downs reach the driver over the connections.
+  CHECK(troupe::test::eventually([] { return own_status().direct_peers == 0; }, 10s));
+  auto fresh = troupe::actor(make_relay_probe).remote();
+  CHECK(troupe::get(fresh.task(&relay_probe::add).remote(5), 30s) == 5);
+  CHECK(own_status().direct_peers == 1);
 }
 
 TEST_CASE("with direct connections turned off, calls go through the node daemon") {

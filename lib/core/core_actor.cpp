@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
@@ -29,6 +30,9 @@ struct core_state {
   std::unique_ptr<submitter> sub;
   std::unique_ptr<peer_links::io> link_io;
   std::unique_ptr<peer_links> links;
+  /// Leased workers' executors we monitor (once each): their down tells the
+  /// peer links that the worker may be gone.
+  std::unordered_set<caf::actor_addr> watched_executors;
   std::vector<task_record> batch;
   /// Borrowers waiting for pending objects of ours.
   std::unordered_map<object_id, std::vector<core_actor>> fetchers;
@@ -218,8 +222,8 @@ void on_down(core_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
   if (st.c->closing)
     return;
-  if (dm.reason == caf::exit_reason::remote_link_unreachable)
-    st.links->lost(dm.source.node()); // its next message connects again
+  st.links->lost(dm.source.node()); // its next message connects again
+  st.watched_executors.erase(dm.source);
   if (dm.source == st.c->node().scheduler.address()) {
     spdlog::warn("node daemon is gone ({})", caf::to_string(dm.reason));
     if (st.c->role() == process_role::worker)
@@ -403,8 +407,11 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
   return {
     [self](submit_atom) { submit_queued(self); },
     [self](granted_atom, const lease_grant& g) {
-      if (g.executor)
+      if (g.executor) {
+        if (self->state.watched_executors.insert(g.executor.address()).second)
+          self->monitor(g.executor);
         self->state.links->learn(g.executor.node(), g.address);
+      }
       with_submitter(self, [&](submitter& s) { s.on_granted(g); });
     },
     [self](denied_atom, std::uint64_t request_id, const std::string& why) {

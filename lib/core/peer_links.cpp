@@ -82,10 +82,11 @@ void peer_links::settle(const endpoint& where, state outcome, const peer* answer
 
 void peer_links::lost(const peer& who) {
   auto it = links_.find(who);
-  if (it == links_.end() || it->second.st != state::direct)
+  if (it == links_.end() || it->second.st == state::connecting)
     return;
-  it->second.st = state::unknown; // (5)
-  --direct_;
+  if (it->second.st == state::direct)
+    --direct_;
+  links_.erase(it); // (5) forgotten, with its endpoint: dead peers leave nothing
 }
 
 bool peer_links::is_direct(const peer& who) const {

@@ -33,7 +33,7 @@ namespace troupe::detail {
 ///     unknown ----(2) send, no endpoint or at the cap-------> (sent as is)
 ///     connecting -(3) connected--------------------------> direct
 ///     connecting -(4) failed, or answered by another node-> relayed
-///     direct -----(5) lost (its connection dropped)-------> unknown
+///     direct, relayed -(5) lost (an actor of it went down)--> forgotten
 class peer_links {
 public:
   using peer = caf::node_id;
@@ -61,7 +61,9 @@ public:
   void on_connected(const endpoint& where, const peer& who);
   /// The connection to `where` could not be made.
   void on_failed(const endpoint& where, const std::string& why);
-  /// The connection to `who` dropped: the next send connects again.
+  /// An actor of `who` went down, so its connection may have dropped: `who`
+  /// is forgotten, and once learnt again its next message connects again (at
+  /// once when the connection is in fact still up). Dead peers leave nothing.
   void lost(const peer& who);
 
   /// Returns whether messages to `who` take a direct connection.

@@ -93,18 +93,21 @@ TEST_CASE("past the cap, peers are reached through the relay") {
   CHECK(f.links.direct_count() == 2);
 }
 
-TEST_CASE("a lost connection is made again by the next message") {
+TEST_CASE("a lost peer is forgotten, and connected again once learnt again") {
   fixture f;
   f.links.learn(node(2), {"127.0.0.1", 4000});
   f.links.send(node(2), f.note(1));
   f.links.on_connected({"127.0.0.1", 4000}, node(2));
   f.links.lost(node(2));
   CHECK(f.links.direct_count() == 0);
+  f.links.send(node(2), f.note(9)); // forgotten: no endpoint, goes as is
+  CHECK(f.sent == std::vector<int>{1, 9});
+  f.links.learn(node(2), {"127.0.0.1", 4000});
   f.links.send(node(2), f.note(2));
   CHECK(f.io.asked.size() == 2);
-  CHECK(f.sent == std::vector<int>{1});
+  CHECK(f.sent == std::vector<int>{1, 9});
   f.links.on_connected({"127.0.0.1", 4000}, node(2));
-  CHECK(f.sent == std::vector<int>{1, 2});
+  CHECK(f.sent == std::vector<int>{1, 9, 2});
 }
 
 TEST_CASE("this process and peers without a port are never connected to") {
