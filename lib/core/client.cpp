@@ -115,12 +115,13 @@ void client::listen_for_peers() {
     return;
   max_direct_peers_ = std::stoul(env_or("TROUPE_MAX_DIRECT_PEERS", "256"));
   // On the address the node is reached at, so that peers on other machines
-  // reach this process the same way.
+  // reach this process the same way. A driver whose node is on another
+  // machine cannot listen there: it still connects to its peers, and they
+  // answer over those connections, or reach it through the nodes.
   auto port = system_->middleman().open(0, node_.host.c_str(), false);
   if (!port) {
-    spdlog::warn("cannot listen for direct connections on {}: {}", node_.host,
+    spdlog::info("not listening for direct connections on {}: {}", node_.host,
                  system_->render(port.error()));
-    max_direct_peers_ = 0;
     return;
   }
   address_ = {node_.host, *port};
