@@ -229,17 +229,17 @@ void client::wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline un
     caf::anon_send(node_.scheduler, unblocked_atom::value, worker_id);
 }
 
-ref_ptr client::put(encoded_value&& value) {
+ref_ptr client::put(encoded_value&& value, bool in_store) {
   auto id = next_object_id();
-  return table_->create_ready(id, store_value(value, id));
+  return table_->create_ready(id, store_value(value, id, in_store));
 }
 
-stored_value client::store_value(encoded_value& v, const object_id& id) {
+stored_value client::store_value(encoded_value& v, const object_id& id, bool in_store) {
   stored_value s;
   s.enc = v.enc;
   s.type_hash = v.type_hash;
   s.type_name = v.type_name;
-  if (v.size() <= max_inline_bytes) {
+  if (v.size() <= max_inline_bytes && !in_store) {
     if (v.raw)
       s.inline_data = std::make_shared<const std::vector<char>>(
         reinterpret_cast<const char*>(v.raw),
@@ -252,7 +252,8 @@ stored_value client::store_value(encoded_value& v, const object_id& id) {
   auto& store = *mapping_->store;
   auto w = store.create(id, v.size(), v.type_hash, v.type_name,
                           v.enc);
-  std::memcpy(w.data, v.data(), v.size());
+  if (v.size() > 0) // an empty value put in the store may have no data pointer
+    std::memcpy(w.data, v.data(), v.size());
   store.seal(w.offset);
   // The object directory learns where it is (other nodes may pull it from
   // here, or from copies, when its owner's node is gone).
