@@ -289,6 +289,29 @@ TEST_CASE("put with in_store writes a small value into the node's store, where t
     [&] { return store.stats().live_objects == live_before; }, 10s));
 }
 
+TEST_CASE("wait reports exactly num_returns ready refs, in order, as Ray does") {
+  local_cluster cluster;
+  std::vector<troupe::object_ref<int>> refs;
+  for (int i = 0; i < 5; ++i)
+    refs.push_back(troupe::put(i));
+  auto one = troupe::wait(refs, 1);
+  REQUIRE(one.ready.size() == 1);
+  CHECK(one.ready[0] == refs[0]);
+  CHECK(one.not_ready == std::vector<troupe::object_ref<int>>(refs.begin() + 1, refs.end()));
+  // Taking one at a time empties the list in as many calls as it has refs.
+  auto left = refs;
+  int calls = 0;
+  while (!left.empty()) {
+    auto r = troupe::wait(left, 1, 10s);
+    REQUIRE(r.ready.size() == 1);
+    left = r.not_ready;
+    ++calls;
+  }
+  CHECK(calls == 5);
+  CHECK(troupe::wait(refs, 3).ready.size() == 3);
+  CHECK(troupe::wait(refs).ready.size() == 5);
+}
+
 TEST_CASE("wait returns the ready refs and leaves the rest") {
   local_cluster cluster;
   auto fast = troupe::task(slow_identity).remote(1, 0);

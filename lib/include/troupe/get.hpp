@@ -114,22 +114,28 @@ wait_result<T> wait_until(const std::vector<object_ref<T>>& refs,
     handles.push_back(r.handle());
   std::vector<bool> ready;
   wait_raw(handles, num_returns, until, ready);
+  // At most `num_returns` are reported ready, the first ones in `refs`, as
+  // in Ray: a loop of `wait(not_ready, 1)` takes one ref at a time.
   wait_result<T> out;
   for (std::size_t i = 0; i < refs.size(); ++i)
-    (ready[i] ? out.ready : out.not_ready).push_back(refs[i]);
+    (ready[i] && out.ready.size() < num_returns ? out.ready : out.not_ready)
+      .push_back(refs[i]);
   return out;
 }
 
 } // namespace detail
 
-/// Waits until `num_returns` of `refs` are ready and returns which are.
+/// Waits until `num_returns` of `refs` are ready and returns exactly
+/// `num_returns` of them as ready (the first ready ones, in the order of
+/// `refs`), even when more are; the rest, ready or not, are in `not_ready`.
 /// Never throws for failed tasks: they count as ready.
 template <class T>
 wait_result<T> wait(const std::vector<object_ref<T>>& refs, std::size_t num_returns) {
   return detail::wait_until(refs, num_returns, std::nullopt);
 }
 
-/// As `wait(refs, num_returns)`, but returns after `timeout` at the latest.
+/// As `wait(refs, num_returns)`, but returns after `timeout` at the latest,
+/// then with fewer than `num_returns` ready if fewer were.
 template <class T, class Rep, class Period>
 wait_result<T> wait(const std::vector<object_ref<T>>& refs, std::size_t num_returns,
                     std::chrono::duration<Rep, Period> timeout) {
