@@ -255,10 +255,14 @@ stored_value client::store_value(encoded_value& v, const object_id& id, bool in_
   if (v.size() > 0) // an empty value put in the store may have no data pointer
     std::memcpy(w.data, v.data(), v.size());
   store.seal(w.offset);
-  // The object directory learns where it is (other nodes may pull it from
-  // here, or from copies, when its owner's node is gone).
-  caf::anon_send(control_store_, object_atom::value,
-                 object_location{id, node_.node_id, w.offset, w.size, true});
+  // The object directory learns where a large object is (other nodes may
+  // pull it from here, or from copies, when its owner's node is gone). A
+  // small one put here on purpose is left out, as a small value in the
+  // owner's memory is: two messages a put (this one and the free) fell
+  // behind at 100k puts/s, until the node took its driver for dead.
+  if (v.size() > max_inline_bytes)
+    caf::anon_send(control_store_, object_atom::value,
+                   object_location{id, node_.node_id, w.offset, w.size, true});
   s.in_store = true;
   s.offset = w.offset;
   s.size = w.size;
@@ -279,7 +283,18 @@ void client::release_local_pin(std::uint64_t offset) {
   auto& store = *mapping_->store;
   try {
     object_id id;
-    if (store.unpin(offset, &id) && control_store_)
+    // Only a freed object the directory knows of is news to it (see
+    // store_value); the size is read only when this pin is likely the last.
+    bool tracked = true;
+    if (store.pins(offset) == 1) {
+      try {
+        tracked = store.view(offset).size > max_inline_bytes;
+      } catch (const std::invalid_argument&) {
+        // Not sealed: the creator gave up on it; it was never announced.
+        tracked = false;
+      }
+    }
+    if (store.unpin(offset, &id) && tracked && control_store_)
       caf::anon_send(control_store_, object_atom::value,
                      object_location{id, node_.node_id, offset, 0, false});
   } catch (const std::exception& e) {
