@@ -140,13 +140,16 @@ cluster_scheduler_actor::behavior_type cluster_fn(self_ptr self,
         st.state = group_state::pending;
       return st;
     },
-    [self](release_atom, std::uint64_t id) {
+    [self](release_atom, std::uint64_t id) -> bool {
+      auto* g = self->state.st.find_group(id);
+      bool known = g && g->state.state != group_state::removed;
       self->state.unconfirmed.erase(id);
       auto before = self->state.st.remove_group(id);
       for (auto node : before.nodes)
         if (auto s = sched_of(self, node))
           self->send(s, release_atom::value, id);
       place_pending(self);
+      return known;
     },
     [self](status_atom) -> std::string { return describe(self->state); },
   };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "lib/core/client.hpp"
 #include "tests/cluster_fixture.hpp"
 #include "tests/rendezvous.hpp"
 
@@ -235,6 +236,80 @@ TEST_CASE("freed objects make room in the store for new ones") {
   }
   auto task_result = troupe::task(make_array).remote(static_cast<int>(big.size()), 2.0);
   CHECK(troupe::get_view(task_result)[0] == 2.0);
+}
+
+namespace {
+
+/// Returns whether `xs` is read in place from the stored object at `offset`
+/// of this node's store (an argument copied into the task message would be
+/// elsewhere).
+bool reads_stored_object(troupe::shared_array<double> xs, std::uint64_t offset) {
+  auto* store = troupe::detail::client::get().store();
+  return store != nullptr
+         && static_cast<const void*>(xs.data()) == store->view(offset).data;
+}
+TROUPE_REMOTE(reads_stored_object);
+
+/// Returns the ref's value as the process's object table holds it.
+troupe::detail::stored_value held_value(const troupe::object_ref<std::vector<double>>& ref) {
+  troupe::detail::stored_value v;
+  auto st = troupe::detail::client::get().table().peek(ref.id(), &v);
+  REQUIRE(st == troupe::detail::object_table::status::ready);
+  return v;
+}
+
+} // namespace
+
+TEST_CASE("put with in_store writes a small value into the node's store, where tasks read it") {
+  local_cluster cluster;
+  auto& store = *troupe::detail::client::get().store();
+  auto live_before = store.stats().live_objects;
+  const std::vector<double> small{1.0, 2.0, 3.0}; // 24 bytes: inline by default
+  auto kept_inline = troupe::put(small);
+  CHECK_FALSE(held_value(kept_inline).in_store);
+  CHECK(store.stats().live_objects == live_before);
+  {
+    auto ref = troupe::put(small, {.in_store = true});
+    auto v = held_value(ref);
+    REQUIRE(v.in_store);
+    CHECK(v.node == troupe::current_node_id());
+    CHECK(v.size == sizeof(double) * small.size());
+    CHECK(store.stats().live_objects == live_before + 1);
+    CHECK(troupe::get(ref) == small);
+    // The driver and a task both read the one stored copy.
+    CHECK(static_cast<const void*>(troupe::get_view(ref).data()) == store.view(v.offset).data);
+    CHECK(troupe::get(troupe::task(reads_stored_object).remote(ref, v.offset), 30s));
+    CHECK(troupe::get(troupe::task(sum_array).remote(ref), 30s) == 6.0);
+    auto n = troupe::put(41, {.in_store = true});
+    CHECK(troupe::get(troupe::task(troupe::overload<int(int, int)>(add)).remote(n, 1), 30s)
+          == 42);
+  }
+  // Their last refs gone (and the tasks' reads over), the store frees both.
+  CHECK(troupe::test::eventually(
+    [&] { return store.stats().live_objects == live_before; }, 10s));
+}
+
+TEST_CASE("wait reports exactly num_returns ready refs, in order, as Ray does") {
+  local_cluster cluster;
+  std::vector<troupe::object_ref<int>> refs;
+  for (int i = 0; i < 5; ++i)
+    refs.push_back(troupe::put(i));
+  auto one = troupe::wait(refs, 1);
+  REQUIRE(one.ready.size() == 1);
+  CHECK(one.ready[0] == refs[0]);
+  CHECK(one.not_ready == std::vector<troupe::object_ref<int>>(refs.begin() + 1, refs.end()));
+  // Taking one at a time empties the list in as many calls as it has refs.
+  auto left = refs;
+  int calls = 0;
+  while (!left.empty()) {
+    auto r = troupe::wait(left, 1, 10s);
+    REQUIRE(r.ready.size() == 1);
+    left = r.not_ready;
+    ++calls;
+  }
+  CHECK(calls == 5);
+  CHECK(troupe::wait(refs, 3).ready.size() == 3);
+  CHECK(troupe::wait(refs).ready.size() == 5);
 }
 
 TEST_CASE("wait returns the ready refs and leaves the rest") {

@@ -88,6 +88,11 @@ void add_microbenchmark(commands& c) {
   cmd->add_flag("--json", bench.json, "print one JSON object");
   cmd->add_flag("--progress", bench.progress,
                 "print each phase's start time to stderr (always on a terminal)");
+  cmd->add_option("--suite", bench.suite,
+                  "default: troupe's figures; ray: the rows of Ray's own `ray "
+                  "microbenchmark`, as Ray runs them")
+    ->check(CLI::IsMember({"default", "ray"}))
+    ->capture_default_str();
   cmd->add_option("--only", bench.only,
                   "run only the workloads whose figure names contain this text");
   cmd->add_option("--address", bench.address,

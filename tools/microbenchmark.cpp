@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <numeric>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <troupe/troupe.hpp>
 
+#include "tools/bench_ray.hpp"
 #include "tools/bench_workloads.hpp"
 
 namespace troupe::tools {
@@ -90,15 +92,22 @@ void progress(bool on, const std::string& what) {
               << " s: " << what << std::endl;
 }
 
-void print_results(const bench_samples& samples,
-                   const std::map<std::string, std::string>& errors, bool json) {
+double mean(const std::vector<double>& xs) {
+  return std::accumulate(xs.begin(), xs.end(), 0.0) / static_cast<double>(xs.size());
+}
+
+/// Prints one line (or JSON member) per figure of `figures`, in their order:
+/// the mean or the median of its samples, `error`, or `unsupported`.
+void print_results(const std::vector<figure_spec>& figures, const bench_samples& samples,
+                   const std::map<std::string, std::string>& errors, bool json,
+                   bool use_mean) {
   auto doc = nlohmann::ordered_json::object();
-  for (auto& f : all_figures) {
+  for (auto& f : figures) {
     std::string value;
     if (errors.count(f.name))
       value = "error";
     else if (auto it = samples.find(f.name); it != samples.end() && !it->second.empty())
-      value = format_value(median(it->second));
+      value = format_value(use_mean ? mean(it->second) : median(it->second));
     else
       value = "unsupported";
     bool figure = value != "error" && value != "unsupported";
@@ -118,70 +127,127 @@ void print_results(const bench_samples& samples,
   std::cout << std::flush;
 }
 
-} // namespace
-
-int run_microbenchmark(const microbenchmark_options& options) {
-  auto show = options.progress || ::isatty(2);
+/// One run of a suite: its settings, the figures measured so far and the
+/// workloads that failed.
+struct bench_run {
+  const microbenchmark_options& options;
+  bool show = false;
   bench_config cfg;
-  cfg.quick = options.quick;
-  cfg.rounds = cfg.pick(5, 3);
-  cfg.timeout = cfg.pick(std::chrono::seconds(30), std::chrono::seconds(10));
-  cfg.big_bytes = cfg.pick<std::size_t>(400'000'000, 100'000'000);
   bench_samples samples;
   std::map<std::string, std::string> errors;
-  auto fail = [&](const std::vector<std::string>& names, const std::exception& e) {
-    for (auto& n : names) {
-      errors[n] = e.what();
-      samples.erase(n);
-    }
-    std::cerr << "troupe microbenchmark: " << names.front() << " failed: " << e.what()
-              << "\n";
-  };
-  // A fresh cluster each time: only meaningful for the embedded one, and it
-  // must run before the main `init` (one cluster per process at a time).
-  auto wanted = [&](const std::vector<std::string>& names) {
+
+  /// Returns whether `--only` selects any of `names`.
+  bool wanted(const std::vector<std::string>& names) const {
     return options.only.empty()
            || std::any_of(names.begin(), names.end(), [&](const std::string& n) {
                 return n.find(options.only) != std::string::npos;
               });
-  };
-  if (options.address.empty() && wanted({"cluster_start_s"})) {
-    progress(show, "cluster_start_s");
+  }
+
+  void fail(const std::vector<std::string>& names, const std::string& why) {
+    for (auto& n : names) {
+      errors[n] = why;
+      samples.erase(n);
+    }
+    std::cerr << "troupe microbenchmark: " << names.front() << " failed: " << why << "\n";
+  }
+
+  /// Runs one workload; its failure fails its figures, not the run.
+  void run(const std::vector<std::string>& names,
+           void (*workload)(const bench_config&, bench_samples&)) {
+    progress(show, names.front());
     try {
-      measure_cluster_start(cfg, samples);
+      workload(cfg, samples);
     } catch (const std::exception& e) {
-      fail({"cluster_start_s"}, e);
+      fail(names, e.what());
     }
   }
-  progress(show, "init and warm-up");
-  try {
-    init_options init;
-    if (options.address.empty())
-      init.object_store_memory = 2ULL << 30; // the 400 MB objects must fit
-    else
-      init.address = options.address;
-    troupe::init(init);
-    warm_up(cfg);
-  } catch (const std::exception& e) {
-    std::cerr << "troupe microbenchmark: cannot start the cluster: " << e.what() << "\n";
-    troupe::shutdown();
+
+  /// Connects to the cluster (`--address`) or starts an embedded one with a
+  /// store for the big objects, and warms it up. Returns false (and says
+  /// why) when it cannot.
+  bool start_cluster(std::map<std::string, double> resources = {}) {
+    progress(show, "init and warm-up");
+    try {
+      init_options init;
+      if (options.address.empty()) {
+        init.object_store_memory = 2ULL << 30; // the 400 MB (Ray: 800 MiB) objects fit
+        init.resources = std::move(resources);
+      } else {
+        init.address = options.address;
+      }
+      troupe::init(init);
+      warm_up(cfg);
+      return true;
+    } catch (const std::exception& e) {
+      std::cerr << "troupe microbenchmark: cannot start the cluster: " << e.what() << "\n";
+      troupe::shutdown();
+      return false;
+    }
+  }
+};
+
+int run_default_suite(bench_run& r) {
+  // A fresh cluster each time: only meaningful for the embedded one, and it
+  // must run before the main `init` (one cluster per process at a time).
+  if (r.options.address.empty() && r.wanted({"cluster_start_s"}))
+    r.run({"cluster_start_s"}, measure_cluster_start);
+  if (!r.start_cluster())
     return 1;
-  }
-  for (auto& w : cluster_workloads()) {
-    if (!wanted(w.names))
-      continue;
-    progress(show, w.names.front());
-    try {
-      w.run(cfg, samples);
-    } catch (const std::exception& e) {
-      fail(w.names, e);
-    }
-  }
-  progress(show, "shutdown");
+  for (auto& w : cluster_workloads())
+    if (r.wanted(w.names))
+      r.run(w.names, w.run);
+  progress(r.show, "shutdown");
   troupe::shutdown();
-  progress(show, "done");
-  print_results(samples, errors, options.json);
-  return errors.empty() ? 0 : 1;
+  progress(r.show, "done");
+  print_results({std::begin(all_figures), std::end(all_figures)}, r.samples, r.errors,
+                r.options.json, false);
+  return r.errors.empty() ? 0 : 1;
+}
+
+/// Ray's rows on one cluster, but for those that Ray runs on a fresh one
+/// (placement groups: a node with `custom: 100`), each on its own after.
+/// Against `--address` there is no fresh cluster: those rows run on the
+/// given one, which must offer `custom`.
+int run_ray_suite(bench_run& r) {
+  std::vector<const ray_row*> shared, fresh;
+  for (auto& row : ray_rows())
+    if (r.wanted({row.name}))
+      (row.fresh_cluster ? fresh : shared).push_back(&row);
+  if (!shared.empty()) {
+    if (!r.start_cluster())
+      return 1;
+    for (auto* row : shared)
+      r.run({row->name}, row->run);
+    progress(r.show, "shutdown");
+    troupe::shutdown();
+  }
+  for (auto* row : fresh) {
+    if (!r.start_cluster({{"custom", 100}})) {
+      r.fail({row->name}, "cannot start its cluster");
+      continue;
+    }
+    r.run({row->name}, row->run);
+    troupe::shutdown();
+  }
+  progress(r.show, "done");
+  std::vector<figure_spec> figures;
+  for (auto& row : ray_rows())
+    figures.push_back({row.name, row.unit});
+  print_results(figures, r.samples, r.errors, r.options.json, true);
+  return r.errors.empty() ? 0 : 1;
+}
+
+} // namespace
+
+int run_microbenchmark(const microbenchmark_options& options) {
+  bench_run r{options};
+  r.show = options.progress || ::isatty(2);
+  r.cfg.quick = options.quick;
+  r.cfg.rounds = r.cfg.pick(5, 3);
+  r.cfg.timeout = r.cfg.pick(std::chrono::seconds(30), std::chrono::seconds(10));
+  r.cfg.big_bytes = r.cfg.pick<std::size_t>(400'000'000, 100'000'000);
+  return options.suite == "ray" ? run_ray_suite(r) : run_default_suite(r);
 }
 
 } // namespace troupe::tools

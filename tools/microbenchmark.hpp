@@ -14,11 +14,15 @@ struct microbenchmark_options {
   std::string address;   ///< `host:port` of a running head; empty: embedded
   bool progress = false; ///< progress lines on stderr (always on a terminal)
   std::string only;      ///< run only the workloads of figures containing this
+  /// "default": troupe's figures (BENCHMARKS.md); "ray": Ray's own rows,
+  /// as Ray runs them (tools/bench_ray.hpp).
+  std::string suite = "default";
 };
 
-/// Runs every supported workload and prints one figure per BENCHMARKS.md
-/// name (`unsupported` for the others). Returns 0, or 1 if a workload failed
-/// (its figures print as `error`).
+/// Runs every supported workload of the suite and prints one figure per
+/// name (`unsupported` for the others): for the default suite the median of
+/// its rounds, for the Ray suite the mean of its windows, as Ray prints.
+/// Returns 0, or 1 if a workload failed (its figures print as `error`).
 int run_microbenchmark(const microbenchmark_options& options);
 
 } // namespace troupe::tools

@@ -250,17 +250,17 @@ void client::wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline un
     caf::anon_send(node_.scheduler, unblocked_atom::value, worker_id);
 }
 
-ref_ptr client::put(encoded_value&& value) {
+ref_ptr client::put(encoded_value&& value, bool in_store) {
   auto id = next_object_id();
-  return table_->create_ready(id, store_value(value, id));
+  return table_->create_ready(id, store_value(value, id, in_store));
 }
 
-stored_value client::store_value(encoded_value& v, const object_id& id) {
+stored_value client::store_value(encoded_value& v, const object_id& id, bool in_store) {
   stored_value s;
   s.enc = v.enc;
   s.type_hash = v.type_hash;
   s.type_name = v.type_name;
-  if (v.size() <= max_inline_bytes) {
+  if (v.size() <= max_inline_bytes && !in_store) {
     if (v.raw)
       s.inline_data = std::make_shared<const std::vector<char>>(
         reinterpret_cast<const char*>(v.raw),
@@ -273,12 +273,17 @@ stored_value client::store_value(encoded_value& v, const object_id& id) {
   auto& store = *mapping_->store;
   auto w = store.create(id, v.size(), v.type_hash, v.type_name,
                           v.enc);
-  std::memcpy(w.data, v.data(), v.size());
+  if (v.size() > 0) // an empty value put in the store may have no data pointer
+    std::memcpy(w.data, v.data(), v.size());
   store.seal(w.offset);
-  // The object directory learns where it is (other nodes may pull it from
-  // here, or from copies, when its owner's node is gone).
-  caf::anon_send(control_store_, object_atom::value,
-                 object_location{id, node_.node_id, w.offset, w.size, true});
+  // The object directory learns where a large object is (other nodes may
+  // pull it from here, or from copies, when its owner's node is gone). A
+  // small one put here on purpose is left out, as a small value in the
+  // owner's memory is: two messages a put (this one and the free) fell
+  // behind at 100k puts/s, until the node took its driver for dead.
+  if (v.size() > max_inline_bytes)
+    caf::anon_send(control_store_, object_atom::value,
+                   object_location{id, node_.node_id, w.offset, w.size, true});
   s.in_store = true;
   s.offset = w.offset;
   s.size = w.size;
@@ -299,7 +304,18 @@ void client::release_local_pin(std::uint64_t offset) {
   auto& store = *mapping_->store;
   try {
     object_id id;
-    if (store.unpin(offset, &id) && control_store_)
+    // Only a freed object the directory knows of is news to it (see
+    // store_value); the size is read only when this pin is likely the last.
+    bool tracked = true;
+    if (store.pins(offset) == 1) {
+      try {
+        tracked = store.view(offset).size > max_inline_bytes;
+      } catch (const std::invalid_argument&) {
+        // Not sealed: the creator gave up on it; it was never announced.
+        tracked = false;
+      }
+    }
+    if (store.unpin(offset, &id) && tracked && control_store_)
       caf::anon_send(control_store_, object_atom::value,
                      object_location{id, node_.node_id, offset, 0, false});
   } catch (const std::exception& e) {

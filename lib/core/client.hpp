@@ -57,10 +57,14 @@ public:
   raw_value get(const ref_ptr& ref, deadline until);
   void wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline until,
             std::vector<bool>& ready);
-  ref_ptr put(encoded_value&& value);
+  /// Stores `value` as a new object owned here (`in_store`: in the node's
+  /// store even when small; see `put_options`).
+  ref_ptr put(encoded_value&& value, bool in_store = false);
 
-  /// Stores an encoded value: inline when small, else in the node's store.
-  stored_value store_value(encoded_value& value, const object_id& id);
+  /// Stores an encoded value: inline when small (unless `in_store`), else in
+  /// the node's store.
+  stored_value store_value(encoded_value& value, const object_id& id,
+                           bool in_store = false);
   /// Returns a reader's view of a stored value, pinned while it lives. A
   /// value in another node's store is pulled into this node's first.
   raw_value view_stored(const stored_value& v);

@@ -231,8 +231,8 @@ void wait_raw(const std::vector<ref_ptr>& refs, std::size_t num_returns,
   client::get().wait(refs, num_returns, until, ready);
 }
 
-ref_ptr put_raw(encoded_value&& value) {
-  return client::get().put(std::move(value));
+ref_ptr put_raw(encoded_value&& value, bool in_store) {
+  return client::get().put(std::move(value), in_store);
 }
 
 object_id ref_id(const ref_handle& h) noexcept {

@@ -43,7 +43,12 @@ placement_group create_placement_group(
 
 void remove_placement_group(const placement_group& pg) {
   auto& c = detail::client::get();
-  caf::anon_send(cluster(c), release_atom::value, pg.id());
+  // Acknowledged, as Ray's removal is: once this returns, the cluster
+  // scheduler counts the group's resources as free and places other work
+  // there (the nodes drop the reservations right after).
+  (void)detail::ask<bool>(c.system(), cluster(c), 10s,
+                          "the cluster scheduler did not remove the placement group",
+                          release_atom::value, pg.id());
 }
 
 bool placement_group::wait(std::chrono::milliseconds timeout) const {

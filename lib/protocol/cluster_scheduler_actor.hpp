@@ -21,7 +21,10 @@ namespace troupe {
 ///                             | place(lease_request, origin node) ==> placement
 ///     client       -> cluster : group(group_spec)  ==> group_state (created)
 ///                             | group(id)          ==> group_state (now)
-///                             | release(id)        (remove the group)
+///                             | release(id)        ==> bool (removed; false:
+///                                                   no such group). Answered once
+///                                                   the group is gone here; the
+///                                                   nodes free its bundles after
 ///     anyone       -> cluster : status             ==> JSON of cluster_scheduler_status
 ///     cluster -> local sched. : nodes(alive count) | reserve(bundle) | release(group)
 using cluster_scheduler_actor = caf::typed_actor<
@@ -31,7 +34,7 @@ using cluster_scheduler_actor = caf::typed_actor<
   caf::replies_to<place_atom, lease_request, std::uint64_t>::with<placement>,
   caf::replies_to<group_atom, group_spec>::with<group_state>,
   caf::replies_to<group_atom, std::uint64_t>::with<group_state>,
-  caf::reacts_to<release_atom, std::uint64_t>,
+  caf::replies_to<release_atom, std::uint64_t>::with<bool>,
   caf::replies_to<status_atom>::with<std::string>>;
 
 } // namespace troupe

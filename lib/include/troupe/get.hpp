@@ -30,8 +30,9 @@ raw_value get_raw(const ref_ptr& ref, deadline until);
 void wait_raw(const std::vector<ref_ptr>& refs, std::size_t num_returns,
               deadline until, std::vector<bool>& ready);
 
-/// Stores `value` and returns a ref owned by this process.
-ref_ptr put_raw(encoded_value&& value);
+/// Stores `value` (in the node's store when `in_store`, or when large) and
+/// returns a ref owned by this process.
+ref_ptr put_raw(encoded_value&& value, bool in_store);
 
 template <class T>
 T decode_ref(const object_ref<T>& ref, deadline until) {
@@ -113,22 +114,28 @@ wait_result<T> wait_until(const std::vector<object_ref<T>>& refs,
     handles.push_back(r.handle());
   std::vector<bool> ready;
   wait_raw(handles, num_returns, until, ready);
+  // At most `num_returns` are reported ready, the first ones in `refs`, as
+  // in Ray: a loop of `wait(not_ready, 1)` takes one ref at a time.
   wait_result<T> out;
   for (std::size_t i = 0; i < refs.size(); ++i)
-    (ready[i] ? out.ready : out.not_ready).push_back(refs[i]);
+    (ready[i] && out.ready.size() < num_returns ? out.ready : out.not_ready)
+      .push_back(refs[i]);
   return out;
 }
 
 } // namespace detail
 
-/// Waits until `num_returns` of `refs` are ready and returns which are.
+/// Waits until `num_returns` of `refs` are ready and returns exactly
+/// `num_returns` of them as ready (the first ready ones, in the order of
+/// `refs`), even when more are; the rest, ready or not, are in `not_ready`.
 /// Never throws for failed tasks: they count as ready.
 template <class T>
 wait_result<T> wait(const std::vector<object_ref<T>>& refs, std::size_t num_returns) {
   return detail::wait_until(refs, num_returns, std::nullopt);
 }
 
-/// As `wait(refs, num_returns)`, but returns after `timeout` at the latest.
+/// As `wait(refs, num_returns)`, but returns after `timeout` at the latest,
+/// then with fewer than `num_returns` ready if fewer were.
 template <class T, class Rep, class Period>
 wait_result<T> wait(const std::vector<object_ref<T>>& refs, std::size_t num_returns,
                     std::chrono::duration<Rep, Period> timeout) {
@@ -141,12 +148,25 @@ wait_result<T> wait(const std::vector<object_ref<T>>& refs) {
   return wait(refs, refs.size());
 }
 
-/// Stores `value` in the cluster and returns a ref to it. Large values go to
-/// the node's shared-memory store; throws `object_store_full` if they do not
-/// fit.
+/// How `put` stores a value.
+struct put_options {
+  /// Writes the value into the node's shared-memory store whatever its size.
+  /// By default a value of up to 100 KiB stays in this process's memory: a
+  /// `get` here is a lookup, and a task given its ref gets a copy inside the
+  /// task message. In the store, every `get` and every task on the node
+  /// reads the one stored copy (pinned while read), a task on another node
+  /// pulls it, and the object takes store memory until its last ref is gone.
+  /// Ray's `ray.put` always does this.
+  bool in_store = false;
+};
+
+/// Stores `value` in the cluster and returns a ref to it. Large values (over
+/// 100 KiB), and any value with `options.in_store`, go to the node's
+/// shared-memory store; throws `object_store_full` if they do not fit.
 template <class T>
-object_ref<std::decay_t<T>> put(const T& value) {
-  return object_ref<std::decay_t<T>>{detail::put_raw(detail::encode(value))};
+object_ref<std::decay_t<T>> put(const T& value, const put_options& options = {}) {
+  return object_ref<std::decay_t<T>>{
+    detail::put_raw(detail::encode(value), options.in_store)};
 }
 
 } // namespace troupe

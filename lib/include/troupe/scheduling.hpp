@@ -75,7 +75,11 @@ placement_group create_placement_group(
   const std::vector<std::map<std::string, double>>& bundles,
   placement_strategy strategy = placement_strategy::pack);
 
-/// Gives the group's resources back; tasks and actors in it keep running.
+/// Gives the group's resources back and returns once the cluster scheduler
+/// has removed the group (`wait` on it then throws, and its resources are
+/// free for other groups and tasks); tasks and actors in it keep running.
+/// Removing a group twice is harmless. Throws `error` (runtime) when the
+/// cluster scheduler does not answer within 10 s.
 void remove_placement_group(const placement_group& pg);
 
 inline scheduling_strategy scheduling_strategy::in_group(const placement_group& pg,
