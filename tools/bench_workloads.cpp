@@ -1,6 +1,7 @@
 #include "tools/bench_workloads.hpp"
 
 #include "tools/bench_actors.hpp"
+#include "tools/bench_async_actors.hpp"
 #include "tools/bench_cluster.hpp"
 #include "tools/bench_objects.hpp"
 #include "tools/bench_tasks.hpp"
@@ -22,6 +23,11 @@ const std::vector<bench_workload>& cluster_workloads() {
       {{"1_n_actor_calls_async"}, actor_calls_1_n},
       {{"n_n_actor_calls_async"}, actor_calls_n_n_noarg},
       {{"n_n_actor_calls_with_arg_async"}, actor_calls_n_n_arg},
+      {{"1_1_async_actor_calls_sync"}, async_actor_calls_sync},
+      {{"1_1_async_actor_calls_async"}, async_actor_calls_async},
+      {{"1_1_async_actor_calls_with_args_async"}, async_actor_calls_with_args_async},
+      {{"1_n_async_actor_calls_async"}, async_actor_calls_1_n},
+      {{"n_n_async_actor_calls_async"}, async_actor_calls_n_n},
       {{"single_client_put_calls"}, put_calls},
       {{"single_client_get_calls"}, get_calls},
       {{"multi_client_put_calls"}, multi_client_puts},
