@@ -48,9 +48,9 @@ bool stream_credits::wait(const object_id& stream, std::uint64_t need,
       return true;
     // A consumer whose process died never acks: the worker is told to stop
     // with its node or job, which `give_up` reads.
-    cv_.wait_for(guard, std::chrono::milliseconds(500));
     if (give_up && give_up())
       return false;
+    cv_.wait_for(guard, std::chrono::milliseconds(500));
   }
 }
 
@@ -78,10 +78,12 @@ stream_credits& producer_credits() {
 
 namespace {
 
-stream_actor::behavior_type stream_acks_fn() {
+// Spawned with an argument: CAF 0.17 binds a reference to a null tuple for
+// a function actor spawned without any.
+stream_actor::behavior_type stream_acks_fn(stream_actor::pointer, stream_credits* credits) {
   return {
-    [](ack_atom, const object_id& stream, std::uint64_t taken) {
-      producer_credits().ack(stream, taken);
+    [credits](ack_atom, const object_id& stream, std::uint64_t taken) {
+      credits->ack(stream, taken);
     },
   };
 }
@@ -96,7 +98,7 @@ stream_actor stream_acks(client& c) {
   std::lock_guard guard{mtx};
   if (sys != &c.system() || !acks) {
     sys = &c.system();
-    acks = c.system().spawn(stream_acks_fn);
+    acks = c.system().spawn(stream_acks_fn, &producer_credits());
   }
   return acks;
 }
