@@ -64,7 +64,8 @@ int main() {
   troupe::task_options reader;
   reader.generator_backpressure = 4;
   constexpr int batches = 16;
-  auto stream = troupe::task(read_batches, reader).remote(batches, 200'000); // 1.6 MB each
+  auto stream =
+      troupe::task(read_batches, reader).remote(batches, 200'000); // 1.6 MB each
   auto total = troupe::actor(make_running_total).remote();
 
   std::vector<troupe::object_ref<double>> partial;

@@ -4,8 +4,8 @@
 
 #include <chrono>
 #include <csignal>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -25,7 +25,8 @@ using troupe::test::write_file;
 namespace {
 
 std::tuple<int, std::string, std::vector<double>> split(int x) {
-  return {2 * x, std::to_string(x), std::vector<double>(50'000, 0.5)}; // 400 kB: in the store
+  return {2 * x, std::to_string(x),
+          std::vector<double>(50'000, 0.5)}; // 400 kB: in the store
 }
 TROUPE_REMOTE(split);
 
@@ -51,8 +52,8 @@ TROUPE_REMOTE(rendezvous_numbers);
 troupe::generator<int> bounded_numbers(std::string dir, int n, int ahead) {
   for (int i = 1; i <= n; ++i) {
     if (i > ahead && !file_appears(dir + "/consumed-" + std::to_string(i - ahead), 0ms))
-      throw std::runtime_error("item " + std::to_string(i) + " was made before item "
-                               + std::to_string(i - ahead) + " was consumed");
+      throw std::runtime_error("item " + std::to_string(i) + " was made before item " +
+                               std::to_string(i - ahead) + " was consumed");
     write_file(dir + "/produced-" + std::to_string(i), "");
     co_yield i;
   }
@@ -132,7 +133,7 @@ class plain_producer {
 public:
   troupe::generator<int> squares(int n) {
     for (int i = 1; i <= n; ++i)
-      co_yield i * i;
+      co_yield i* i;
   }
 };
 
@@ -157,7 +158,8 @@ TEST_CASE("a task returning a tuple gives one ref per element, each its own obje
   CHECK(n.id() != text.id());
   CHECK(text.id() != big.id());
   CHECK(troupe::get(text, 30s) == "21");
-  CHECK(troupe::get(troupe::task(doubled_value).remote(n), 30s) == 84); // an argument alone
+  CHECK(troupe::get(troupe::task(doubled_value).remote(n), 30s) ==
+        84); // an argument alone
   CHECK(troupe::get_view(big).size() == 50'000);
   // Freed independently: dropping one leaves the others.
   auto& table = troupe::detail::client::get().table();
@@ -270,7 +272,8 @@ TEST_CASE("generators await refs, and a task consumes a stream") {
   CHECK(troupe::get(troupe::task(sum_stream).remote(10), 30s) == 110);
 }
 
-TEST_CASE("an async actor's generator held back by backpressure lets the actor serve calls") {
+TEST_CASE(
+    "an async actor's generator held back by backpressure lets the actor serve calls") {
   local_cluster cluster;
   auto p = troupe::actor(make_producer).remote();
   auto s = p.task(&producer::numbers).options({.generator_backpressure = 1}).remote(5);

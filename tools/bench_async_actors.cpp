@@ -40,8 +40,7 @@ using async_actor_ref = troupe::actor_handle<bench_async_actor>;
 class bench_async_client {
 public:
   explicit bench_async_client(std::vector<async_actor_ref> servers)
-    : servers_(std::move(servers)) {
-  }
+      : servers_(std::move(servers)) {}
   /// For each server in turn, `n` calls; then gets all. Returns their sum.
   std::int64_t small_value_batch(std::int64_t n) {
     std::vector<troupe::object_ref<std::int64_t>> refs;
@@ -160,7 +159,8 @@ void thousand_calls(const bench_config& cfg, Call&& call) {
 void async_actor_calls_sync(const bench_config& cfg, bench_samples& out) {
   with_async_actors(cfg, 1, [&](std::vector<async_actor_ref>& a) {
     auto m = a.front().task(&bench_async_actor::small_value);
-    unit_rounds(cfg, out, "1_1_async_actor_calls_sync", 1, cfg.pick<std::size_t>(2000, 300),
+    unit_rounds(cfg, out, "1_1_async_actor_calls_sync", 1,
+                cfg.pick<std::size_t>(2000, 300),
                 [&] { check(troupe::get(m.remote(), cfg.timeout) == 1, "call result"); });
   });
 }
@@ -168,7 +168,8 @@ void async_actor_calls_sync(const bench_config& cfg, bench_samples& out) {
 void async_actor_calls_async(const bench_config& cfg, bench_samples& out) {
   with_async_actors(cfg, 1, [&](std::vector<async_actor_ref>& a) {
     auto m = a.front().task(&bench_async_actor::small_value);
-    unit_rounds(cfg, out, "1_1_async_actor_calls_async", 1000, cfg.pick<std::size_t>(20, 5),
+    unit_rounds(cfg, out, "1_1_async_actor_calls_async", 1000,
+                cfg.pick<std::size_t>(20, 5),
                 [&] { thousand_calls(cfg, [&](std::int64_t) { return m.remote(); }); });
   });
 }
@@ -178,8 +179,9 @@ void async_actor_calls_with_args_async(const bench_config& cfg, bench_samples& o
     // By-value ints, inlined in each call (not refs), as Ray's row.
     auto m = a.front().task(&bench_async_actor::small_value_with_arg);
     unit_rounds(cfg, out, "1_1_async_actor_calls_with_args_async", 1000,
-                cfg.pick<std::size_t>(20, 5),
-                [&] { thousand_calls(cfg, [&](std::int64_t i) { return m.remote(i); }); });
+                cfg.pick<std::size_t>(20, 5), [&] {
+                  thousand_calls(cfg, [&](std::int64_t i) { return m.remote(i); });
+                });
   });
 }
 
@@ -188,7 +190,7 @@ void async_actor_calls_1_n(const bench_config& cfg, bench_samples& out) {
   with_async_actors(cfg, num_servers(), [&](std::vector<async_actor_ref>& servers) {
     troupe::actor_options zero_cpu; // Ray's Client: num_cpus=0
     std::vector<troupe::actor_handle<bench_async_client>> client{
-      troupe::actor(make_bench_async_client, zero_cpu).remote(servers)};
+        troupe::actor(make_bench_async_client, zero_cpu).remote(servers)};
     auto batch = client.front().task(&bench_async_client::small_value_batch);
     auto per_unit = static_cast<std::int64_t>(servers.size()) * n;
     try {

@@ -54,7 +54,7 @@ public:
       if (b.results.empty())
         continue;
       auto list = b.msg->initRoot<schema::ResultBatch>().initResults(
-        static_cast<unsigned>(b.results.size()));
+          static_cast<unsigned>(b.results.size()));
       for (unsigned i = 0; i < b.results.size(); ++i)
         list.setWithCaveats(i, b.results[i].getReader());
       send(b.caller, to_bytes(*b.msg));
@@ -65,8 +65,8 @@ public:
 private:
   struct box {
     explicit box(core_actor who)
-      : caller(std::move(who)), msg(std::make_unique<capnp::MallocMessageBuilder>()) {
-    }
+        : caller(std::move(who))
+        , msg(std::make_unique<capnp::MallocMessageBuilder>()) {}
     schema::TaskResult::Builder add() {
       results.push_back(msg->getOrphanage().newOrphan<schema::TaskResult>());
       return results.back().get();
@@ -85,9 +85,10 @@ class coroutine_host {
 public:
   coroutine_host(client& c, std::shared_ptr<void> instance, std::uint32_t limit,
                  coroutine_host_actor self)
-    : c_(c), instance_(std::move(instance)), limit_(std::max<std::uint32_t>(1, limit)),
-      self_(std::move(self)) {
-  }
+      : c_(c)
+      , instance_(std::move(instance))
+      , limit_(std::max<std::uint32_t>(1, limit))
+      , self_(std::move(self)) {}
 
   /// Starts the batch's calls, or queues those over the limit.
   void push(std::vector<char>& bytes, const core_actor& caller) {
@@ -118,8 +119,8 @@ public:
       return;
     auto& call = cit->second;
     --call.parked;
-    if (call.co->streams() && h == call.co->handle()
-        && producer_credits().dropped(call.info.return_id)) {
+    if (call.co->streams() && h == call.co->handle() &&
+        producer_credits().dropped(call.info.return_id)) {
       finish(id, nullptr); // nobody reads its items: it ends as if it returned
       return;
     }
@@ -167,8 +168,8 @@ private:
   struct running {
     call_info info;
     std::unique_ptr<coroutine_call> co;
-    std::uint64_t items = 0;  ///< a generator's items sent so far
-    std::size_t parked = 0;   ///< its coroutines parked (0 or 1)
+    std::uint64_t items = 0; ///< a generator's items sent so far
+    std::size_t parked = 0;  ///< its coroutines parked (0 or 1)
   };
 
   /// A call waiting for a slot.
@@ -232,9 +233,9 @@ private:
       return;
     }
     if (call.parked == 0)
-      finish(id, std::make_exception_ptr(
-                   error(error_kind::runtime,
-                         "the coroutine suspended on an awaitable troupe does not resume")));
+      finish(id, std::make_exception_ptr(error(
+                     error_kind::runtime,
+                     "the coroutine suspended on an awaitable troupe does not resume")));
   }
 
   /// A generator yielded: it goes on after the messages waiting for this
@@ -242,9 +243,8 @@ private:
   void go_on_later(std::uint64_t id, running& call) {
     auto token = park_for(id, call.co->handle());
     auto bp = call.info.backpressure;
-    if (bp == 0 || call.items + 1 <= bp
-        || producer_credits().when(call.info.return_id, call.items + 1 - bp,
-                                   resumer(token)))
+    if (bp == 0 || call.items + 1 <= bp ||
+        producer_credits().when(call.info.return_id, call.items + 1 - bp, resumer(token)))
       resumer(token)();
   }
 
@@ -285,7 +285,8 @@ private:
   std::deque<queued> queued_;
   std::unordered_map<std::uint64_t, running> calls_;
   /// Parked coroutines by token: (call, the coroutine to resume).
-  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::coroutine_handle<>>> parked_;
+  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::coroutine_handle<>>>
+      parked_;
   std::uint64_t next_call_ = 1;
   std::uint64_t next_token_ = 1;
   std::uint64_t current_ = 0; ///< the call running now
@@ -317,20 +318,19 @@ void handle(host_ptr self, F&& body) {
   }
 }
 
-coroutine_host_actor::behavior_type host_fn(host_ptr self, client* c,
-                                            std::shared_ptr<void> instance,
-                                            std::uint32_t limit) {
+coroutine_host_actor::behavior_type
+host_fn(host_ptr self, client* c, std::shared_ptr<void> instance, std::uint32_t limit) {
   self->state.host = std::make_unique<coroutine_host>(*c, std::move(instance), limit,
                                                       coroutine_host_actor{self});
   return {
-    [self](push_atom, std::vector<char>& bytes) {
-      // Calls come from submitters' core actors: results go back there.
-      auto caller = handle_cast<core_actor>(self->current_sender());
-      handle(self, [&](coroutine_host& h) { h.push(bytes, caller); });
-    },
-    [self](resume_atom, std::uint64_t token) {
-      handle(self, [&](coroutine_host& h) { h.resume(token); });
-    },
+      [self](push_atom, std::vector<char>& bytes) {
+        // Calls come from submitters' core actors: results go back there.
+        auto caller = handle_cast<core_actor>(self->current_sender());
+        handle(self, [&](coroutine_host& h) { h.push(bytes, caller); });
+      },
+      [self](resume_atom, std::uint64_t token) {
+        handle(self, [&](coroutine_host& h) { h.resume(token); });
+      },
   };
 }
 

@@ -18,7 +18,8 @@ stream_handle::~stream_handle() {
   // Items the consumer never asked for go; a generator still running stops
   // at its next co_yield instead of filling a stream nobody reads.
   if (auto producer = t->close_stream(id()))
-    caf::anon_send(producer, ack_atom::value, id(), std::numeric_limits<std::uint64_t>::max());
+    caf::anon_send(producer, ack_atom::value, id(),
+                   std::numeric_limits<std::uint64_t>::max());
 }
 
 object_id object_table::open_stream(std::uint32_t backpressure) {
@@ -35,8 +36,8 @@ bool object_table::push_item(const object_id& stream, std::uint64_t index,
   {
     std::lock_guard guard{mtx_};
     auto sit = streams_.find(stream);
-    if (sit != streams_.end() && index > sit->second.taken
-        && sit->second.items.count(index) == 0) {
+    if (sit != streams_.end() && index > sit->second.taken &&
+        sit->second.items.count(index) == 0) {
       auto& s = sit->second;
       if (!s.producer)
         s.producer = producer;
@@ -102,9 +103,9 @@ ref_ptr object_table::next_item(const object_id& id, deadline until, const ack_f
     if (st != status::pending && s.taken >= s.total.value_or(s.taken)) {
       if (st == status::ready)
         return nullptr;
-      auto err = st == status::failed
-                   ? done->second.error
-                   : error_info{error_kind::object_lost, "", "", "the stream's call is gone"};
+      auto err = st == status::failed ? done->second.error
+                                      : error_info{error_kind::object_lost, "", "",
+                                                   "the stream's call is gone"};
       guard.unlock();
       err.rethrow();
     }
@@ -119,8 +120,8 @@ ref_ptr object_table::next_item(const object_id& id, deadline until, const ack_f
       cv_.wait(guard);
     } else if (cv_.wait_until(guard, *until) == std::cv_status::timeout) {
       if (!s.items.count(s.taken + 1))
-        throw timeout_error("timed out waiting for item " + std::to_string(s.taken + 1)
-                            + " of stream " + id.to_string());
+        throw timeout_error("timed out waiting for item " + std::to_string(s.taken + 1) +
+                            " of stream " + id.to_string());
     }
   }
 }

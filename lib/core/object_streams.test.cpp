@@ -53,7 +53,8 @@ stored_value in_store_value(std::uint64_t offset) {
 /// `submit_call` leaves them; records unpins.
 struct fixture {
   std::vector<std::uint64_t> unpinned;
-  object_table t{me, [this](std::uint64_t off, std::uint64_t) { unpinned.push_back(off); },
+  object_table t{me,
+                 [this](std::uint64_t off, std::uint64_t) { unpinned.push_back(off); },
                  [](const stored_value&) -> troupe::detail::raw_value {
                    throw std::logic_error("no store here");
                  }};
@@ -68,8 +69,8 @@ struct fixture {
 
   ref_ptr next(troupe::detail::deadline until = std::nullopt) {
     return t.next_item(
-      stream, until,
-      [this](const stream_actor& p, std::uint64_t n) { acks.emplace_back(p, n); }, {});
+        stream, until,
+        [this](const stream_actor& p, std::uint64_t n) { acks.emplace_back(p, n); }, {});
   }
 
   std::string value_of(const ref_ptr& r) {
@@ -85,10 +86,10 @@ struct producer_fixture {
   caf::actor_system sys{cfg};
   // With an argument: CAF 0.17 binds a reference to a null tuple otherwise.
   stream_actor producer = sys.spawn(
-    [](int) -> stream_actor::behavior_type {
-      return {[](troupe::ack_atom, const object_id&, std::uint64_t) {}};
-    },
-    0);
+      [](int) -> stream_actor::behavior_type {
+        return {[](troupe::ack_atom, const object_id&, std::uint64_t) {}};
+      },
+      0);
   ~producer_fixture() { caf::anon_send_exit(producer, caf::exit_reason::user_shutdown); }
 };
 
@@ -117,7 +118,8 @@ TEST_CASE("a stream's items are taken in order, whatever order they arrive in") 
   CHECK(f.t.peek(a->id()) == status::ready);
 }
 
-TEST_CASE("a stream ends after the items its end announced, even those still on their way") {
+TEST_CASE(
+    "a stream ends after the items its end announced, even those still on their way") {
   fixture f;
   f.t.push_item(f.stream, 1, inline_value("one"), {});
   f.t.end_stream(f.stream, 2);
@@ -208,7 +210,8 @@ TEST_CASE("without backpressure the consumer never acknowledges") {
   CHECK_FALSE(f.t.close_stream(f.stream)); // ended: nobody to stop
 }
 
-TEST_CASE("when_ready wakes once the object is ready or failed, and not when it is already") {
+TEST_CASE(
+    "when_ready wakes once the object is ready or failed, and not when it is already") {
   fixture f;
   int woken = 0;
   auto a = f.t.create_owned({me, 1}, "a");

@@ -80,11 +80,12 @@ namespace {
 
 // Spawned with an argument: CAF 0.17 binds a reference to a null tuple for
 // a function actor spawned without any.
-stream_actor::behavior_type stream_acks_fn(stream_actor::pointer, stream_credits* credits) {
+stream_actor::behavior_type stream_acks_fn(stream_actor::pointer,
+                                           stream_credits* credits) {
   return {
-    [credits](ack_atom, const object_id& stream, std::uint64_t taken) {
-      credits->ack(stream, taken);
-    },
+      [credits](ack_atom, const object_id& stream, std::uint64_t taken) {
+        credits->ack(stream, taken);
+      },
   };
 }
 
@@ -103,7 +104,8 @@ stream_actor stream_acks(client& c) {
   return acks;
 }
 
-void emit_item(client& c, const call_info& call, std::uint64_t index, encoded_value& item) {
+void emit_item(client& c, const call_info& call, std::uint64_t index,
+               encoded_value& item) {
   auto value = c.store_value(item, stream_item_id(call.return_id, index));
   capnp::MallocMessageBuilder b;
   auto r = b.initRoot<schema::ResultBatch>().initResults(1)[0];

@@ -65,14 +65,15 @@ stream_actor stream_acks(client& c);
 struct call_info {
   std::uint64_t task_id = 0;
   std::string name;
-  object_id return_id;                ///< a generator's stream
-  std::vector<object_id> extra_ids;   ///< a tuple's elements 2..N
+  object_id return_id;              ///< a generator's stream
+  std::vector<object_id> extra_ids; ///< a tuple's elements 2..N
   std::uint32_t backpressure = 0;
-  core_actor caller;                  ///< where results and items go
+  core_actor caller; ///< where results and items go
 };
 
 /// Stores item `index` of the call's stream and sends it to the caller, as
 /// the process's stream actor.
-void emit_item(client& c, const call_info& call, std::uint64_t index, encoded_value& item);
+void emit_item(client& c, const call_info& call, std::uint64_t index,
+               encoded_value& item);
 
 } // namespace troupe::detail

@@ -21,7 +21,7 @@ namespace {
 std::string demangle(const char* name) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> out{
-    abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free};
+      abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free};
   return status == 0 && out ? out.get() : name;
 }
 
@@ -124,10 +124,12 @@ call_info info_of(schema::TaskSpec::Reader spec, const core_actor& caller) {
   return out;
 }
 
-const function_entry* prepare_task(client& c, void* instance, schema::TaskSpec::Reader spec,
+const function_entry* prepare_task(client& c, void* instance,
+                                   schema::TaskSpec::Reader spec,
                                    const std::shared_ptr<const std::vector<char>>& batch,
                                    std::vector<raw_value>& args,
-                                   schema::TaskResult::Builder out, const std::string& name) {
+                                   schema::TaskResult::Builder out,
+                                   const std::string& name) {
   auto* fn = find_function(std::string_view{spec.getFunction().cStr()});
   if (!fn) {
     write_failure(out, error_kind::unknown_function, name, "",
@@ -211,10 +213,10 @@ void write_result(client& c, const call_info& call, call_output& result,
   }
   try {
     if (result.extra.size() != call.extra_ids.size())
-      throw error(error_kind::protocol,
-                  "the call returned " + std::to_string(result.extra.size() + 1)
-                    + " values, its caller expects "
-                    + std::to_string(call.extra_ids.size() + 1));
+      throw error(error_kind::protocol, "the call returned " +
+                                            std::to_string(result.extra.size() + 1) +
+                                            " values, its caller expects " +
+                                            std::to_string(call.extra_ids.size() + 1));
     // Built apart first: a value that does not fit fails the call whole.
     std::vector<stored_value> extra;
     for (std::size_t i = 0; i < call.extra_ids.size(); ++i)

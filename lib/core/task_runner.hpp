@@ -23,10 +23,12 @@ call_info info_of(schema::TaskSpec::Reader spec, const core_actor& caller);
 /// Looks up the task's function and reads its arguments into `args`;
 /// returns the function, or nullptr after writing into `out` why the task
 /// cannot run.
-const function_entry* prepare_task(client& c, void* instance, schema::TaskSpec::Reader spec,
+const function_entry* prepare_task(client& c, void* instance,
+                                   schema::TaskSpec::Reader spec,
                                    const std::shared_ptr<const std::vector<char>>& batch,
                                    std::vector<raw_value>& args,
-                                   schema::TaskResult::Builder out, const std::string& name);
+                                   schema::TaskResult::Builder out,
+                                   const std::string& name);
 
 /// Calls the task's function, method or factory with `args` into `result`;
 /// returns false after writing into `out` how the call failed. A returned

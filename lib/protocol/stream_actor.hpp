@@ -18,7 +18,6 @@ namespace troupe {
 ///                                           (sent as the stream actor)
 ///     consumer (core or user thread) -> stream actor : ack(stream, consumed)
 ///                  (consumed = UINT64_MAX: the consumer dropped the stream)
-using stream_actor
-  = caf::typed_actor<caf::reacts_to<ack_atom, object_id, std::uint64_t>>;
+using stream_actor = caf::typed_actor<caf::reacts_to<ack_atom, object_id, std::uint64_t>>;
 
 } // namespace troupe

@@ -89,8 +89,10 @@ public:
   using handle_type = std::coroutine_handle<Promise>;
 
   frame() = default;
-  explicit frame(handle_type h) noexcept : h_(h) {}
-  frame(frame&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+  explicit frame(handle_type h) noexcept
+      : h_(h) {}
+  frame(frame&& other) noexcept
+      : h_(std::exchange(other.h_, {})) {}
   frame& operator=(frame&& other) noexcept {
     if (this != &other) {
       if (h_)
@@ -171,7 +173,8 @@ public:
   T await_resume() { return take(); }
 
 private:
-  explicit async(handle_type h) noexcept : frame_(h) {}
+  explicit async(handle_type h) noexcept
+      : frame_(h) {}
 
   detail::frame<promise_type> frame_;
 };
@@ -221,7 +224,8 @@ public:
   void rethrow_if_failed() const { frame_.get().promise().rethrow_if_failed(); }
 
 private:
-  explicit generator(handle_type h) noexcept : frame_(h) {}
+  explicit generator(handle_type h) noexcept
+      : frame_(h) {}
 
   detail::frame<promise_type> frame_;
 };

@@ -46,7 +46,8 @@ template <class T>
 class object_ref_stream {
 public:
   object_ref_stream() = default;
-  explicit object_ref_stream(detail::stream_ptr s) : s_(std::move(s)) {}
+  explicit object_ref_stream(detail::stream_ptr s)
+      : s_(std::move(s)) {}
   object_ref_stream(object_ref_stream&&) noexcept = default;
   object_ref_stream& operator=(object_ref_stream&&) noexcept = default;
   object_ref_stream(const object_ref_stream&) = delete;
@@ -57,7 +58,9 @@ public:
   /// the generator's failure after the items it yielded before it:
   /// `task_error` when it threw, `worker_crashed_error` (or
   /// `actor_died_error`) when its process died.
-  std::optional<object_ref<T>> next() { return wrap(detail::stream_next(*s_, std::nullopt)); }
+  std::optional<object_ref<T>> next() {
+    return wrap(detail::stream_next(*s_, std::nullopt));
+  }
 
   /// As `next()`, but throws `timeout_error` after `timeout`; the stream is
   /// unaffected and the item can still be taken later.
@@ -82,7 +85,10 @@ public:
     using difference_type = std::ptrdiff_t;
 
     iterator() = default;
-    explicit iterator(object_ref_stream* s) : s_(s) { ++*this; }
+    explicit iterator(object_ref_stream* s)
+        : s_(s) {
+      ++*this;
+    }
 
     const object_ref<T>& operator*() const { return *cur_; }
     const object_ref<T>* operator->() const { return &*cur_; }

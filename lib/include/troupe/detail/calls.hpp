@@ -5,9 +5,9 @@
 // tuple, a forwarded ref, a coroutine to run), and what the caller's
 // `remote()` gives back for it (a ref, a tuple of refs, a stream).
 
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
-#include <coroutine>
 #include <memory>
 #include <tuple>
 #include <type_traits>
@@ -25,9 +25,9 @@ class coroutine_call;
 
 /// What one call produced in the worker.
 struct call_output {
-  encoded_value value;               ///< the result, or a tuple's first element
-  std::vector<encoded_value> extra;  ///< a tuple's elements 2..N
-  ref_ptr forward;                   ///< a method's returned ref (async method)
+  encoded_value value;                       ///< the result, or a tuple's first element
+  std::vector<encoded_value> extra;          ///< a tuple's elements 2..N
+  ref_ptr forward;                           ///< a method's returned ref (async method)
   std::unique_ptr<coroutine_call> coroutine; ///< an `async<T>` or generator to run
 };
 
@@ -88,7 +88,8 @@ public:
 template <class T, bool forward_refs>
 class async_call final : public coroutine_call {
 public:
-  explicit async_call(async<T>&& co) : co_(std::move(co)) {}
+  explicit async_call(async<T>&& co)
+      : co_(std::move(co)) {}
   std::coroutine_handle<> handle() const noexcept override { return co_.handle(); }
   bool streams() const noexcept override { return false; }
   bool take_item(encoded_value&) override { return false; }
@@ -108,7 +109,8 @@ private:
 template <class T>
 class generator_call final : public coroutine_call {
 public:
-  explicit generator_call(generator<T>&& g) : g_(std::move(g)) {}
+  explicit generator_call(generator<T>&& g)
+      : g_(std::move(g)) {}
   std::coroutine_handle<> handle() const noexcept override { return g_.handle(); }
   bool streams() const noexcept override { return true; }
   bool take_item(encoded_value& out) override {
@@ -134,9 +136,12 @@ void run_call(Call&& call, call_output& out) {
     call();
     codec<unit_value>::encode(unit_value{}, out.value);
   } else if constexpr (is_async<R>::value) {
-    out.coroutine = std::make_unique<async_call<typename is_async<R>::value_type, forward_refs>>(call());
+    out.coroutine =
+        std::make_unique<async_call<typename is_async<R>::value_type, forward_refs>>(
+            call());
   } else if constexpr (is_generator<R>::value) {
-    out.coroutine = std::make_unique<generator_call<typename is_generator<R>::value_type>>(call());
+    out.coroutine =
+        std::make_unique<generator_call<typename is_generator<R>::value_type>>(call());
   } else {
     store_result<R, forward_refs>(call(), out);
   }
@@ -190,9 +195,7 @@ struct call_shape<std::tuple<Ts...>, method> {
   using value_type = std::tuple<Ts...>;
   static constexpr std::uint32_t num_returns = sizeof...(Ts);
   static constexpr bool streams = false;
-  static type make(submission&& s) {
-    return make(s, std::index_sequence_for<Ts...>{});
-  }
+  static type make(submission&& s) { return make(s, std::index_sequence_for<Ts...>{}); }
 
 private:
   template <std::size_t... Is>
