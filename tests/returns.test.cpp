@@ -293,3 +293,53 @@ TEST_CASE("a plain actor's generator method streams its items") {
   auto s = p.task(&plain_producer::squares).remote(4);
   CHECK(all_values(s) == std::vector<int>{1, 4, 9, 16});
 }
+
+namespace {
+
+/// Yields 1, then waits until `path` exists (written by another call of its
+/// consumer), then yields 2 and 3.
+troupe::generator<int> waits_for_file(std::string path) {
+  co_yield 1;
+  if (!file_appears(path, 20s))
+    throw std::runtime_error("nobody wrote " + path);
+  co_yield 2;
+  co_yield 3;
+}
+TROUPE_REMOTE(waits_for_file);
+
+/// An async actor consuming a stream: awaiting its items suspends the call.
+class stream_sink {
+public:
+  troupe::async<int> sum(std::string path) {
+    int total = 0;
+    auto s = troupe::task(waits_for_file).remote(path);
+    while (auto r = co_await s.next_async())
+      total += co_await *r;
+    co_return total;
+  }
+  int touch(std::string path) {
+    write_file(path, "");
+    return 1;
+  }
+};
+
+std::unique_ptr<stream_sink> make_stream_sink() {
+  return std::make_unique<stream_sink>();
+}
+TROUPE_REMOTE(make_stream_sink);
+TROUPE_REMOTE(&stream_sink::sum);
+TROUPE_REMOTE(&stream_sink::touch);
+
+} // namespace
+
+TEST_CASE("an async actor awaits a stream's items while it serves other calls") {
+  local_cluster cluster;
+  temp_dir dir;
+  auto sink = troupe::actor(make_stream_sink).remote();
+  auto path = dir / "go-on";
+  // The generator waits for `touch`, a call to the consumer itself: a
+  // consumer blocked on the stream would never run it.
+  auto total = sink.task(&stream_sink::sum).remote(path);
+  CHECK(troupe::get(sink.task(&stream_sink::touch).remote(path), 30s) == 1);
+  CHECK(troupe::get(total, 30s) == 6);
+}

@@ -370,4 +370,21 @@ bool ref_await_suspend(const ref_ptr& ref, std::coroutine_handle<> h) {
   return true;
 }
 
+bool stream_await_ready(stream_handle&) {
+  // Outside a host stream_next waits; in one, stream_await_suspend decides.
+  return the_host == nullptr;
+}
+
+bool stream_await_suspend(stream_handle& s, std::coroutine_handle<> h) {
+  auto& host = *the_host;
+  auto token = host.park(h);
+  // Woken by the item or by the end, whichever comes first (a second
+  // resume of the token finds nothing).
+  if (!client::get().table().when_next(s.id(), host.resumer(token))) {
+    host.unpark(token);
+    return false;
+  }
+  return true;
+}
+
 } // namespace troupe::detail

@@ -33,6 +33,7 @@ object_id object_table::open_stream(std::uint32_t backpressure) {
 bool object_table::push_item(const object_id& stream, std::uint64_t index,
                              stored_value value, const stream_actor& producer) {
   bool kept = false;
+  std::vector<std::function<void()>> wakers;
   {
     std::lock_guard guard{mtx_};
     auto sit = streams_.find(stream);
@@ -50,11 +51,13 @@ bool object_table::push_item(const object_id& stream, std::uint64_t index,
       if (auto done = entries_.find(stream); done != entries_.end())
         e.task_name = done->second.task_name;
       s.items.emplace(index, id);
+      wakers.swap(s.wakers);
       kept = true;
     }
   }
   if (kept) {
     cv_.notify_all();
+    wake(wakers);
     return true;
   }
   // Dropped: nobody takes it, so its store copy goes at once.
@@ -124,6 +127,25 @@ ref_ptr object_table::next_item(const object_id& id, deadline until, const ack_f
                             " of stream " + id.to_string());
     }
   }
+}
+
+bool object_table::when_next(const object_id& id, const std::function<void()>& wake) {
+  std::lock_guard guard{mtx_};
+  auto sit = streams_.find(id);
+  if (sit == streams_.end())
+    return false; // closed: next_item throws at once
+  auto& s = sit->second;
+  if (s.items.count(s.taken + 1) > 0)
+    return false;
+  auto done = entries_.find(id);
+  if (done == entries_.end())
+    return false;
+  if (done->second.st == status::pending)
+    done->second.wakers.push_back(wake); // the generator's end
+  else if (s.taken >= s.total.value_or(s.taken))
+    return false;           // ended: next_item returns at once
+  s.wakers.push_back(wake); // the next item
+  return true;
 }
 
 stream_actor object_table::close_stream(const object_id& id) {

@@ -238,3 +238,21 @@ TEST_CASE("when_ready wakes awaiters of a borrowed object whose owner died") {
   f.t.fail_borrowed_from(owner.address(), {error_kind::owner_died, "", "", "gone"});
   CHECK(woken == 1);
 }
+
+TEST_CASE("when_next wakes an awaiting consumer on the next item or on the end") {
+  // A wake may come more than once (item and end both call it): the host
+  // resumes a token once.
+  fixture f;
+  int on_item = 0, on_end = 0, late = 0;
+  CHECK(f.t.when_next(f.stream, [&] { ++on_item; }));
+  f.t.push_item(f.stream, 1, inline_value("one"), {});
+  CHECK(on_item >= 1);
+  CHECK_FALSE(f.t.when_next(f.stream, [&] { ++late; })); // item 1 is there
+  f.next();
+  CHECK(f.t.when_next(f.stream, [&] { ++on_end; }));
+  f.t.end_stream(f.stream, 1);
+  f.t.fulfill(f.stream, inline_value(""));
+  CHECK(on_end >= 1);
+  CHECK_FALSE(f.t.when_next(f.stream, [&] { ++late; })); // ended
+  CHECK(late == 0);
+}

@@ -208,6 +208,11 @@ public:
   ref_ptr next_item(const object_id& stream, deadline until, const ack_fn& ack,
                     const std::function<void()>& on_block);
 
+  /// Calls `wake` (once or more) when the stream's next item arrives or the
+  /// stream ends; returns false, dropping `wake`, if `next_item` would
+  /// return at once.
+  bool when_next(const object_id& stream, const std::function<void()>& wake);
+
   /// The consumer dropped the stream: its items not taken are released.
   /// Returns the producer to tell to stop (none when unknown yet, or when
   /// the generator ended).
@@ -234,6 +239,7 @@ private:
     std::uint64_t acked = 0;
     std::optional<std::uint64_t> total; ///< set when the generator ended
     stream_actor producer;             ///< known with the first item
+    std::vector<std::function<void()>> wakers; ///< see when_next
   };
 
   ref_ptr make_handle(const object_id& id, const caf::actor& owner);

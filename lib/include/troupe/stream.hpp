@@ -9,6 +9,7 @@
 //       use(troupe::get(r));
 
 #include <chrono>
+#include <coroutine>
 #include <cstdint>
 #include <iterator>
 #include <memory>
@@ -33,6 +34,14 @@ ref_ptr stream_next(stream_handle& s, deadline until);
 
 /// Returns the stream's id (the generator call's own object).
 object_id stream_id(const stream_handle& s) noexcept;
+
+/// Returns whether `stream_next` would return at once. Outside an async
+/// actor's thread it returns true: `stream_next` then waits there.
+bool stream_await_ready(stream_handle& s);
+
+/// On an async actor's thread: arranges that `h` resumes there once the
+/// next item arrived or the stream ended; returns false if it already did.
+bool stream_await_suspend(stream_handle& s, std::coroutine_handle<> h);
 
 } // namespace detail
 
@@ -67,6 +76,22 @@ public:
   template <class Rep, class Period>
   std::optional<object_ref<T>> next(std::chrono::duration<Rep, Period> timeout) {
     return wrap(detail::stream_next(*s_, detail::after(timeout)));
+  }
+
+  /// Awaits the next item in a coroutine: `while (auto r = co_await
+  /// s.next_async())`. On an async actor's thread the call suspends while
+  /// the item is on its way and the actor serves other calls; elsewhere it
+  /// waits as `next()` does.
+  auto next_async() {
+    struct awaiter {
+      object_ref_stream* s;
+      bool await_ready() { return detail::stream_await_ready(*s->s_); }
+      bool await_suspend(std::coroutine_handle<> h) {
+        return detail::stream_await_suspend(*s->s_, h);
+      }
+      std::optional<object_ref<T>> await_resume() { return s->next(); }
+    };
+    return awaiter{this};
   }
 
   /// Returns the stream's id (that of the generator call).
