@@ -119,27 +119,32 @@ public:
       return;
     auto& call = cit->second;
     --call.parked;
+    bool in_flight;
     if (call.co->streams() && h == call.co->handle() &&
         producer_credits().dropped(call.info.return_id)) {
-      finish(id, nullptr); // nobody reads its items: it ends as if it returned
-      return;
+      finish(call, nullptr); // nobody reads its items: it ends as if it returned
+      in_flight = false;
+    } else {
+      in_flight = step(id, call, h);
     }
-    step(id, h);
+    if (!in_flight) {
+      if (call.parked > 0)
+        std::erase_if(parked_, [id](const auto& p) { return p.second.first == id; });
+      calls_.erase(cit);
+    }
   }
 
+  /// Parks `h`, a coroutine of the call running now (it awaits something).
   std::uint64_t park(std::coroutine_handle<> h) {
-    if (current_ == 0)
+    if (!current_)
       throw error(error_kind::runtime, "co_await of a ref outside a call of the actor");
-    return park_for(current_, h);
+    return park_for(current_id_, *current_, h);
   }
 
+  /// Forgets the token `park` just returned: the call goes on at once.
   void unpark(std::uint64_t token) {
-    auto it = parked_.find(token);
-    if (it == parked_.end())
-      return;
-    if (auto cit = calls_.find(it->second.first); cit != calls_.end())
-      --cit->second.parked;
-    parked_.erase(it);
+    if (parked_.erase(token) > 0 && current_)
+      --current_->parked;
   }
 
   std::function<void()> resumer(std::uint64_t token) const {
@@ -198,27 +203,31 @@ private:
       return;
     }
     outbox_.drop_last(caller); // its result comes when it finishes
-    auto id = next_call_++;
-    auto& call = calls_[id];
+    running call;
     call.info = std::move(info);
     call.co = std::move(result.coroutine);
     if (call.co->streams())
       producer_credits().open(call.info.return_id);
-    step(id, call.co->handle());
+    // Most coroutines end in their first step: only one still in flight
+    // goes into the map.
+    auto id = next_call_++;
+    auto h = call.co->handle();
+    if (step(id, call, h))
+      calls_.emplace(id, std::move(call));
   }
 
-  /// Runs call `id` from `h` until it suspends, yields or ends.
-  void step(std::uint64_t id, std::coroutine_handle<> h) {
-    current_ = id;
+  /// Runs call `id` from `h` until it suspends, yields or ends; returns
+  /// whether it is still in flight (else its result is in the outbox).
+  bool step(std::uint64_t id, running& call, std::coroutine_handle<> h) {
+    current_ = &call;
+    current_id_ = id;
     c_.in_task = true;
     h.resume();
     c_.in_task = false;
-    current_ = 0;
-    auto it = calls_.find(id);
-    auto& call = it->second;
+    current_ = nullptr;
     if (call.co->handle().done()) {
-      finish(id, nullptr);
-      return;
+      finish(call, nullptr);
+      return false;
     }
     encoded_value item;
     if (call.co->streams() && call.co->take_item(item)) {
@@ -226,41 +235,40 @@ private:
         emit_item(c_, call.info, ++call.items, item);
       } catch (...) {
         --call.items;
-        finish(id, std::current_exception());
-        return;
+        finish(call, std::current_exception());
+        return false;
       }
       go_on_later(id, call);
-      return;
+      return true;
     }
-    if (call.parked == 0)
-      finish(id, std::make_exception_ptr(error(
+    if (call.parked > 0)
+      return true; // resumed when what it awaits is ready
+    finish(call, std::make_exception_ptr(error(
                      error_kind::runtime,
                      "the coroutine suspended on an awaitable troupe does not resume")));
+    return false;
   }
 
   /// A generator yielded: it goes on after the messages waiting for this
   /// thread, once its consumer is less than `backpressure` items behind.
   void go_on_later(std::uint64_t id, running& call) {
-    auto token = park_for(id, call.co->handle());
+    auto token = park_for(id, call, call.co->handle());
     auto bp = call.info.backpressure;
     if (bp == 0 || call.items + 1 <= bp ||
         producer_credits().when(call.info.return_id, call.items + 1 - bp, resumer(token)))
       resumer(token)();
   }
 
-  std::uint64_t park_for(std::uint64_t id, std::coroutine_handle<> h) {
+  std::uint64_t park_for(std::uint64_t id, running& call, std::coroutine_handle<> h) {
     auto token = next_token_++;
     parked_.emplace(token, std::make_pair(id, h));
-    ++calls_.at(id).parked;
+    ++call.parked;
     return token;
   }
 
-  /// Sends the result of call `id` (or `failure`) and forgets the call.
-  void finish(std::uint64_t id, std::exception_ptr failure) {
-    auto node = calls_.extract(id);
-    auto& call = node.mapped();
-    if (call.parked > 0)
-      std::erase_if(parked_, [id](const auto& p) { return p.second.first == id; });
+  /// Puts the result of `call` (or `failure`) into the outbox; the caller
+  /// forgets the call.
+  void finish(running& call, std::exception_ptr failure) {
     auto out = outbox_.add(call.info.caller);
     out.setTaskId(call.info.task_id);
     call_output result;
@@ -289,7 +297,8 @@ private:
       parked_;
   std::uint64_t next_call_ = 1;
   std::uint64_t next_token_ = 1;
-  std::uint64_t current_ = 0; ///< the call running now
+  running* current_ = nullptr;   ///< the call running now
+  std::uint64_t current_id_ = 0; ///< its number
   result_outbox outbox_;
 };
 
