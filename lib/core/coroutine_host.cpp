@@ -53,11 +53,13 @@ public:
     for (auto& b : boxes_) {
       if (b.results.empty())
         continue;
-      auto list = b.msg->initRoot<schema::ResultBatch>().initResults(
+      // A message of their copies only: the orphans' space stays behind.
+      capnp::MallocMessageBuilder out;
+      auto list = out.initRoot<schema::ResultBatch>().initResults(
           static_cast<unsigned>(b.results.size()));
       for (unsigned i = 0; i < b.results.size(); ++i)
         list.setWithCaveats(i, b.results[i].getReader());
-      send(b.caller, to_bytes(*b.msg));
+      send(b.caller, to_bytes(out));
     }
     boxes_.clear();
   }
