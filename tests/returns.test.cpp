@@ -47,11 +47,13 @@ troupe::generator<int> rendezvous_numbers(std::string dir, int n) {
 TROUPE_REMOTE(rendezvous_numbers);
 
 /// Yields 1..n, asserting that it never runs more than `ahead` items ahead
-/// of its consumer, who writes `dir/consumed-k` once done with item k; it
+/// of its consumer, who writes `dir/asking-k` before it asks for item k; it
 /// writes `dir/produced-k` as it yields item k.
 troupe::generator<int> bounded_numbers(std::string dir, int n, int ahead) {
   for (int i = 1; i <= n; ++i) {
-    if (i > ahead && !file_appears(dir + "/consumed-" + std::to_string(i - ahead), 0ms))
+    // Item i may be made once item i - ahead was consumed (returned by
+    // next()), so after the consumer asked for it.
+    if (i > ahead && !file_appears(dir + "/asking-" + std::to_string(i - ahead), 0ms))
       throw std::runtime_error("item " + std::to_string(i) + " was made before item " +
                                std::to_string(i - ahead) + " was consumed");
     write_file(dir + "/produced-" + std::to_string(i), "");
@@ -203,19 +205,22 @@ TEST_CASE("backpressure holds a generator at most N items ahead of its consumer"
   troupe::task_options o;
   o.generator_backpressure = ahead;
   auto s = troupe::task(bounded_numbers, o).remote(dir.str(), 8, ahead);
+  auto produced = [&](int k) { return dir / ("produced-" + std::to_string(k)); };
+  write_file(dir / "asking-1", "");
   auto first = s.next(30s);
   REQUIRE(first.has_value());
   CHECK(troupe::get(*first, 30s) == 1);
-  // Item 1 is not consumed until the next `next()`: the producer makes N
-  // items and then waits (it throws if it ever got further ahead).
-  REQUIRE(file_appears(dir / ("produced-" + std::to_string(ahead)), 30s));
-  CHECK_FALSE(std::filesystem::exists(dir / ("produced-" + std::to_string(ahead + 1))));
-  write_file(dir / "consumed-1", "");
+  // Item 1 is consumed: the producer makes items up to 1 + N, then waits
+  // for the consumer (it throws if it ever got further ahead).
+  REQUIRE(file_appears(produced(1 + ahead), 30s));
+  CHECK_FALSE(std::filesystem::exists(produced(2 + ahead)));
   std::vector<int> values{1};
-  while (auto r = s.next(30s)) {
-    auto v = troupe::get(*r, 30s);
-    values.push_back(v);
-    write_file(dir / ("consumed-" + std::to_string(v)), "");
+  for (int k = 2;; ++k) {
+    write_file(dir / ("asking-" + std::to_string(k)), "");
+    auto r = s.next(30s);
+    if (!r)
+      break;
+    values.push_back(troupe::get(*r, 30s));
   }
   CHECK(values == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8});
 }
@@ -278,8 +283,8 @@ TEST_CASE(
   auto p = troupe::actor(make_producer).remote();
   auto s = p.task(&producer::numbers).options({.generator_backpressure = 1}).remote(5);
   CHECK(troupe::get(*s.next(30s), 30s) == 2);
-  // The generator is suspended at its second co_yield (item 1 not consumed):
-  // the actor's thread is free for other calls.
+  // The generator is held back (suspended at a co_yield until the consumer
+  // takes more): the actor's thread is free for other calls.
   CHECK(troupe::get(p.task(&producer::ping).remote(), 30s) == 1);
   std::vector<int> rest;
   for (auto r : s)

@@ -79,25 +79,30 @@ ref_ptr object_table::next_item(const object_id& id, deadline until, const ack_f
   if (sit == streams_.end())
     throw error(error_kind::object_lost, "stream " + id.to_string() + " was closed");
   auto& s = sit->second; // stays valid: no one else erases it (one consumer)
-  // The item taken last counts as consumed now. Acknowledging every
-  // `backpressure / 2` items is enough: when this consumer waits, it took
-  // all that were produced, so a producer held back by N unconsumed items
-  // is N ahead of the last ack and gets one here.
-  auto every = std::max<std::uint64_t>(1, s.backpressure / 2);
-  if (s.backpressure > 0 && s.producer && s.taken - s.acked >= every) {
+  // An item counts as consumed once it is returned here (as in Ray). The
+  // producer hears of it every `backpressure / 2` items and before the
+  // consumer waits: a producer held back never waits for a consumer that
+  // waits for it.
+  auto tell = [&] {
     s.acked = s.taken;
     auto producer = s.producer;
     guard.unlock();
     ack(producer, s.acked);
     guard.lock();
-  }
+  };
+  auto owes = [&](std::uint64_t every) {
+    return s.backpressure > 0 && s.producer && s.taken - s.acked >= every;
+  };
   bool blocked = false;
+  bool timed_out = false;
   for (;;) {
     if (auto it = s.items.find(s.taken + 1); it != s.items.end()) {
-      auto item = it->second;
+      auto item = make_handle(it->second, self_); // the stream's handle passes on
       s.items.erase(it);
       ++s.taken;
-      return make_handle(item, self_); // the stream's handle passes on
+      if (owes(std::max<std::uint64_t>(1, s.backpressure / 2)))
+        tell();
+      return item;
     }
     auto done = entries_.find(id);
     auto st = done == entries_.end() ? status::unknown : done->second.st;
@@ -112,6 +117,13 @@ ref_ptr object_table::next_item(const object_id& id, deadline until, const ack_f
       guard.unlock();
       err.rethrow();
     }
+    if (timed_out)
+      throw timeout_error("timed out waiting for item " + std::to_string(s.taken + 1) +
+                          " of stream " + id.to_string());
+    if (owes(1)) {
+      tell();
+      continue;
+    }
     if (!blocked && on_block) {
       blocked = true;
       guard.unlock();
@@ -119,13 +131,10 @@ ref_ptr object_table::next_item(const object_id& id, deadline until, const ack_f
       guard.lock();
       continue;
     }
-    if (!until) {
+    if (!until)
       cv_.wait(guard);
-    } else if (cv_.wait_until(guard, *until) == std::cv_status::timeout) {
-      if (!s.items.count(s.taken + 1))
-        throw timeout_error("timed out waiting for item " + std::to_string(s.taken + 1) +
-                            " of stream " + id.to_string());
-    }
+    else
+      timed_out = cv_.wait_until(guard, *until) == std::cv_status::timeout;
   }
 }
 

@@ -176,22 +176,27 @@ TEST_CASE("closing a stream releases the items not taken; later items are refuse
   CHECK(f.unpinned == std::vector<std::uint64_t>{200, 300, 100});
 }
 
-TEST_CASE("the consumer acknowledges every backpressure/2 items, at its next call") {
+TEST_CASE("the consumer acknowledges every backpressure/2 items taken, and all before it "
+          "waits") {
   producer_fixture p;
   fixture f{4};
-  for (std::uint64_t i = 1; i <= 6; ++i)
+  for (std::uint64_t i = 1; i <= 5; ++i)
     f.t.push_item(f.stream, i, inline_value(std::to_string(i)), p.producer);
-  f.next(); // takes 1
   f.next(); // 1 taken: not yet
   CHECK(f.acks.empty());
-  f.next(); // 2 taken: acked
+  f.next(); // 2 taken: acknowledged with it
   REQUIRE(f.acks.size() == 1);
   CHECK(f.acks[0].first == p.producer);
   CHECK(f.acks[0].second == 2);
   f.next();
-  f.next(); // 4 taken
+  f.next();
   REQUIRE(f.acks.size() == 2);
   CHECK(f.acks[1].second == 4);
+  f.next(); // 5 taken: owed, not yet due
+  CHECK(f.acks.size() == 2);
+  CHECK_THROWS_AS(f.next(after(20ms)), troupe::timeout_error);
+  REQUIRE(f.acks.size() == 3); // told before it waited
+  CHECK(f.acks[2].second == 5);
   // Dropping a stream whose generator runs names its producer.
   CHECK(f.t.close_stream(f.stream) == p.producer);
 }

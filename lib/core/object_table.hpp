@@ -203,8 +203,9 @@ public:
 
   /// Returns the stream's next item (a ref the caller now holds), waiting
   /// for it, or nullptr after the last one; throws the generator's error
-  /// after its items, or `timeout_error`. First tells the producer, through
-  /// `ack` (unlocked), how many items were taken, when that frees it.
+  /// after its items, or `timeout_error`. Tells the producer, through `ack`
+  /// (unlocked), how many items were taken: every `backpressure / 2`, and
+  /// all of them before it waits.
   ref_ptr next_item(const object_id& stream, deadline until, const ack_fn& ack,
                     const std::function<void()>& on_block);
 

@@ -47,10 +47,10 @@ bool stream_await_suspend(stream_handle& s, std::coroutine_handle<> h);
 
 /// The refs a streaming generator yields, in order, each available as soon
 /// as the generator yielded it. One consumer: the stream moves, it does not
-/// copy. An item counts as consumed once the consumer asks for the next one
-/// (or drops the stream): a generator called with backpressure N is held at
-/// its `co_yield` while N items are unconsumed. Dropping the stream stops
-/// the generator at its next `co_yield`; items already taken stay valid.
+/// copy. An item counts as consumed once `next()` returned it (as in Ray): a
+/// generator called with backpressure N is held at its `co_yield` while N
+/// items are unconsumed. Dropping the stream stops the generator at its
+/// next `co_yield`; items already taken stay valid.
 template <class T>
 class object_ref_stream {
 public:
