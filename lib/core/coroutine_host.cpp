@@ -391,7 +391,11 @@ bool stream_await_suspend(stream_handle& s, std::coroutine_handle<> h) {
   auto token = host.park(h);
   // Woken by the item or by the end, whichever comes first (a second
   // resume of the token finds nothing).
-  if (!client::get().table().when_next(s.id(), host.resumer(token))) {
+  auto id = s.id();
+  auto ack = [id](const stream_actor& producer, std::uint64_t taken) {
+    caf::anon_send(producer, ack_atom::value, id, taken);
+  };
+  if (!client::get().table().when_next(id, host.resumer(token), ack)) {
     host.unpark(token);
     return false;
   }

@@ -138,8 +138,9 @@ ref_ptr object_table::next_item(const object_id& id, deadline until, const ack_f
   }
 }
 
-bool object_table::when_next(const object_id& id, const std::function<void()>& wake) {
-  std::lock_guard guard{mtx_};
+bool object_table::when_next(const object_id& id, const std::function<void()>& wake,
+                             const ack_fn& ack) {
+  std::unique_lock guard{mtx_};
   auto sit = streams_.find(id);
   if (sit == streams_.end())
     return false; // closed: next_item throws at once
@@ -154,6 +155,14 @@ bool object_table::when_next(const object_id& id, const std::function<void()>& w
   else if (s.taken >= s.total.value_or(s.taken))
     return false;           // ended: next_item returns at once
   s.wakers.push_back(wake); // the next item
+  // The consumer waits: as in next_item, the producer hears of every item
+  // taken first.
+  if (s.backpressure > 0 && s.producer && s.taken > s.acked) {
+    s.acked = s.taken;
+    auto producer = s.producer;
+    guard.unlock();
+    ack(producer, s.acked);
+  }
   return true;
 }
 

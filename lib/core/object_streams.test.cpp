@@ -249,15 +249,30 @@ TEST_CASE("when_next wakes an awaiting consumer on the next item or on the end")
   // resumes a token once.
   fixture f;
   int on_item = 0, on_end = 0, late = 0;
-  CHECK(f.t.when_next(f.stream, [&] { ++on_item; }));
+  CHECK(f.t.when_next(f.stream, [&] { ++on_item; }, {}));
   f.t.push_item(f.stream, 1, inline_value("one"), {});
   CHECK(on_item >= 1);
-  CHECK_FALSE(f.t.when_next(f.stream, [&] { ++late; })); // item 1 is there
+  CHECK_FALSE(f.t.when_next(f.stream, [&] { ++late; }, {})); // item 1 is there
   f.next();
-  CHECK(f.t.when_next(f.stream, [&] { ++on_end; }));
+  CHECK(f.t.when_next(f.stream, [&] { ++on_end; }, {}));
   f.t.end_stream(f.stream, 1);
   f.t.fulfill(f.stream, inline_value(""));
   CHECK(on_end >= 1);
-  CHECK_FALSE(f.t.when_next(f.stream, [&] { ++late; })); // ended
+  CHECK_FALSE(f.t.when_next(f.stream, [&] { ++late; }, {})); // ended
   CHECK(late == 0);
+}
+
+TEST_CASE("a consumer about to await the next item first acknowledges every item taken") {
+  producer_fixture p;
+  fixture f{4};
+  f.t.push_item(f.stream, 1, inline_value("one"), p.producer);
+  f.next();
+  CHECK(f.acks.empty()); // 1 taken: not due yet
+  auto ack = [&](const stream_actor& who, std::uint64_t n) {
+    f.acks.emplace_back(who, n);
+  };
+  CHECK(f.t.when_next(
+      f.stream, [] {}, ack));
+  REQUIRE(f.acks.size() == 1);
+  CHECK(f.acks[0].second == 1);
 }

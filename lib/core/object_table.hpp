@@ -211,8 +211,10 @@ public:
 
   /// Calls `wake` (once or more) when the stream's next item arrives or the
   /// stream ends; returns false, dropping `wake`, if `next_item` would
-  /// return at once.
-  bool when_next(const object_id& stream, const std::function<void()>& wake);
+  /// return at once. Else, as `next_item` before it waits, tells the
+  /// producer through `ack` of every item taken.
+  bool when_next(const object_id& stream, const std::function<void()>& wake,
+                 const ack_fn& ack);
 
   /// The consumer dropped the stream: its items not taken are released.
   /// Returns the producer to tell to stop (none when unknown yet, or when
