@@ -133,7 +133,9 @@ echo "$bench"
 for row in single_client_tasks_sync single_client_tasks_async multi_client_tasks_async \
     single_client_tasks_and_get_batch 1_1_actor_calls_sync 1_1_actor_calls_async \
     1_1_actor_calls_concurrent 1_n_actor_calls_async n_n_actor_calls_async \
-    n_n_actor_calls_with_arg_async single_client_put_calls single_client_get_calls \
+    n_n_actor_calls_with_arg_async 1_1_async_actor_calls_sync 1_1_async_actor_calls_async \
+    1_1_async_actor_calls_with_args_async 1_n_async_actor_calls_async \
+    n_n_async_actor_calls_async single_client_put_calls single_client_get_calls \
     multi_client_put_calls single_client_put_gigabytes single_client_wait_1k_refs \
     single_client_get_object_containing_10k_refs placement_group_create_removal \
     task_roundtrip_p50_us task_roundtrip_p99_us actor_call_p50_us actor_call_p99_us \
@@ -141,10 +143,10 @@ for row in single_client_tasks_sync single_client_tasks_async multi_client_tasks
     actor_creation_per_s cluster_start_s cross_node_put_get_gigabytes; do
   check "benchmark row $row has a figure" grep -qE "^ *\"$row\": *[0-9][0-9.]*,?$" <<<"$bench"
 done
-check "the benchmark prints exactly those 28 rows, all numbers" python3 -c '
+check "the benchmark prints exactly those 33 rows, all numbers" python3 -c '
 import json, sys
 rows = json.loads(sys.argv[1])
-sys.exit(not (len(rows) == 28 and all(isinstance(v, (int, float)) for v in rows.values())))
+sys.exit(not (len(rows) == 33 and all(isinstance(v, (int, float)) for v in rows.values())))
 ' "$bench"
 check "no benchmark row failed or is unsupported" \
   bash -c "! grep -qE '\"(error|unsupported)\"' <<<'$bench'"
