@@ -1,13 +1,9 @@
 // The five async-actor rows of the Ray suite ("... async-actor calls ...").
 //
 // Ray's `AsyncActor` runs its `async def` methods as coroutines on one event
-// loop, up to 1,000 calls at once. troupe's actors run each method on a
-// thread of their own until it returns (`max_concurrency` threads), which is
-// a different thing: these rows print `unsupported` until troupe has
-// coroutine actor methods. The workloads are written out below, on a class
-// whose methods are still plain ones; to switch them on, make the methods of
-// `ray_async_actor` coroutines, set the coroutine mode in
-// `async_actor_options`, and return true from `coroutine_actor_rows_enabled`.
+// loop, up to 1,000 calls at once. So does a troupe actor whose methods
+// return `troupe::async<T>`: its calls take turns on one thread, up to
+// `max_concurrency` (1,000 by default for such an actor) in flight.
 #include <memory>
 #include <vector>
 
@@ -19,8 +15,8 @@ namespace troupe::tools {
 /// Ray's `AsyncActor` (its methods are `async def`; see above).
 class ray_async_actor {
 public:
-  std::int64_t small_value() { return 1; }
-  std::int64_t small_value_with_arg(std::int64_t) { return 1; }
+  troupe::async<std::int64_t> small_value() { co_return 1; }
+  troupe::async<std::int64_t> small_value_with_arg(std::int64_t) { co_return 1; }
 };
 
 std::unique_ptr<ray_async_actor> make_ray_async_actor() {
@@ -77,15 +73,13 @@ namespace troupe::tools::bench {
 
 namespace {
 
-/// Whether the async-actor rows run. False until troupe's actors can run
-/// coroutine methods: a thread-per-call actor is not what Ray measures.
+/// Whether the async-actor rows run (they need coroutine actor methods).
 constexpr bool coroutine_actor_rows_enabled() {
-  return false;
+  return true;
 }
 
 /// Ray's `AsyncActor` options: no CPU held while it runs, up to 1,000 calls
-/// in flight on its one event loop. To be: the coroutine mode with a limit
-/// of 1,000 calls (troupe's `max_concurrency` would mean 1,000 threads).
+/// in flight on its one thread (the default of an async actor).
 troupe::actor_options async_actor_options() {
   return {};
 }

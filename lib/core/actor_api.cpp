@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "lib/common/ask.hpp"
+#include "lib/core/call_api.hpp"
 #include "lib/core/client.hpp"
 
 namespace troupe::detail {
@@ -44,16 +45,16 @@ actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&
   return std::make_shared<const actor_ref>(actor_ref{rec.id, rec.class_name, display});
 }
 
-ref_ptr submit_method(const actor_ref& actor, const function_entry& method,
-                      std::vector<task_arg>&& args) {
+submission submit_method(const actor_ref& actor, const function_entry& method,
+                         std::vector<task_arg>&& args, const method_options& options) {
   if (method.class_name != actor.class_name)
     throw argument_type_error("method '" + method.name + "' belongs to "
                               + method.class_name + ", not to actor '" + actor.name
                               + "' of class " + actor.class_name);
   // The actor holds the resources; its methods need none of their own.
-  return client::get().submit(method, std::move(args), actor.name + ": " + method.name,
-                              placement{},
-                              [&](task_record& t) { t.actor_id = actor.id; });
+  return submit_call(method, std::move(args), actor.name + ": " + method.name, placement{},
+                     options.generator_backpressure,
+                     [&](task_record& t) { t.actor_id = actor.id; });
 }
 
 actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_space,

@@ -257,7 +257,7 @@ void submit_queued(core_ptr self) {
 void on_results(core_ptr self, const std::vector<char>& results) {
   auto& st = self->state;
   try {
-    st.sub->on_results(results);
+    st.sub->on_results(results, self->current_sender());
   } catch (const std::exception& e) {
     spdlog::error("dropped a result batch: {}", e.what());
   }

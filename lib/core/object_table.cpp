@@ -68,6 +68,7 @@ ref_ptr object_table::from_wire(const object_id& id, const caf::actor& owner) {
 
 bool object_table::fulfill(const object_id& id, stored_value value) {
   unpin_list unpins;
+  std::vector<std::function<void()>> wakers;
   bool known = false;
   {
     std::lock_guard guard{mtx_};
@@ -79,10 +80,12 @@ bool object_table::fulfill(const object_id& id, stored_value value) {
       known = true;
       it->second.st = status::ready;
       it->second.value = std::move(value);
+      wakers.swap(it->second.wakers);
       erase_if_unused(it, unpins);
     }
   }
   cv_.notify_all();
+  wake(wakers);
   for (auto [off, node] : unpins)
     unpin_(off, node);
   return known;
@@ -90,6 +93,7 @@ bool object_table::fulfill(const object_id& id, stored_value value) {
 
 bool object_table::fail(const object_id& id, error_info error) {
   unpin_list unpins;
+  std::vector<std::function<void()>> wakers;
   bool known = false;
   {
     std::lock_guard guard{mtx_};
@@ -98,11 +102,27 @@ bool object_table::fail(const object_id& id, error_info error) {
       known = true;
       it->second.st = status::failed;
       it->second.error = std::move(error);
+      wakers.swap(it->second.wakers);
       erase_if_unused(it, unpins);
     }
   }
   cv_.notify_all();
+  wake(wakers);
   return known;
+}
+
+bool object_table::when_ready(const object_id& id, std::function<void()> wake) {
+  std::lock_guard guard{mtx_};
+  auto it = entries_.find(id);
+  if (it == entries_.end() || it->second.st != status::pending)
+    return false;
+  it->second.wakers.push_back(std::move(wake));
+  return true;
+}
+
+void object_table::wake(std::vector<std::function<void()>>& wakers) {
+  for (auto& w : wakers)
+    w();
 }
 
 void object_table::set_owner(std::uint64_t owner_id, const caf::actor& owner) {
@@ -116,6 +136,7 @@ std::vector<object_id>
 object_table::fail_borrowed_from(const caf::actor_addr& owner,
                                  const error_info& error) {
   std::vector<object_id> failed;
+  std::vector<std::function<void()>> wakers;
   {
     std::lock_guard guard{mtx_};
     for (auto& [id, e] : entries_) {
@@ -123,10 +144,14 @@ object_table::fail_borrowed_from(const caf::actor_addr& owner,
         e.st = status::failed;
         e.error = error;
         failed.push_back(id);
+        for (auto& w : e.wakers)
+          wakers.push_back(std::move(w));
+        e.wakers.clear();
       }
     }
   }
   cv_.notify_all();
+  wake(wakers);
   return failed;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,9 +18,11 @@
 #include "lib/protocol/messages.hpp"
 #include "lib/protocol/status.hpp"
 #include "lib/protocol/stored_value.hpp"
+#include "lib/protocol/stream_actor.hpp"
 #include "troupe/codec.hpp"
 #include "troupe/get.hpp"
 #include "troupe/object_ref.hpp"
+#include "troupe/stream.hpp"
 
 namespace troupe::detail {
 
@@ -51,6 +55,35 @@ private:
   caf::actor owner_;
 };
 
+/// Stream ids are object ids apart from the others (the top bit of `seq`
+/// set, a stream number above bit 32): the k-th item of a stream is the
+/// object `stream_item_id(stream, k)`, which the producer stores and the
+/// submitter receives without asking for ids. Up to 2^31 streams per
+/// process and 2^32 - 1 items per stream.
+inline constexpr std::uint64_t stream_bit = 1ULL << 63;
+
+/// Returns the id of item `k` (1-based) of `stream`.
+constexpr object_id stream_item_id(const object_id& stream, std::uint64_t k) noexcept {
+  return {stream.owner, stream.seq + k};
+}
+
+/// One process's hold on a stream it consumes (see stream.hpp): the
+/// generator call's own object, pending until the generator ends. Dropping
+/// it drops the items not taken and tells the producer to stop.
+class stream_handle {
+public:
+  explicit stream_handle(ref_ptr done) : done_(std::move(done)) {}
+  ~stream_handle();
+  stream_handle(const stream_handle&) = delete;
+  stream_handle& operator=(const stream_handle&) = delete;
+
+  [[nodiscard]] const object_id& id() const noexcept { return done_->id(); }
+  [[nodiscard]] const ref_ptr& done() const noexcept { return done_; }
+
+private:
+  ref_ptr done_;
+};
+
 /// What this process knows of each object it owns or borrows.
 ///
 /// Object states (owner's view):
@@ -64,6 +97,12 @@ private:
 /// handle. Owned entries whose refs escaped (were serialized) are kept until
 /// the process ends, since a copy may live anywhere. Thread-safe: user threads
 /// call `get`/`wait`, the core actor fulfils.
+///
+/// Streams this process consumes (generators it called) have a state of
+/// their own beside their object: the items that arrived, by index (each an
+/// owned ready entry the stream holds one handle of until it is taken), how
+/// many were taken and acknowledged to the producer, and how many there are
+/// once the generator ended.
 class object_table : public std::enable_shared_from_this<object_table> {
 public:
   /// Releases store pins when values leave the table.
@@ -137,6 +176,51 @@ public:
   /// Returns whether the object is in the table.
   bool contains(const object_id& id) const;
 
+  /// Calls `wake` once the object is ready or failed, on the thread that
+  /// fulfils or fails it (so `wake` only posts). Returns false, dropping
+  /// `wake`, if it is not pending now.
+  bool when_ready(const object_id& id, std::function<void()> wake);
+
+  // Streams (object_streams.cpp).
+
+  /// Acknowledges to the producer how many items the consumer took.
+  using ack_fn = std::function<void(const stream_actor& producer, std::uint64_t taken)>;
+
+  /// Returns the id of a new stream (the generator call's object, created
+  /// afterwards with `create_owned`) whose producer runs at most
+  /// `backpressure` items ahead (0: unbounded).
+  object_id open_stream(std::uint32_t backpressure);
+
+  /// Item `index` of `stream` arrived from `producer`. Returns false if
+  /// nobody consumes the stream any more: the item is dropped, and the
+  /// producer should be told to stop.
+  bool push_item(const object_id& stream, std::uint64_t index, stored_value value,
+                 const stream_actor& producer);
+
+  /// The generator of `stream` ended after `count` items; its object is
+  /// fulfilled or failed right after.
+  void end_stream(const object_id& stream, std::uint64_t count);
+
+  /// Returns the stream's next item (a ref the caller now holds), waiting
+  /// for it, or nullptr after the last one; throws the generator's error
+  /// after its items, or `timeout_error`. Tells the producer, through `ack`
+  /// (unlocked), how many items were taken: every `backpressure / 2`, and
+  /// all of them before it waits.
+  ref_ptr next_item(const object_id& stream, deadline until, const ack_fn& ack,
+                    const std::function<void()>& on_block);
+
+  /// Calls `wake` (once or more) when the stream's next item arrives or the
+  /// stream ends; returns false, dropping `wake`, if `next_item` would
+  /// return at once. Else, as `next_item` before it waits, tells the
+  /// producer through `ack` of every item taken.
+  bool when_next(const object_id& stream, const std::function<void()>& wake,
+                 const ack_fn& ack);
+
+  /// The consumer dropped the stream: its items not taken are released.
+  /// Returns the producer to tell to stop (none when unknown yet, or when
+  /// the generator ended).
+  stream_actor close_stream(const object_id& stream);
+
 private:
   struct entry {
     status st = status::pending;
@@ -148,6 +232,17 @@ private:
     error_info error;
     std::string task_name;
     caf::actor owner; ///< for borrowed entries
+    std::vector<std::function<void()>> wakers; ///< see when_ready
+  };
+
+  struct stream_state {
+    std::uint32_t backpressure = 0;
+    std::map<std::uint64_t, object_id> items; ///< arrived, not taken: index -> id
+    std::uint64_t taken = 0;
+    std::uint64_t acked = 0;
+    std::optional<std::uint64_t> total; ///< set when the generator ended
+    stream_actor producer;             ///< known with the first item
+    std::vector<std::function<void()>> wakers; ///< see when_next
   };
 
   ref_ptr make_handle(const object_id& id, const caf::actor& owner);
@@ -156,6 +251,8 @@ private:
   void erase_if_unused(std::unordered_map<object_id, entry>::iterator it,
                        unpin_list& unpins);
   raw_value to_raw(const stored_value& v);
+  /// Runs callbacks of `when_ready` (outside the lock).
+  static void wake(std::vector<std::function<void()>>& wakers);
 
   std::uint64_t owner_id_;
   caf::actor self_;
@@ -164,6 +261,8 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable cv_;
   std::unordered_map<object_id, entry> entries_;
+  std::unordered_map<object_id, stream_state> streams_;
+  std::atomic<std::uint64_t> next_stream_{1};
 };
 
 } // namespace troupe::detail

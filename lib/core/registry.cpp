@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <set>
 #include <unordered_map>
 
 #include "troupe/task.hpp"
@@ -17,6 +18,8 @@ struct registry {
   std::map<std::string, std::unique_ptr<function_entry>, std::less<>> by_name;
   std::unordered_map<const void*, const function_entry*> by_fn;
   std::map<method_bytes, const function_entry*> by_method;
+  /// Classes with a method returning `async<T>`.
+  std::set<std::string, std::less<>> async_classes;
 };
 
 registry& the_registry() {
@@ -38,6 +41,8 @@ bool register_function(function_entry entry) {
   auto e = std::make_unique<function_entry>(std::move(entry));
   if (e->kind == entry_kind::method)
     r.by_method.emplace(e->method, e.get());
+  if (e->kind == entry_kind::method && e->coroutine)
+    r.async_classes.insert(e->class_name);
   else
     r.by_fn.emplace(e->fn, e.get());
   r.by_name.emplace(e->name, std::move(e));
@@ -67,6 +72,11 @@ std::vector<std::string> registered_function_names() {
   for (auto& [name, e] : the_registry().by_name)
     out.push_back(name);
   return out;
+}
+
+bool class_is_async(std::string_view class_name) noexcept {
+  auto& classes = the_registry().async_classes;
+  return classes.find(class_name) != classes.end();
 }
 
 void throw_unregistered(const void* fn) {

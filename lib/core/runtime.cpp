@@ -217,11 +217,6 @@ caf::actor_system* serialization_system() noexcept {
   return c ? &c->system() : nullptr;
 }
 
-ref_ptr submit_task(const function_entry& fn, std::vector<task_arg>&& args,
-                    const task_options& options) {
-  return client::get().submit(fn, std::move(args), options.name, placement_of(options));
-}
-
 raw_value get_raw(const ref_ptr& ref, deadline until) {
   return client::get().get(ref, until);
 }

@@ -3,9 +3,16 @@
 #include <algorithm>
 #include <sstream>
 
+#include <caf/send.hpp>
+
 #include "lib/protocol/capnp_codec.hpp"
 
 namespace troupe::detail {
+
+void submitter_io::ack_stream(const stream_actor& producer, const object_id& stream,
+                              std::uint64_t taken) {
+  caf::anon_send(producer, ack_atom::value, stream, taken);
+}
 
 std::string shape_key(const resource_map& resources) {
   std::ostringstream out;
@@ -264,6 +271,12 @@ std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids)
     if (t.creates_actor)
       write_object_id(spec.initActorId(), t.actor_id);
     write_object_id(spec.initReturnId(), t.return_id);
+    if (!t.extra_returns.empty()) {
+      auto extra = spec.initExtraReturnIds(static_cast<unsigned>(t.extra_returns.size()));
+      for (unsigned e = 0; e < t.extra_returns.size(); ++e)
+        write_object_id(extra[e], t.extra_returns[e]);
+    }
+    spec.setBackpressure(t.backpressure);
     auto args = spec.initArgs(static_cast<unsigned>(t.resolved.size()));
     for (unsigned a = 0; a < t.resolved.size(); ++a)
       write_value(args[a], t.resolved[a].value);

@@ -46,8 +46,13 @@ struct task_record {
   std::uint64_t worker_id = 0;         ///< where it runs
   object_id actor_id;          ///< method calls: the actor; creations: the new one
   bool creates_actor = false;  ///< runs a factory on a worker of its own
-  std::uint32_t max_concurrency = 1; ///< creations
+  std::uint32_t max_concurrency = 0; ///< creations (0: the class's default)
   scheduling_strategy strategy;      ///< where it may run
+  /// A function returning a tuple of N: the objects of elements 2..N.
+  std::vector<object_id> extra_returns;
+  /// A generator's most items ahead of its consumer (its stream is
+  /// `return_id`, an id of `object_table::open_stream`).
+  std::uint32_t backpressure = 0;
 };
 
 /// The submitter's effects on the world; the core actor sends messages, tests
@@ -70,6 +75,11 @@ public:
   /// An actor's creation task finished on worker `worker_id`.
   virtual void actor_created(const object_id&, std::uint64_t, const stored_value*,
                              const error_info*) {}
+  /// Tells a stream's producer how many items its consumer took (all of
+  /// them: nobody reads the stream). A message to the producer's own stream
+  /// actor, which needs no actor of ours: the default sends it.
+  virtual void ack_stream(const stream_actor& producer, const object_id& stream,
+                          std::uint64_t taken);
 };
 
 /// Tunables of the submitter.
@@ -104,8 +114,10 @@ public:
 
   void on_granted(const lease_grant& grant);
   void on_denied(std::uint64_t request_id, const std::string& why);
-  /// Applies a `ResultBatch`; throws `error` (protocol) if it is malformed.
-  void on_results(const std::vector<char>& batch);
+  /// Applies a `ResultBatch` from `sender`; throws `error` (protocol) if it
+  /// is malformed. Streamed items come from their producer's stream actor.
+  void on_results(const std::vector<char>& batch,
+                  const caf::strong_actor_ptr& sender = nullptr);
   void on_worker_died(std::uint64_t worker_id, const std::string& reason,
                       error_kind kind = error_kind::worker_crashed);
   /// Returns idle leases that timed out.
@@ -184,8 +196,12 @@ private:
   void adopt_idle_leases(const std::string& key);
   /// Returns whether a task of shape `s` may run on the lease's worker.
   bool serves(const shape& s, const lease& l) const;
+  /// Ends a task: its objects get `value` (and a tuple's `extra` values)
+  /// or fail with `error`.
   void finish(std::uint64_t task_id, const stored_value* value,
-              const error_info* error);
+              const error_info* error, const std::vector<stored_value>* extra = nullptr);
+  void finish_objects(const task_record& t, const stored_value* value,
+                      const error_info* error, const std::vector<stored_value>* extra);
   /// Returns whether tasks of `fn` may queue behind others on a worker.
   bool pipelinable(const function_entry* fn) const;
   void fail_task(std::uint64_t task_id, const error_info& error);

@@ -946,3 +946,149 @@ TEST_CASE("tasks on leases of a node that died fail with node_died") {
   CHECK(e.kind == troupe::error_kind::node_died);
   CHECK(e.message.find("node 4 died") != std::string::npos);
 }
+
+namespace {
+
+/// A fixture whose function returns a tuple of three, or streams.
+struct shaped_fixture : fixture {
+  std::vector<ref_ptr> extra;
+
+  /// Submits a call returning three values, as `submit_call` does.
+  ref_ptr submit_tuple() {
+    fn.num_returns = 3;
+    task_record t;
+    t.task_id = next_task++;
+    t.fn = &fn;
+    t.name = "split";
+    t.return_id = {me, next_obj++};
+    t.resources = {{"CPU", 1}};
+    for (int i = 0; i < 2; ++i) {
+      object_id id{me, next_obj++};
+      t.extra_returns.push_back(id);
+      extra.push_back(table.create_owned(id, t.name));
+    }
+    auto ref = table.create_owned(t.return_id, t.name);
+    sub.submit(std::move(t));
+    return ref;
+  }
+
+  /// Submits a generator call with `backpressure`; returns its object.
+  ref_ptr submit_stream(std::uint32_t backpressure) {
+    fn.streams = true;
+    task_record t;
+    t.task_id = next_task++;
+    t.fn = &fn;
+    t.name = "numbers";
+    t.return_id = table.open_stream(backpressure);
+    t.backpressure = backpressure;
+    t.resources = {{"CPU", 1}};
+    auto ref = table.create_owned(t.return_id, t.name);
+    sub.submit(std::move(t));
+    return ref;
+  }
+};
+
+/// A ResultBatch entry for item `index` of `stream`, holding `x`.
+std::vector<char> item_batch(std::uint64_t task_id, const object_id& stream,
+                             std::uint64_t index, int x) {
+  capnp::MallocMessageBuilder builder;
+  auto r = builder.initRoot<schema::ResultBatch>().initResults(1)[0];
+  r.setTaskId(task_id);
+  write_value(r.initValue(), int_value(x));
+  r.setItemIndex(index);
+  write_object_id(r.initStream(), stream);
+  return to_bytes(builder);
+}
+
+} // namespace
+
+TEST_CASE("a tuple-returning task names its other objects in its spec and fulfils each") {
+  shaped_fixture f;
+  auto first = f.submit_tuple();
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  f.sub.flush();
+  REQUIRE(f.io.pushes.size() == 1);
+  message_reader reader{f.io.pushes[0]};
+  auto spec = reader.root<schema::TaskBatch>().getTasks()[0];
+  REQUIRE(spec.getExtraReturnIds().size() == 2);
+  CHECK(read_object_id(spec.getExtraReturnIds()[0]) == f.extra[0]->id());
+  CHECK(read_object_id(spec.getExtraReturnIds()[1]) == f.extra[1]->id());
+  capnp::MallocMessageBuilder builder;
+  auto r = builder.initRoot<schema::ResultBatch>().initResults(1)[0];
+  r.setTaskId(spec.getTaskId());
+  write_value(r.initValue(), int_value(1));
+  auto extra = r.initExtraValues(2);
+  write_value(extra[0], int_value(2));
+  write_value(extra[1], int_value(3));
+  f.sub.on_results(to_bytes(builder));
+  CHECK(f.value_of(first) == 1);
+  CHECK(f.value_of(f.extra[0]) == 2);
+  CHECK(f.value_of(f.extra[1]) == 3);
+}
+
+TEST_CASE("a failed tuple-returning task fails every element's object with its error") {
+  shaped_fixture f;
+  auto first = f.submit_tuple();
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  f.sub.on_results(result_batch(
+    {{tasks[0].task_id, std::nullopt, {error_kind::task_failed, "split", "E", "no"}}}));
+  CHECK(f.error_of(first).message == "no");
+  CHECK(f.error_of(f.extra[0]).message == "no");
+  CHECK(f.error_of(f.extra[1]).message == "no");
+}
+
+TEST_CASE("a task whose result lacks a tuple's elements fails them, not its first") {
+  shaped_fixture f;
+  auto first = f.submit_tuple();
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  auto tasks = f.flushed();
+  f.sub.on_results(result_batch({{tasks[0].task_id, 1, {}}}));
+  CHECK(f.value_of(first) == 1);
+  CHECK(f.error_of(f.extra[0]).kind == error_kind::protocol);
+}
+
+TEST_CASE("streamed items go to the stream as they come; the end's count closes it") {
+  shaped_fixture f;
+  auto done = f.submit_stream(3);
+  f.sub.on_granted(grant(f.io.requests[0].request_id, 7));
+  f.sub.flush();
+  message_reader reader{f.io.pushes[0]};
+  auto spec = reader.root<schema::TaskBatch>().getTasks()[0];
+  CHECK(spec.getBackpressure() == 3);
+  auto stream = done->id();
+  auto tid = spec.getTaskId();
+  f.sub.on_results(item_batch(tid, stream, 1, 10));
+  auto next = [&] { return f.table.next_item(stream, after(1s), {}, {}); };
+  CHECK(f.value_of(next()) == 10);
+  CHECK(f.sub.active_tasks() == 1); // items are no result of the task
+  // The end (2 items) overtakes item 2: the stream waits for it.
+  capnp::MallocMessageBuilder end;
+  auto r = end.initRoot<schema::ResultBatch>().initResults(1)[0];
+  r.setTaskId(tid);
+  write_value(r.initValue(), {});
+  r.setItemCount(2);
+  f.sub.on_results(to_bytes(end));
+  CHECK(f.sub.active_tasks() == 0);
+  CHECK(f.table.peek(stream) == status::ready);
+  f.sub.on_results(item_batch(tid, stream, 2, 20));
+  CHECK(f.value_of(next()) == 20);
+  CHECK(next() == nullptr);
+}
+
+TEST_CASE("an item of a stream nobody reads is dropped and its producer told to stop") {
+  struct acks_io : fake_io {
+    std::vector<std::uint64_t> acked;
+    void ack_stream(const troupe::stream_actor&, const object_id&, std::uint64_t n) override {
+      acked.push_back(n);
+    }
+  };
+  object_table table{me, [](std::uint64_t, std::uint64_t) {},
+                     [](const stored_value&) -> raw_value { throw std::logic_error("none"); }};
+  acks_io io;
+  submitter sub{table, io, "/opt/app/worker", {}};
+  object_id gone{me, (1ULL << 63) | (5ULL << 32)};
+  sub.on_results(item_batch(1, gone, 1, 10));
+  CHECK(io.acked == std::vector<std::uint64_t>{~std::uint64_t{0}});
+  CHECK_FALSE(table.contains(troupe::detail::stream_item_id(gone, 1)));
+}

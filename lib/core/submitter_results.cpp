@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "lib/protocol/capnp_codec.hpp"
+#include "lib/protocol/handles.hpp"
 
 namespace troupe::detail {
 
@@ -71,30 +72,62 @@ void submitter::fail_actor_calls(const object_id& id, const error_info& why) {
     finish(tid, nullptr, &why);
   }
 }
-void submitter::on_results(const std::vector<char>& bytes) {
-  // Read everything first: a batch that is malformed anywhere changes nothing.
-  struct parsed {
-    std::uint64_t task_id;
-    std::uint64_t exec_ns;
-    bool ok;
-    stored_value value;
-    error_info error;
-  };
-  std::vector<parsed> results;
+namespace {
+
+/// One entry of a ResultBatch, read: a task's end, or a streamed item.
+struct parsed_result {
+  std::uint64_t task_id = 0;
+  std::uint64_t exec_ns = 0;
+  bool ok = false;
+  stored_value value;
+  std::vector<stored_value> extra;
+  error_info error;
+  std::uint64_t item_index = 0; ///< an item: its index; 0: the task's end
+  object_id stream;
+  std::uint64_t item_count = 0;
+};
+
+std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
+  std::vector<parsed_result> results;
   message_reader reader{bytes};
   try {
     for (auto r : reader.root<schema::ResultBatch>().getResults()) {
-      parsed p{r.getTaskId(), r.getExecNanos(), r.isValue(), {}, {}};
+      parsed_result p;
+      p.task_id = r.getTaskId();
+      p.exec_ns = r.getExecNanos();
+      p.ok = r.isValue();
       if (p.ok)
         p.value = read_value(r.getValue());
       else
         p.error = read_error(r.getError());
+      for (auto v : r.getExtraValues())
+        p.extra.push_back(read_value(v));
+      p.item_index = r.getItemIndex();
+      if (p.item_index != 0)
+        p.stream = read_object_id(r.getStream());
+      p.item_count = r.getItemCount();
       results.push_back(std::move(p));
     }
   } catch (const kj::Exception& e) {
     message_reader::throw_malformed(e.getDescription().cStr());
   }
+  return results;
+}
+
+} // namespace
+
+void submitter::on_results(const std::vector<char>& bytes,
+                           const caf::strong_actor_ptr& sender) {
+  // Read everything first: a batch that is malformed anywhere changes nothing.
+  auto results = parse_results(bytes);
   for (auto& p : results) {
+    if (p.item_index != 0) {
+      // Items are sent as their producer's stream actor, which hears acks.
+      auto producer = handle_cast<stream_actor>(sender);
+      if (!table_.push_item(p.stream, p.item_index, std::move(p.value), producer))
+        io_.ack_stream(producer, p.stream, ~std::uint64_t{0}); // nobody reads it
+      continue;
+    }
     auto it = tasks_.find(p.task_id);
     if (it == tasks_.end())
       continue;
@@ -102,15 +135,17 @@ void submitter::on_results(const std::vector<char>& bytes) {
     auto us = static_cast<double>(p.exec_ns) / 1000.0;
     fs.avg_exec_us = fs.runs == 0 ? us : 0.8 * fs.avg_exec_us + 0.2 * us;
     ++fs.runs;
+    if (it->second.fn && it->second.fn->streams)
+      table_.end_stream(it->second.return_id, p.item_count);
     if (p.ok)
-      finish(p.task_id, &p.value, nullptr);
+      finish(p.task_id, &p.value, nullptr, &p.extra);
     else
       finish(p.task_id, nullptr, &p.error);
   }
 }
 
 void submitter::finish(std::uint64_t task_id, const stored_value* value,
-                       const error_info* error) {
+                       const error_info* error, const std::vector<stored_value>* extra) {
   auto it = tasks_.find(task_id);
   if (it == tasks_.end())
     return;
@@ -134,13 +169,31 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
   }
   if (t.creates_actor)
     io_.actor_created(t.actor_id, t.worker_id, value, error);
+  finish_objects(t, value, error, extra);
+  if (!key.empty())
+    pump(key);
+}
+
+void submitter::finish_objects(const task_record& t, const stored_value* value,
+                               const error_info* error,
+                               const std::vector<stored_value>* extra) {
+  // A tuple's elements are objects of their own: each gets its value, or
+  // all fail with the call.
+  error_info missing{error_kind::protocol, t.name, "",
+                     "the worker sent fewer values than the call returns"};
+  for (std::size_t i = 0; i < t.extra_returns.size(); ++i) {
+    if (value && extra && i < extra->size())
+      table_.fulfill(t.extra_returns[i], (*extra)[i]);
+    else
+      table_.fail(t.extra_returns[i], error ? *error : missing);
+  }
   if (value)
     table_.fulfill(t.return_id, *value);
   else
     table_.fail(t.return_id, *error);
+  for (auto& id : t.extra_returns)
+    on_object_changed(id);
   on_object_changed(t.return_id);
-  if (!key.empty())
-    pump(key);
 }
 
 bool submitter::pipelinable(const function_entry* fn) const {

@@ -54,5 +54,7 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 using pin_atom = caf::atom_constant<caf::atom("pin")>;
 using exe_atom = caf::atom_constant<caf::atom("exe")>;
 using introduce_atom = caf::atom_constant<caf::atom("introduce")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
 
 } // namespace troupe

@@ -19,6 +19,8 @@ namespace troupe {
 ///                          | denied(request, why)    (request never fits)
 ///                          | worker_died(id, why)    (its tasks failed)
 ///     executor     -> core : done(ResultBatch bytes)
+///     stream actor -> core : done(ResultBatch of streamed items; sent as the
+///                            producer's stream_actor, which hears our acks)
 ///     user thread  -> core : fetch(id)              (get a borrowed ref)
 ///     borrower     -> core : fetch(fetch_request{id, borrower})
 ///                            ~> borrower: object(object_reply) once ready

@@ -3,6 +3,9 @@
 # worker that runs it. Carried as the bytes of CAF messages:
 #   submitter -> worker executor: TaskBatch   (push)
 #   worker executor -> submitter: ResultBatch (done)
+#   worker's stream actor -> submitter: ResultBatch of streamed items (done,
+#                                      sent as the producer's stream actor)
+#   submitter -> worker's stream actor: ack(stream, consumed)  (a CAF message)
 # Requests and replies are matched by `taskId`.
 
 using Cxx = import "/capnp/c++.capnp";
@@ -45,6 +48,12 @@ struct TaskSpec {
   args @4 :List(Value);   # resolved arguments, in parameter order
   maxConcurrency @5 :UInt32;  # actor creations: methods that may run at once
   actorId @6 :ObjectId;       # actor creations: the new actor's id
+  extraReturnIds @7 :List(ObjectId);  # a function returning a tuple of N: the
+                                      # objects of elements 2..N (returnId gets
+                                      # element 1)
+  backpressure @8 :UInt32;    # streaming generators: most items produced and
+                              # not yet consumed (0: no limit); the stream's
+                              # id is returnId
 }
 
 struct TaskBatch {
@@ -58,6 +67,12 @@ struct TaskResult {
     error @2 :Error;  # why it has none
   }
   execNanos @3 :UInt64;  # how long the function ran (decides pipelining)
+  extraValues @4 :List(Value);  # a tuple result: elements 2..N, one per
+                                # extraReturnId (value holds element 1)
+  itemIndex @5 :UInt64;  # a streamed item: k for the generator's k-th yield
+                         # (1-based; value is the item); 0: the task's end
+  stream @6 :ObjectId;   # a streamed item: its stream (the task's returnId)
+  itemCount @7 :UInt64;  # a generator's end (value or error): items yielded
 }
 
 struct ResultBatch {

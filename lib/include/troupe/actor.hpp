@@ -12,6 +12,10 @@
 //     auto c = troupe::actor(make_counter).remote(10);
 //     auto r = c.task(&counter::add).remote(5);   // object_ref<int>
 //     troupe::get(r);                              // 15
+//
+// A class with a method returning `troupe::async<T>` (a coroutine) is an
+// *async actor*: all its calls run on its one thread, many in flight,
+// interleaved at their `co_await`s (troupe/async.hpp).
 
 #include <map>
 #include <memory>
@@ -45,13 +49,23 @@ struct actor_options {
   std::string name;
   /// The namespace of `name`.
   std::string name_space;
-  /// How many methods may run at once (each on its own thread); 1 runs them
-  /// one at a time, so the class needs no locks.
-  std::uint32_t max_concurrency = 1;
+  /// How many calls may run at once. A plain class runs them on that many
+  /// threads (1: one at a time, so the class needs no locks). An async actor
+  /// runs them all on its one thread and this bounds how many are in flight
+  /// (started, not finished); more wait their turn. 0, the default: 1 for a
+  /// plain class, 1000 for an async actor (as Ray).
+  std::uint32_t max_concurrency = 0;
   /// A detached actor outlives the driver that created it, until killed.
   bool detached = false;
   /// Where it is placed (default: near its creator).
   scheduling_strategy strategy;
+};
+
+/// Per-call options of an actor method.
+struct method_options {
+  /// A streaming generator method: the most items it runs ahead of its
+  /// consumer (produced, not yet consumed); 0 for no limit (Ray's default).
+  std::uint32_t generator_backpressure = 0;
 };
 
 namespace detail {
@@ -66,8 +80,8 @@ using actor_ref_ptr = std::shared_ptr<const actor_ref>;
 
 actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&& args,
                            const actor_options& options);
-ref_ptr submit_method(const actor_ref& actor, const function_entry& method,
-                      std::vector<task_arg>&& args);
+submission submit_method(const actor_ref& actor, const function_entry& method,
+                         std::vector<task_arg>&& args, const method_options& options);
 actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_space,
                            std::string_view class_name);
 void kill_actor(const actor_ref& actor);
@@ -83,23 +97,33 @@ public:
     : actor_(std::move(actor)), method_(&method) {
   }
 
+  /// Returns a copy with other per-call options.
+  [[nodiscard]] actor_method options(const method_options& options) const {
+    auto copy = *this;
+    copy.options_ = options;
+    return copy;
+  }
+
   /// Sends the call and returns the ref of its result at once. Calls from
-  /// one caller run in the order they were sent. A method returning
-  /// `object_ref<X>` (an async method) gives a ref to the `X`.
+  /// one caller start in the order they were sent. A method returning
+  /// `object_ref<X>` (an async method) or `async<X>` gives a ref to the `X`;
+  /// `std::tuple<A, B>` gives a tuple of refs; `generator<T>` gives an
+  /// `object_ref_stream<T>`.
   template <class... As>
-  object_ref<detail::unwrap_ref_t<R>> remote(As&&... args) const {
+  typename detail::call_shape<R, true>::type remote(As&&... args) const {
     static_assert(sizeof...(As) == sizeof...(Ps),
                   "troupe: wrong number of arguments for this method");
     std::vector<detail::task_arg> v;
     v.reserve(sizeof...(As));
     (detail::add_arg<Ps>(v, std::forward<As>(args)), ...);
-    return object_ref<detail::unwrap_ref_t<R>>{
-      detail::submit_method(*actor_, *method_, std::move(v))};
+    return detail::call_shape<R, true>::make(
+      detail::submit_method(*actor_, *method_, std::move(v), options_));
   }
 
 private:
   detail::actor_ref_ptr actor_;
   const detail::function_entry* method_;
+  method_options options_;
 };
 
 /// A handle to an actor of class `C`. Handles are values: copy them, pass
@@ -171,8 +195,8 @@ private:
 template <class C, class... Ps>
 class actor_factory {
 public:
-  actor_factory(const detail::function_entry& factory, actor_options options)
-    : factory_(&factory), options_(std::move(options)) {
+  actor_factory(const detail::function_entry& factory, const actor_options& options)
+    : factory_(&factory), options_(options) {
   }
 
   /// Creates the actor and returns its handle at once; calls sent before the
@@ -195,14 +219,21 @@ private:
 };
 
 /// Returns the registered actor factory `factory` (a function returning
-/// `std::unique_ptr<C>`) for creating actors.
+/// `std::unique_ptr<C>`) for creating actors with `options`. (Overloads, not
+/// a default argument: see `task`.)
 template <class C, class... Ps>
 actor_factory<C, Ps...> actor(std::unique_ptr<C> (*factory)(Ps...),
-                              actor_options options = {}) {
+                              const actor_options& options) {
   auto* e = detail::find_function(reinterpret_cast<const void*>(factory));
   if (!e)
     detail::throw_unregistered(reinterpret_cast<const void*>(factory));
-  return {*e, std::move(options)};
+  return {*e, options};
+}
+
+/// Returns the registered actor factory `factory`, with default options.
+template <class C, class... Ps>
+actor_factory<C, Ps...> actor(std::unique_ptr<C> (*factory)(Ps...)) {
+  return actor(factory, actor_options{});
 }
 
 /// Returns the handle of the actor named `name` (in `name_space`), created by

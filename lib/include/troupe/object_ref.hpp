@@ -91,23 +91,6 @@ struct is_object_ref<object_ref<T>> : std::true_type {
   using held = T;
 };
 
-/// `object_ref<X>` becomes `X`; other types stay (an async method returning a
-/// ref gives its caller a ref to the value).
-template <class T>
-struct unwrap_ref {
-  using type = T;
-};
-template <class T>
-struct unwrap_ref<object_ref<T>> {
-  using type = T;
-};
-template <class T>
-using unwrap_ref_t = typename unwrap_ref<T>::type;
-
-/// Set by an async actor method's invoker: its result is the value of this
-/// ref, once ready (read by the executor right after the call).
-void set_forward(ref_ptr ref);
-
 } // namespace detail
 
 } // namespace troupe

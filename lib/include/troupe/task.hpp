@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "troupe/codec.hpp"
+#include "troupe/detail/calls.hpp"
 #include "troupe/detail/registry.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/object_ref.hpp"
@@ -37,6 +38,9 @@ struct task_options {
   std::string name;
   /// Where it may run (default: near its submitter and its arguments).
   scheduling_strategy strategy;
+  /// A streaming generator: the most items it runs ahead of its consumer
+  /// (produced, not yet consumed); 0 for no limit (Ray's default).
+  std::uint32_t generator_backpressure = 0;
 };
 
 namespace detail {
@@ -47,9 +51,10 @@ struct task_arg {
   ref_ptr ref;
 };
 
-/// Queues a task for execution; returns the ref of its result.
-ref_ptr submit_task(const function_entry& fn, std::vector<task_arg>&& args,
-                    const task_options& options);
+/// Queues a task for execution; returns the refs of its results (one per
+/// element of a returned tuple) or the stream of a generator.
+submission submit_task(const function_entry& fn, std::vector<task_arg>&& args,
+                       const task_options& options);
 
 [[noreturn]] void throw_unregistered(const void* fn);
 [[noreturn]] void throw_unknown_function(std::string_view name);
@@ -60,7 +65,14 @@ template <class P, class A>
 void add_arg(std::vector<task_arg>& out, A&& arg) {
   using param = stored_t<P>;
   using given = std::decay_t<A>;
-  if constexpr (is_object_ref<given>::value) {
+  if constexpr (is_object_ref<given>::value && is_object_ref<param>::value) {
+    // A parameter that is a ref gets the ref itself (to await or pass on),
+    // not its value.
+    static_assert(std::is_same_v<given, param>,
+                  "troupe: a ref argument holds a different type than the "
+                  "function's ref parameter");
+    out.push_back({encode_owned(arg), nullptr});
+  } else if constexpr (is_object_ref<given>::value) {
     using held = stored_t<typename is_object_ref<given>::held>;
     static_assert(codec<held>::type_hash == codec<param>::type_hash,
                   "troupe: a ref argument holds a different type than the "
@@ -96,26 +108,30 @@ class remote_function;
 template <class R, class... Ps>
 class remote_function<R (*)(Ps...)> {
 public:
-  remote_function(const detail::function_entry& fn, task_options options)
-    : fn_(&fn), options_(std::move(options)) {
+  remote_function(const detail::function_entry& fn, const task_options& options)
+    : fn_(&fn), options_(options) {
   }
 
   /// Returns a copy with other options.
-  [[nodiscard]] remote_function options(task_options options) const {
-    return {*fn_, std::move(options)};
+  [[nodiscard]] remote_function options(const task_options& options) const {
+    return {*fn_, options};
   }
 
   /// Submits a call and returns the ref of its result at once. Arguments are
   /// values (converted to the parameter types) or refs whose values the task
-  /// receives when they are ready.
+  /// receives when they are ready. A function returning `std::tuple<A, B>`
+  /// gives `std::tuple<object_ref<A>, object_ref<B>>`, one object per
+  /// element; one returning `generator<T>` gives an `object_ref_stream<T>`;
+  /// `async<T>` gives `object_ref<T>`.
   template <class... As>
-  object_ref<R> remote(As&&... args) const {
+  typename detail::call_shape<R, false>::type remote(As&&... args) const {
     static_assert(sizeof...(As) == sizeof...(Ps),
                   "troupe: wrong number of arguments for this function");
     std::vector<detail::task_arg> v;
     v.reserve(sizeof...(As));
     (detail::add_arg<Ps>(v, std::forward<As>(args)), ...);
-    return object_ref<R>{detail::submit_task(*fn_, std::move(v), options_)};
+    return detail::call_shape<R, false>::make(
+      detail::submit_task(*fn_, std::move(v), options_));
   }
 
 private:
@@ -128,25 +144,28 @@ private:
 template <class R>
 class named_function {
 public:
-  named_function(const detail::function_entry& fn, task_options options)
-    : fn_(&fn), options_(std::move(options)) {
+  named_function(const detail::function_entry& fn, const task_options& options)
+    : fn_(&fn), options_(options) {
   }
 
   /// Returns a copy with other options.
-  [[nodiscard]] named_function options(task_options options) const {
-    return {*fn_, std::move(options)};
+  [[nodiscard]] named_function options(const task_options& options) const {
+    return {*fn_, options};
   }
 
   /// Submits a call; throws `argument_type_error` if the arguments or `R` do
-  /// not match the registered function.
+  /// not match the registered function. `R` is what `remote()` of the
+  /// function would give refs of: `std::tuple<A, B>` for a tuple,
+  /// `generator<T>` for a stream.
   template <class... As>
-  object_ref<R> remote(As&&... args) const {
+  typename detail::call_shape<R, false>::type remote(As&&... args) const {
+    using shape = detail::call_shape<R, false>;
     detail::check_dynamic_call(*fn_, {detail::arg_type<As>()...},
-                               detail::type_of<R>());
+                               detail::type_of<typename shape::value_type>());
     std::vector<detail::task_arg> v;
     v.reserve(sizeof...(As));
     (push(v, std::forward<As>(args)), ...);
-    return object_ref<R>{detail::submit_task(*fn_, std::move(v), options_)};
+    return shape::make(detail::submit_task(*fn_, std::move(v), options_));
   }
 
 private:
@@ -162,24 +181,41 @@ private:
   task_options options_;
 };
 
-/// Returns the registered function `fn` for remote calls. Throws
-/// `unknown_function_error` if `fn` was not registered with `TROUPE_REMOTE`.
+// Overloads, not default arguments: GCC 12 destroys an aggregate temporary
+// (such as a defaulted `task_options{}`) of a `co_await` expression twice, and
+// `co_await troupe::task(f).remote(x)` is how a coroutine calls a task.
+
+/// Returns the registered function `fn` for remote calls with `options`.
+/// Throws `unknown_function_error` if `fn` was not registered with
+/// `TROUPE_REMOTE`.
 template <class R, class... Ps>
-remote_function<R (*)(Ps...)> task(R (*fn)(Ps...), task_options options = {}) {
+remote_function<R (*)(Ps...)> task(R (*fn)(Ps...), const task_options& options) {
   auto* e = detail::find_function(reinterpret_cast<const void*>(fn));
   if (!e)
     detail::throw_unregistered(reinterpret_cast<const void*>(fn));
-  return {*e, std::move(options)};
+  return {*e, options};
 }
 
-/// Returns the function registered under `name`, returning `R`. Throws
-/// `unknown_function_error` if no function has that name.
+/// Returns the registered function `fn` for remote calls with default options.
+template <class R, class... Ps>
+remote_function<R (*)(Ps...)> task(R (*fn)(Ps...)) {
+  return task(fn, task_options{});
+}
+
+/// Returns the function registered under `name`, returning `R`, with
+/// `options`. Throws `unknown_function_error` if no function has that name.
 template <class R>
-named_function<R> task(std::string_view name, task_options options = {}) {
+named_function<R> task(std::string_view name, const task_options& options) {
   auto* e = detail::find_function(name);
   if (!e)
     detail::throw_unknown_function(name);
-  return {*e, std::move(options)};
+  return {*e, options};
+}
+
+/// Returns the function registered under `name`, with default options.
+template <class R>
+named_function<R> task(std::string_view name) {
+  return task<R>(name, task_options{});
 }
 
 /// Selects one overload of a function: `troupe::overload<int(int, int)>(add)`.

@@ -13,6 +13,7 @@
 ///     }
 
 #include "troupe/actor.hpp"
+#include "troupe/async.hpp"
 #include "troupe/codec.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/get.hpp"
@@ -21,4 +22,5 @@
 #include "troupe/runtime.hpp"
 #include "troupe/scheduling.hpp"
 #include "troupe/shared_array.hpp"
+#include "troupe/stream.hpp"
 #include "troupe/task.hpp"

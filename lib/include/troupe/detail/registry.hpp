@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "troupe/codec.hpp"
+#include "troupe/detail/calls.hpp"
 #include "troupe/object_ref.hpp"
 
 namespace troupe::detail {
@@ -20,9 +21,9 @@ struct type_ref {
   std::string_view name;
 };
 
-/// Calls a registered function on stored arguments and encodes its result.
+/// Calls a registered function on stored arguments and stores its result.
 using invoker = void (*)(const void* fn, const raw_value* args, std::size_t n,
-                         encoded_value& result);
+                         call_output& result);
 
 /// What a registered name stands for.
 enum class entry_kind : std::uint8_t {
@@ -42,7 +43,7 @@ using creator = std::shared_ptr<void> (*)(const function_entry& e,
 /// Calls a method on an instance with stored arguments.
 using method_invoker = void (*)(const function_entry& e, void* instance,
                                 const raw_value* args, std::size_t n,
-                                encoded_value& result);
+                                call_output& result);
 
 /// A function, factory or method registered with `TROUPE_REMOTE`: what a
 /// worker needs to run it and a submitter needs to check a call.
@@ -57,6 +58,10 @@ struct function_entry {
   creator create = nullptr;        ///< factories
   method_invoker call = nullptr;   ///< methods
   method_bytes method{};           ///< methods
+  /// Objects a call makes: the elements of a returned tuple, else 1.
+  std::uint32_t num_returns = 1;
+  bool streams = false;   ///< returns `generator<T>`: a stream of items
+  bool coroutine = false; ///< returns `async<T>`: makes its class an async actor
 };
 
 /// Registers `entry`; returns true. Registering a second function under a
@@ -83,39 +88,35 @@ const function_entry* find_function(std::string_view name) noexcept;
 /// Returns all registered functions' names (for errors and listings).
 std::vector<std::string> registered_function_names();
 
+/// Returns whether a method of class `class_name` returns `async<T>`: the
+/// class's actors then run every call on one thread, many in flight.
+bool class_is_async(std::string_view class_name) noexcept;
+
 template <class T>
 type_ref type_of() {
   using c = codec<stored_t<T>>;
   return {c::type_hash, c::name};
 }
 
-/// Runs `call` (a function or method applied to decoded arguments) and
-/// encodes what it returns into `out`. For methods (`forward_refs`), a
-/// returned ref is the async result: the caller gets its value later.
-template <class R, bool forward_refs, class Call>
-void encode_call(Call&& call, encoded_value& out) {
-  if constexpr (std::is_void_v<R>) {
-    call();
-    codec<unit_value>::encode(unit_value{}, out);
-  } else if constexpr (forward_refs && is_object_ref<R>::value) {
-    set_forward(call().handle());
-    codec<unit_value>::encode(unit_value{}, out);
-  } else {
-    auto result = call();
-    codec<stored_t<R>>::encode(result, out);
-    out.own(); // the result dies with this frame
-  }
+/// Fills the fields of `e` that follow from what it returns (`R`).
+template <class R, bool method>
+void describe_result(function_entry& e) {
+  using shape = call_shape<R, method>;
+  e.result = type_of<typename shape::value_type>();
+  e.num_returns = shape::num_returns;
+  e.streams = shape::streams;
+  e.coroutine = is_async<R>::value;
 }
 
 template <class R, class... Ps, std::size_t... Is>
-void invoke_with(R (*f)(Ps...), const raw_value* args, encoded_value& out,
+void invoke_with(R (*f)(Ps...), const raw_value* args, call_output& out,
                  std::index_sequence<Is...>) {
-  encode_call<R, false>([&] { return f(codec<stored_t<Ps>>::decode(args[Is])...); }, out);
+  run_call<R, false>([&] { return f(codec<stored_t<Ps>>::decode(args[Is])...); }, out);
 }
 
 template <class R, class... Ps>
 void invoke_typed(const void* fn, const raw_value* args, std::size_t n,
-                  encoded_value& out) {
+                  call_output& out) {
   if (n != sizeof...(Ps))
     throw argument_type_error("expected " + std::to_string(sizeof...(Ps))
                               + " arguments, got " + std::to_string(n));
@@ -143,15 +144,15 @@ std::shared_ptr<void> create_typed(const function_entry& e, const raw_value* arg
 }
 
 template <class M, class C, class R, class... Ps, std::size_t... Is>
-void call_with(M m, C* self, const raw_value* args, encoded_value& out,
+void call_with(M m, C* self, const raw_value* args, call_output& out,
                std::index_sequence<Is...>) {
-  encode_call<R, true>(
+  run_call<R, true>(
     [&] { return (self->*m)(codec<stored_t<Ps>>::decode(args[Is])...); }, out);
 }
 
 template <class M, class C, class R, class... Ps>
 void call_typed(const function_entry& e, void* instance, const raw_value* args,
-                std::size_t n, encoded_value& out) {
+                std::size_t n, call_output& out) {
   if (n != sizeof...(Ps))
     throw argument_type_error("expected " + std::to_string(sizeof...(Ps))
                               + " arguments, got " + std::to_string(n));
@@ -168,6 +169,9 @@ inline std::string method_name(std::string name) {
 
 template <class C, class R, class M, class... Ps>
 bool register_method(std::string name, M m) {
+  static_assert(coroutine_params_ok<R, Ps...>(),
+                "troupe: a coroutine method takes its parameters by value: a "
+                "reference would dangle once the call suspends");
   function_entry e;
   e.name = method_name(std::move(name));
   e.kind = entry_kind::method;
@@ -175,7 +179,7 @@ bool register_method(std::string name, M m) {
   e.call = &call_typed<M, C, R, Ps...>;
   e.method = bytes_of(m);
   e.params = {type_of<Ps>()...};
-  e.result = type_of<unwrap_ref_t<R>>();
+  describe_result<R, true>(e);
   return register_function(std::move(e));
 }
 
@@ -207,12 +211,16 @@ bool register_remote(std::string name, std::unique_ptr<C> (*fn)(Ps...)) {
 
 template <class R, class... Ps>
 bool register_remote(std::string name, R (*fn)(Ps...)) {
+  static_assert(coroutine_params_ok<R, Ps...>(),
+                "troupe: a coroutine takes its parameters by value: a reference "
+                "would dangle once it suspends");
   function_entry e;
   e.name = std::move(name);
   e.fn = reinterpret_cast<const void*>(fn);
   e.invoke = &invoke_typed<R, Ps...>;
   e.params = {type_of<Ps>()...};
-  e.result = type_of<R>();
+  describe_result<R, false>(e);
+  e.coroutine = false; // a task's coroutine runs to its end in its worker
   return register_function(std::move(e));
 }
 
