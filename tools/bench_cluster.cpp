@@ -101,3 +101,29 @@ void placement_groups(const bench_config& cfg, bench_samples& out) {
 }
 
 } // namespace troupe::tools::bench
+
+namespace troupe::tools {
+
+void measure_first_put(const bench_config& cfg, bench_samples& out) {
+  // Made (and its pages touched) before `init`: only the put is timed.
+  std::vector<double> big(cfg.big_bytes / sizeof(double), 1.0);
+  auto bytes = static_cast<double>(big.size() * sizeof(double));
+  for (int r = 0; r < cfg.pick(3, 2); ++r) {
+    troupe::init_options options;
+    options.object_store_memory = 2ULL << 30; // as the main cluster's
+    troupe::init(options);
+    double took = 0;
+    try {
+      auto t0 = bench::clock_type::now();
+      auto ref = troupe::put(big);
+      took = bench::seconds_since(t0);
+    } catch (...) {
+      troupe::shutdown();
+      throw;
+    }
+    troupe::shutdown();
+    out["first_put_gigabytes"].push_back(bytes / took / 1e9);
+  }
+}
+
+} // namespace troupe::tools

@@ -52,6 +52,11 @@ constexpr figure_spec all_figures[] = {
     {"actor_creation_per_s", "actors/s"},
     {"cluster_start_s", "s"},
     {"cross_node_put_get_gigabytes", "GB/s"},
+    {"first_put_gigabytes", "GB/s"},
+    {"tcp_stream_gigabytes", "GB/s"},
+    {"tcp_roundtrip_us", "us"},
+    {"cross_node_floor_ratio", "x"},
+    {"task_roundtrip_floor_ratio", "x"},
 };
 
 double median(std::vector<double> xs) {
@@ -151,6 +156,14 @@ int run_microbenchmark(const microbenchmark_options& options) {
       measure_cluster_start(cfg, samples);
     } catch (const std::exception& e) {
       fail({"cluster_start_s"}, e);
+    }
+  }
+  if (options.address.empty() && wanted({"first_put_gigabytes"})) {
+    progress(show, "first_put_gigabytes");
+    try {
+      measure_first_put(cfg, samples);
+    } catch (const std::exception& e) {
+      fail({"first_put_gigabytes"}, e);
     }
   }
   progress(show, "init and warm-up");

@@ -1,0 +1,18 @@
+#pragma once
+
+// The floor of `troupe microbenchmark`: what loopback TCP itself does on this
+// machine (tools/tcp_floor.h), measured in the same run, and troupe's
+// figures over it.
+
+#include "tools/bench_workloads.hpp"
+
+namespace troupe::tools::bench {
+
+/// Measures `tcp_stream_gigabytes` and `tcp_roundtrip_us`, then divides the
+/// medians of the figures measured before it in this run by them:
+/// `cross_node_floor_ratio` (higher is better, 1 = as fast as one TCP stream)
+/// and `task_roundtrip_floor_ratio` (lower is better, 1 = one TCP round
+/// trip). Run it last: a ratio whose figure was not measured is left out.
+void tcp_floor(const bench_config& cfg, bench_samples& out);
+
+} // namespace troupe::tools::bench
