@@ -17,6 +17,7 @@
 
 #include "store/object_puller.hpp"
 #include "store/object_store.hpp"
+#include "store/prefaulter.hpp"
 
 namespace troupe::store {
 
@@ -34,6 +35,9 @@ struct manager_state {
   std::shared_ptr<shm_allocator> segment;
   std::unique_ptr<object_store> store;
   std::unique_ptr<object_puller> puller;
+  /// Makes the segment's pages exist ahead of the store's use (declared
+  /// after the store, so that it stops before the store goes).
+  std::unique_ptr<prefaulter> pages;
   control_store_actor control;
   std::uint64_t node_id = 0;
   std::map<std::uint64_t, store_manager_actor> managers; ///< other nodes' managers
@@ -417,6 +421,9 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
   self->state.store = std::make_unique<object_store>(*segment);
   self->state.puller = std::make_unique<object_puller>(*self->state.store, chunk_bytes,
                                                        chunks_in_flight);
+  auto* store = self->state.store.get();
+  self->state.pages = std::make_unique<prefaulter>(
+    *segment, [store] { return store->high_water(); }, prefault_ahead(segment->capacity()));
   self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
   return {
     [self](node_atom, const control_store_actor& control, std::uint64_t node_id) {
@@ -444,6 +451,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
     },
     [self](stats_atom) -> std::string { return stats(self); },
     [self](stop_atom) -> bool {
+      self->state.pages.reset();
       shm_allocator::remove(self->state.segment->name());
       self->quit();
       return true;
