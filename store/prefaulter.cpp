@@ -25,8 +25,11 @@ constexpr auto start_delay = std::chrono::milliseconds(100);
 
 prefaulter::prefaulter(allocator& alloc, mark_fn high_water, std::size_t ahead,
                        std::size_t step)
-  : alloc_(alloc), capacity_(alloc.capacity()), high_water_(std::move(high_water)),
-    ahead_(ahead), step_(std::max<std::size_t>(step, 4096)) {
+    : alloc_(alloc)
+    , capacity_(alloc.capacity())
+    , high_water_(std::move(high_water))
+    , ahead_(ahead)
+    , step_(std::max<std::size_t>(step, 4096)) {
   thread_ = std::thread([this] { run(); });
 }
 

@@ -55,7 +55,8 @@ TEST_CASE("a prefaulter keeps the pages up to a distance past the high-water mar
   segment_guard g;
   auto seg = shm_allocator::create(g.name, 64 * mib);
   std::atomic<std::uint64_t> mark{0};
-  prefaulter pages(*seg, [&] { return mark.load(); }, 8 * mib, 1 * mib);
+  prefaulter pages(
+      *seg, [&] { return mark.load(); }, 8 * mib, 1 * mib);
   CHECK(pages.target(0) == 8 * mib);
   REQUIRE(eventually([&] { return pages.populated() == 8 * mib; }));
   CHECK(resident_pages(seg->base(), 8 * mib) == 8 * mib / 4096);
@@ -78,7 +79,8 @@ TEST_CASE("a prefaulter changes no byte that writers wrote") {
   for (std::size_t i = 0; i < w.size; ++i)
     w.data[i] = static_cast<std::byte>(i * 7 + 1);
   // Populates from the start, over the object, as if it came after it.
-  prefaulter pages(*seg, [] { return std::uint64_t{0}; }, 16 * mib, 1 * mib);
+  prefaulter pages(
+      *seg, [] { return std::uint64_t{0}; }, 16 * mib, 1 * mib);
   REQUIRE(eventually([&] { return pages.populated() == 16 * mib; }));
   bool same = true;
   for (std::size_t i = 0; i < w.size; ++i)
@@ -90,13 +92,15 @@ TEST_CASE("a prefaulter stops within a step when it is stopped or destroyed") {
   segment_guard g;
   auto seg = shm_allocator::create(g.name, 256 * mib);
   {
-    prefaulter pages(*seg, [] { return std::uint64_t{0}; }, 256 * mib, 1 * mib);
+    prefaulter pages(
+        *seg, [] { return std::uint64_t{0}; }, 256 * mib, 1 * mib);
     pages.stop();
     auto at = pages.populated();
     CHECK(at <= 256 * mib);
     CHECK(pages.populated() == at); // the thread is gone
-  } // destroying a stopped one is fine
-  prefaulter running(*seg, [] { return std::uint64_t{0}; }, 256 * mib, 1 * mib);
+  }                                 // destroying a stopped one is fine
+  prefaulter running(
+      *seg, [] { return std::uint64_t{0}; }, 256 * mib, 1 * mib);
 } // destroyed while it works
 
 TEST_CASE("a store's high-water mark is the end of its furthest object, ever") {

@@ -45,7 +45,8 @@ void tcp_floor(const bench_config& cfg, bench_samples& out) {
   }
   add_ratio(out, "cross_node_floor_ratio", "cross_node_put_get_gigabytes",
             "tcp_stream_gigabytes");
-  add_ratio(out, "task_roundtrip_floor_ratio", "task_roundtrip_p50_us", "tcp_roundtrip_us");
+  add_ratio(out, "task_roundtrip_floor_ratio", "task_roundtrip_p50_us",
+            "tcp_roundtrip_us");
 }
 
 } // namespace troupe::tools::bench

@@ -35,8 +35,8 @@ static int listen_loopback(struct sockaddr_in* addr) {
   memset(addr, 0, sizeof(*addr));
   addr->sin_family = AF_INET;
   addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, (struct sockaddr*)addr, sizeof(*addr)) != 0 || listen(fd, 1) != 0
-      || getsockname(fd, (struct sockaddr*)addr, &len) != 0) {
+  if (bind(fd, (struct sockaddr*)addr, sizeof(*addr)) != 0 || listen(fd, 1) != 0 ||
+      getsockname(fd, (struct sockaddr*)addr, &len) != 0) {
     close(fd);
     return -1;
   }
