@@ -43,6 +43,9 @@ void tcp_floor(const bench_config& cfg, bench_samples& out) {
     check(us > 0, "a loopback TCP ping-pong completed");
     out["tcp_roundtrip_us"].push_back(us);
   }
+}
+
+void floor_ratios(const bench_config&, bench_samples& out) {
   add_ratio(out, "cross_node_floor_ratio", "cross_node_put_get_gigabytes",
             "tcp_stream_gigabytes");
   add_ratio(out, "task_roundtrip_floor_ratio", "task_roundtrip_p50_us",
