@@ -4,6 +4,10 @@
 #include <new>
 #include <stdexcept>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <boost/interprocess/managed_external_buffer.hpp>
 #include <boost/interprocess/managed_shared_memory.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
@@ -49,6 +53,10 @@ std::byte* named_block_in(Segment& seg, const char* name, std::size_t bytes) {
 } // namespace
 
 allocator::~allocator() = default;
+
+bool allocator::reserve(std::size_t, std::size_t) {
+  return true;
+}
 
 // -- heap_allocator -----------------------------------------------------------
 
@@ -106,6 +114,15 @@ std::byte* heap_allocator::named_block(const char* name, std::size_t bytes) {
 
 struct shm_allocator::impl {
   bip::managed_shared_memory segment;
+  int fd = -1; ///< the segment's file, for reserve (Boost keeps none open)
+
+  void open_file(const std::string& name) {
+    fd = ::shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
+  }
+  ~impl() {
+    if (fd >= 0)
+      ::close(fd);
+  }
 };
 
 shm_allocator::shm_allocator(std::string name, std::unique_ptr<impl> impl)
@@ -127,6 +144,7 @@ std::unique_ptr<shm_allocator> shm_allocator::create(const std::string& name,
     remove(name); // a half-made segment (e.g. ENOMEM) must not linger
     rethrow_as_runtime_error("cannot create", name, e);
   }
+  state->open_file(name);
   return std::unique_ptr<shm_allocator>(
     new shm_allocator(name, std::move(state)));
 }
@@ -138,6 +156,7 @@ std::unique_ptr<shm_allocator> shm_allocator::open(const std::string& name) {
   } catch (const std::exception& e) {
     rethrow_as_runtime_error("cannot open", name, e);
   }
+  state->open_file(name);
   return std::unique_ptr<shm_allocator>(
     new shm_allocator(name, std::move(state)));
 }
@@ -168,6 +187,15 @@ std::byte* shm_allocator::base() const {
 
 std::byte* shm_allocator::named_block(const char* name, std::size_t bytes) {
   return named_block_in(impl_->segment, name, bytes);
+}
+
+bool shm_allocator::reserve(std::size_t offset, std::size_t bytes) {
+  // KEEP_SIZE: the file is the segment's size already; this only fills in
+  // its pages (not zeroed yet: the first fault of each does that).
+  return impl_->fd >= 0
+         && ::fallocate(impl_->fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                        static_cast<off_t>(bytes))
+              == 0;
 }
 
 } // namespace troupe::store

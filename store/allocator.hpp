@@ -43,6 +43,12 @@ public:
   /// bookkeeping such as counters. Throws `std::bad_alloc` when it does not
   /// fit and `std::invalid_argument` when `name` exists with another size.
   virtual std::byte* named_block(const char* name, std::size_t bytes) = 0;
+
+  /// Makes the memory of [offset, offset + bytes) exist without touching it,
+  /// so that touching it later cannot fail for lack of room. Returns false
+  /// when there is no room. Process memory always exists: the default
+  /// returns true.
+  virtual bool reserve(std::size_t offset, std::size_t bytes);
 };
 
 /// An allocator over one region of process memory, for tests and for
@@ -103,6 +109,8 @@ public:
   std::size_t free_bytes() const override;
   std::byte* base() const override;
   std::byte* named_block(const char* name, std::size_t bytes) override;
+  /// Allocates the pages of the segment's file (fallocate): no byte changes.
+  bool reserve(std::size_t offset, std::size_t bytes) override;
 
   /// Returns the segment's name.
   const std::string& name() const noexcept { return name_; }

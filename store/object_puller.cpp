@@ -44,12 +44,16 @@ bool object_puller::evict_one() {
 
 std::vector<object_puller::chunk> object_puller::on_meta(const troupe::object_id& id,
                                                          const remote_meta& meta,
-                                                         completed* done) {
+                                                         completed* done,
+                                                         std::uint64_t chunk_bytes,
+                                                         std::uint32_t in_flight) {
   auto it = transfers_.find(id);
   if (it == transfers_.end() || it->second.created)
     return {};
   auto& t = it->second;
   t.meta = meta;
+  t.chunk_bytes = chunk_bytes != 0 ? chunk_bytes : chunk_bytes_;
+  t.window = in_flight != 0 ? in_flight : in_flight_;
   for (;;) {
     try {
       t.local = store_.create(id, meta.size, meta.type_hash, meta.type_name, meta.enc);
@@ -69,8 +73,8 @@ std::vector<object_puller::chunk> object_puller::on_meta(const troupe::object_id
 
 std::vector<object_puller::chunk> object_puller::next_chunks(transfer_state& t) {
   std::vector<chunk> out;
-  while (t.in_flight < in_flight_ && t.next < t.meta.size) {
-    auto length = std::min(chunk_bytes_, t.meta.size - t.next);
+  while (t.in_flight < t.window && t.next < t.meta.size) {
+    auto length = std::min(t.chunk_bytes, t.meta.size - t.next);
     out.push_back({t.obj.id, t.next, length, t.generation});
     t.next += length;
     ++t.in_flight;
@@ -88,17 +92,49 @@ std::vector<object_puller::chunk> object_puller::on_chunk(const chunk& answered,
     return {};
   auto& t = it->second;
   auto start = answered.start;
+  std::uint64_t n = 0;
   if (start < t.meta.size) {
-    auto n = std::min<std::uint64_t>(size, t.meta.size - start);
+    n = std::min<std::uint64_t>(size, t.meta.size - start);
     std::memcpy(t.local.data + start, bytes, n);
-    t.received += n;
   }
+  return received(it, n, done);
+}
+
+std::vector<object_puller::chunk> object_puller::on_written(const chunk& answered,
+                                                            completed* done) {
+  auto it = transfers_.find(answered.id);
+  if (it == transfers_.end() || !it->second.created
+      || it->second.generation != answered.generation)
+    return {};
+  auto& t = it->second;
+  auto n = answered.start < t.meta.size
+             ? std::min(answered.length, t.meta.size - answered.start)
+             : 0;
+  return received(it, n, done);
+}
+
+std::vector<object_puller::chunk>
+object_puller::received(std::map<troupe::object_id, transfer_state>::iterator it,
+                        std::uint64_t n, completed* done) {
+  auto& t = it->second;
+  t.received += n;
   if (t.in_flight > 0)
     --t.in_flight;
   if (t.received < t.meta.size)
     return next_chunks(t);
   finish(it, done);
   return {};
+}
+
+bool object_puller::current(const chunk& c) const {
+  auto it = transfers_.find(c.id);
+  return it != transfers_.end() && it->second.created
+         && it->second.generation == c.generation;
+}
+
+const writable* object_puller::copy(const troupe::object_id& id) const {
+  auto it = transfers_.find(id);
+  return it == transfers_.end() || !it->second.created ? nullptr : &it->second.local;
 }
 
 void object_puller::finish(std::map<troupe::object_id, transfer_state>::iterator it,

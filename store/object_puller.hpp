@@ -69,16 +69,30 @@ public:
                                     bool* start);
 
   /// The source described the object: creates the copy and returns the
-  /// first chunks to ask for (an empty object is done at once). Throws
-  /// `troupe::object_store_full` when it does not fit even after evicting
-  /// (drop the transfer with `fail`).
+  /// first chunks to ask for (an empty object is done at once), of
+  /// `chunk_bytes` each with `in_flight` at a time (0: the puller's own).
+  /// Throws `troupe::object_store_full` when it does not fit even after
+  /// evicting (drop the transfer with `fail`).
   std::vector<chunk> on_meta(const troupe::object_id& id, const remote_meta& meta,
-                             completed* done);
+                             completed* done, std::uint64_t chunk_bytes = 0,
+                             std::uint32_t in_flight = 0);
 
   /// A chunk arrived: copies it and returns the next ones to ask for; sets
   /// `done` when it was the last (the copy is sealed and cached).
   std::vector<chunk> on_chunk(const chunk& answered, const char* bytes, std::size_t size,
                               completed* done);
+
+  /// A chunk was written into the copy in place (all of its bytes, at
+  /// `copy(id)->data + start`): as `on_chunk` without the copying.
+  std::vector<chunk> on_written(const chunk& answered, completed* done);
+
+  /// Returns the copy a transfer fills, or nullptr when there is no such
+  /// transfer or its copy is not made yet.
+  const writable* copy(const troupe::object_id& id) const;
+
+  /// Returns whether `c` belongs to a transfer under way, from its current
+  /// source (not to one dropped, done or restarted since it was asked for).
+  bool current(const chunk& c) const;
 
   /// Pulls the object from another node's copy instead (the first source
   /// died or lost it): the partial copy is dropped, the readers stay; ask
@@ -110,11 +124,17 @@ private:
     std::uint64_t next = 0;     ///< first byte not asked for yet
     std::uint64_t received = 0;
     std::uint32_t in_flight = 0;
+    std::uint64_t chunk_bytes = 0; ///< of this transfer's chunks
+    std::uint32_t window = 0;      ///< chunks in flight at most
     std::uint32_t generation = 0;
     std::vector<std::uint64_t> waiters;
   };
 
   std::vector<chunk> next_chunks(transfer_state& t);
+  /// Counts `n` bytes of an answered chunk as received; returns the next
+  /// chunks or finishes the transfer.
+  std::vector<chunk> received(std::map<troupe::object_id, transfer_state>::iterator it,
+                              std::uint64_t n, completed* done);
   /// Seals and caches the copy; hands its waiters their pins.
   void finish(std::map<troupe::object_id, transfer_state>::iterator it, completed* done);
   /// Frees one copy that only the puller pins; returns false if none.

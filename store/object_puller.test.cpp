@@ -224,3 +224,55 @@ TEST_CASE("a transfer restarted from another copy ignores the first source's lat
   CHECK(f.holds(done.offset, bytes));
   CHECK_FALSE(f.puller.restart(b, {b, 5, 0}));
 }
+
+TEST_CASE("a transfer over the data channel asks for big pieces, written in place") {
+  fixture f;
+  bool start = false;
+  f.puller.want({a, 3, 64}, 1, &start);
+  CHECK(f.puller.copy(a) == nullptr); // not described yet
+  auto bytes = fixture::source_bytes(10 * kib + 1, 3);
+  object_puller::completed done;
+  // Pieces of 4 KiB, 2 in flight, instead of the puller's 1 KiB chunks.
+  auto first = f.puller.on_meta(a, fixture::meta(bytes.size()), &done, 4 * kib, 2);
+  REQUIRE(first.size() == 2);
+  CHECK(first[1].start == 4 * kib);
+  CHECK(first[1].length == 4 * kib);
+  auto* copy = f.puller.copy(a);
+  REQUIRE(copy != nullptr);
+  REQUIRE(copy->size == bytes.size());
+  auto write = [&](const object_puller::chunk& c) {
+    std::copy_n(bytes.data() + c.start, c.length, reinterpret_cast<char*>(copy->data) + c.start);
+  };
+  write(first[1]); // pieces may complete out of order
+  auto next = f.puller.on_written(first[1], &done);
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].start == 8 * kib);
+  CHECK(next[0].length == 2 * kib + 1);
+  write(first[0]);
+  CHECK(f.puller.on_written(first[0], &done).empty());
+  CHECK_FALSE(done.done);
+  write(next[0]);
+  f.puller.on_written(next[0], &done);
+  REQUIRE(done.done);
+  CHECK(f.holds(done.offset, bytes));
+  CHECK(f.puller.copy(a) == nullptr); // no transfer any more
+}
+
+TEST_CASE("pieces of a failed or restarted transfer are no longer current") {
+  fixture f;
+  bool start = false;
+  f.puller.want({a, 3, 64}, 1, &start);
+  object_puller::completed done;
+  auto first = f.puller.on_meta(a, fixture::meta(8 * kib), &done, 4 * kib, 2);
+  REQUIRE(first.size() == 2);
+  CHECK(f.puller.current(first[0]));
+  REQUIRE(f.puller.restart(a, {a, 4, 128}));
+  CHECK_FALSE(f.puller.current(first[0])); // from the first source
+  CHECK(f.puller.on_written(first[0], &done).empty());
+  auto again = f.puller.on_meta(a, fixture::meta(8 * kib), &done, 4 * kib, 2);
+  REQUIRE(again.size() == 2);
+  CHECK(f.puller.current(again[1]));
+  f.puller.fail(a);
+  CHECK_FALSE(f.puller.current(again[1]));
+  CHECK(f.store.stats().live_objects == 0); // both partial copies are freed
+}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "object_meta_generated.h"
+#include "store/page_faults.hpp"
 #include "troupe/errors.hpp"
 
 namespace troupe::store {
@@ -85,6 +86,7 @@ struct object_store::header {
 struct object_store::control_block {
   std::uint64_t live_objects;
   std::uint64_t bytes_in_use;
+  std::uint64_t high_water; ///< end of the furthest object ever created
 };
 
 object_store::object_store(allocator& alloc)
@@ -147,7 +149,24 @@ writable object_store::create(const troupe::object_id& id,
                                                     std::memory_order_relaxed);
   auto offset = static_cast<std::uint64_t>(static_cast<std::byte*>(mem)
                                            - alloc_.base());
+  raise_high_water(offset + total);
+  // A large object is about to be written whole: map its pages at one read
+  // fault per 64 KiB rather than take a write fault per page.
+  if (data_size >= page_aligned_from)
+    map_for_writing(h->data(), data_size);
   return {offset, h->data(), data_size};
+}
+
+void object_store::raise_high_water(std::uint64_t end) {
+  std::atomic_ref mark(control_->high_water);
+  auto seen = mark.load(std::memory_order_relaxed);
+  while (seen < end
+         && !mark.compare_exchange_weak(seen, end, std::memory_order_relaxed)) {
+  }
+}
+
+std::uint64_t object_store::high_water() const {
+  return std::atomic_ref(control_->high_water).load(std::memory_order_relaxed);
 }
 
 object_store::header&

@@ -112,11 +112,18 @@ public:
   /// Returns a one-line summary, e.g. for `troupe status`.
   std::string describe() const;
 
+  /// Returns the high-water mark: the end (as an offset) of the furthest
+  /// object ever created, by any process. The allocator takes the best
+  /// fitting free block and splits it from its front, so a region fills from
+  /// its start and the bytes beyond the mark were never written.
+  std::uint64_t high_water() const;
+
 private:
   struct header;
   struct control_block;
 
   header& checked_header(std::uint64_t offset) const;
+  void raise_high_water(std::uint64_t end);
 
   allocator& alloc_;
   control_block* control_;

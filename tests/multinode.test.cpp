@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <numeric>
 #include <set>
@@ -52,6 +53,14 @@ std::vector<int> make_block(int seed) {
   return v;
 }
 TROUPE_REMOTE(make_block);
+
+/// `n` ints counting up: 4n bytes, for pulls of tens of MiB.
+std::vector<int> make_ints(int n) {
+  std::vector<int> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+TROUPE_REMOTE(make_ints);
 
 std::pair<troupe::node_id, long long> sum_block(const std::vector<int>& v) {
   return {troupe::current_node_id(), std::accumulate(v.begin(), v.end(), 0LL)};
@@ -312,6 +321,36 @@ TEST_CASE("three nodes: an object outlives its node when another node has a copy
   REQUIRE(local.size() == 256 * 1024);
   CHECK(local[0] == 9);
   CHECK(std::accumulate(local.begin(), local.end(), 0LL) == sum);
+}
+
+TEST_CASE("three nodes: a pull whose source is killed meanwhile ends, and leaves no "
+          "partial copy behind") {
+  three_nodes c;
+  constexpr int n = 10 << 20; // 40 MiB of the driver's node's 64 MiB store
+  auto big = troupe::task(make_ints, on(3)).remote(n);
+  REQUIRE(troupe::wait(std::vector{big}, 1, 60s).ready.size() == 1);
+  // The kill lands somewhere in the pull (node 1 reads it over node 3's data
+  // channel): before, during or after the bytes move.
+  auto outcome = std::async(std::launch::async, [&]() -> std::string {
+    try {
+      auto v = troupe::get(big, 60s);
+      return v.size() == n && v[n - 1] == n - 1 ? "whole" : "wrong";
+    } catch (const troupe::timeout_error&) {
+      return "hung";
+    } catch (const troupe::error& e) {
+      return "failed";
+    }
+  });
+  ::kill(c.third->pid(), SIGKILL);
+  auto got = outcome.get();
+  MESSAGE("the pull ended: " << got);
+  CHECK((got == "whole" || got == "failed"));
+  // Node 1's store has room for another 40 MiB copy: a partial one was freed
+  // (a whole one is evicted).
+  auto other = troupe::task(make_ints, on(2)).remote(n);
+  auto v = troupe::get(other, 60s);
+  CHECK(v.size() == n);
+  CHECK(v[12345] == 12345);
 }
 
 TEST_CASE("three nodes: actors are placed by their resources and strategies") {

@@ -2,6 +2,7 @@
 
 #include "tools/bench_actors.hpp"
 #include "tools/bench_cluster.hpp"
+#include "tools/bench_floor.hpp"
 #include "tools/bench_objects.hpp"
 #include "tools/bench_tasks.hpp"
 
@@ -10,6 +11,10 @@ namespace troupe::tools {
 const std::vector<bench_workload>& cluster_workloads() {
   using namespace bench;
   static const std::vector<bench_workload> all{
+      // First, on a quiet machine; the ratios at the end need it.
+      {{"tcp_stream_gigabytes", "tcp_roundtrip_us", "cross_node_floor_ratio",
+        "task_roundtrip_floor_ratio"},
+       tcp_floor},
       {{"single_client_tasks_sync", "task_roundtrip_p50_us", "task_roundtrip_p99_us"},
        tasks_sync},
       {{"single_client_tasks_async"}, tasks_async},
@@ -35,6 +40,8 @@ const std::vector<bench_workload>& cluster_workloads() {
       {{"actor_creation_per_s"}, actor_creation},
       {{"placement_group_create_removal"}, placement_groups},
       {{"cross_node_put_get_gigabytes"}, cross_node_put_get},
+      // Last: its ratios divide figures measured before it.
+      {{"cross_node_floor_ratio", "task_roundtrip_floor_ratio"}, floor_ratios},
   };
   return all;
 }

@@ -49,4 +49,9 @@ void warm_up(const bench_config& cfg);
 /// first task result, then shutdown. Call while troupe is not initialised.
 void measure_cluster_start(const bench_config& cfg, bench_samples& out);
 
+/// Measures `first_put_gigabytes`: a big put right after `init` of a fresh
+/// embedded cluster, into a store never written before. Call while troupe is
+/// not initialised.
+void measure_first_put(const bench_config& cfg, bench_samples& out);
+
 } // namespace troupe::tools

@@ -54,6 +54,11 @@ constexpr figure_spec all_figures[] = {
     {"actor_creation_per_s", "actors/s"},
     {"cluster_start_s", "s"},
     {"cross_node_put_get_gigabytes", "GB/s"},
+    {"first_put_gigabytes", "GB/s"},
+    {"tcp_stream_gigabytes", "GB/s"},
+    {"tcp_roundtrip_us", "us"},
+    {"cross_node_floor_ratio", "x"},
+    {"task_roundtrip_floor_ratio", "x"},
 };
 
 double median(std::vector<double> xs) {
@@ -192,6 +197,8 @@ int run_default_suite(bench_run& r) {
   // must run before the main `init` (one cluster per process at a time).
   if (r.options.address.empty() && r.wanted({"cluster_start_s"}))
     r.run({"cluster_start_s"}, measure_cluster_start);
+  if (r.options.address.empty() && r.wanted({"first_put_gigabytes"}))
+    r.run({"first_put_gigabytes"}, measure_first_put);
   if (!r.start_cluster())
     return 1;
   for (auto& w : cluster_workloads())

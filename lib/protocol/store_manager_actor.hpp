@@ -20,8 +20,11 @@ namespace troupe {
 /// Pulling (Ray's object manager): a process that needs an object held in
 /// another node's store asks its own manager to `pull` it. The manager keeps
 /// one local copy per object (the copy's first pin is the manager's), reads
-/// the source's metadata, then asks for the bytes in chunks, several in
-/// flight, and seals the copy when all arrived. Copies that nobody else pins
+/// the source's metadata, then reads the bytes over the source's data
+/// channel (a plain TCP connection between the two managers, straight from
+/// one shared segment into the other) or, where there is none, asks for them
+/// in chunks, several in flight, and seals the copy when all arrived. Copies
+/// that nobody else pins
 /// are evicted, least recently pulled first, when the store is full.
 ///
 ///     node daemon -> manager : node(control store, node id)
@@ -29,6 +32,9 @@ namespace troupe {
 ///                                                     once for the caller)
 ///     manager     -> manager : fetch(offset, id)  ==> object_meta (pins it)
 ///                            | chunk(offset, start, length) ==> bytes
+///                            | chunk              ==> (port, key) of its data
+///                                channel, plain TCP for the bytes (port 0:
+///                                none, ask for chunks as above)
 ///                            | release(offset)    (the transfer's pin)
 ///     process     -> manager : pin(offset, node) | unpin(offset, node)
 ///                              (relayed to that node's manager: a holder of
@@ -42,6 +48,7 @@ using store_manager_actor = caf::typed_actor<
   caf::replies_to<fetch_atom, std::uint64_t, object_id>::with<object_meta>,
   caf::replies_to<chunk_atom, std::uint64_t, std::uint64_t, std::uint64_t>::with<
     std::vector<char>>,
+  caf::replies_to<chunk_atom>::with<std::uint16_t, std::uint64_t>,
   caf::reacts_to<release_atom, std::uint64_t>,
   caf::reacts_to<pin_atom, std::uint64_t>,
   caf::reacts_to<unpin_atom, std::uint64_t>,
