@@ -82,13 +82,21 @@ std::vector<object_puller::chunk> object_puller::next_chunks(transfer_state& t) 
   return out;
 }
 
+std::map<troupe::object_id, object_puller::transfer_state>::iterator
+object_puller::live_transfer(const chunk& answered) {
+  auto it = transfers_.find(answered.id);
+  if (it != transfers_.end()
+      && (!it->second.created || it->second.generation != answered.generation))
+    return transfers_.end();
+  return it;
+}
+
 std::vector<object_puller::chunk> object_puller::on_chunk(const chunk& answered,
                                                           const char* bytes,
                                                           std::size_t size,
                                                           completed* done) {
-  auto it = transfers_.find(answered.id);
-  if (it == transfers_.end() || !it->second.created
-      || it->second.generation != answered.generation)
+  auto it = live_transfer(answered);
+  if (it == transfers_.end())
     return {};
   auto& t = it->second;
   auto start = answered.start;
@@ -102,9 +110,8 @@ std::vector<object_puller::chunk> object_puller::on_chunk(const chunk& answered,
 
 std::vector<object_puller::chunk> object_puller::on_written(const chunk& answered,
                                                             completed* done) {
-  auto it = transfers_.find(answered.id);
-  if (it == transfers_.end() || !it->second.created
-      || it->second.generation != answered.generation)
+  auto it = live_transfer(answered);
+  if (it == transfers_.end())
     return {};
   auto& t = it->second;
   auto n = answered.start < t.meta.size

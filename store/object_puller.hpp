@@ -131,6 +131,9 @@ private:
   };
 
   std::vector<chunk> next_chunks(transfer_state& t);
+  /// Returns the transfer an answered chunk belongs to, or end() when the
+  /// answer is stale (the transfer is gone, not created, or restarted).
+  std::map<troupe::object_id, transfer_state>::iterator live_transfer(const chunk& answered);
   /// Counts `n` bytes of an answered chunk as received; returns the next
   /// chunks or finishes the transfer.
   std::vector<chunk> received(std::map<troupe::object_id, transfer_state>::iterator it,

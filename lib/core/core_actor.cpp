@@ -142,8 +142,12 @@ public:
     self_->send(granter ? granter : scheduler(), return_atom::value, worker_id);
   }
   void push(const executor_actor& executor, std::vector<char> batch) override {
-    self_->state.links->send(executor.node(), [self = self_, executor,
-                                               batch = std::move(batch)]() mutable {
+    auto& links = *self_->state.links;
+    if (links.sends_now(executor.node())) { // the hot path: no closure to build
+      self_->send(executor, push_atom::value, std::move(batch));
+      return;
+    }
+    links.send(executor.node(), [self = self_, executor, batch = std::move(batch)]() mutable {
       self->send(executor, push_atom::value, std::move(batch));
     });
   }

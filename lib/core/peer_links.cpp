@@ -89,6 +89,12 @@ void peer_links::lost(const peer& who) {
   links_.erase(it); // (5) forgotten, with its endpoint: dead peers leave nothing
 }
 
+bool peer_links::sends_now(const peer& who) const {
+  auto it = links_.find(who);
+  return it == links_.end() || it->second.st == state::direct
+         || it->second.st == state::relayed;
+}
+
 bool peer_links::is_direct(const peer& who) const {
   auto it = links_.find(who);
   return it != links_.end() && it->second.st == state::direct;

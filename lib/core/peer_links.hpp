@@ -68,6 +68,9 @@ public:
 
   /// Returns whether messages to `who` take a direct connection.
   bool is_direct(const peer& who) const;
+  /// Returns whether a message to `who` goes at once, nothing to connect or
+  /// wait for: then the caller sends it itself (no action is made).
+  bool sends_now(const peer& who) const;
   /// Returns the number of direct connections opened and up.
   std::size_t direct_count() const noexcept { return direct_; }
 

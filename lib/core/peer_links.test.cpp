@@ -47,9 +47,11 @@ TEST_CASE("messages wait for the connection to their peer, then go in the order 
   REQUIRE(f.io.asked.size() == 1); // one connection for both
   CHECK(f.io.asked[0].port == 4000);
   CHECK(f.sent.empty());
+  CHECK_FALSE(f.links.sends_now(node(2)));
   f.links.on_connected({"127.0.0.1", 4000}, node(2));
   CHECK(f.sent == std::vector<int>{1, 2});
   CHECK(f.links.is_direct(node(2)));
+  CHECK(f.links.sends_now(node(2)));
   f.links.send(node(2), f.note(3));
   CHECK(f.sent == std::vector<int>{1, 2, 3});
   CHECK(f.io.asked.size() == 1);
