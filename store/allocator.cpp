@@ -1,6 +1,9 @@
 #include "store/allocator.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 #include <new>
 #include <stdexcept>
 
@@ -11,6 +14,8 @@
 #include <boost/interprocess/managed_external_buffer.hpp>
 #include <boost/interprocess/managed_shared_memory.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
+
+#include "store/page_faults.hpp"
 
 namespace bip = boost::interprocess;
 
@@ -56,6 +61,10 @@ allocator::~allocator() = default;
 
 bool allocator::reserve(std::size_t, std::size_t) {
   return true;
+}
+
+void allocator::copy_in(std::size_t offset, const std::byte* src, std::size_t n) {
+  std::memcpy(base() + offset, src, n);
 }
 
 // -- heap_allocator -----------------------------------------------------------
@@ -196,6 +205,51 @@ bool shm_allocator::reserve(std::size_t offset, std::size_t bytes) {
          && ::fallocate(impl_->fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
                         static_cast<off_t>(bytes))
               == 0;
+}
+
+namespace {
+
+// Below this, one memcpy is cheaper than asking which pages exist.
+constexpr std::size_t copy_by_runs_from = 1024 * 1024;
+
+/// Writes [src, src + n) at `offset` of file `fd`; false on an error.
+bool pwrite_fully(int fd, const std::byte* src, std::size_t n, std::size_t offset) {
+  while (n > 0) {
+    auto done = ::pwrite(fd, src, n, static_cast<off_t>(offset));
+    if (done < 0 && errno == EINTR)
+      continue;
+    if (done <= 0)
+      return false;
+    src += done;
+    n -= static_cast<std::size_t>(done);
+    offset += static_cast<std::size_t>(done);
+  }
+  return true;
+}
+
+} // namespace
+
+void shm_allocator::copy_in(std::size_t offset, const std::byte* src, std::size_t n) {
+  auto* dst = base() + offset;
+  if (n < copy_by_runs_from || impl_->fd < 0) {
+    std::memcpy(dst, src, n);
+    return;
+  }
+  // Whole pages only go by pwrite; the partial ones at the ends may be
+  // shared with a neighbour being written through its mapping.
+  constexpr std::size_t page = 4096;
+  auto head = (page - offset % page) % page;
+  auto body = (n - head) / page * page;
+  std::memcpy(dst, src, head);
+  for_each_page_run(dst + head, body, [&](std::size_t at, std::size_t len, bool exists) {
+    if (exists) {
+      map_for_writing(dst + head + at, len);
+      std::memcpy(dst + head + at, src + head + at, len);
+    } else if (!pwrite_fully(impl_->fd, src + head + at, len, offset + head + at)) {
+      std::memcpy(dst + head + at, src + head + at, len); // e.g. /dev/shm full: fault as before
+    }
+  });
+  std::memcpy(dst + head + body, src + head + body, n - head - body);
 }
 
 } // namespace troupe::store

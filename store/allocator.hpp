@@ -49,6 +49,10 @@ public:
   /// when there is no room. Process memory always exists: the default
   /// returns true.
   virtual bool reserve(std::size_t offset, std::size_t bytes);
+
+  /// Copies `n` bytes from `src` to [offset, offset + n) of the region, by
+  /// whatever is fastest for the pages they land on. The default memcpy's.
+  virtual void copy_in(std::size_t offset, const std::byte* src, std::size_t n);
 };
 
 /// An allocator over one region of process memory, for tests and for
@@ -111,6 +115,12 @@ public:
   std::byte* named_block(const char* name, std::size_t bytes) override;
   /// Allocates the pages of the segment's file (fallocate): no byte changes.
   bool reserve(std::size_t offset, std::size_t bytes) override;
+  /// A large copy goes to pages that exist by memcpy, and to pages that do
+  /// not by `pwrite` on the segment's file: the kernel then allocates them
+  /// without zeroing them first and without a fault per page (3.6 GB/s
+  /// against 1.2-1.5 for memcpy into pages that never existed, measured on
+  /// the 2-core VM; 8-15 GB/s for memcpy into pages that exist).
+  void copy_in(std::size_t offset, const std::byte* src, std::size_t n) override;
 
   /// Returns the segment's name.
   const std::string& name() const noexcept { return name_; }

@@ -102,6 +102,26 @@ object_store::object_store(allocator& alloc)
 writable object_store::create(const troupe::object_id& id,
                               std::size_t data_size, std::uint64_t type_hash,
                               std::string_view type_name, encoding enc) {
+  auto w = allocate_object(id, data_size, type_hash, type_name, enc);
+  // A large object is about to be written whole: map its pages at one read
+  // fault per 64 KiB rather than take a write fault per page.
+  if (data_size >= page_aligned_from)
+    map_for_writing(w.data, data_size);
+  return w;
+}
+
+writable object_store::create_copy(const troupe::object_id& id, const std::byte* src,
+                                   std::size_t size, std::uint64_t type_hash,
+                                   std::string_view type_name, encoding enc) {
+  auto w = allocate_object(id, size, type_hash, type_name, enc);
+  if (size > 0)
+    alloc_.copy_in(static_cast<std::size_t>(w.data - alloc_.base()), src, size);
+  return w;
+}
+
+writable object_store::allocate_object(const troupe::object_id& id,
+                                       std::size_t data_size, std::uint64_t type_hash,
+                                       std::string_view type_name, encoding enc) {
   auto full = [&] {
     return troupe::object_store_full(
       "object store full: " + std::to_string(data_size)
@@ -150,10 +170,6 @@ writable object_store::create(const troupe::object_id& id,
   auto offset = static_cast<std::uint64_t>(static_cast<std::byte*>(mem)
                                            - alloc_.base());
   raise_high_water(offset + total);
-  // A large object is about to be written whole: map its pages at one read
-  // fault per 64 KiB rather than take a write fault per page.
-  if (data_size >= page_aligned_from)
-    map_for_writing(h->data(), data_size);
   return {offset, h->data(), data_size};
 }
 

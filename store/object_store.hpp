@@ -82,6 +82,12 @@ public:
                   std::uint64_t type_hash, std::string_view type_name,
                   encoding enc);
 
+  /// As `create`, then copies the `size` bytes at `src` in as its data, by
+  /// the fastest way for the store's pages (see `allocator::copy_in`).
+  writable create_copy(const troupe::object_id& id, const std::byte* src,
+                       std::size_t size, std::uint64_t type_hash,
+                       std::string_view type_name, encoding enc);
+
   /// Makes the object immutable and visible to readers. Throws
   /// `std::logic_error` when it was sealed already.
   void seal(std::uint64_t offset);
@@ -123,6 +129,10 @@ private:
   struct control_block;
 
   header& checked_header(std::uint64_t offset) const;
+  /// `create` without preparing the data's pages for the writer.
+  writable allocate_object(const troupe::object_id& id, std::size_t data_size,
+                           std::uint64_t type_hash, std::string_view type_name,
+                           encoding enc);
   void raise_high_water(std::uint64_t end);
 
   allocator& alloc_;

@@ -1,6 +1,9 @@
 #include "store/page_faults.hpp"
 
 #include <cstdint>
+#include <vector>
+
+#include <sys/mman.h>
 
 namespace troupe::store {
 
@@ -37,6 +40,25 @@ void map_for_writing(const std::byte* p, std::size_t n) noexcept {
 void fault_in(const std::byte* p, std::size_t n) noexcept {
   auto skew = reinterpret_cast<std::uintptr_t>(p) % page_bytes;
   touch(p - skew, n + skew, page_bytes);
+}
+
+void for_each_page_run(const std::byte* p, std::size_t n,
+                       const std::function<void(std::size_t, std::size_t, bool)>& fn) {
+  if (n == 0)
+    return;
+  std::vector<unsigned char> resident(n / page_bytes);
+  if (::mincore(const_cast<std::byte*>(p), n, resident.data()) != 0) {
+    fn(0, n, true);
+    return;
+  }
+  std::size_t start = 0;
+  for (std::size_t i = 1; i <= resident.size(); ++i) {
+    bool here = resident[start] & 1;
+    if (i == resident.size() || static_cast<bool>(resident[i] & 1) != here) {
+      fn(start * page_bytes, (i - start) * page_bytes, here);
+      start = i;
+    }
+  }
 }
 
 } // namespace troupe::store

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 // Page faults of a shared-memory segment are what a fresh store spends its
 // first writes on. Measured on the 2-core VM (a 400 MB range of a /dev/shm
@@ -32,5 +33,14 @@ void map_for_writing(const std::byte* p, std::size_t n) noexcept;
 /// fault-around. Read faults only, so a page another process is writing
 /// keeps its bytes. 0.4 s for 400 MB here.
 void fault_in(const std::byte* p, std::size_t n) noexcept;
+
+/// Calls `fn(at, len, exists)` for each run of pages of [p, p + n) that
+/// exist in the mapped file (or do not), in order, `at` counted from `p`.
+/// `p` and `n` are whole pages. A page exists when its file has it, mapped
+/// in this process or not (mincore). When that cannot be asked, it is one
+/// run that exists.
+void for_each_page_run(const std::byte* p, std::size_t n,
+                       const std::function<void(std::size_t at, std::size_t len,
+                                                bool exists)>& fn);
 
 } // namespace troupe::store

@@ -13,6 +13,7 @@
 
 #include "store/allocator.hpp"
 #include "store/object_store.hpp"
+#include "store/page_faults.hpp"
 
 using namespace troupe::store;
 
@@ -123,4 +124,66 @@ TEST_CASE("a store keeps a quarter of itself ahead, between 64 MiB and 1 GiB") {
   CHECK(prefault_ahead(100 * mib) == 64 * mib);
   CHECK(prefault_ahead(32 * mib) == 32 * mib);
   CHECK(prefault_ahead(16384 * mib) == 1024 * mib);
+}
+
+TEST_CASE("the pages of a range are reported as runs that exist and runs that do not") {
+  segment_guard g;
+  auto seg = shm_allocator::create(g.name, 16 * mib);
+  auto* range = seg->base() + 8 * mib; // past the segment's own bookkeeping
+  range[4 * 4096] = std::byte{1};
+  range[5 * 4096 + 17] = std::byte{1};
+  range[20 * 4096 + 4095] = std::byte{1};
+  struct run {
+    std::size_t at, len;
+    bool exists;
+    bool operator==(const run&) const = default;
+  };
+  std::vector<run> runs;
+  for_each_page_run(range, 32 * 4096, [&](std::size_t at, std::size_t len, bool exists) {
+    runs.push_back({at, len, exists});
+  });
+  std::vector<run> expected{{0, 4 * 4096, false},
+                            {4 * 4096, 2 * 4096, true},
+                            {6 * 4096, 14 * 4096, false},
+                            {20 * 4096, 4096, true},
+                            {21 * 4096, 11 * 4096, false}};
+  CHECK(runs == expected);
+}
+
+TEST_CASE("a copied-in object lands whole over pages that exist and pages that do not, "
+          "and its neighbours keep their bytes") {
+  segment_guard g;
+  auto seg = shm_allocator::create(g.name, 32 * mib);
+  object_store store{*seg};
+  // Freed memory keeps its pages: the copy below starts over them.
+  auto earlier = store.create({5, 1}, 2 * mib, 0, "bytes", troupe::encoding::raw_array);
+  std::memset(earlier.data, 0x5a, earlier.size);
+  store.unpin(earlier.offset);
+  std::vector<std::byte> src(6 * mib + 123);
+  for (std::size_t i = 0; i < src.size(); ++i)
+    src[i] = static_cast<std::byte>((i * 7 + i / 4096) & 0xff);
+  // Where it will land (the allocator reuses the freed block from its front):
+  // partly over pages that exist, partly over pages that never did.
+  auto* at = earlier.data;
+  auto pages = (src.size() + 4095) / 4096;
+  auto before = resident_pages(at, pages * 4096);
+  REQUIRE(before > 0);
+  REQUIRE(before < pages);
+  auto w = store.create_copy({5, 2}, src.data(), src.size(), 0, "bytes",
+                             troupe::encoding::raw_array);
+  CHECK(w.data == at);
+  auto after = store.create({5, 3}, 10000, 0, "bytes", troupe::encoding::raw_array);
+  std::memset(after.data, 0x33, after.size);
+  store.seal(w.offset);
+  auto r = store.view(w.offset);
+  REQUIRE(r.size == src.size());
+  CHECK(std::memcmp(r.data, src.data(), src.size()) == 0);
+  CHECK(resident_pages(at, pages * 4096) == pages);
+  bool neighbour_intact = true;
+  for (std::size_t i = 0; i < after.size; ++i)
+    neighbour_intact = neighbour_intact && after.data[i] == std::byte{0x33};
+  CHECK(neighbour_intact);
+  // Another mapping of the segment reads the same bytes.
+  auto other = shm_allocator::open(g.name);
+  CHECK(std::memcmp(other->base() + (w.data - seg->base()), src.data(), src.size()) == 0);
 }

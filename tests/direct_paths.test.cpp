@@ -14,6 +14,7 @@
 #include "lib/core/client.hpp"
 #include "lib/protocol/status.hpp"
 #include "tests/cluster_fixture.hpp"
+#include "tests/process_helpers.hpp"
 #include "tests/rendezvous.hpp"
 #include "tests/three_nodes.hpp"
 
@@ -54,10 +55,10 @@ troupe::process_status own_status() {
 }
 
 /// Freezes a process for the guard's life (SIGSTOP, then SIGCONT), also
-/// when the test fails.
+/// when the test fails. Every thread of it has stopped once it is built.
 class frozen {
 public:
-  explicit frozen(int pid) : pid_(pid) { REQUIRE(::kill(pid_, SIGSTOP) == 0); }
+  explicit frozen(int pid) : pid_(pid) { REQUIRE(troupe::test::stop_process(pid_)); }
   ~frozen() { ::kill(pid_, SIGCONT); }
   frozen(const frozen&) = delete;
   frozen& operator=(const frozen&) = delete;

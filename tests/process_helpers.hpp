@@ -40,6 +40,43 @@ inline bool gone_within(int pid, std::chrono::milliseconds timeout) {
   return true;
 }
 
+/// Returns the state letter of thread `tid` of process `pid` ('R', 'S', 'T',
+/// ...), or 0 when it is gone.
+inline char thread_state(int pid, const std::string& tid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/task/" + tid + "/stat"};
+  std::string line;
+  if (!std::getline(stat, line))
+    return 0;
+  auto close = line.rfind(')');
+  return close != std::string::npos && line.size() > close + 2 ? line[close + 2] : 0;
+}
+
+/// Sends SIGSTOP to `pid` and waits (up to `timeout`) until every one of its
+/// threads has stopped. `kill` returns before that: a thread already running
+/// on another core goes on until it next enters the kernel, long enough to
+/// pass on a message sent right after. Returns whether all stopped in time.
+inline bool stop_process(int pid, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  if (::kill(pid, SIGSTOP) != 0)
+    return false;
+  auto until = std::chrono::steady_clock::now() + timeout;
+  auto task_dir = "/proc/" + std::to_string(pid) + "/task";
+  for (;;) {
+    bool all = true;
+    std::error_code ec;
+    for (auto& t : std::filesystem::directory_iterator(task_dir, ec)) {
+      auto state = thread_state(pid, t.path().filename().string());
+      all = all && (state == 'T' || state == 't' || state == 0);
+    }
+    if (ec)
+      return false;
+    if (all)
+      return true;
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 /// Returns the pids of processes whose environment holds `entry`.
 inline std::vector<int> processes_with_env(const std::string& entry) {
   std::vector<int> out;

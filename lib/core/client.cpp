@@ -271,10 +271,8 @@ stored_value client::store_value(encoded_value& v, const object_id& id, bool in_
     return s;
   }
   auto& store = *mapping_->store;
-  auto w = store.create(id, v.size(), v.type_hash, v.type_name,
-                          v.enc);
-  if (v.size() > 0) // an empty value put in the store may have no data pointer
-    std::memcpy(w.data, v.data(), v.size());
+  auto w = store.create_copy(id, v.data(), v.size(),
+                             v.type_hash, v.type_name, v.enc);
   store.seal(w.offset);
   // The object directory learns where a large object is (other nodes may
   // pull it from here, or from copies, when its owner's node is gone). A
