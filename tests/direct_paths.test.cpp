@@ -10,16 +10,15 @@
 #include <unistd.h>
 #include <vector>
 
-#include "lib/common/ask.hpp"
-#include "lib/core/client.hpp"
-#include "lib/protocol/status.hpp"
 #include "tests/cluster_fixture.hpp"
+#include "tests/own_status.hpp"
 #include "tests/process_helpers.hpp"
 #include "tests/rendezvous.hpp"
 #include "tests/three_nodes.hpp"
 
 using namespace std::chrono_literals;
 using troupe::test::local_cluster;
+using troupe::test::own_status;
 
 namespace {
 
@@ -44,15 +43,6 @@ TROUPE_REMOTE(make_relay_probe);
 TROUPE_REMOTE(&relay_probe::add);
 TROUPE_REMOTE(&relay_probe::daemon_pid);
 TROUPE_REMOTE(&relay_probe::add_through);
-
-/// Returns this driver's own status document (what `troupe list` shows).
-troupe::process_status own_status() {
-  auto& c = troupe::detail::client::get();
-  auto text = troupe::detail::ask<std::string>(c.system(), c.core(), 5s,
-                                               "the core did not answer",
-                                               troupe::status_atom::value);
-  return troupe::from_json_text<troupe::process_status>(text);
-}
 
 /// Freezes a process for the guard's life (SIGSTOP, then SIGCONT), also
 /// when the test fails. Every thread of it has stopped once it is built.

@@ -147,13 +147,15 @@ TEST_CASE("a segfaulting task fails with worker_crashed naming the signal") {
 
 /// Occupies both workers with long tasks, waits until both run (each writes
 /// a file named by its pid), sends `signal` to one of them, and checks that
-/// exactly its task fails, killed by SIGKILL (SIGKILL itself, or the node's,
+/// exactly its task (which has no retries) fails, killed by SIGKILL (SIGKILL itself, or the node's,
 /// once the heartbeat finds it frozen), while the other finishes in its own
 /// worker; the node keeps serving.
 void one_worker_fails_after(int signal, int task_millis) {
   temp_dir dir;
-  auto a = troupe::task(signal_then_sleep).remote(dir.str(), task_millis);
-  auto b = troupe::task(signal_then_sleep).remote(dir.str(), task_millis);
+  // Not run again (retries.test.cpp covers that): the failure is the subject.
+  troupe::task_options once{.max_retries = 0};
+  auto a = troupe::task(signal_then_sleep, once).remote(dir.str(), task_millis);
+  auto b = troupe::task(signal_then_sleep, once).remote(dir.str(), task_millis);
   REQUIRE_MESSAGE(troupe::test::eventually(
                     [&] { return troupe::test::count_files(dir.str(), "started-") == 2; },
                     30s),

@@ -40,7 +40,13 @@ submission submit_call(const function_entry& fn, std::vector<task_arg>&& args,
 submission submit_task(const function_entry& fn, std::vector<task_arg>&& args,
                        const task_options& options) {
   return submit_call(fn, std::move(args), options.name, placement_of(options),
-                     options.generator_backpressure);
+                     options.generator_backpressure, [&](task_record& t) {
+                       // A generator's items reached its consumer already.
+                       if (fn.streams)
+                         return;
+                       t.max_retries = options.max_retries;
+                       t.retry_exceptions = options.retry_exceptions;
+                     });
 }
 
 ref_ptr stream_next(stream_handle& s, deadline until) {

@@ -128,6 +128,13 @@ public:
   /// Sets the value of a pending object; returns false if it is unknown.
   bool fulfill(const object_id& id, stored_value value);
 
+  /// Lets go of a value that no object takes (a result dropped as a
+  /// duplicate): its pin in a store, if it has one, is released.
+  void discard(const stored_value& value) {
+    if (value.in_store)
+      unpin_(value.offset, value.node);
+  }
+
   /// Fails a pending object; returns false if it is unknown.
   bool fail(const object_id& id, error_info error);
 

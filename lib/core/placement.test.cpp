@@ -25,8 +25,8 @@ constexpr std::size_t field_count() {
 // A new field in either option struct: if it says where work runs, add it to
 // both structs, to `placement_options` and to `placement_of`, then count it
 // here.
-static_assert(field_count<task_options>() == 7,
-              "5 placement fields, the name, generator_backpressure");
+static_assert(field_count<task_options>() == 9,
+              "5 placement fields, the name, generator_backpressure, max_retries, retry_exceptions");
 static_assert(field_count<actor_options>() == 9,
               "5 placement fields, the name, its namespace, max_concurrency, detached");
 

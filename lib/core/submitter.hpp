@@ -34,6 +34,13 @@ struct resolved_arg {
 ///     running --(4) result arrives------------> done
 ///     running --(5) worker dies---------------> failed (worker_crashed)
 ///     queued ---(6) lease denied--------------> failed (unschedulable)
+///     running --(7) worker or node dies, or a -> queued (attempt + 1)
+///                   retried exception, with
+///                   retries left
+///
+/// A result is taken only from the process that runs the task's current
+/// attempt: one from an earlier attempt's worker (a zombie, thought dead)
+/// is dropped, and its stored value released.
 struct task_record {
   std::uint64_t task_id = 0;
   const function_entry* fn = nullptr;
@@ -53,6 +60,12 @@ struct task_record {
   /// A generator's most items ahead of its consumer (its stream is
   /// `return_id`, an id of `object_table::open_stream`).
   std::uint32_t backpressure = 0;
+  /// Plain tasks: runs after a system failure (-1: without limit), and the
+  /// exceptions that also run the task again.
+  int max_retries = 0;
+  retry_exceptions_policy retry_exceptions;
+  std::uint32_t attempt = 1;   ///< the run under way (1: the first)
+  error_info last_failure;     ///< why the previous attempt failed
 };
 
 /// The submitter's effects on the world; the core actor sends messages, tests
@@ -205,6 +218,14 @@ private:
   /// Returns whether tasks of `fn` may queue behind others on a worker.
   bool pipelinable(const function_entry* fn) const;
   void fail_task(std::uint64_t task_id, const error_info& error);
+  /// Runs the task again after `why` if its retries allow; returns whether.
+  bool retry(std::uint64_t task_id, const error_info& why);
+  /// Gives back the task's place on its lease; returns the lease's shape
+  /// key (empty when it had none).
+  std::string leave_lease(task_record& t);
+  /// Returns whether a result from `sender` answers the task's current
+  /// attempt (a null sender, from tests, always does).
+  bool from_current_attempt(const task_record& t, const caf::strong_actor_ptr& sender) const;
   void release_lease(std::uint64_t worker_id);
   void pump_actor(const object_id& id);
   std::vector<char> encode_batch(const std::vector<std::uint64_t>& ids);

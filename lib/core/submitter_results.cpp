@@ -129,8 +129,15 @@ void submitter::on_results(const std::vector<char>& bytes,
       continue;
     }
     auto it = tasks_.find(p.task_id);
-    if (it == tasks_.end())
+    if (it == tasks_.end() || !from_current_attempt(it->second, sender)) {
+      // Sealed once: a late or duplicate answer changes nothing, and what
+      // it stored goes back.
+      if (p.ok)
+        table_.discard(p.value);
+      for (auto& v : p.extra)
+        table_.discard(v);
       continue;
+    }
     auto& fs = stats_[it->second.fn];
     auto us = static_cast<double>(p.exec_ns) / 1000.0;
     fs.avg_exec_us = fs.runs == 0 ? us : 0.8 * fs.avg_exec_us + 0.2 * us;
@@ -139,18 +146,44 @@ void submitter::on_results(const std::vector<char>& bytes,
       table_.end_stream(it->second.return_id, p.item_count);
     if (p.ok)
       finish(p.task_id, &p.value, nullptr, &p.extra);
-    else
+    else if (!retry(p.task_id, p.error))
       finish(p.task_id, nullptr, &p.error);
   }
 }
 
-void submitter::finish(std::uint64_t task_id, const stored_value* value,
-                       const error_info* error, const std::vector<stored_value>* extra) {
-  auto it = tasks_.find(task_id);
-  if (it == tasks_.end())
-    return;
-  auto t = std::move(it->second);
-  tasks_.erase(it);
+bool submitter::from_current_attempt(const task_record& t,
+                                     const caf::strong_actor_ptr& sender) const {
+  // Every process is a CAF node of its own: the current attempt's answers
+  // come from its lease's worker process (as the executor, its core or its
+  // stream actor). Actor calls are matched with their instance elsewhere.
+  if (!sender || t.actor_id.valid())
+    return true;
+  auto lit = leases_.find(t.worker_id);
+  return lit != leases_.end() && lit->second.executor
+         && lit->second.executor.node() == sender->node();
+}
+
+bool submitter::retry(std::uint64_t task_id, const error_info& why) {
+  auto& t = tasks_.at(task_id);
+  if (t.actor_id.valid() || node_down_)
+    return false;
+  bool system = why.kind == error_kind::worker_crashed || why.kind == error_kind::node_died;
+  bool thrown = why.kind == error_kind::task_failed
+                && t.retry_exceptions.retries(why.exception_type);
+  if (!system && !thrown)
+    return false;
+  if (t.max_retries >= 0 && t.attempt > static_cast<std::uint32_t>(t.max_retries))
+    return false;
+  ++t.attempt;
+  t.last_failure = why;
+  auto key = leave_lease(t);
+  enqueue(task_id);
+  if (!key.empty())
+    pump(key);
+  return true;
+}
+
+std::string submitter::leave_lease(task_record& t) {
   std::string key;
   if (t.worker_id != 0) {
     if (auto lit = leases_.find(t.worker_id); lit != leases_.end()) {
@@ -167,9 +200,31 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
       }
     }
   }
+  t.worker_id = 0;
+  return key;
+}
+
+void submitter::finish(std::uint64_t task_id, const stored_value* value,
+                       const error_info* error, const std::vector<stored_value>* extra) {
+  auto it = tasks_.find(task_id);
+  if (it == tasks_.end())
+    return;
+  auto t = std::move(it->second);
+  tasks_.erase(it);
+  auto worker_id = t.worker_id;
+  auto key = leave_lease(t);
   if (t.creates_actor)
-    io_.actor_created(t.actor_id, t.worker_id, value, error);
-  finish_objects(t, value, error, extra);
+    io_.actor_created(t.actor_id, worker_id, value, error);
+  if (error && t.attempt > 1) {
+    // Say that it ran more than once, and why it ran again.
+    auto last = *error;
+    last.message += " (on attempt " + std::to_string(t.attempt) + "; attempt "
+                    + std::to_string(t.attempt - 1) + " failed with "
+                    + to_string(t.last_failure.kind) + ")";
+    finish_objects(t, value, &last, extra);
+  } else {
+    finish_objects(t, value, error, extra);
+  }
   if (!key.empty())
     pump(key);
 }
@@ -243,7 +298,8 @@ void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reaso
     auto& t = tasks_.at(tid);
     t.worker_id = 0;
     error_info e{kind, t.name, "", reason};
-    finish(tid, nullptr, &e);
+    if (!retry(tid, e))
+      finish(tid, nullptr, &e);
   }
   pump(key);
 }
@@ -281,7 +337,12 @@ std::vector<task_row> submitter::task_rows(std::size_t limit) const {
     if (out.size() == limit)
       break;
     const char* state = t.unresolved > 0 ? "waiting" : t.worker_id != 0 ? "running" : "queued";
-    out.push_back({id, t.name, state, node_of_worker(t.worker_id), t.actor_id.valid()});
+    task_row row{id, t.name, state, node_of_worker(t.worker_id), t.actor_id.valid()};
+    row.attempt = t.attempt;
+    if (t.attempt > 1)
+      row.last_failure = std::string{to_string(t.last_failure.kind)} + ": "
+                         + t.last_failure.message;
+    out.push_back(std::move(row));
   }
   return out;
 }

@@ -192,7 +192,9 @@ void to_json(json& j, const task_row& x) {
        {"name", x.name},
        {"state", x.state},
        {"node", x.node},
-       {"actor", x.actor}};
+       {"actor", x.actor},
+       {"attempt", x.attempt},
+       {"last_failure", x.last_failure}};
 }
 
 void from_json(const json& j, task_row& x) {
@@ -201,6 +203,8 @@ void from_json(const json& j, task_row& x) {
   read(j, "state", x.state);
   read(j, "node", x.node);
   read(j, "actor", x.actor);
+  read(j, "attempt", x.attempt);
+  read(j, "last_failure", x.last_failure);
 }
 
 void to_json(json& j, const object_row& x) {

@@ -136,6 +136,8 @@ struct task_row {
   std::string state; ///< waiting, queued or running
   std::uint64_t node = 0;
   bool actor = false;
+  std::uint32_t attempt = 1;  ///< the run under way (retries: 2, 3, ...)
+  std::string last_failure;   ///< why the previous attempt failed, if any
 
   bool operator==(const task_row&) const = default;
 };

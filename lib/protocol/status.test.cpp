@@ -61,7 +61,7 @@ process_status process_sample() {
   x.role = "driver";
   x.address = "127.0.0.1:40123";
   x.direct_peers = 3;
-  x.tasks.push_back({9, "where", "running", 1, false});
+  x.tasks.push_back({9, "where", "running", 1, false, 2, "worker_crashed: gone"});
   x.objects.push_back({"7.1", true, "ready", 8388608, 1});
   return x;
 }
@@ -84,6 +84,9 @@ TEST_CASE("every status struct is read back as it was written") {
   store_status store{"/troupe-x", 1ull << 40, 12, 3, 4, 5};
   CHECK(round_trip(store) == store);
   task_row t{~0ull, "f", "queued", 0, true};
+  CHECK(round_trip(t) == t);
+  t.attempt = 3;
+  t.last_failure = "worker_crashed: killed by signal 9 (SIGKILL)";
   CHECK(round_trip(t) == t);
   object_row o{"1.1", false, "failed", 0, 0};
   CHECK(round_trip(o) == o);
@@ -126,7 +129,8 @@ TEST_CASE("a process's document keeps its keys and their order") {
   check_reads_and_writes(
       R"({"owner":7,"pid":1234,"node":1,"role":"driver",)"
       R"("address":"127.0.0.1:40123","direct_peers":3,)"
-      R"("tasks":[{"id":9,"name":"where","state":"running","node":1,"actor":false}],)"
+      R"("tasks":[{"id":9,"name":"where","state":"running","node":1,"actor":false,)"
+      R"("attempt":2,"last_failure":"worker_crashed: gone"}],)"
       R"("objects":[{"id":"7.1","owned":true,"state":"ready","size":8388608,"node":1}]})",
       process_sample());
 }

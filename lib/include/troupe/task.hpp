@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -15,6 +16,34 @@
 #include "troupe/scheduling.hpp"
 
 namespace troupe {
+
+/// Which exceptions thrown by a task run it again (`task_options::
+/// retry_exceptions`): none (`false`, the default), any (`true`), or those
+/// whose demangled type is in a list, e.g. `{"std::runtime_error"}`. Only
+/// the exact type is matched, not its bases: C++ exceptions cross
+/// processes by name. Each retry counts against `max_retries`.
+class retry_exceptions_policy {
+public:
+  retry_exceptions_policy(bool all = false) : all_(all) {} // NOLINT: `= true`
+  retry_exceptions_policy(std::initializer_list<std::string> types) : types_(types) {}
+  retry_exceptions_policy(std::vector<std::string> types) : types_(std::move(types)) {}
+
+  /// Returns whether an exception of `type` is retried.
+  [[nodiscard]] bool retries(std::string_view type) const {
+    if (all_)
+      return true;
+    for (auto& t : types_)
+      if (t == type)
+        return true;
+    return false;
+  }
+  /// Returns whether no exception is retried.
+  [[nodiscard]] bool none() const noexcept { return !all_ && types_.empty(); }
+
+private:
+  bool all_ = false;
+  std::vector<std::string> types_;
+};
 
 /// Per-call options of a task.
 ///
@@ -41,6 +70,13 @@ struct task_options {
   /// A streaming generator: the most items it runs ahead of its consumer
   /// (produced, not yet consumed); 0 for no limit (Ray's default).
   std::uint32_t generator_backpressure = 0;
+  /// How often the task runs again after a system failure: its worker
+  /// crashed or was killed, or its node died (then it runs on another
+  /// node). -1: without limit. Streaming generators are not run again.
+  int max_retries = 3;
+  /// Which of its own exceptions run it again, counted against
+  /// `max_retries` (default: none).
+  retry_exceptions_policy retry_exceptions;
 };
 
 namespace detail {
