@@ -12,6 +12,8 @@ const char* to_string(actor_phase p) noexcept {
     return "alive";
   case actor_phase::dying:
     return "dying";
+  case actor_phase::restarting:
+    return "restarting";
   case actor_phase::dead:
     return "dead";
   }
@@ -51,7 +53,7 @@ std::optional<actor_notice> actor_directory::up(const object_id& id,
                                                 std::uint64_t worker_id,
                                                 const endpoint& address) {
   auto* e = find(id);
-  if (!e || e->phase != actor_phase::pending)
+  if (!e || (e->phase != actor_phase::pending && e->phase != actor_phase::restarting))
     return std::nullopt;
   e->phase = actor_phase::alive;
   e->instance = instance;
@@ -67,7 +69,8 @@ std::optional<actor_notice> actor_directory::up(const object_id& id,
 std::optional<actor_notice> actor_directory::resolve(const object_id& id,
                                                      std::uint64_t caller) {
   auto* e = find(id);
-  if (e && (e->phase == actor_phase::pending || e->phase == actor_phase::dying)) {
+  if (e && (e->phase == actor_phase::pending || e->phase == actor_phase::dying
+            || e->phase == actor_phase::restarting)) {
     e->waiters.push_back(caller);
     return std::nullopt;
   }
@@ -101,31 +104,74 @@ std::optional<actor_notice> actor_directory::settle(const object_id& id,
   for (auto caller : e->subscribers)
     if (std::find(n.callers.begin(), n.callers.end(), caller) == n.callers.end())
       n.callers.push_back(caller);
+  // Its creator too, which may keep what it needs to rebuild it.
+  if (e->rec.max_restarts != 0
+      && std::find(n.callers.begin(), n.callers.end(), id.owner) == n.callers.end())
+    n.callers.push_back(id.owner);
   e->waiters.clear();
   e->subscribers.clear();
   return n;
 }
 
-std::optional<std::pair<object_id, std::string>>
-actor_directory::worker_exited(std::uint64_t worker_id, const process_exit& how) const {
+std::optional<actor_death> actor_directory::died(const object_id& id, const std::string& why,
+                                                 bool restartable, bool creator_alive) {
+  auto* e = find(id);
+  if (!e || e->phase == actor_phase::dead)
+    return std::nullopt;
+  auto max = e->rec.max_restarts;
+  bool room = max < 0 || e->restarts < static_cast<std::uint32_t>(max);
+  if (!restartable || !room || !creator_alive) {
+    auto reason = why;
+    if (restartable && max != 0 && !room)
+      reason += " (restarted " + std::to_string(e->restarts) + " times: max_restarts used up)";
+    else if (restartable && max != 0)
+      reason += " (not restarted: its creator is gone)";
+    auto n = settle(id, reason);
+    return actor_death{n ? std::move(*n) : actor_notice{}, false, e->restarts};
+  }
+  actor_death out;
+  out.restarting = true;
+  out.restarts = e->restarts++;
+  e->phase = actor_phase::restarting;
+  e->instance = nullptr;
+  e->address = {};
+  e->worker_id = 0;
+  e->kill_requested = false;
+  e->kill_restarts = false;
+  auto display = e->rec.name.empty() ? e->rec.class_name : e->rec.name;
+  e->death = {error_kind::actor_died, display, "",
+              why + "; restarting it (restart " + std::to_string(e->restarts)
+                + (max < 0 ? std::string{}
+                           : " of " + std::to_string(max))
+                + ")"};
+  // Those that knew it alive learn that their calls to it were lost; those
+  // waiting for it go on waiting for the new instance.
+  out.notice = {std::move(e->subscribers), status_of(id, e)};
+  e->subscribers.clear();
+  return out;
+}
+
+std::optional<actor_exit> actor_directory::worker_exited(std::uint64_t worker_id,
+                                                         const process_exit& how) const {
   for (auto& [id, e] : actors_) {
     if (e.worker_id != worker_id || e.phase == actor_phase::dead)
       continue;
     if (e.kill_requested)
-      return std::pair{id, std::string{"killed by troupe::kill"}};
+      return actor_exit{id, "killed by troupe::kill", e.kill_restarts};
     if (how.clean())
-      return std::pair{id, std::string{"it ended itself (troupe::exit_actor)"}};
-    return std::pair{id, "its worker crashed: " + how.description};
+      return actor_exit{id, "it ended itself (troupe::exit_actor)", false};
+    return actor_exit{id, "its worker crashed: " + how.description, true};
   }
   return std::nullopt;
 }
 
-std::uint64_t actor_directory::request_kill(const object_id& id) {
+std::uint64_t actor_directory::request_kill(const object_id& id, bool no_restart) {
   auto* e = find(id);
   if (!e || e->phase == actor_phase::dead)
     return 0;
   e->kill_requested = true;
-  return e->worker_id; // 0 while pending: killed as soon as it is up
+  e->kill_restarts = !no_restart;
+  return e->worker_id; // 0 while pending or restarting: killed once it is up
 }
 
 std::vector<object_id> actor_directory::on_node(std::uint64_t node) const {
@@ -156,7 +202,10 @@ actor_status actor_directory::status_of(const object_id& id, const actor_entry* 
     st.address = e->address;
   } else {
     st.death = e->death;
+    st.restarting = e->phase == actor_phase::restarting;
   }
+  if (e)
+    st.max_task_retries = e->rec.max_task_retries;
   return st;
 }
 

@@ -19,7 +19,14 @@ namespace troupe {
 ///     dying ----(4) its worker's exit / 1 s later--> dead (the cause)
 ///     any ------(5) killed, its node died, or its
 ///                   creator is gone (not detached)-> dead
-enum class actor_phase { pending, alive, dying, dead };
+///     alive, dying -(6) crashed, node died, or killed
+///                   with no_restart = false, while
+///                   restarts are left and its
+///                   creator lives ------------------> restarting (the creator
+///                                                     rebuilds it)
+///     restarting ---(7) up (the new instance) -------> alive
+///     restarting ---(8) its rebuild crashed ---------> (6) again, or dead
+enum class actor_phase { pending, alive, dying, restarting, dead };
 
 /// Returns the phase's name, e.g. "alive".
 const char* to_string(actor_phase p) noexcept;
@@ -34,6 +41,8 @@ struct actor_entry {
   endpoint address;        ///< where callers connect to the instance's process
   std::uint64_t worker_id = 0;
   bool kill_requested = false;
+  bool kill_restarts = false;   ///< killed with no_restart = false
+  std::uint32_t restarts = 0;   ///< how often it was rebuilt
   error_info death;
   std::vector<std::uint64_t> waiters; ///< callers to tell when it settles
   /// Callers that resolved it: told when it dies. (A caller connected
@@ -49,6 +58,20 @@ struct actor_notice {
   actor_status status;
 };
 
+/// What an actor's death leads to.
+struct actor_death {
+  actor_notice notice;         ///< the callers to tell (restarting or dead)
+  bool restarting = false;     ///< its creator is to rebuild it
+  std::uint32_t restarts = 0;  ///< rebuilds before this one
+};
+
+/// How a living actor's worker ended.
+struct actor_exit {
+  object_id id;
+  std::string why;
+  bool restartable = false; ///< a crash, or a kill that allows a restart
+};
+
 /// The cluster's actors and their names, with the state machine above.
 class actor_directory {
 public:
@@ -62,8 +85,8 @@ public:
   /// Returns the living (pending or alive) actor named `name` in `ns`.
   const actor_entry* find_by_name(const std::string& name, const std::string& ns) const;
 
-  /// (1) Its instance is up on `worker_id`. Returns the callers waiting for
-  /// it, or nothing when it was not pending.
+  /// (1, 7) Its instance is up on `worker_id`. Returns the callers waiting
+  /// for it, or nothing when it was not pending or restarting.
   std::optional<actor_notice> up(const object_id& id, const executor_actor& instance,
                                  std::uint64_t worker_id, const endpoint& address = {});
 
@@ -81,14 +104,26 @@ public:
   /// unknown.
   std::optional<actor_notice> settle(const object_id& id, const std::string& why);
 
-  /// (4) The worker of a living actor ended: returns the actor and why it
-  /// died (killed, ended itself, or crashed), or nothing for other workers.
-  std::optional<std::pair<object_id, std::string>>
-  worker_exited(std::uint64_t worker_id, const process_exit& how) const;
+  /// (4, 6, 8) The actor died because `why`. When the death is
+  /// `restartable` (a crash, its node's death, a kill that allows it), its
+  /// `max_restarts` leave room and its creator is alive, it is restarting:
+  /// the callers that knew it alive are told so (those waiting for it go on
+  /// waiting). Otherwise it is dead, as `settle`. A creation whose worker
+  /// crashed (pending) dies the same way. Nothing when it was dead or
+  /// unknown.
+  std::optional<actor_death> died(const object_id& id, const std::string& why,
+                                  bool restartable, bool creator_alive);
 
-  /// Records a kill. Returns the worker to kill now, or 0 when there is none
-  /// yet (the actor is killed as soon as it is up) or it is dead already.
-  std::uint64_t request_kill(const object_id& id);
+  /// (4) The worker of a living actor ended: returns the actor, why it died
+  /// (killed, ended itself, or crashed) and whether that allows a restart,
+  /// or nothing for other workers.
+  std::optional<actor_exit> worker_exited(std::uint64_t worker_id,
+                                          const process_exit& how) const;
+
+  /// Records a kill (`no_restart`: for good). Returns the worker to kill
+  /// now, or 0 when there is none yet (the actor is killed as soon as it is
+  /// up) or it is dead already.
+  std::uint64_t request_kill(const object_id& id, bool no_restart = true);
 
   /// Returns the actors not yet dead whose worker runs on `node`.
   std::vector<object_id> on_node(std::uint64_t node) const;

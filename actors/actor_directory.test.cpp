@@ -111,15 +111,15 @@ TEST_CASE("a dying actor's cause comes from its worker's exit") {
   CHECK_FALSE(d.resolve(a, 7)); // a dying actor's callers wait for its cause
   auto ended = d.worker_exited(worker(1, 1), exited(0));
   REQUIRE(ended);
-  CHECK(ended->first == a);
-  CHECK(ended->second == "it ended itself (troupe::exit_actor)");
+  CHECK(ended->id == a);
+  CHECK(ended->why == "it ended itself (troupe::exit_actor)");
   auto crashed = d.worker_exited(worker(1, 2), killed_by(SIGSEGV));
   REQUIRE(crashed);
-  CHECK(crashed->second == "its worker crashed: worker process 1 killed by signal 11");
+  CHECK(crashed->why == "its worker crashed: worker process 1 killed by signal 11");
   // An exit status that is not 0 is a crash, whatever its text says.
   process_exit misleading{3 << 8, "exited with status 0 (not really)"};
   CHECK(
-      d.worker_exited(worker(1, 3), misleading)->second.rfind("its worker crashed", 0) ==
+      d.worker_exited(worker(1, 3), misleading)->why.rfind("its worker crashed", 0) ==
       0);
   CHECK_FALSE(d.worker_exited(worker(2, 1), exited(0))); // no actor there
 }
@@ -134,8 +134,8 @@ TEST_CASE("a kill is carried out when the actor is up, and names the cause") {
   CHECK(d.request_kill(a) == worker(2, 4));
   auto why = d.worker_exited(worker(2, 4), killed_by(SIGKILL));
   REQUIRE(why);
-  CHECK(why->second == "killed by troupe::kill");
-  d.settle(a, why->second);
+  CHECK(why->why == "killed by troupe::kill");
+  d.settle(a, why->why);
   CHECK(d.request_kill(a) == 0); // dead: nothing to kill
 }
 
@@ -158,4 +158,96 @@ TEST_CASE(
   CHECK(d.owned_by(8) == std::vector<object_id>{pending}); // pending ones too
   d.settle(on2, "x");
   CHECK(d.on_node(2) == std::vector<object_id>{detached});
+}
+
+TEST_CASE("a crashed actor with restarts left restarts: those that knew it are told, those "
+          "waiting wait on, and the new instance makes it alive") {
+  actor_directory d;
+  object_id a{9, 1}; // created by the process of owner id 9
+  auto rec = named(a, "svc");
+  rec.max_restarts = 2;
+  rec.max_task_retries = 1;
+  d.add(rec);
+  d.up(a, {}, worker(1, 1));
+  REQUIRE(d.resolve(a, 7)); // alive: caller 7 subscribes
+  for (std::uint32_t n = 1; n <= 2; ++n) {
+    auto death = d.died(a, "its worker crashed: signal 9", true, true);
+    REQUIRE(death);
+    CHECK(death->restarting);
+    CHECK(death->restarts == n - 1);
+    // Those that knew it alive: 7, and from the second round 8.
+    CHECK(death->notice.callers == (n == 1 ? callers{7} : callers{8, 7}));
+    CHECK(death->notice.status.restarting);
+    CHECK_FALSE(death->notice.status.alive);
+    CHECK(death->notice.status.max_task_retries == 1);
+    CHECK(death->notice.status.death.message
+          == "its worker crashed: signal 9; restarting it (restart " + std::to_string(n)
+               + " of 2)");
+    CHECK(d.find(a)->phase == actor_phase::restarting);
+    CHECK(d.find_by_name("svc", "")); // the name stays taken
+    CHECK(d.on_node(1).empty());      // no worker while it restarts
+    CHECK_FALSE(d.resolve(a, 8));     // waits for the new instance
+    auto up = d.up(a, {}, worker(2, n));
+    REQUIRE(up);
+    CHECK(up->callers == callers{8});
+    CHECK(up->status.alive);
+    REQUIRE(d.resolve(a, 7));
+  }
+  // max_restarts used up: dead, and its creator hears it too.
+  auto last = d.died(a, "its worker crashed: signal 9", true, true);
+  REQUIRE(last);
+  CHECK_FALSE(last->restarting);
+  CHECK(d.find(a)->phase == actor_phase::dead);
+  CHECK(last->notice.status.death.message.find("max_restarts used up") != std::string::npos);
+  CHECK(last->notice.callers == callers{8, 7, 9});
+}
+
+TEST_CASE("a death that allows no restart, or whose creator is gone, is final") {
+  actor_directory d;
+  object_id a{9, 1}, b{9, 2}, c{9, 3};
+  for (auto id : {a, b, c}) {
+    auto rec = named(id, "");
+    rec.max_restarts = -1;
+    d.add(rec);
+    d.up(id, {}, worker(1, id.seq));
+  }
+  CHECK_FALSE(d.died(a, "it ended itself (troupe::exit_actor)", false, true)->restarting);
+  CHECK(d.find(a)->phase == actor_phase::dead);
+  auto orphan = d.died(b, "its worker crashed", true, false);
+  CHECK_FALSE(orphan->restarting);
+  CHECK(orphan->notice.status.death.message.find("its creator is gone") != std::string::npos);
+  // -1: without limit.
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(d.died(c, "crash", true, true)->restarting);
+    d.up(c, {}, worker(1, 100 + i));
+  }
+  // And a creation that crashed before it was up restarts as well.
+  object_id p{9, 4};
+  auto rec = named(p, "");
+  rec.max_restarts = 1;
+  d.add(rec);
+  CHECK(d.died(p, "its worker died while it was built", true, true)->restarting);
+  CHECK_FALSE(d.died(object_id{5, 5}, "unknown", true, true));
+}
+
+TEST_CASE("a kill with no_restart = false lets the actor restart; the default does not") {
+  actor_directory d;
+  object_id a{9, 1}, b{9, 2};
+  for (auto id : {a, b}) {
+    auto rec = named(id, "");
+    rec.max_restarts = 3;
+    d.add(rec);
+  }
+  d.up(a, {}, worker(1, 1));
+  d.up(b, {}, worker(1, 2));
+  CHECK(d.request_kill(a, false) == worker(1, 1));
+  CHECK(d.request_kill(b) == worker(1, 2));
+  auto ea = d.worker_exited(worker(1, 1), killed_by(SIGKILL));
+  auto eb = d.worker_exited(worker(1, 2), killed_by(SIGKILL));
+  REQUIRE(ea);
+  REQUIRE(eb);
+  CHECK(ea->restartable);
+  CHECK_FALSE(eb->restartable);
+  CHECK(d.died(a, ea->why, ea->restartable, true)->restarting);
+  CHECK(d.find(a)->kill_requested == false); // the new instance is not killed
 }

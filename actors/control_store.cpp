@@ -10,12 +10,29 @@ control_store_state::node_died(std::uint64_t node_id, const std::string& reason)
     return std::nullopt;
   node_death out;
   out.why = "node " + std::to_string(node_id) + " died (" + reason + ")";
-  for (auto& id : actors.on_node(node_id))
-    if (auto n = actors.settle(id, "its " + out.why))
-      out.actors.push_back(std::move(*n));
-  out.jobs = nodes.end_jobs_on(node_id);
+  // Its owners first: an actor whose creator ran there is not rebuilt.
   out.other_owners = objects.node_died(node_id);
+  for (auto& id : actors.on_node(node_id)) {
+    std::optional<actor_restart> restart;
+    if (auto n = actor_died(id, "its " + out.why, true, restart))
+      out.actors.push_back(std::move(*n));
+    if (restart)
+      out.restarts.push_back(*restart);
+  }
+  out.jobs = nodes.end_jobs_on(node_id);
   return out;
+}
+
+std::optional<actor_notice>
+control_store_state::actor_died(const object_id& id, const std::string& why, bool restartable,
+                                std::optional<actor_restart>& restart) {
+  auto creator = objects.core_of(id.owner);
+  auto d = actors.died(id, why, restartable, static_cast<bool>(creator));
+  if (!d)
+    return std::nullopt;
+  if (d->restarting)
+    restart = actor_restart{id, creator, d->restarts};
+  return std::move(d->notice);
 }
 
 std::vector<object_id> control_store_state::owner_gone(std::uint64_t owner_id) {

@@ -27,13 +27,27 @@ struct control_store_state {
   actor_directory actors;
   object_directory objects;
 
+  /// An actor to rebuild: its creator is asked to.
+  struct actor_restart {
+    object_id id;
+    core_actor creator;
+    std::uint32_t restarts = 0; ///< rebuilds before this one
+  };
+
   /// What follows from a node's death: whom to tell what.
   struct node_death {
     std::string why;                      ///< "node N died (reason)"
-    std::vector<actor_notice> actors;     ///< its actors, now dead
+    std::vector<actor_notice> actors;     ///< its actors, now dead or restarting
+    std::vector<actor_restart> restarts;  ///< the ones restarting
     std::vector<job_record> jobs;         ///< its drivers' jobs, now ended
     std::vector<core_actor> other_owners; ///< the owners left: told `why`
   };
+
+  /// Actor `id` died because `why` (`restartable`: see actor_directory::
+  /// died). Fills `restart` when its creator is to rebuild it; returns the
+  /// callers to tell, or nothing.
+  std::optional<actor_notice> actor_died(const object_id& id, const std::string& why,
+                                         bool restartable, std::optional<actor_restart>& restart);
 
   /// Node `node_id` died because `reason`: its actors die, its drivers'
   /// jobs end, its owners and copies are forgotten. Returns nothing when it

@@ -33,14 +33,43 @@ void settle(cs_ptr self, const object_id& id, const std::string& why) {
   }
 }
 
-/// Kills the actor's worker process (now, or as soon as it is up); its
-/// death is settled when the worker is gone.
-void kill_actor(cs_ptr self, const object_id& id) {
-  auto worker = self->state.st.actors.request_kill(id);
-  if (worker == 0)
+/// Asks an actor's creator to build it again.
+void request_restart(cs_ptr self, const control_store_state::actor_restart& r) {
+  self->send(r.creator, restart_atom::value, r.id, r.restarts);
+}
+
+/// The actor died because `why`: it restarts if that is `restartable` and
+/// its options and creator allow, or it is dead.
+void died(cs_ptr self, const object_id& id, const std::string& why, bool restartable) {
+  std::optional<control_store_state::actor_restart> restart;
+  auto n = self->state.st.actor_died(id, why, restartable, restart);
+  if (!n)
     return;
+  spdlog::info("actor {} died: {}", n->status.death.task_name, n->status.death.message);
+  if (restart)
+    request_restart(self, *restart);
+  tell(self, *n);
+}
+
+/// Kills the worker process `worker`, wherever it runs.
+void kill_worker(cs_ptr self, std::uint64_t worker) {
   if (auto* n = self->state.st.nodes.alive(node_of_worker(worker)))
     self->send(n->scheduler, kill_atom::value, worker);
+}
+
+/// Kills the actor's worker process (now, or as soon as it is up); its
+/// death is settled when the worker is gone. `no_restart`: for good, also
+/// while it is being rebuilt.
+void kill_actor(cs_ptr self, const object_id& id, bool no_restart = true) {
+  auto& actors = self->state.st.actors;
+  auto worker = actors.request_kill(id, no_restart);
+  if (worker != 0) {
+    kill_worker(self, worker);
+    return;
+  }
+  auto* e = actors.find(id);
+  if (e && e->phase == actor_phase::restarting && no_restart)
+    settle(self, id, "killed by troupe::kill while it was restarting");
 }
 
 /// A process (a core actor or an actor instance) is gone.
@@ -51,7 +80,7 @@ void process_gone(cs_ptr self, const caf::actor_addr& who) {
     s.actor_of_instance.erase(a);
     auto* e = s.st.actors.find(id);
     if (e && e->phase == actor_phase::alive && e->kill_requested)
-      settle(self, id, "killed by troupe::kill");
+      died(self, id, "killed by troupe::kill", e->kill_restarts);
     else if (s.st.actors.instance_down(id))
       // The scheduler tells how its worker ended; if it does not, say what
       // we know after a while.
@@ -81,6 +110,8 @@ void node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
     return;
   spdlog::warn("{}", death->why);
   caf::anon_send(st.node.cluster, node_down_atom::value, node_id);
+  for (auto& r : death->restarts)
+    request_restart(self, r);
   for (auto& n : death->actors)
     tell(self, n);
   for (auto& j : death->jobs)
@@ -128,14 +159,33 @@ void actor_up(cs_ptr self, const object_id& id, const executor_actor& instance,
               std::uint64_t worker_id, const endpoint& address) {
   auto& s = self->state;
   auto notice = s.st.actors.up(id, instance, worker_id, address);
-  if (!notice)
+  if (!notice) {
+    // Built again after it was killed for good: that instance goes too.
+    auto* e = s.st.actors.find(id);
+    if (e && e->phase == actor_phase::dead && e->worker_id != worker_id)
+      kill_worker(self, worker_id);
     return;
+  }
   s.actor_of_instance[instance.address()] = id;
   if (node_of_worker(worker_id) == s.st.node.node_id)
     self->monitor(instance);
   if (s.st.actors.find(id)->kill_requested)
     kill_actor(self, id);
   tell(self, *notice);
+}
+
+/// The actor's creation failed. A worker that crashed or a node that died
+/// while it was built is a death like any other; a constructor that threw
+/// is for good.
+void creation_failed(cs_ptr self, const object_id& id, const error_info& why) {
+  if (why.kind == error_kind::worker_crashed || why.kind == error_kind::node_died) {
+    died(self, id, "its worker died while it was built: " + why.message, true);
+    return;
+  }
+  settle(self, id,
+         "its constructor failed: "
+           + (why.exception_type.empty() ? why.message
+                                         : why.exception_type + ": " + why.message));
 }
 
 void down(cs_ptr self, const caf::down_msg& dm) {
@@ -183,30 +233,28 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
         actor_up(self, id, instance, worker_id, address);
       },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
-        settle(self, id,
-               "its constructor failed: " +
-                   (why.exception_type.empty()
-                        ? why.message
-                        : why.exception_type + ": " + why.message));
+        creation_failed(self, id, why);
       },
       [self](resolve_atom, const object_id& id, const owner_entry& caller) {
         if (auto n = self->state.st.actors.resolve(id, caller.owner_id))
           self->send(caller.core, actor_atom::value, n->status);
       },
-      [self](kill_atom, const object_id& id) { kill_actor(self, id); },
+      [self](kill_atom, const object_id& id, bool no_restart) {
+        kill_actor(self, id, no_restart);
+      },
       [self](lookup_atom, const std::string& name,
              const std::string& ns) -> actor_record {
         auto* e = self->state.st.actors.find_by_name(name, ns);
         return e ? e->rec : actor_record{};
       },
       [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
-        if (auto died = self->state.st.actors.worker_exited(worker_id, how))
-          settle(self, died->first, died->second);
+        if (auto exit = self->state.st.actors.worker_exited(worker_id, how))
+          died(self, exit->id, exit->why, exit->restartable);
       },
       [self](finalize_atom, const object_id& id) {
         auto* e = self->state.st.actors.find(id);
         if (e && e->phase == actor_phase::dying)
-          settle(self, id, "its worker process became unreachable");
+          died(self, id, "its worker process became unreachable", true);
       },
       [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
         note_process(self, owner.core, node_id);

@@ -31,6 +31,8 @@ actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&
   rec.name_space = options.name_space;
   rec.detached = options.detached;
   rec.owner = c.core();
+  rec.max_restarts = options.max_restarts;
+  rec.max_task_retries = options.max_task_retries;
   auto reg = ask<registration>(c.system(), control_store(c), 10s,
                                "the control store did not answer", register_atom::value, rec);
   if (!reg.accepted)
@@ -41,6 +43,7 @@ actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&
              t.actor_id = rec.id;
              t.creates_actor = true;
              t.max_concurrency = options.max_concurrency;
+             t.max_restarts = options.max_restarts;
            });
   return std::make_shared<const actor_ref>(actor_ref{rec.id, rec.class_name, display});
 }
@@ -72,11 +75,13 @@ actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_spac
   return std::make_shared<const actor_ref>(actor_ref{rec.id, rec.class_name, name});
 }
 
-void kill_actor(const actor_ref& actor) {
+void kill_actor(const actor_ref& actor, const kill_options& options) {
   auto& c = client::get();
-  caf::anon_send(control_store(c), kill_atom::value, actor.id);
-  // Calls made from here after kill() fail, whatever the race with the kill.
-  caf::anon_send(c.core(), kill_atom::value, actor.id, actor.name);
+  caf::anon_send(control_store(c), kill_atom::value, actor.id, options.no_restart);
+  // Calls made from here after kill() fail, whatever the race with the kill
+  // (unless it may be rebuilt: then they wait for the new instance).
+  if (options.no_restart)
+    caf::anon_send(c.core(), kill_atom::value, actor.id, actor.name);
 }
 
 void throw_unregistered_method(std::string_view class_name) {

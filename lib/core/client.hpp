@@ -105,6 +105,9 @@ public:
   /// (a `get` inside a task tells the scheduler the worker is blocked).
   std::uint64_t worker_id = 0;
   std::atomic<bool> in_task{false};
+  /// Workers hosting an actor: whether it is a rebuilt instance (set before
+  /// its factory runs; a worker hosts one actor in its life).
+  std::atomic<bool> actor_restarted{false};
   /// Set by `shutdown` before it stops the node, which is then no surprise.
   std::atomic<bool> closing{false};
 

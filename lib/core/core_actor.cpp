@@ -446,6 +446,9 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     [self](status_atom) -> std::string { return describe(self); },
     [](exe_atom) { return exe_size(); },
     [](exe_atom, std::uint64_t start, std::uint64_t len) { return exe_chunk(start, len); },
+    [self](restart_atom, const object_id& id, std::uint32_t restarts) {
+      with_submitter(self, [&](submitter& s) { s.on_restart(id, restarts); });
+    },
     [self](kill_atom, const object_id& id, const std::string& name) {
       // Calls made from here after kill() fail, whatever the race with it.
       actor_status dead;

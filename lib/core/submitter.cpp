@@ -62,6 +62,8 @@ void submitter::resolve(task_record& t) {
     auto& arg = t.args[i];
     auto& out = t.resolved[i].value;
     if (!arg.ref) {
+      if (out.inline_data)
+        continue; // resolved before: an actor's creation, run again to rebuild it
       out.enc = arg.value.enc;
       out.type_hash = arg.value.type_hash;
       out.type_name = arg.value.type_name;
@@ -277,6 +279,7 @@ std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids)
         write_object_id(extra[e], t.extra_returns[e]);
     }
     spec.setBackpressure(t.backpressure);
+    spec.setRestarts(t.restarts);
     auto args = spec.initArgs(static_cast<unsigned>(t.resolved.size()));
     for (unsigned a = 0; a < t.resolved.size(); ++a)
       write_value(args[a], t.resolved[a].value);

@@ -66,6 +66,10 @@ struct task_record {
   retry_exceptions_policy retry_exceptions;
   std::uint32_t attempt = 1;   ///< the run under way (1: the first)
   error_info last_failure;     ///< why the previous attempt failed
+  /// Actor creations: how often the actor may be rebuilt (its record is
+  /// kept for that while it lives), and which rebuild this is (0: none).
+  std::int32_t max_restarts = 0;
+  std::uint32_t restarts = 0;
 };
 
 /// The submitter's effects on the world; the core actor sends messages, tests
@@ -144,6 +148,9 @@ public:
   void on_actor_status(const actor_status& status);
   /// A monitored actor instance went down; returns whether it was one.
   bool on_instance_down(const caf::actor_addr& instance);
+  /// An actor this process created died and is to be rebuilt: its creation
+  /// runs again (rebuild number `restarts + 1`).
+  void on_restart(const object_id& id, std::uint32_t restarts);
 
   /// Sends the tasks buffered for each worker; call at the end of a handler.
   void flush();
@@ -180,10 +187,11 @@ private:
   struct actor_calls {
     enum class phase { unresolved, resolving, alive, dead };
     phase st = phase::unresolved;
-    executor_actor instance;
+    executor_actor instance;  ///< where the calls sent so far went
     error_info death;
     std::deque<std::uint64_t> queued;
     std::vector<std::uint64_t> outbox;
+    std::int32_t max_task_retries = 0; ///< as the control store tells
   };
 
   struct shape {
@@ -230,6 +238,9 @@ private:
   void pump_actor(const object_id& id);
   std::vector<char> encode_batch(const std::vector<std::uint64_t>& ids);
   void fail_actor_calls(const object_id& id, const error_info& why);
+  /// The instance the actor's sent calls went to is gone (`why`): each is
+  /// sent again to the next instance while its retries last, else fails.
+  void lose_sent_calls(const object_id& id, const error_info& why);
 
   object_table& table_;
   submitter_io& io_;
@@ -242,6 +253,10 @@ private:
   std::map<std::string, shape> shapes_;
   std::unordered_map<const function_entry*, function_stats> stats_;
   std::unordered_map<object_id, actor_calls> actors_;
+  /// Creations of living actors that may be rebuilt, as submitted.
+  std::unordered_map<object_id, task_record> creations_;
+  /// Ids of rebuilds: apart from the client's (which count up from 1).
+  std::uint64_t next_rebuild_task_ = std::uint64_t{1} << 62;
   std::vector<object_id> dirty_actors_;
   std::unordered_map<std::uint64_t, lease> leases_;
   std::vector<std::uint64_t> dirty_leases_;

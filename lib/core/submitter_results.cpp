@@ -27,11 +27,25 @@ void submitter::pump_actor(const object_id& id) {
 
 void submitter::on_actor_status(const actor_status& status) {
   auto& a = actors_[status.id];
+  a.max_task_retries = status.max_task_retries;
   if (status.alive) {
+    if (a.instance && a.instance != status.instance) {
+      // Rebuilt since our calls went out (we never heard it restart).
+      error_info why{error_kind::actor_died, status.death.task_name, "",
+                     "the actor was restarted while the call ran"};
+      lose_sent_calls(status.id, why);
+    }
     a.st = actor_calls::phase::alive;
     a.instance = status.instance;
     io_.monitor_instance(status.instance);
     pump_actor(status.id);
+    return;
+  }
+  if (status.restarting) {
+    // Calls sent to the old instance are lost; later ones wait for the new.
+    lose_sent_calls(status.id, status.death);
+    a.st = actor_calls::phase::resolving;
+    io_.resolve_actor(status.id);
     return;
   }
   a.st = actor_calls::phase::dead;
@@ -39,7 +53,53 @@ void submitter::on_actor_status(const actor_status& status) {
   a.instance = nullptr;
   a.queued.clear();
   a.outbox.clear();
+  creations_.erase(status.id);
   fail_actor_calls(status.id, status.death);
+}
+
+void submitter::lose_sent_calls(const object_id& id, const error_info& why) {
+  auto& a = actors_[id];
+  a.instance = nullptr;
+  // Calls in the outbox never left: they go back to the queue as they are.
+  std::vector<std::uint64_t> back{a.outbox.begin(), a.outbox.end()};
+  a.outbox.clear();
+  std::vector<std::uint64_t> sent;
+  for (auto& [tid, t] : tasks_)
+    if (t.actor_id == id && !t.creates_actor
+        && std::find(a.queued.begin(), a.queued.end(), tid) == a.queued.end()
+        && std::find(back.begin(), back.end(), tid) == back.end())
+      sent.push_back(tid);
+  for (auto tid : sent) {
+    auto& t = tasks_.at(tid);
+    bool retry = a.max_task_retries < 0
+                 || t.attempt <= static_cast<std::uint32_t>(a.max_task_retries);
+    if (retry) {
+      ++t.attempt;
+      t.last_failure = why;
+      back.push_back(tid);
+    } else {
+      finish(tid, nullptr, &why);
+    }
+  }
+  // Ids count up as calls are made: sent again in the order they were made.
+  std::sort(back.begin(), back.end());
+  a.queued.insert(a.queued.begin(), back.begin(), back.end());
+}
+
+void submitter::on_restart(const object_id& id, std::uint32_t restarts) {
+  auto it = creations_.find(id);
+  if (it == creations_.end()) {
+    error_info why{error_kind::runtime, id.to_string(), "",
+                   "its creator keeps no record to rebuild it from"};
+    io_.actor_created(id, 0, nullptr, &why);
+    return;
+  }
+  auto t = it->second; // the record stays for later rebuilds
+  t.task_id = next_rebuild_task_++;
+  t.restarts = restarts + 1;
+  t.worker_id = 0;
+  t.unresolved = 0;
+  submit(std::move(t));
 }
 
 bool submitter::on_instance_down(const caf::actor_addr& instance) {
@@ -156,8 +216,15 @@ bool submitter::from_current_attempt(const task_record& t,
   // Every process is a CAF node of its own: the current attempt's answers
   // come from its lease's worker process (as the executor, its core or its
   // stream actor). Actor calls are matched with their instance elsewhere.
-  if (!sender || t.actor_id.valid())
+  // Creations are not retried, and their lease ends once they are pushed.
+  if (!sender || t.creates_actor)
     return true;
+  if (t.actor_id.valid()) {
+    // A call: from the instance it was sent to, while it is the one.
+    auto a = actors_.find(t.actor_id);
+    return a != actors_.end() && a->second.instance
+           && a->second.instance.node() == sender->node();
+  }
   auto lit = leases_.find(t.worker_id);
   return lit != leases_.end() && lit->second.executor
          && lit->second.executor.node() == sender->node();
@@ -213,8 +280,13 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
   tasks_.erase(it);
   auto worker_id = t.worker_id;
   auto key = leave_lease(t);
-  if (t.creates_actor)
+  if (t.creates_actor) {
     io_.actor_created(t.actor_id, worker_id, value, error);
+    // Kept to rebuild it from, while it may be rebuilt.
+    if (t.max_restarts != 0 && (value || error->kind == error_kind::worker_crashed
+                                || error->kind == error_kind::node_died))
+      creations_.insert_or_assign(t.actor_id, t);
+  }
   if (error && t.attempt > 1) {
     // Say that it ran more than once, and why it ran again.
     auto last = *error;

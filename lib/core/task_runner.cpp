@@ -68,6 +68,7 @@ constexpr std::uint32_t async_actor_concurrency = 1000;
 /// proxies for it, unlike bytes of ours).
 void create_actor(client& c, const function_entry& fn, schema::TaskSpec::Reader spec,
                   std::vector<raw_value>& args) {
+  c.actor_restarted = spec.getRestarts() > 0;
   auto instance = fn.create(fn, args.data(), args.size());
   bool async = class_is_async(fn.class_name);
   auto limit = spec.getMaxConcurrency();
@@ -299,6 +300,11 @@ namespace troupe {
 
 void exit_actor() {
   detail::exit_flag = true;
+}
+
+bool was_current_actor_restarted() {
+  auto* c = detail::client::try_get();
+  return c != nullptr && c->actor_restarted.load();
 }
 
 } // namespace troupe

@@ -56,5 +56,6 @@ using exe_atom = caf::atom_constant<caf::atom("exe")>;
 using introduce_atom = caf::atom_constant<caf::atom("introduce")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 } // namespace troupe

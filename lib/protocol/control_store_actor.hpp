@@ -32,7 +32,7 @@ namespace troupe {
 ///                            | actor_fail(id, error_info)
 ///     caller      -> control : resolve(id, owner_entry of the caller)
 ///                                ~> caller: actor(status), again when it dies
-///     anyone      -> control : kill(id)
+///     anyone      -> control : kill(id, no_restart)
 ///                            | lookup(name, namespace) ==> actor_record
 ///     scheduler   -> control : wkr_exit(worker id, process_exit)
 ///     any process -> control : register(owner_entry{owner id, core, endpoint}, node id)
@@ -65,6 +65,15 @@ namespace troupe {
 ///     alive ----(3) its instance is down--> dying (cause not known yet)
 ///     dying ----(4) wkr_exit / kill / 1 s-> dead (cause)
 ///     any ------(5) its node died---------> dead
+///     dying, alive -(6) crashed, node died,
+///                   killed to restart, with
+///                   restarts left, creator
+///                   alive ------------------> restarting
+///                                  ~> creator: restart(id, restarts so far)
+///     restarting -(7) actor_up -----------> alive (the new instance)
+///     restarting -(8) actor_fail: threw --> dead; a crash --> (6) again
+///
+/// Callers that knew it alive are told it is restarting; calls wait for it.
 ///
 /// Callers resolving a pending or dying actor are answered when it settles.
 /// An embedded node (started by a driver's `init`) stops when its driver's
@@ -82,7 +91,7 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t, endpoint>,
   caf::reacts_to<actor_fail_atom, object_id, error_info>,
   caf::reacts_to<resolve_atom, object_id, owner_entry>,
-  caf::reacts_to<kill_atom, object_id>,
+  caf::reacts_to<kill_atom, object_id, bool>,
   caf::replies_to<lookup_atom, std::string, std::string>::with<actor_record>,
   caf::reacts_to<worker_exit_atom, std::uint64_t, process_exit>,
   caf::reacts_to<finalize_atom, object_id>,

@@ -28,6 +28,8 @@ namespace troupe {
 ///     core         -> core : tick                   (return idle leases)
 ///     control st.  -> core : actor(actor_status)    (where an actor is)
 ///     user thread  -> core : kill(id, name)         (calls from here fail now)
+///     control st.  -> core : restart(actor id, restarts) (an actor this
+///                            process created died: build it again)
 ///     control st.  -> core : owner(owner_entry{owner id, core})  (who owns refs we got)
 ///     executor     -> core : forward(forward_request{task, object, caller}) (an async method's
 ///                            result: send the object's value when ready)
@@ -48,6 +50,7 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>,
   caf::reacts_to<actor_atom, actor_status>,
   caf::reacts_to<kill_atom, object_id, std::string>,
+  caf::reacts_to<restart_atom, object_id, std::uint32_t>,
   caf::reacts_to<forward_atom, forward_request>,
   caf::reacts_to<owner_atom, owner_entry>,
   caf::reacts_to<node_down_atom, std::uint64_t, std::string>,

@@ -322,12 +322,14 @@ struct actor_record {
   std::string name_space;
   bool detached = false;
   core_actor owner;       ///< the creating process's core actor
+  std::int32_t max_restarts = 0;     ///< rebuilds after a crash (-1: no limit)
+  std::int32_t max_task_retries = 0; ///< resends of calls lost with an instance
 };
 
 template <class I>
 typename I::result_type inspect(I& f, actor_record& x) {
   return f(caf::meta::type_name("troupe.actor_record"), x.id, x.class_name, x.name,
-           x.name_space, x.detached, x.owner);
+           x.name_space, x.detached, x.owner, x.max_restarts, x.max_task_retries);
 }
 
 /// Where an actor is, or why it is gone, as the control store tells callers.
@@ -337,12 +339,16 @@ struct actor_status {
   executor_actor instance; ///< receives the method calls (when alive)
   error_info death;    ///< why it died (when not alive)
   endpoint address;    ///< where the instance's process takes connections
+  /// Not alive, but being rebuilt (`death` says why it died): calls wait
+  /// for the new instance.
+  bool restarting = false;
+  std::int32_t max_task_retries = 0; ///< how often a lost call is sent again
 };
 
 template <class I>
 typename I::result_type inspect(I& f, actor_status& x) {
   return f(caf::meta::type_name("troupe.actor_status"), x.id, x.alive, x.instance,
-           x.death, x.address);
+           x.death, x.address, x.restarting, x.max_task_retries);
 }
 
 struct lease_grant {

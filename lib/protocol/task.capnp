@@ -54,6 +54,8 @@ struct TaskSpec {
   backpressure @8 :UInt32;    # streaming generators: most items produced and
                               # not yet consumed (0: no limit); the stream's
                               # id is returnId
+  restarts @9 :UInt32;        # actor creations: how often this actor was
+                              # rebuilt before (0: its first instance)
 }
 
 struct TaskBatch {

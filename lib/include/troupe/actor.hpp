@@ -59,6 +59,25 @@ struct actor_options {
   bool detached = false;
   /// Where it is placed (default: near its creator).
   scheduling_strategy strategy;
+  /// How often the actor is rebuilt after its process crashed or was
+  /// killed, or its node died (-1: without limit): its factory runs again
+  /// with the same arguments on another worker (another node if its node
+  /// died), under the same id, name and handles. Its state is what the
+  /// factory builds: keep what must survive elsewhere (the object store, a
+  /// file). Its creator rebuilds it: an actor whose creator is gone stays
+  /// dead.
+  int max_restarts = 0;
+  /// How often a method call lost with a crashed instance (in flight, or
+  /// queued) is sent again to the rebuilt one (-1: without limit); with 0 it
+  /// fails with `actor_died_error`, whose reason says it is restarting.
+  /// Calls made while it restarts wait for it either way.
+  int max_task_retries = 0;
+};
+
+/// Options of `kill`.
+struct kill_options {
+  /// Kill it for good (true, as Ray), or let `max_restarts` rebuild it.
+  bool no_restart = true;
 };
 
 /// Per-call options of an actor method.
@@ -84,7 +103,7 @@ submission submit_method(const actor_ref& actor, const function_entry& method,
                          std::vector<task_arg>&& args, const method_options& options);
 actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_space,
                            std::string_view class_name);
-void kill_actor(const actor_ref& actor);
+void kill_actor(const actor_ref& actor, const kill_options& options);
 [[noreturn]] void throw_unregistered_method(std::string_view class_name);
 
 } // namespace detail
@@ -244,14 +263,21 @@ actor_handle<C> get_actor(const std::string& name, const std::string& name_space
   return actor_handle<C>{detail::lookup_actor(name, name_space, detail::type_name<C>())};
 }
 
-/// Kills the actor: its pending and later calls fail with `actor_died_error`.
+/// Kills the actor's process: its pending and later calls fail with
+/// `actor_died_error`. With `{.no_restart = false}` its `max_restarts` may
+/// rebuild it, as after a crash.
 template <class C>
-void kill(const actor_handle<C>& actor) {
-  detail::kill_actor(*actor.ref());
+void kill(const actor_handle<C>& actor, const kill_options& options = {}) {
+  detail::kill_actor(*actor.ref(), options);
 }
 
 /// Called inside an actor's method: the actor ends once the method returns;
-/// later calls fail with `actor_died_error`.
+/// later calls fail with `actor_died_error`. It is not restarted.
 void exit_actor();
+
+/// Returns whether the actor whose factory or method calls this is a rebuilt
+/// instance (`actor_options::max_restarts`), not its first: its factory can
+/// then recover state it kept elsewhere. False outside actors.
+bool was_current_actor_restarted();
 
 } // namespace troupe

@@ -1,0 +1,160 @@
+// Unit tests of the submitter's actor calls across restarts: calls lost with
+// an instance are sent again to the next one within max_task_retries, calls
+// made meanwhile wait, and a creation is run again to rebuild its actor.
+#include "lib/core/submitter_fixture.hpp"
+
+#include <caf/all.hpp>
+
+#include "lib/protocol/handles.hpp"
+
+namespace {
+
+/// A submitter fixture with an actor system for instance handles.
+struct actor_fixture : fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  object_id actor{me, 900};
+  std::vector<caf::actor> instances;
+
+  ~actor_fixture() {
+    for (auto& i : instances)
+      caf::anon_send_exit(i, caf::exit_reason::user_shutdown);
+  }
+
+  troupe::executor_actor new_instance() {
+    instances.push_back(sys.spawn([]() -> caf::behavior { return {[](int) {}}; }));
+    return troupe::handle_cast<troupe::executor_actor>(instances.back());
+  }
+
+  /// Calls a method of the actor; returns its result's handle.
+  ref_ptr call(const std::string& name) {
+    task_record t;
+    t.task_id = next_task++;
+    t.fn = &fn;
+    t.name = name;
+    t.return_id = {me, next_obj++};
+    t.actor_id = actor;
+    return_of[t.task_id] = t.return_id;
+    auto ref = table.create_owned(t.return_id, t.name);
+    sub.submit(std::move(t));
+    return ref;
+  }
+
+  void alive(const troupe::executor_actor& instance, int max_task_retries) {
+    troupe::actor_status st;
+    st.id = actor;
+    st.alive = true;
+    st.instance = instance;
+    st.max_task_retries = max_task_retries;
+    sub.on_actor_status(st);
+  }
+
+  void restarting(int max_task_retries) {
+    troupe::actor_status st;
+    st.id = actor;
+    st.restarting = true;
+    st.max_task_retries = max_task_retries;
+    st.death = {error_kind::actor_died, "svc", "",
+                "its worker crashed: killed by signal 9; restarting it (restart 1 of 3)"};
+    sub.on_actor_status(st);
+  }
+
+  /// The names of the calls of every push since `from`, flushing first.
+  std::vector<std::string> pushed_names(std::size_t from) {
+    std::vector<std::string> out;
+    for (auto& t : flushed(from))
+      out.push_back(t.name);
+    return out;
+  }
+};
+
+using names = std::vector<std::string>;
+
+} // namespace
+
+TEST_CASE("calls lost with a restarting instance go to the new one, in order, while "
+          "max_task_retries lasts; calls made meanwhile wait for it") {
+  actor_fixture f;
+  f.alive(f.new_instance(), 1);
+  auto c1 = f.call("c1");
+  auto c2 = f.call("c2");
+  CHECK(f.pushed_names(0) == names{"c1", "c2"});
+  f.restarting(1);
+  auto c3 = f.call("c3");
+  CHECK(f.pushed_names(1).empty()); // nothing goes out while it restarts
+  CHECK(f.table.peek(c1->id()) == status::pending);
+  f.alive(f.new_instance(), 1);
+  CHECK(f.pushed_names(1) == names{"c1", "c2", "c3"});
+  // A second loss: c1 and c2 used their one retry, c3 has it still.
+  f.restarting(1);
+  for (auto& r : {c1, c2}) {
+    auto e = f.error_of(r);
+    CHECK(e.kind == error_kind::actor_died);
+    CHECK(e.message.find("restarting it") != std::string::npos);
+    CHECK(e.message.find("on attempt 2") != std::string::npos);
+  }
+  f.alive(f.new_instance(), 1);
+  CHECK(f.pushed_names(2) == names{"c3"});
+  f.complete(3); // c3
+  CHECK(f.value_of(c3) == 0);
+}
+
+TEST_CASE("with max_task_retries 0 a call lost with its instance fails, saying it restarts") {
+  actor_fixture f;
+  f.alive(f.new_instance(), 0);
+  auto c1 = f.call("c1");
+  f.pushed_names(0);
+  f.restarting(0);
+  auto e = f.error_of(c1);
+  CHECK(e.kind == error_kind::actor_died);
+  CHECK(e.message.find("restarting it (restart 1 of 3)") != std::string::npos);
+  // A call made now goes to the rebuilt instance.
+  auto c2 = f.call("c2");
+  f.alive(f.new_instance(), 0);
+  CHECK(f.pushed_names(1) == names{"c2"});
+}
+
+TEST_CASE("an instance replaced unseen (no restarting notice) loses its calls too") {
+  actor_fixture f;
+  f.alive(f.new_instance(), 0);
+  auto c1 = f.call("c1");
+  f.pushed_names(0);
+  f.alive(f.new_instance(), 0);
+  CHECK(f.error_of(c1).message.find("restarted while the call ran") != std::string::npos);
+}
+
+TEST_CASE("a restart runs the actor's creation again, with its arguments, as its next rebuild") {
+  fixture f;
+  object_id actor{me, 900};
+  task_record t;
+  t.task_id = f.next_task++;
+  t.fn = &f.fn;
+  t.name = "create svc";
+  t.return_id = {me, f.next_obj++};
+  t.actor_id = actor;
+  t.creates_actor = true;
+  t.max_restarts = 2;
+  t.resources = {{"CPU", 1}};
+  auto a = value_arg(5);
+  a.value.own();
+  t.args.push_back(std::move(a));
+  auto created = f.table.create_owned(t.return_id, t.name);
+  f.sub.submit(std::move(t));
+  f.sub.on_granted(grant(f.io.requests.back().request_id, 7));
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);
+  f.complete(first[0].task_id);
+  CHECK(f.sub.active_tasks() == 0);
+  auto pushes = f.io.pushes.size();
+  f.sub.on_restart(actor, 0);
+  f.sub.on_granted(grant(f.io.requests.back().request_id, 8));
+  f.sub.flush();
+  REQUIRE(f.io.pushes.size() == pushes + 1);
+  message_reader reader{f.io.pushes.back()};
+  auto spec = reader.root<schema::TaskBatch>().getTasks()[0];
+  CHECK(std::string{spec.getName().cStr()} == "create svc");
+  CHECK(read_object_id(spec.getActorId()) == actor);
+  CHECK(spec.getRestarts() == 1);
+  CHECK(int_of(read_value(spec.getArgs()[0])) == 5);
+  CHECK(spec.getTaskId() != first[0].task_id);
+}
