@@ -51,13 +51,15 @@ const actor_entry* actor_directory::find_by_name(const std::string& name,
 std::optional<actor_notice> actor_directory::up(const object_id& id,
                                                 const executor_actor& instance,
                                                 std::uint64_t worker_id,
-                                                const endpoint& address) {
+                                                const endpoint& address,
+                                                const core_actor& core) {
   auto* e = find(id);
   if (!e || (e->phase != actor_phase::pending && e->phase != actor_phase::restarting))
     return std::nullopt;
   e->phase = actor_phase::alive;
   e->instance = instance;
   e->address = address;
+  e->core = core;
   e->worker_id = worker_id;
   actor_notice n{std::move(e->waiters), status_of(id, e)};
   e->waiters.clear();
@@ -135,6 +137,7 @@ std::optional<actor_death> actor_directory::died(const object_id& id, const std:
   e->phase = actor_phase::restarting;
   e->instance = nullptr;
   e->address = {};
+  e->core = nullptr;
   e->worker_id = 0;
   e->kill_requested = false;
   e->kill_restarts = false;
@@ -200,6 +203,7 @@ actor_status actor_directory::status_of(const object_id& id, const actor_entry* 
     st.alive = true;
     st.instance = e->instance;
     st.address = e->address;
+    st.worker_core = e->core;
   } else {
     st.death = e->death;
     st.restarting = e->phase == actor_phase::restarting;

@@ -39,6 +39,7 @@ struct actor_entry {
   actor_phase phase = actor_phase::pending;
   executor_actor instance; ///< receives the method calls (when alive)
   endpoint address;        ///< where callers connect to the instance's process
+  core_actor core;         ///< the instance's process's core actor
   std::uint64_t worker_id = 0;
   bool kill_requested = false;
   bool kill_restarts = false;   ///< killed with no_restart = false
@@ -88,7 +89,8 @@ public:
   /// (1, 7) Its instance is up on `worker_id`. Returns the callers waiting
   /// for it, or nothing when it was not pending or restarting.
   std::optional<actor_notice> up(const object_id& id, const executor_actor& instance,
-                                 std::uint64_t worker_id, const endpoint& address = {});
+                                 std::uint64_t worker_id, const endpoint& address = {},
+                                 const core_actor& core = {});
 
   /// `caller` asks where the actor is: returns the answer for it now, or
   /// nothing when it is answered as the actor settles (pending or dying).

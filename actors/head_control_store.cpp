@@ -156,9 +156,9 @@ hello_reply hello(cs_ptr self, job_spec spec) {
 }
 
 void actor_up(cs_ptr self, const object_id& id, const executor_actor& instance,
-              std::uint64_t worker_id, const endpoint& address) {
+              std::uint64_t worker_id, const endpoint& address, const core_actor& core) {
   auto& s = self->state;
-  auto notice = s.st.actors.up(id, instance, worker_id, address);
+  auto notice = s.st.actors.up(id, instance, worker_id, address, core);
   if (!notice) {
     // Built again after it was killed for good: that instance goes too.
     auto* e = s.st.actors.find(id);
@@ -229,8 +229,8 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
         return self->state.st.actors.add(rec);
       },
       [self](actor_up_atom, const object_id& id, const executor_actor& instance,
-             std::uint64_t worker_id, const endpoint& address) {
-        actor_up(self, id, instance, worker_id, address);
+             std::uint64_t worker_id, const endpoint& address, const core_actor& core) {
+        actor_up(self, id, instance, worker_id, address, core);
       },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
         creation_failed(self, id, why);

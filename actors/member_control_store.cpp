@@ -94,9 +94,9 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
         return self->delegate(head(), register_atom::value, rec);
       },
       [self](actor_up_atom, const object_id& id, const executor_actor& instance,
-             std::uint64_t worker_id, const endpoint& address) {
+             std::uint64_t worker_id, const endpoint& address, const core_actor& core) {
         watch(self, instance);
-        to_head(self, actor_up_atom::value, id, instance, worker_id, address);
+        to_head(self, actor_up_atom::value, id, instance, worker_id, address, core);
       },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
         to_head(self, actor_fail_atom::value, id, why);

@@ -177,6 +177,7 @@ void scheduler_state::on_register(const worker_hello& hello) {
     return; // a stale or foreign worker: ignore it
   it->second.executor = hello.executor;
   it->second.address = hello.address;
+  it->second.core = hello.core;
   it->second.st = wstate::idle;
   dispatch();
 }
@@ -339,7 +340,7 @@ void scheduler_state::dispatch() {
     if (key.first == 0)
       take(spare, w.held);
     io_.grant(it->requester,
-              {it->request_id, w.id, w.pid, w.executor, node_id_, {}, w.address});
+              {it->request_id, w.id, w.pid, w.executor, node_id_, {}, w.address, w.core});
     if (w.dedicated)
       refilled.push_back(w.exe);
     it = pending_.erase(it);

@@ -123,6 +123,7 @@ private:
     wstate st = wstate::starting;
     executor_actor executor;
     endpoint address; ///< where lease holders connect to it
+    core_actor core;  ///< its core actor (lease holders send it cancels)
     core_actor holder;
     resource_map held;
     bool blocked = false;

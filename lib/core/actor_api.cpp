@@ -2,6 +2,7 @@
 // and killing actors.
 
 #include "troupe/actor.hpp"
+#include "troupe/cancel.hpp"
 
 #include <caf/all.hpp>
 
@@ -82,6 +83,14 @@ void kill_actor(const actor_ref& actor, const kill_options& options) {
   // (unless it may be rebuilt: then they wait for the new instance).
   if (options.no_restart)
     caf::anon_send(c.core(), kill_atom::value, actor.id, actor.name);
+}
+
+void cancel_object(const object_id& id, const cancel_options& options) {
+  auto& c = client::get();
+  auto refused = ask<std::string>(c.system(), c.core(), 10s, "the core did not answer",
+                                  cancel_atom::value, id, options.force, options.recursive);
+  if (!refused.empty())
+    throw error(error_kind::runtime, "cannot cancel " + id.to_string() + ": " + refused);
 }
 
 void throw_unregistered_method(std::string_view class_name) {

@@ -157,6 +157,7 @@ ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
   t.return_id = next_object_id();
   t.resources = std::move(where.resources);
   t.strategy = where.strategy;
+  t.parent = current_task(); // a recursive cancel of it reaches this task
   for (auto& a : args) {
     if (a.ref)
       continue;

@@ -162,6 +162,13 @@ public:
   void monitor_instance(const executor_actor& instance) override {
     self_->monitor(instance);
   }
+  void cancel_remote(const core_actor& worker_core, std::uint64_t task_id, bool recursive,
+                     bool force) override {
+    self_->send(worker_core, cancel_atom::value, task_id, recursive, force);
+  }
+  void kill_worker(std::uint64_t worker_id, const local_scheduler_actor& granter) override {
+    self_->send(granter ? granter : scheduler(), kill_atom::value, worker_id);
+  }
   void actor_created(const object_id& id, std::uint64_t, const stored_value*,
                      const error_info* error) override {
     // Success is reported by the worker itself, with the instance's handle.
@@ -446,6 +453,18 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     [self](status_atom) -> std::string { return describe(self); },
     [](exe_atom) { return exe_size(); },
     [](exe_atom, std::uint64_t start, std::uint64_t len) { return exe_chunk(start, len); },
+    [self](cancel_atom, const object_id& ref, bool force, bool recursive) -> std::string {
+      std::string refused;
+      with_submitter(self, [&](submitter& s) { refused = s.cancel(ref, force, recursive); });
+      return refused;
+    },
+    [self](cancel_atom, std::uint64_t task_id, bool recursive, bool force) {
+      // A submitter cancels a task it pushed to this worker.
+      task_key key{handle_cast<caf::actor_addr>(self->current_sender()), task_id};
+      mark_cancelled(key);
+      if (recursive)
+        with_submitter(self, [&](submitter& s) { s.cancel_children(key, force); });
+    },
     [self](restart_atom, const object_id& id, std::uint32_t restarts) {
       with_submitter(self, [&](submitter& s) { s.on_restart(id, restarts); });
     },

@@ -190,6 +190,8 @@ private:
              schema::TaskSpec::Reader spec, const core_actor& caller) {
     auto out = outbox_.add(caller);
     out.setTaskId(spec.getTaskId());
+    if (skip_cancelled(spec, out, caller))
+      return;
     std::string name = spec.getName();
     std::vector<raw_value> args;
     auto* fn = prepare_task(c_, instance_.get(), spec, batch, args, out, name);

@@ -321,6 +321,7 @@ void submitter::on_granted(const lease_grant& grant) {
     auto& l = leases_[grant.worker_id];
     l.worker_id = grant.worker_id;
     l.executor = grant.executor;
+    l.core = grant.core;
     l.scheduler = grant.scheduler;
     l.node_id = grant.node_id;
     l.key = key;

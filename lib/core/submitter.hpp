@@ -14,6 +14,7 @@
 
 #include "lib/protocol/messages.hpp"
 #include "lib/protocol/status.hpp"
+#include "lib/core/cancellation.hpp"
 #include "lib/core/object_table.hpp"
 #include "troupe/task.hpp"
 
@@ -70,6 +71,12 @@ struct task_record {
   /// kept for that while it lives), and which rebuild this is (0: none).
   std::int32_t max_restarts = 0;
   std::uint32_t restarts = 0;
+  /// Cancelled: its objects failed with task_cancelled; it is not run
+  /// again, and ends when its worker answers (or dies).
+  bool cancelled = false;
+  /// The task that submitted it, when a task running here did (a
+  /// recursive cancel of that one reaches this one).
+  task_key parent;
 };
 
 /// The submitter's effects on the world; the core actor sends messages, tests
@@ -92,6 +99,11 @@ public:
   /// An actor's creation task finished on worker `worker_id`.
   virtual void actor_created(const object_id&, std::uint64_t, const stored_value*,
                              const error_info*) {}
+  /// Tells the core of the worker running task `task_id` (ours) that it is
+  /// cancelled; `recursive`: and the tasks it submitted, `force`: by force.
+  virtual void cancel_remote(const core_actor&, std::uint64_t, bool, bool) {}
+  /// Kills a leased worker (a forced cancel).
+  virtual void kill_worker(std::uint64_t, const local_scheduler_actor&) {}
   /// Tells a stream's producer how many items its consumer took (all of
   /// them: nobody reads the stream). A message to the producer's own stream
   /// actor, which needs no actor of ours: the default sends it.
@@ -148,6 +160,13 @@ public:
   void on_actor_status(const actor_status& status);
   /// A monitored actor instance went down; returns whether it was one.
   bool on_instance_down(const caf::actor_addr& instance);
+  /// Cancels the task or actor call whose result is `ref` (troupe::cancel).
+  /// Returns why it cannot be (empty: done, or nothing to cancel).
+  std::string cancel(const object_id& ref, bool force, bool recursive);
+  /// The task `parent` (running in this worker) was cancelled with
+  /// `recursive`: so are the tasks it submitted.
+  void cancel_children(const task_key& parent, bool force);
+
   /// An actor this process created died and is to be rebuilt: its creation
   /// runs again (rebuild number `restarts + 1`).
   void on_restart(const object_id& id, std::uint32_t restarts);
@@ -169,6 +188,7 @@ private:
   struct lease {
     std::uint64_t worker_id = 0;
     executor_actor executor;
+    core_actor core; ///< the worker's core (cancels go there)
     local_scheduler_actor scheduler; ///< where it goes back
     std::uint64_t node_id = 0;
     std::string key;
@@ -192,6 +212,7 @@ private:
     std::deque<std::uint64_t> queued;
     std::vector<std::uint64_t> outbox;
     std::int32_t max_task_retries = 0; ///< as the control store tells
+    core_actor worker_core; ///< the instance's process (cancels go there)
   };
 
   struct shape {
@@ -226,6 +247,7 @@ private:
   /// Returns whether tasks of `fn` may queue behind others on a worker.
   bool pipelinable(const function_entry* fn) const;
   void fail_task(std::uint64_t task_id, const error_info& error);
+  void cancel_task(std::uint64_t task_id, bool force, bool recursive);
   /// Runs the task again after `why` if its retries allow; returns whether.
   bool retry(std::uint64_t task_id, const error_info& why);
   /// Gives back the task's place on its lease; returns the lease's shape

@@ -15,6 +15,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <capnp/message.h>
@@ -47,6 +48,9 @@ struct fake_io : submitter_io {
   std::vector<std::vector<char>> pushes;
   std::vector<object_id> fetches;
   std::vector<std::chrono::milliseconds> ticks;
+  /// cancel_remote: (task id, recursive, force); kill_worker: worker ids.
+  std::vector<std::tuple<std::uint64_t, bool, bool>> remote_cancels;
+  std::vector<std::uint64_t> killed;
 
   void request_lease(lease_request req) override { requests.push_back(std::move(req)); }
   void cancel_lease(std::uint64_t id) override { cancelled.push_back(id); }
@@ -58,6 +62,13 @@ struct fake_io : submitter_io {
   }
   void fetch(const object_id& id, const caf::actor&) override { fetches.push_back(id); }
   void schedule_tick(std::chrono::milliseconds d) override { ticks.push_back(d); }
+  void cancel_remote(const troupe::core_actor&, std::uint64_t task_id, bool recursive,
+                     bool force) override {
+    remote_cancels.emplace_back(task_id, recursive, force);
+  }
+  void kill_worker(std::uint64_t worker, const troupe::local_scheduler_actor&) override {
+    killed.push_back(worker);
+  }
 
   std::size_t calls() const {
     return requests.size() + cancelled.size() + returned.size() + pushes.size() +
@@ -166,6 +177,7 @@ struct fixture {
   /// The retry options of the tasks `submit` makes from now on.
   int max_retries = 0;
   troupe::retry_exceptions_policy retry_exceptions;
+  task_key parent; ///< the submitting task of the tasks `submit` makes
 
   explicit fixture(submitter_config cfg = {})
       : sub{table, io, "/opt/app/worker", {}, cfg} {
@@ -185,6 +197,7 @@ struct fixture {
     t.resources = std::move(resources);
     t.max_retries = max_retries;
     t.retry_exceptions = retry_exceptions;
+    t.parent = parent;
     for (auto& a : args)
       if (!a.ref)
         a.value.own();

@@ -37,6 +37,7 @@ void submitter::on_actor_status(const actor_status& status) {
     }
     a.st = actor_calls::phase::alive;
     a.instance = status.instance;
+    a.worker_core = status.worker_core;
     io_.monitor_instance(status.instance);
     pump_actor(status.id);
     return;
@@ -232,7 +233,7 @@ bool submitter::from_current_attempt(const task_record& t,
 
 bool submitter::retry(std::uint64_t task_id, const error_info& why) {
   auto& t = tasks_.at(task_id);
-  if (t.actor_id.valid() || node_down_)
+  if (t.actor_id.valid() || node_down_ || t.cancelled)
     return false;
   bool system = why.kind == error_kind::worker_crashed || why.kind == error_kind::node_died;
   bool thrown = why.kind == error_kind::task_failed
@@ -408,7 +409,10 @@ std::vector<task_row> submitter::task_rows(std::size_t limit) const {
   for (auto& [id, t] : tasks_) {
     if (out.size() == limit)
       break;
-    const char* state = t.unresolved > 0 ? "waiting" : t.worker_id != 0 ? "running" : "queued";
+    const char* state = t.cancelled         ? "cancelling"
+                        : t.unresolved > 0  ? "waiting"
+                        : t.worker_id != 0  ? "running"
+                                            : "queued";
     task_row row{id, t.name, state, node_of_worker(t.worker_id), t.actor_id.valid()};
     row.attempt = t.attempt;
     if (t.attempt > 1)

@@ -1,5 +1,7 @@
 #include "lib/core/task_runner.hpp"
 
+#include "lib/core/cancellation.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <cxxabi.h>
@@ -76,7 +78,7 @@ void create_actor(client& c, const function_entry& fn, schema::TaskSpec::Reader 
     limit = async ? async_actor_concurrency : 1;
   auto host = spawn_actor_host(c.system(), c, std::move(instance), limit, async);
   caf::anon_send(c.control_store(), actor_up_atom::value,
-                 read_object_id(spec.getActorId()), host, c.worker_id, c.address());
+                 read_object_id(spec.getActorId()), host, c.worker_id, c.address(), c.core());
 }
 
 /// Writes into `out` that the task named `name` failed.
@@ -262,10 +264,24 @@ bool run_coroutine(client& c, const call_info& call, call_output& result,
   return ok;
 }
 
+bool skip_cancelled(schema::TaskSpec::Reader spec, schema::TaskResult::Builder out,
+                    const core_actor& caller) {
+  task_key key{caller.address(), spec.getTaskId()};
+  if (!is_cancelled(key))
+    return false;
+  forget_cancel(key);
+  write_failure(out, error_kind::task_cancelled, spec.getName(), "",
+                "cancelled by troupe::cancel before it started");
+  return true;
+}
+
 void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
               const std::shared_ptr<const std::vector<char>>& batch,
               schema::TaskResult::Builder out, const core_actor& caller) {
   out.setTaskId(spec.getTaskId());
+  if (skip_cancelled(spec, out, caller))
+    return;
+  running_task running{{caller.address(), spec.getTaskId()}};
   std::string name = spec.getName();
   std::vector<raw_value> args;
   auto* fn = prepare_task(c, instance, spec, batch, args, out, name);

@@ -55,6 +55,11 @@ void write_result(client& c, const call_info& call, call_output& result,
 bool run_coroutine(client& c, const call_info& call, call_output& result,
                    schema::TaskResult::Builder out);
 
+/// When the task of `spec` from `caller` was cancelled before it started,
+/// writes so into `out` and returns true: it is not run.
+bool skip_cancelled(schema::TaskSpec::Reader spec, schema::TaskResult::Builder out,
+                    const core_actor& caller);
+
 /// Runs one task to its end and writes its result (or why it has none) into
 /// `out`. An async method's result is sent later by the core actor: `out`
 /// then carries task id 0, which no submitter uses.

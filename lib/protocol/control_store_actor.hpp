@@ -28,7 +28,7 @@ namespace troupe {
 ///     anyone      -> control : status           ==> JSON of control_store_status
 ///     driver, CLI -> control : stop             ==> true (stops this node)
 ///     creator     -> control : register(actor_record) ==> registration
-///                            | actor_up(id, instance, worker id, endpoint)
+///                            | actor_up(id, instance, worker id, endpoint, worker's core)
 ///                            | actor_fail(id, error_info)
 ///     caller      -> control : resolve(id, owner_entry of the caller)
 ///                                ~> caller: actor(status), again when it dies
@@ -88,7 +88,7 @@ using control_store_actor = caf::typed_actor<
   caf::replies_to<status_atom>::with<std::string>,
   caf::replies_to<stop_atom>::with<bool>,
   caf::replies_to<register_atom, actor_record>::with<registration>,
-  caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t, endpoint>,
+  caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t, endpoint, core_actor>,
   caf::reacts_to<actor_fail_atom, object_id, error_info>,
   caf::reacts_to<resolve_atom, object_id, owner_entry>,
   caf::reacts_to<kill_atom, object_id, bool>,

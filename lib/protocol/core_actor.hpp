@@ -28,6 +28,9 @@ namespace troupe {
 ///     core         -> core : tick                   (return idle leases)
 ///     control st.  -> core : actor(actor_status)    (where an actor is)
 ///     user thread  -> core : kill(id, name)         (calls from here fail now)
+///     user thread  -> core : cancel(ref, force, recursive) ==> why not ("": done)
+///     submitter    -> core : cancel(task id, recursive, force) (of a worker:
+///                            a task it runs, or will, is cancelled)
 ///     control st.  -> core : restart(actor id, restarts) (an actor this
 ///                            process created died: build it again)
 ///     control st.  -> core : owner(owner_entry{owner id, core})  (who owns refs we got)
@@ -51,6 +54,8 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<actor_atom, actor_status>,
   caf::reacts_to<kill_atom, object_id, std::string>,
   caf::reacts_to<restart_atom, object_id, std::uint32_t>,
+  caf::replies_to<cancel_atom, object_id, bool, bool>::with<std::string>,
+  caf::reacts_to<cancel_atom, std::uint64_t, bool, bool>,
   caf::reacts_to<forward_atom, forward_request>,
   caf::reacts_to<owner_atom, owner_entry>,
   caf::reacts_to<node_down_atom, std::uint64_t, std::string>,

@@ -25,6 +25,7 @@ const char* to_string(error_kind kind) noexcept {
     case error_kind::actor_died: return "actor_died";
     case error_kind::no_such_actor: return "no_such_actor";
     case error_kind::name_taken: return "name_taken";
+    case error_kind::task_cancelled: return "task_cancelled";
   }
   return "unknown";
 }
@@ -48,6 +49,11 @@ actor_died_error::actor_died_error(std::string actor_name, std::string reason)
   : error(error_kind::actor_died,
           "actor '" + actor_name + "' died: " + reason),
     actor_(std::move(actor_name)), reason_(std::move(reason)) {
+}
+
+task_cancelled_error::task_cancelled_error(std::string task_name)
+  : error(error_kind::task_cancelled, "task '" + task_name + "' was cancelled"),
+    task_(std::move(task_name)) {
 }
 
 object_store_full::object_store_full(std::size_t requested, std::size_t capacity,
@@ -104,6 +110,8 @@ void error_info::rethrow() const {
       throw argument_type_error(where + message);
     case error_kind::actor_died:
       throw actor_died_error(task_name, message);
+    case error_kind::task_cancelled:
+      throw task_cancelled_error(task_name);
     default:
       throw error(kind, where + message);
   }

@@ -343,12 +343,13 @@ struct actor_status {
   /// for the new instance.
   bool restarting = false;
   std::int32_t max_task_retries = 0; ///< how often a lost call is sent again
+  core_actor worker_core; ///< the instance's process's core (hears cancels)
 };
 
 template <class I>
 typename I::result_type inspect(I& f, actor_status& x) {
   return f(caf::meta::type_name("troupe.actor_status"), x.id, x.alive, x.instance,
-           x.death, x.address, x.restarting, x.max_task_retries);
+           x.death, x.address, x.restarting, x.max_task_retries, x.worker_core);
 }
 
 struct lease_grant {
@@ -359,12 +360,13 @@ struct lease_grant {
   std::uint64_t node_id = 0; ///< the worker's node
   local_scheduler_actor scheduler; ///< where the lease is returned
   endpoint address; ///< where the worker takes direct connections
+  core_actor core;  ///< the worker's core actor (hears cancels)
 };
 
 template <class I>
 typename I::result_type inspect(I& f, lease_grant& x) {
   return f(caf::meta::type_name("troupe.lease_grant"), x.request_id,
-           x.worker_id, x.pid, x.executor, x.node_id, x.scheduler, x.address);
+           x.worker_id, x.pid, x.executor, x.node_id, x.scheduler, x.address, x.core);
 }
 
 /// An owner's answer to a borrower's `fetch`.

@@ -25,6 +25,7 @@ enum class error_kind : std::uint8_t {
   actor_died,           ///< the actor is gone (killed, crashed, ctor threw)
   no_such_actor,        ///< no actor has that name
   name_taken,           ///< another actor has that name already
+  task_cancelled,       ///< `troupe::cancel` stopped the task or call
 };
 
 /// Returns the kind's name, e.g. `"task_failed"`.
@@ -99,6 +100,19 @@ public:
 private:
   std::string actor_;
   std::string reason_;
+};
+
+/// The task (or actor method call) was cancelled with `troupe::cancel`
+/// before it finished: its result will never come.
+class task_cancelled_error : public error {
+public:
+  explicit task_cancelled_error(std::string task_name);
+
+  /// Returns the name of the task that was cancelled.
+  [[nodiscard]] const std::string& task_name() const noexcept { return task_; }
+
+private:
+  std::string task_;
 };
 
 /// A value (or task result) does not fit into the node's object store.

@@ -14,6 +14,7 @@
 
 #include "troupe/actor.hpp"
 #include "troupe/async.hpp"
+#include "troupe/cancel.hpp"
 #include "troupe/codec.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/get.hpp"

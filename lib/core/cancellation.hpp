@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include <caf/actor_addr.hpp>
+
+// Cancellation in a worker: which tasks running (or about to run) here were
+// cancelled by their submitters. The core actor marks them as the cancels
+// arrive; the executor skips a cancelled task it has not started, and
+// `troupe::is_cancelled()` asks for the task running on the calling thread.
+// Process-wide, as the client is.
+
+namespace troupe::detail {
+
+/// A task as its worker knows it: the submitter's core actor and the
+/// submitter's id for it (task ids are per submitter).
+struct task_key {
+  caf::actor_addr submitter;
+  std::uint64_t task_id = 0;
+
+  bool operator==(const task_key&) const = default;
+  explicit operator bool() const noexcept { return task_id != 0; }
+};
+
+/// Marks `key` cancelled.
+void mark_cancelled(const task_key& key);
+
+/// Returns whether `key` was cancelled.
+bool is_cancelled(const task_key& key);
+
+/// Forgets `key` (its task ended here).
+void forget_cancel(const task_key& key);
+
+/// Returns how many cancels are remembered (for status and tests).
+std::size_t remembered_cancels();
+
+/// Returns the task running on this thread (empty outside tasks).
+const task_key& current_task() noexcept;
+
+/// Makes `key` the task running on this thread for its life, and forgets
+/// its cancel at the end.
+class running_task {
+public:
+  explicit running_task(task_key key);
+  ~running_task();
+  running_task(const running_task&) = delete;
+  running_task& operator=(const running_task&) = delete;
+
+private:
+  task_key previous_;
+};
+
+} // namespace troupe::detail
