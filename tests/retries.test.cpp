@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <numeric>
+#include <vector>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -56,6 +58,32 @@ int throws_until(std::string dir, int succeed_on, bool logic) {
   throw std::runtime_error("attempt " + std::to_string(attempt));
 }
 TROUPE_REMOTE(throws_until);
+
+/// Writes a file `dir/PREFIX-<unique>` for each run.
+void count_run(const std::string& dir, const std::string& prefix) {
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  write_file(dir + "/" + prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(now),
+             "");
+}
+
+/// 1 MiB of ints from `seed` up: stored in its node's object store.
+std::vector<int> counted_block(std::string dir, int seed) {
+  count_run(dir, "a");
+  std::vector<int> v(256 * 1024);
+  std::iota(v.begin(), v.end(), seed);
+  return v;
+}
+TROUPE_REMOTE(counted_block);
+
+/// Each element plus one (stored too).
+std::vector<int> counted_plus_one(std::string dir, const std::vector<int>& in) {
+  count_run(dir, "b");
+  std::vector<int> v(in);
+  for (auto& x : v)
+    ++x;
+  return v;
+}
+TROUPE_REMOTE(counted_plus_one);
 
 /// Returns the pid of the one `dir/attempt-PID` file (call it while there
 /// is one).
@@ -173,4 +201,28 @@ TEST_CASE("three nodes: a task whose node is killed runs again on another node")
   auto [node, pid] = troupe::get(r, 30s);
   CHECK(node != 3);
   CHECK(pid != first);
+}
+
+TEST_CASE("three nodes: objects lost with their node are rebuilt from their lineage, "
+          "recursively") {
+  troupe::test::three_nodes c;
+  temp_dir dir;
+  troupe::task_options on3;
+  on3.strategy = troupe::scheduling_strategy::on_node(3, true); // soft: elsewhere once dead
+  auto a = troupe::task(counted_block, on3).remote(dir.str(), 10);
+  auto b = troupe::task(counted_plus_one, on3).remote(dir.str(), a);
+  // Ready, in node 3's store only (wait does not fetch a copy).
+  REQUIRE(troupe::wait(std::vector{b}, 1, 60s).ready.size() == 1);
+  REQUIRE(count_files(dir.str(), "a-") == 1);
+  REQUIRE(count_files(dir.str(), "b-") == 1);
+  REQUIRE(::kill(c.third->pid(), SIGKILL) == 0);
+  REQUIRE(eventually([] { return !troupe::nodes()[2].alive; }, 30s));
+  // b's get finds its copy gone: b runs again, which needs a, also gone.
+  auto v = troupe::get(b, 60s);
+  REQUIRE(v.size() == 256 * 1024);
+  CHECK(v.front() == 11);
+  CHECK(v.back() == 10 + 256 * 1024);
+  CHECK(count_files(dir.str(), "a-") == 2);
+  CHECK(count_files(dir.str(), "b-") == 2);
+  CHECK(troupe::get(a, 30s).front() == 10);
 }

@@ -220,13 +220,26 @@ raw_value client::get(const ref_ptr& ref, deadline until) {
     if (blocked)
       caf::anon_send(node_.scheduler, unblocked_atom::value, worker_id);
   };
-  try {
-    auto v = table_->wait_value(id, until, on_block);
-    unblock();
-    return v;
-  } catch (...) {
-    unblock();
-    throw;
+  // A value whose only copy was lost with its node is rebuilt by its owner
+  // from its lineage (each time counts against the task's max_retries).
+  for (int rebuilds = 0;; ++rebuilds) {
+    try {
+      auto v = table_->wait_value(id, until, on_block);
+      unblock();
+      return v;
+    } catch (const lost_value& e) {
+      using namespace std::chrono_literals;
+      auto why = rebuilds < 1000 ? ask<std::string>(*system_, core_, 60s, "the core did not answer",
+                                                     rebuild_atom::value, id)
+                                 : std::string{"it was lost again and again"};
+      if (!why.empty()) {
+        unblock();
+        throw error(error_kind::object_lost, std::string{e.what()} + "; " + why);
+      }
+    } catch (...) {
+      unblock();
+      throw;
+    }
   }
 }
 
@@ -348,10 +361,9 @@ raw_value client::view_stored(const stored_value& in) {
     auto local = try_ask<std::uint64_t>(*system_, node_.store_manager, 600s, pull_atom::value,
                                         pull_request{v.id, v.node, v.offset});
     if (!local)
-      throw error(error_kind::object_lost,
-                  "object " + v.id.to_string() + " (" + std::to_string(v.size)
-                    + " bytes in node " + std::to_string(v.node)
-                    + "'s store) cannot be fetched: " + system_->render(local.error()));
+      throw lost_value("object " + v.id.to_string() + " (" + std::to_string(v.size)
+                       + " bytes in node " + std::to_string(v.node)
+                       + "'s store) cannot be fetched: " + system_->render(local.error()));
     v.offset = *local;
     v.node = node_.node_id;
     pinned = true;

@@ -29,6 +29,13 @@ inline constexpr std::size_t max_inline_bytes = 100 * 1024;
 
 enum class process_role { driver, worker };
 
+/// The stored value of a ready object cannot be fetched: its only copy was
+/// lost (its node died). `get` then asks for it to be rebuilt.
+class lost_value : public error {
+public:
+  explicit lost_value(const std::string& what) : error(error_kind::object_lost, what) {}
+};
+
 /// A process's connection to its node: the actor system, the core actor, the
 /// object table and the mapped store. One per process (driver or worker).
 class client {

@@ -13,6 +13,7 @@
 
 #include "lib/core/client.hpp"
 #include "lib/core/executor.hpp"
+#include "lib/core/exe_server.hpp"
 #include "lib/core/peer_links.hpp"
 #include "lib/core/submitter.hpp"
 #include "lib/protocol/capnp_codec.hpp"
@@ -37,33 +38,6 @@ struct core_state {
   /// Borrowers waiting for pending objects of ours.
   std::unordered_map<object_id, std::vector<core_actor>> fetchers;
   static inline const char* name = "troupe.core";
-
-  object_reply reply_for(const object_id& id, bool* pending) {
-    object_reply r;
-    r.id = id;
-    stored_value v;
-    error_info e;
-    *pending = false;
-    switch (c->table().peek(id, &v, &e)) {
-      case object_table::status::pending:
-        *pending = true;
-        break;
-      case object_table::status::ready:
-        r.value = v;
-        if (v.inline_data)
-          r.data = *v.inline_data;
-        break;
-      case object_table::status::failed:
-        r.failed = true;
-        r.error = e;
-        break;
-      case object_table::status::unknown:
-        r.failed = true;
-        r.error = {error_kind::object_lost, "", "",
-                   "object " + id.to_string() + " is no longer held by its owner"};
-    }
-    return r;
-  }
 
   /// Owners of borrowed refs, by owner id, and fetches waiting to learn one.
   std::unordered_map<std::uint64_t, core_actor> owners;
@@ -112,7 +86,7 @@ struct core_state {
   void answer_fetchers(Self self) {
     for (auto it = fetchers.begin(); it != fetchers.end();) {
       bool pending;
-      auto r = reply_for(it->first, &pending);
+      auto r = c->table().reply_for(it->first, &pending);
       if (pending) {
         ++it;
         continue;
@@ -283,7 +257,7 @@ void on_results(core_ptr self, const std::vector<char>& results) {
 void on_fetch(core_ptr self, const fetch_request& req) {
   auto& st = self->state;
   bool pending;
-  auto r = st.reply_for(req.id, &pending);
+  auto r = st.c->table().reply_for(req.id, &pending);
   if (pending)
     st.fetchers[req.id].push_back(req.borrower);
   else
@@ -380,30 +354,40 @@ std::string describe(core_ptr self) {
   return to_json_text(doc);
 }
 
-/// Returns the size of this process's executable (a node fetches it).
-caf::result<std::uint64_t> exe_size() {
-  struct stat st {};
-  if (::stat("/proc/self/exe", &st) != 0)
-    return caf::make_error(caf::sec::runtime_error, "cannot stat /proc/self/exe");
-  return static_cast<std::uint64_t>(st.st_size);
-}
-
-/// Returns `len` bytes of this process's executable from `start`.
-caf::result<std::vector<char>> exe_chunk(std::uint64_t start, std::uint64_t len) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f{std::fopen("/proc/self/exe", "rb"), &std::fclose};
-  std::vector<char> out(len);
-  if (!f || std::fseek(f.get(), static_cast<long>(start), SEEK_SET) != 0)
-    return caf::make_error(caf::sec::runtime_error, "cannot read /proc/self/exe");
-  out.resize(std::fread(out.data(), 1, len, f.get()));
-  return out;
-}
-
 /// Applies `f` to the submitter, then sends what it decided.
 template <class F>
 void with_submitter(core_ptr self, F f) {
   f(*self->state.sub);
   self->state.sub->flush();
 }
+
+/// The only copy of stored object `id` is lost: rebuilds it when it is ours,
+/// else asks its owner to; a borrower then fetches it anew.
+caf::typed_response_promise<std::string> rebuild(core_ptr self, const object_id& id) {
+  auto rp = self->make_response_promise<std::string>();
+  auto& table = self->state.c->table();
+  if (id.owner == table.owner_id()) {
+    std::string why;
+    with_submitter(self, [&](submitter& s) { why = s.rebuild(id); });
+    rp.deliver(why);
+    return rp;
+  }
+  auto owner = handle_cast<core_actor>(table.owner_of(id));
+  if (!owner) {
+    rp.deliver(std::string{"its owner is not known here"});
+    return rp;
+  }
+  self->request(owner, std::chrono::seconds(30), rebuild_atom::value, id)
+    .then(
+      [self, rp, id](const std::string& why) mutable {
+        if (why.empty())
+          self->state.c->table().reset_lost(id);
+        rp.deliver(why);
+      },
+      [rp](caf::error&) mutable { rp.deliver(std::string{"its owner did not answer"}); });
+  return rp;
+}
+
 
 core_actor::behavior_type core_fn(core_ptr self, client* c) {
   auto& st = self->state;
@@ -465,6 +449,7 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
       if (recursive)
         with_submitter(self, [&](submitter& s) { s.cancel_children(key, force); });
     },
+    [self](rebuild_atom, const object_id& id) { return rebuild(self, id); },
     [self](restart_atom, const object_id& id, std::uint32_t restarts) {
       with_submitter(self, [&](submitter& s) { s.on_restart(id, restarts); });
     },

@@ -66,6 +66,57 @@ ref_ptr object_table::from_wire(const object_id& id, const caf::actor& owner) {
   return make_handle(id, id.owner == owner_id_ ? self_ : owner);
 }
 
+bool object_table::reset_lost(const object_id& id) {
+  unpin_list unpins;
+  {
+    std::lock_guard guard{mtx_};
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.st != status::ready || !it->second.value.in_store)
+      return false;
+    auto& e = it->second;
+    unpins.emplace_back(e.value.offset, e.value.node);
+    e.st = status::pending;
+    e.value = {};
+    e.fetch_sent = false;
+  }
+  for (auto [off, node] : unpins)
+    unpin_(off, node);
+  return true;
+}
+
+object_reply object_table::reply_for(const object_id& id, bool* pending) {
+  object_reply r;
+  r.id = id;
+  stored_value v;
+  error_info e;
+  *pending = false;
+  switch (peek(id, &v, &e)) {
+    case status::pending:
+      *pending = true;
+      break;
+    case status::ready:
+      r.value = v;
+      if (v.inline_data)
+        r.data = *v.inline_data;
+      break;
+    case status::failed:
+      r.failed = true;
+      r.error = e;
+      break;
+    case status::unknown:
+      r.failed = true;
+      r.error = {error_kind::object_lost, "", "",
+                 "object " + id.to_string() + " is no longer held by its owner"};
+  }
+  return r;
+}
+
+caf::actor object_table::owner_of(const object_id& id) const {
+  std::lock_guard guard{mtx_};
+  auto it = entries_.find(id);
+  return it == entries_.end() || it->second.owned ? caf::actor{} : it->second.owner;
+}
+
 bool object_table::fulfill(const object_id& id, stored_value value) {
   unpin_list unpins;
   std::vector<std::function<void()>> wakers;

@@ -125,6 +125,22 @@ public:
   /// Returns a handle for a ref that arrived from another process.
   ref_ptr from_wire(const object_id& id, const caf::actor& owner);
 
+  /// A ready object whose stored value was lost (its node died) is pending
+  /// again: its owner rebuilds it, or a borrower fetches it anew. Returns
+  /// false when it is not ready in a store (unknown, pending, failed, or
+  /// held inline).
+  bool reset_lost(const object_id& id);
+
+  /// Returns what a borrower is told of object `id`: its value, or why it
+  /// has none; sets `*pending` when it has neither yet.
+  object_reply reply_for(const object_id& id, bool* pending);
+
+  /// Returns the owner of a borrowed object (null when owned or unknown).
+  caf::actor owner_of(const object_id& id) const;
+
+  /// Returns the owner id of this process's objects.
+  std::uint64_t owner_id() const noexcept { return owner_id_; }
+
   /// Sets the value of a pending object; returns false if it is unknown.
   bool fulfill(const object_id& id, stored_value value);
 

@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -167,6 +168,14 @@ public:
   /// `recursive`: so are the tasks it submitted.
   void cancel_children(const task_key& parent, bool force);
 
+  /// The only copy of object `id` (ours, in a store) is lost: runs the task
+  /// that made it again (lineage reconstruction), within its max_retries.
+  /// Returns why it cannot be rebuilt (empty: it is being rebuilt).
+  std::string rebuild(const object_id& id);
+
+  /// Returns how many objects keep the task that made them (lineage).
+  std::size_t lineage_size() const noexcept { return lineage_.size(); }
+
   /// An actor this process created died and is to be rebuilt: its creation
   /// runs again (rebuild number `restarts + 1`).
   void on_restart(const object_id& id, std::uint32_t restarts);
@@ -275,6 +284,18 @@ private:
   std::map<std::string, shape> shapes_;
   std::unordered_map<const function_entry*, function_stats> stats_;
   std::unordered_map<object_id, actor_calls> actors_;
+  /// The tasks that made our stored objects, while the objects are known:
+  /// what rebuilds them when their only copy is lost.
+  std::unordered_map<object_id, std::shared_ptr<const task_record>> lineage_;
+  std::size_t prune_lineage_at_ = 1024;
+  /// Nodes known dead: their stores' objects are lost.
+  std::set<std::uint64_t> dead_nodes_;
+  /// Keeps the lineage of a finished task whose results went to a store.
+  void keep_lineage(const task_record& t, const stored_value* value,
+                    const std::vector<stored_value>* extra);
+  /// A task failed as an argument of it (ours) was lost with its node:
+  /// rebuilds those and lets the task wait for them. Returns whether.
+  bool rebuild_lost_args(std::uint64_t task_id);
   /// Creations of living actors that may be rebuilt, as submitted.
   std::unordered_map<object_id, task_record> creations_;
   /// Ids of rebuilds: apart from the client's (which count up from 1).

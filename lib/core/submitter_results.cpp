@@ -207,6 +207,8 @@ void submitter::on_results(const std::vector<char>& bytes,
       table_.end_stream(it->second.return_id, p.item_count);
     if (p.ok)
       finish(p.task_id, &p.value, nullptr, &p.extra);
+    else if (p.error.kind == error_kind::object_lost && rebuild_lost_args(p.task_id))
+      continue; // runs again once its lost arguments are rebuilt
     else if (!retry(p.task_id, p.error))
       finish(p.task_id, nullptr, &p.error);
   }
@@ -281,6 +283,8 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
   tasks_.erase(it);
   auto worker_id = t.worker_id;
   auto key = leave_lease(t);
+  if (value)
+    keep_lineage(t, value, extra);
   if (t.creates_actor) {
     io_.actor_created(t.actor_id, worker_id, value, error);
     // Kept to rebuild it from, while it may be rebuilt.
@@ -377,6 +381,7 @@ void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reaso
   pump(key);
 }
 void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why) {
+  dead_nodes_.insert(node_id);
   std::vector<std::uint64_t> lost;
   for (auto& [wid, l] : leases_)
     if (l.node_id == node_id)

@@ -143,6 +143,10 @@ const function_entry* prepare_task(client& c, void* instance,
   try {
     for (auto a : spec.getArgs())
       args.push_back(arg_view(c, a, batch));
+  } catch (const lost_value& e) {
+    // Its owner may rebuild it and run this task again.
+    write_failure(out, error_kind::object_lost, name, "", std::string{"argument "} + e.what());
+    return nullptr;
   } catch (const std::exception& e) {
     write_failure(out, error_kind::protocol, name, "",
                   std::string{"bad argument: "} + e.what());

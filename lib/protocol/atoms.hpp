@@ -57,5 +57,6 @@ using introduce_atom = caf::atom_constant<caf::atom("introduce")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;
 
 } // namespace troupe

@@ -29,6 +29,10 @@ namespace troupe {
 ///     control st.  -> core : actor(actor_status)    (where an actor is)
 ///     user thread  -> core : kill(id, name)         (calls from here fail now)
 ///     user thread  -> core : cancel(ref, force, recursive) ==> why not ("": done)
+///     user thread, borrower -> core : rebuild(id) ==> why not ("": under way)
+///                            (the only copy of a stored object is lost: its
+///                            owner runs the task that made it again; a
+///                            borrower's core asks the owner's)
 ///     submitter    -> core : cancel(task id, recursive, force) (of a worker:
 ///                            a task it runs, or will, is cancelled)
 ///     control st.  -> core : restart(actor id, restarts) (an actor this
@@ -54,6 +58,7 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<actor_atom, actor_status>,
   caf::reacts_to<kill_atom, object_id, std::string>,
   caf::reacts_to<restart_atom, object_id, std::uint32_t>,
+  caf::replies_to<rebuild_atom, object_id>::with<std::string>,
   caf::replies_to<cancel_atom, object_id, bool, bool>::with<std::string>,
   caf::reacts_to<cancel_atom, std::uint64_t, bool, bool>,
   caf::reacts_to<forward_atom, forward_request>,
