@@ -85,6 +85,13 @@ std::vector<int> counted_plus_one(std::string dir, const std::vector<int>& in) {
 }
 TROUPE_REMOTE(counted_plus_one);
 
+/// Gets the block behind a borrowed ref (inside a vector, so not resolved
+/// before the task runs) and returns its first element.
+int first_of_borrowed(std::vector<troupe::object_ref<std::vector<int>>> refs) {
+  return troupe::get(refs.at(0), 60s).front();
+}
+TROUPE_REMOTE(first_of_borrowed);
+
 /// Returns the pid of the one `dir/attempt-PID` file (call it while there
 /// is one).
 int only_attempt_pid(const temp_dir& dir) {
@@ -225,4 +232,20 @@ TEST_CASE("three nodes: objects lost with their node are rebuilt from their line
   CHECK(count_files(dir.str(), "a-") == 2);
   CHECK(count_files(dir.str(), "b-") == 2);
   CHECK(troupe::get(a, 30s).front() == 10);
+}
+
+TEST_CASE("three nodes: a borrower's get of a lost object has its owner rebuild it") {
+  troupe::test::three_nodes c;
+  temp_dir dir;
+  troupe::task_options on3;
+  on3.strategy = troupe::scheduling_strategy::on_node(3, true);
+  auto a = troupe::task(counted_block, on3).remote(dir.str(), 5);
+  REQUIRE(troupe::wait(std::vector{a}, 1, 60s).ready.size() == 1);
+  REQUIRE(::kill(c.third->pid(), SIGKILL) == 0);
+  REQUIRE(eventually([] { return !troupe::nodes()[2].alive; }, 30s));
+  // A task on node 2 borrows the ref and gets it: the driver rebuilds it.
+  troupe::task_options on2;
+  on2.strategy = troupe::scheduling_strategy::on_node(2);
+  CHECK(troupe::get(troupe::task(first_of_borrowed, on2).remote(std::vector{a}), 60s) == 5);
+  CHECK(count_files(dir.str(), "a-") == 2);
 }
