@@ -11,7 +11,7 @@ control_store_state::node_died(std::uint64_t node_id, const std::string& reason)
   node_death out;
   out.why = "node " + std::to_string(node_id) + " died (" + reason + ")";
   // Its owners first: an actor whose creator ran there is not rebuilt.
-  out.other_owners = objects.node_died(node_id);
+  out.other_owners = objects.node_died(node_id, &out.gone_owners);
   for (auto& id : actors.on_node(node_id)) {
     std::optional<actor_restart> restart;
     if (auto n = actor_died(id, "its " + out.why, true, restart))

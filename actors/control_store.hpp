@@ -41,6 +41,7 @@ struct control_store_state {
     std::vector<actor_restart> restarts;  ///< the ones restarting
     std::vector<job_record> jobs;         ///< its drivers' jobs, now ended
     std::vector<core_actor> other_owners; ///< the owners left: told `why`
+    std::vector<core_actor> gone_owners;  ///< the owners that died with it
   };
 
   /// Actor `id` died because `why` (`restartable`: see actor_directory::

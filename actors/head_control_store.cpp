@@ -87,11 +87,14 @@ void process_gone(cs_ptr self, const caf::actor_addr& who) {
       self->delayed_send(self, std::chrono::seconds(1), finalize_atom::value, id);
     return;
   }
-  // A driver or worker is gone: so are its non-detached actors, and a
-  // driver's job.
-  if (auto owner = s.st.objects.owner_at(who))
+  // A driver or worker is gone: so are its non-detached actors, a driver's
+  // job, and the leases it held on any node.
+  if (auto owner = s.st.objects.owner_at(who)) {
+    if (auto core = s.st.objects.core_of(*owner))
+      to_all_schedulers(self, gone_atom::value, core);
     for (auto& id : s.st.owner_gone(*owner))
       kill_actor(self, id);
+  }
   auto job = s.st.nodes.end_job_of(who);
   if (!job)
     return;
@@ -118,6 +121,9 @@ void node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
     to_all_schedulers(self, job_end_atom::value, j.exe);
   for (auto& core : death->other_owners)
     self->send(core, node_down_atom::value, node_id, death->why);
+  // Leases its processes held on other nodes come back.
+  for (auto& core : death->gone_owners)
+    to_all_schedulers(self, gone_atom::value, core);
 }
 
 /// A member node joins: it gets its id, the schedulers and the cluster

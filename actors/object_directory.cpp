@@ -62,7 +62,8 @@ object_locations object_directory::locations_of(const object_id& id) const {
   return out;
 }
 
-std::vector<core_actor> object_directory::node_died(std::uint64_t node) {
+std::vector<core_actor> object_directory::node_died(std::uint64_t node,
+                                                   std::vector<core_actor>* gone) {
   dead_nodes_.push_back(node);
   for (auto l = locations_.begin(); l != locations_.end();) {
     l->second.erase(node);
@@ -71,6 +72,8 @@ std::vector<core_actor> object_directory::node_died(std::uint64_t node) {
   std::vector<core_actor> left;
   for (auto it = owners_.begin(); it != owners_.end();) {
     if (it->second.node == node) {
+      if (gone)
+        gone->push_back(it->second.core);
       it = owners_.erase(it);
     } else {
       left.push_back(it->second.core);

@@ -48,8 +48,9 @@ public:
   object_locations locations_of(const object_id& id) const;
 
   /// Node `node` died: its copies and its owners are forgotten. Returns the
-  /// cores of the owners left (they are told which node died).
-  std::vector<core_actor> node_died(std::uint64_t node);
+  /// cores of the owners left (they are told which node died); adds those
+  /// of the owners that died with it to `gone`, when given.
+  std::vector<core_actor> node_died(std::uint64_t node, std::vector<core_actor>* gone = nullptr);
 
   /// Returns whether any copy of any object is known (for tests).
   bool has_locations() const noexcept { return !locations_.empty(); }

@@ -354,6 +354,10 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
     [self](exe_atom, const std::string& exe, const std::string& path,
            const std::string& why) { exe_fetched(self, exe, path, why); },
     [self](kill_atom, std::uint64_t worker_id) { self->state.st->kill(worker_id); },
+    [self](gone_atom, const core_actor& holder) {
+      caf::down_msg dm{holder.address(), caf::exit_reason::remote_link_unreachable};
+      down(self, dm);
+    },
     [self](register_atom, const worker_hello& hello) {
       // Its exit is noticed by the down handler.
       self->monitor(hello.executor);

@@ -346,4 +346,16 @@ void drop_channel(self_ptr self, std::uint64_t node) {
   s.channels.erase(it);
 }
 
+std::uint64_t evict_copies(self_ptr self, std::uint64_t bytes) {
+  auto& s = self->state;
+  auto before = s.store->stats().bytes_in_use;
+  // At least one (the caller's block did not fit, though the bytes may
+  // have), then until the bytes are free or no copy is left.
+  while (s.puller->evict_one() && s.segment->free_bytes() < bytes + 4096) {
+  }
+  report_evicted(self);
+  auto after = s.store->stats().bytes_in_use;
+  return before > after ? before - after : 0;
+}
+
 } // namespace troupe::store

@@ -103,6 +103,10 @@ void refresh_managers(self_ptr self);
 /// Returns the offset of a local copy at once, else when the pull is done.
 caf::result<std::uint64_t> pull(self_ptr self, const pull_request& req);
 
+/// Evicts cached copies that nobody pins until `bytes` are free (or none is
+/// left); returns how many bytes that freed.
+std::uint64_t evict_copies(self_ptr self, std::uint64_t bytes);
+
 /// Starts a transfer whose source's manager is known now.
 void start_transfer(self_ptr self, const object_id& id);
 

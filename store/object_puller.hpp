@@ -103,6 +103,10 @@ public:
   /// Returns the objects whose cached copies were evicted since the last call.
   std::vector<troupe::object_id> take_evicted() { return std::move(evicted_); }
 
+  /// Evicts the least recently wanted copy that only the puller pins (the
+  /// store needs room); returns false when there is none.
+  bool evict_one();
+
   /// Drops the transfer and frees its copy; returns its waiters.
   std::vector<std::uint64_t> fail(const troupe::object_id& id);
 
@@ -141,7 +145,6 @@ private:
   /// Seals and caches the copy; hands its waiters their pins.
   void finish(std::map<troupe::object_id, transfer_state>::iterator it, completed* done);
   /// Frees one copy that only the puller pins; returns false if none.
-  bool evict_one();
 
   object_store& store_;
   std::uint64_t chunk_bytes_;

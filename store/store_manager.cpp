@@ -298,6 +298,9 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
       unpin(self, offset, node);
     },
     [self](stats_atom) -> std::string { return stats(self); },
+    [self](evict_atom, std::uint64_t bytes) -> std::uint64_t {
+      return evict_copies(self, bytes);
+    },
     [self](stop_atom) -> bool {
       self->state.pages.reset();
       shm_allocator::remove(self->state.segment->name());

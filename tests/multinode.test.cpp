@@ -432,3 +432,18 @@ TEST_CASE("nodes that lack the driver's executable fetch it from the driver by h
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("three nodes: copies pulled from other nodes make room when a store is full") {
+  three_nodes c; // 64 MiB stores
+  // Node 3 reads 12 objects of 4 MB made on node 2: its store caches the
+  // copies (48 MB of its 64).
+  for (int i = 0; i < 12; ++i) {
+    auto block = troupe::task(make_ints, on(2)).remote(1 << 20);
+    REQUIRE(troupe::get(troupe::task(sum_block, on(3)).remote(block), 60s).second
+            == (1LL << 20) * ((1 << 20) - 1) / 2);
+  }
+  // A task there makes 32 MB: the copies nobody reads make room for it.
+  auto big = troupe::task(make_ints, on(3)).remote(8 << 20);
+  CHECK(troupe::get(troupe::task(sum_block, on(3)).remote(big), 60s).second
+        == (8LL << 20) * ((8 << 20) - 1) / 2);
+}

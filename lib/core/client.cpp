@@ -285,8 +285,7 @@ stored_value client::store_value(encoded_value& v, const object_id& id, bool in_
     return s;
   }
   auto& store = *mapping_->store;
-  auto w = store.create_copy(id, v.data(), v.size(),
-                             v.type_hash, v.type_name, v.enc);
+  auto w = create_in_store(id, v);
   store.seal(w.offset);
   // The object directory learns where a large object is (other nodes may
   // pull it from here, or from copies, when its owner's node is gone). A
@@ -302,6 +301,23 @@ stored_value client::store_value(encoded_value& v, const object_id& id, bool in_
   s.node = node_.node_id;
   s.id = id;
   return s;
+}
+
+store::writable client::create_in_store(const object_id& id, encoded_value& v) {
+  auto& store = *mapping_->store;
+  for (;;) {
+    try {
+      return store.create_copy(id, v.data(), v.size(), v.type_hash, v.type_name, v.enc);
+    } catch (const object_store_full&) {
+      // Copies pulled from other nodes are a cache: the node's manager
+      // evicts those nobody reads to make room, and the put tries again.
+      using namespace std::chrono_literals;
+      auto freed = try_ask<std::uint64_t>(*system_, node_.store_manager, 10s, evict_atom::value,
+                                          static_cast<std::uint64_t>(v.size()));
+      if (!freed || *freed == 0)
+        throw;
+    }
+  }
 }
 
 void client::pin_stored(const stored_value& v) {

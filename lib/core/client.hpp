@@ -72,6 +72,10 @@ public:
   /// the node's store.
   stored_value store_value(encoded_value& value, const object_id& id,
                            bool in_store = false);
+  /// Creates object `id` in the node's store holding `value`'s bytes (not
+  /// sealed); a full store first evicts cached copies. Throws
+  /// `object_store_full` when it does not fit.
+  store::writable create_in_store(const object_id& id, encoded_value& value);
   /// Returns a reader's view of a stored value, pinned while it lives. A
   /// value in another node's store is pulled into this node's first.
   raw_value view_stored(const stored_value& v);

@@ -382,6 +382,20 @@ void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reaso
 }
 void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why) {
   dead_nodes_.insert(node_id);
+  // A lease request may have been passed on to that node, which will never
+  // answer it: every pending request is asked again (a late grant of an old
+  // one is returned).
+  std::vector<std::string> asking;
+  for (auto& [key, s] : shapes_) {
+    if (s.pending_requests.empty())
+      continue;
+    for (auto& [rid, name] : s.pending_requests)
+      io_.cancel_lease(rid);
+    s.pending_requests.clear();
+    asking.push_back(key);
+  }
+  for (auto& key : asking)
+    pump(key);
   std::vector<std::uint64_t> lost;
   for (auto& [wid, l] : leases_)
     if (l.node_id == node_id)

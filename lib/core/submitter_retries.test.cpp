@@ -196,3 +196,22 @@ TEST_CASE("an answer from an earlier attempt's worker is dropped, and what it st
   CHECK(sub.active_tasks() == 1);
   caf::anon_send_exit(worker_a, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("a node's death asks again for the workers requested (the request may have been "
+          "passed on to it); a late grant of an old request is returned") {
+  fixture f;
+  auto r = f.submit({value_arg(1)}, "waiting");
+  REQUIRE(f.io.requests.size() == 1);
+  auto old_request = f.io.requests[0].request_id;
+  f.sub.on_peer_node_down(4, "node 4 died");
+  CHECK(f.io.cancelled == std::vector<std::uint64_t>{old_request});
+  REQUIRE(f.io.requests.size() == 2);
+  CHECK(f.io.requests[1].request_id != old_request);
+  f.sub.on_granted(grant(old_request, 7));
+  CHECK(f.io.returned == std::vector<std::uint64_t>{7});
+  f.sub.on_granted(grant(f.io.requests[1].request_id, 8));
+  auto pushed = f.flushed();
+  REQUIRE(pushed.size() == 1);
+  f.complete(pushed[0].task_id);
+  CHECK(f.value_of(r) == 0);
+}

@@ -58,5 +58,6 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;
+using evict_atom = caf::atom_constant<caf::atom("evict")>;
 
 } // namespace troupe

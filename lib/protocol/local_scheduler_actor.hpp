@@ -37,6 +37,9 @@ namespace troupe {
 ///     worker      -> sched : blocked(worker) | unblocked(worker)
 ///     reaper      -> sched : child(pid, wait status)
 ///     control st. -> sched : kill(worker)            (an actor is killed)
+///                          | gone(core)              (a process died: what it
+///                            held here comes back; CAF tells a scheduler of
+///                            no process two hops away)
 ///     sched -> control st. : wkr_exit(worker, why)   (an actor's worker ended)
 ///     anyone      -> sched : status ==> JSON of local_scheduler_status
 ///     control st. -> sched : stop ==> true           (kill all workers)
@@ -48,6 +51,7 @@ using local_scheduler_actor = caf::typed_actor<
   caf::reacts_to<report_atom>,
   caf::reacts_to<tick_atom>,
   caf::reacts_to<kill_atom, std::uint64_t>,
+  caf::reacts_to<gone_atom, core_actor>,
   caf::reacts_to<hello_atom, std::string, std::string, core_actor>,
   caf::reacts_to<exe_atom, std::string, std::string, std::string>,
   caf::reacts_to<job_end_atom, std::string>,

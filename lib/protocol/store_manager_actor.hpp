@@ -40,6 +40,9 @@ namespace troupe {
 ///                              (relayed to that node's manager: a holder of
 ///                              an object in another node's store)
 ///     manager     -> manager : pin(offset) | unpin(offset)
+///     process     -> manager : evict(bytes) ==> bytes freed (its put found
+///                              the store full: cached copies that nobody
+///                              pins go, least recently pulled first)
 ///     anyone      -> manager : stats ==> JSON of store_status
 ///     control st. -> manager : stop  ==> true   (remove the segment)
 using store_manager_actor = caf::typed_actor<
@@ -55,6 +58,7 @@ using store_manager_actor = caf::typed_actor<
   caf::reacts_to<pin_atom, std::uint64_t, std::uint64_t>,
   caf::reacts_to<unpin_atom, std::uint64_t, std::uint64_t>,
   caf::replies_to<stats_atom>::with<std::string>,
+  caf::replies_to<evict_atom, std::uint64_t>::with<std::uint64_t>,
   caf::replies_to<stop_atom>::with<bool>>;
 
 } // namespace troupe
