@@ -22,7 +22,7 @@ struct actor_fixture : fixture {
   }
 
   troupe::executor_actor new_instance() {
-    instances.push_back(sys.spawn([]() -> caf::behavior { return {[](int) {}}; }));
+    instances.push_back(sys.spawn([](int) -> caf::behavior { return {[](int) {}}; }, 0));
     return troupe::handle_cast<troupe::executor_actor>(instances.back());
   }
 

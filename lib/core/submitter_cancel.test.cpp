@@ -12,7 +12,7 @@ namespace {
 struct cancel_fixture : fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  caf::actor dummy = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  caf::actor dummy = sys.spawn([](int) -> caf::behavior { return {[](int) {}}; }, 0);
 
   ~cancel_fixture() { caf::anon_send_exit(dummy, caf::exit_reason::user_shutdown); }
 

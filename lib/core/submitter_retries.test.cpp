@@ -153,7 +153,7 @@ TEST_CASE("retried exceptions count against max_retries") {
 TEST_CASE("an answer from an earlier attempt's worker is dropped, and what it stored released") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  auto worker_a = sys.spawn([]() -> caf::behavior { return {[](int) {}}; });
+  auto worker_a = sys.spawn([](int) -> caf::behavior { return {[](int) {}}; }, 0);
   std::vector<std::pair<std::uint64_t, std::uint64_t>> unpinned;
   object_table table{me,
                      [&](std::uint64_t offset, std::uint64_t node) {
