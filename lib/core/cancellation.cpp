@@ -1,5 +1,6 @@
 #include "lib/core/cancellation.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <unordered_set>
 #include <utility>
@@ -20,25 +21,38 @@ struct key_hash {
 // when its task ends here).
 std::mutex mutex;
 std::unordered_set<task_key, key_hash> cancelled;
+std::atomic<std::size_t> remembered{0};
 
-thread_local task_key current;
+// The running task: its submitter's handle (owned by the caller of
+// run_task) and id. Plain values: setting them costs no reference count.
+thread_local const core_actor* current_submitter = nullptr;
+thread_local std::uint64_t current_task_id = 0;
 
 } // namespace
 
 void mark_cancelled(const task_key& key) {
   std::lock_guard guard{mutex};
   cancelled.insert(key);
+  remembered = cancelled.size();
+}
+
+bool any_cancels() noexcept {
+  return remembered.load(std::memory_order_relaxed) != 0;
 }
 
 bool is_cancelled(const task_key& key) {
+  if (!any_cancels())
+    return false;
   std::lock_guard guard{mutex};
-  return !cancelled.empty() && cancelled.count(key) > 0;
+  return cancelled.count(key) > 0;
 }
 
 void forget_cancel(const task_key& key) {
+  if (!any_cancels())
+    return;
   std::lock_guard guard{mutex};
-  if (!cancelled.empty())
-    cancelled.erase(key);
+  cancelled.erase(key);
+  remembered = cancelled.size();
 }
 
 std::size_t remembered_cancels() {
@@ -46,16 +60,22 @@ std::size_t remembered_cancels() {
   return cancelled.size();
 }
 
-const task_key& current_task() noexcept {
-  return current;
+task_key current_task() {
+  if (current_submitter == nullptr || current_task_id == 0)
+    return {};
+  return {current_submitter->address(), current_task_id};
 }
 
-running_task::running_task(task_key key) : previous_(std::exchange(current, std::move(key))) {
+running_task::running_task(const core_actor& submitter, std::uint64_t task_id) noexcept
+    : previous_submitter_(std::exchange(current_submitter, &submitter))
+    , previous_task_(std::exchange(current_task_id, task_id)) {
 }
 
 running_task::~running_task() {
-  forget_cancel(current);
-  current = std::move(previous_);
+  if (any_cancels())
+    forget_cancel(current_task());
+  current_submitter = previous_submitter_;
+  current_task_id = previous_task_;
 }
 
 } // namespace troupe::detail
@@ -63,7 +83,9 @@ running_task::~running_task() {
 namespace troupe {
 
 bool is_cancelled() {
-  auto& key = detail::current_task();
+  if (!detail::any_cancels())
+    return false;
+  auto key = detail::current_task();
   return key && detail::is_cancelled(key);
 }
 

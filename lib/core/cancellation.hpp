@@ -5,6 +5,8 @@
 
 #include <caf/actor_addr.hpp>
 
+#include "lib/protocol/core_actor.hpp"
+
 // Cancellation in a worker: which tasks running (or about to run) here were
 // cancelled by their submitters. The core actor marks them as the cancels
 // arrive; the executor skips a cancelled task it has not started, and
@@ -35,20 +37,26 @@ void forget_cancel(const task_key& key);
 /// Returns how many cancels are remembered (for status and tests).
 std::size_t remembered_cancels();
 
-/// Returns the task running on this thread (empty outside tasks).
-const task_key& current_task() noexcept;
+/// Returns whether any cancel is remembered (the hot path asks nothing
+/// else while there is none).
+bool any_cancels() noexcept;
 
-/// Makes `key` the task running on this thread for its life, and forgets
-/// its cancel at the end.
+/// Returns the task running on this thread (empty outside tasks).
+task_key current_task();
+
+/// Makes task `task_id` of `submitter` the one running on this thread for
+/// its life, and forgets its cancel at the end. Holds no reference: the
+/// submitter's handle outlives the task.
 class running_task {
 public:
-  explicit running_task(task_key key);
+  running_task(const core_actor& submitter, std::uint64_t task_id) noexcept;
   ~running_task();
   running_task(const running_task&) = delete;
   running_task& operator=(const running_task&) = delete;
 
 private:
-  task_key previous_;
+  const core_actor* previous_submitter_;
+  std::uint64_t previous_task_;
 };
 
 } // namespace troupe::detail

@@ -220,7 +220,9 @@ bool submitter::from_current_attempt(const task_record& t,
   // come from its lease's worker process (as the executor, its core or its
   // stream actor). Actor calls are matched with their instance elsewhere.
   // Creations are not retried, and their lease ends once they are pushed.
-  if (!sender || t.creates_actor)
+  // A first attempt went to one process only: the answer is from it (the
+  // hot path compares no nodes).
+  if (!sender || t.creates_actor || t.attempt == 1)
     return true;
   if (t.actor_id.valid()) {
     // A call: from the instance it was sent to, while it is the one.

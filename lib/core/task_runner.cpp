@@ -270,6 +270,8 @@ bool run_coroutine(client& c, const call_info& call, call_output& result,
 
 bool skip_cancelled(schema::TaskSpec::Reader spec, schema::TaskResult::Builder out,
                     const core_actor& caller) {
+  if (!any_cancels())
+    return false;
   task_key key{caller.address(), spec.getTaskId()};
   if (!is_cancelled(key))
     return false;
@@ -285,7 +287,7 @@ void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
   out.setTaskId(spec.getTaskId());
   if (skip_cancelled(spec, out, caller))
     return;
-  running_task running{{caller.address(), spec.getTaskId()}};
+  running_task running{caller, spec.getTaskId()};
   std::string name = spec.getName();
   std::vector<raw_value> args;
   auto* fn = prepare_task(c, instance, spec, batch, args, out, name);
