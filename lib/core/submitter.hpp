@@ -295,7 +295,7 @@ private:
                     const std::vector<stored_value>* extra);
   /// A task failed as an argument of it (ours) was lost with its node:
   /// rebuilds those and lets the task wait for them. Returns whether.
-  bool rebuild_lost_args(std::uint64_t task_id);
+  bool rebuild_lost_args(std::uint64_t task_id, const error_info& why);
   /// Creations of living actors that may be rebuilt, as submitted.
   std::unordered_map<object_id, task_record> creations_;
   /// Ids of rebuilds: apart from the client's (which count up from 1).

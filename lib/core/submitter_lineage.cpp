@@ -63,13 +63,19 @@ std::string submitter::rebuild(const object_id& id) {
   return {};
 }
 
-bool submitter::rebuild_lost_args(std::uint64_t tid) {
+bool submitter::rebuild_lost_args(std::uint64_t tid, const error_info& why) {
   auto& t = tasks_.at(tid);
   std::vector<std::size_t> lost;
   for (std::size_t i = 0; i < t.args.size(); ++i) {
     auto& v = t.resolved[i].value;
-    if (t.args[i].ref && v.in_store && dead_nodes_.count(v.node)
-        && ref_id(*t.args[i].ref).owner == table_.owner_id())
+    if (!t.args[i].ref || !v.in_store)
+      continue;
+    auto arg = ref_id(*t.args[i].ref);
+    // Ours, and on a node known dead, or named by the worker's failure (its
+    // pull may fail before this process hears that the node died).
+    if (arg.owner == table_.owner_id()
+        && (dead_nodes_.count(v.node)
+            || why.message.find("object " + arg.to_string() + " ") != std::string::npos))
       lost.push_back(i);
   }
   std::vector<object_id> waiting;

@@ -109,3 +109,29 @@ TEST_CASE("a task whose argument was lost with its node waits for the argument's
   f.complete(b_again[0].task_id);
   CHECK(f.value_of(b) == 0);
 }
+
+TEST_CASE("an argument the worker names as lost is rebuilt before its node is known dead") {
+  fixture f;
+  f.max_retries = 1;
+  auto a = f.submit({value_arg(1)}, "a");
+  complete_stored(f, run_on(f, 7, 4)[0].task_id, 4);
+  auto b = f.submit({ref_arg(a)}, "b");
+  auto b_run = run_on(f, 8, 5);
+  // The pull failed as node 4 went down; this process has not heard yet.
+  f.sub.on_results(result_batch(
+    {{b_run[0].task_id, std::nullopt,
+      {error_kind::object_lost, "b", "",
+       "argument object " + a->id().to_string()
+         + " (4194304 bytes in node 4's store) cannot be fetched: node 4 died while "
+           "sending it"}}}));
+  CHECK(f.table.peek(b->id()) == status::pending);
+  auto a_again = run_on(f, 9, 6);
+  REQUIRE(a_again.size() == 1);
+  CHECK(a_again[0].name == "a");
+  // Another argument's loss would not name it: a plain object_lost fails.
+  auto c = f.submit({value_arg(2)}, "c");
+  auto c_run = run_on(f, 10, 6);
+  f.sub.on_results(result_batch(
+    {{c_run[0].task_id, std::nullopt, {error_kind::object_lost, "c", "", "something else"}}}));
+  CHECK(f.error_of(c).kind == error_kind::object_lost);
+}

@@ -207,7 +207,7 @@ void submitter::on_results(const std::vector<char>& bytes,
       table_.end_stream(it->second.return_id, p.item_count);
     if (p.ok)
       finish(p.task_id, &p.value, nullptr, &p.extra);
-    else if (p.error.kind == error_kind::object_lost && rebuild_lost_args(p.task_id))
+    else if (p.error.kind == error_kind::object_lost && rebuild_lost_args(p.task_id, p.error))
       continue; // runs again once its lost arguments are rebuilt
     else if (!retry(p.task_id, p.error))
       finish(p.task_id, nullptr, &p.error);
