@@ -154,7 +154,7 @@ std::string submitter::key_of(const task_record& t, std::uint64_t locality) {
 }
 
 void submitter::enqueue(std::uint64_t task_id) {
-  auto& t = tasks_.at(task_id);
+  auto& t = at_or_throw(tasks_, task_id, "submitter.cpp:1");
   if (t.actor_id.valid() && !t.creates_actor) {
     pump_actor(t.actor_id); // it waits in the actor's queue already
     return;
@@ -192,7 +192,7 @@ void submitter::adopt_idle_leases(const std::string& key) {
     if (other_key == key || o.dedicated || !o.queued.empty() || o.resources != s.resources)
       continue;
     for (auto it = o.leases.begin(); it != o.leases.end() && s.leases.size() < wanted;) {
-      auto& l = leases_.at(*it);
+      auto& l = at_or_throw(leases_, *it, "submitter.cpp:L6");
       if (l.in_flight > 0 || !serves(s, l)) {
         ++it;
         continue;
@@ -218,7 +218,7 @@ void submitter::pump(const std::string& key) {
                                       cfg_.max_pending_leases);
     while (s.pending_requests.size() < want) {
       auto rid = next_request_++;
-      auto& first = tasks_.at(s.queued.front());
+      auto& first = at_or_throw(tasks_, s.queued.front(), "submitter.cpp:2");
       s.pending_requests.emplace(rid, first.name);
       lease_request req{rid, exe_, s.resources, first.name, self_, s.dedicated};
       req.strategy = s.strategy;
@@ -229,7 +229,7 @@ void submitter::pump(const std::string& key) {
   while (!s.queued.empty() && !s.leases.empty()) {
     lease* best = nullptr;
     for (auto wid : s.leases) {
-      auto& l = leases_.at(wid);
+      auto& l = at_or_throw(leases_, wid, "submitter.cpp:L7");
       if (!best || l.in_flight < best->in_flight)
         best = &l;
     }
@@ -242,10 +242,10 @@ void submitter::pump(const std::string& key) {
     bool spread = s.strategy.type == scheduling_strategy::kind::spread;
     if (best->in_flight >= share
         || (best->in_flight > 0
-            && (s.dedicated || spread || !pipelinable(tasks_.at(tid).fn))))
+            && (s.dedicated || spread || !pipelinable(at_or_throw(tasks_, tid, "submitter.cpp:3").fn))))
       break;
     s.queued.pop_front();
-    tasks_.at(tid).worker_id = best->worker_id;
+    at_or_throw(tasks_, tid, "submitter.cpp:4").worker_id = best->worker_id;
     ++best->in_flight;
     ++s.in_flight;
     if (best->outbox.empty())
@@ -264,7 +264,7 @@ std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids)
   auto batch = builder.initRoot<schema::TaskBatch>();
   auto list = batch.initTasks(static_cast<unsigned>(ids.size()));
   for (unsigned i = 0; i < ids.size(); ++i) {
-    auto& t = tasks_.at(ids[i]);
+    auto& t = at_or_throw(tasks_, ids[i], "submitter.cpp:5");
     auto spec = list[i];
     spec.setTaskId(t.task_id);
     spec.setFunction(t.fn->name);

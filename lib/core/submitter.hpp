@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -307,6 +308,17 @@ private:
   /// Set once the node is gone: every later task fails with this at once.
   std::optional<error_info> node_down_;
 };
+
+/// Returns `map.at(key)`, naming `where` and the key when it is missing (a
+/// broken invariant of the submitter's bookkeeping).
+template <class Map, class Key>
+auto& at_or_throw(Map& map, const Key& key, const char* where) {
+  auto it = map.find(key);
+  if (it == map.end())
+    throw std::out_of_range(std::string{"submitter: no entry "} + std::to_string(key) + " at "
+                            + where);
+  return it->second;
+}
 
 /// Returns the canonical text of a resource request, e.g. `CPU=1,GPU=0.5,`.
 std::string shape_key(const resource_map& resources);

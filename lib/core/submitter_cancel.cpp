@@ -42,7 +42,7 @@ std::string submitter::cancel(const object_id& ref, bool force, bool recursive) 
 }
 
 void submitter::cancel_task(std::uint64_t tid, bool force, bool recursive) {
-  auto& t = tasks_.at(tid);
+  auto& t = at_or_throw(tasks_, tid, "submitter_cancel.cpp:1");
   if (t.cancelled)
     return;
   t.cancelled = true;
@@ -90,7 +90,7 @@ void submitter::cancel_children(const task_key& parent, bool force) {
   std::sort(children.begin(), children.end());
   for (auto tid : children)
     if (tasks_.count(tid))
-      cancel_task(tid, force && !tasks_.at(tid).actor_id.valid(), true);
+      cancel_task(tid, force && !at_or_throw(tasks_, tid, "submitter_cancel.cpp:2").actor_id.valid(), true);
 }
 
 } // namespace troupe::detail

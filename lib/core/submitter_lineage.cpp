@@ -64,7 +64,7 @@ std::string submitter::rebuild(const object_id& id) {
 }
 
 bool submitter::rebuild_lost_args(std::uint64_t tid, const error_info& why) {
-  auto& t = tasks_.at(tid);
+  auto& t = at_or_throw(tasks_, tid, "submitter_lineage.cpp:1");
   std::vector<std::size_t> lost;
   for (std::size_t i = 0; i < t.args.size(); ++i) {
     auto& v = t.resolved[i].value;
@@ -88,8 +88,8 @@ bool submitter::rebuild_lost_args(std::uint64_t tid, const error_info& why) {
   if (waiting.empty())
     return false;
   // The task waits for its arguments' new values, then runs again.
-  auto key = leave_lease(tasks_.at(tid));
-  auto& task = tasks_.at(tid);
+  auto key = leave_lease(at_or_throw(tasks_, tid, "submitter_lineage.cpp:2"));
+  auto& task = at_or_throw(tasks_, tid, "submitter_lineage.cpp:3");
   for (auto& arg : waiting) {
     if (table_.peek(arg) != object_table::status::pending)
       continue; // rebuilt already

@@ -15,7 +15,7 @@ void submitter::pump_actor(const object_id& id) {
   if (a.st != actor_calls::phase::alive)
     return;
   while (!a.queued.empty()) {
-    auto& t = tasks_.at(a.queued.front());
+    auto& t = at_or_throw(tasks_, a.queued.front(), "submitter_results.cpp:1");
     if (t.unresolved > 0)
       break; // later calls wait behind it: calls run in the order made
     if (a.outbox.empty())
@@ -71,7 +71,7 @@ void submitter::lose_sent_calls(const object_id& id, const error_info& why) {
         && std::find(back.begin(), back.end(), tid) == back.end())
       sent.push_back(tid);
   for (auto tid : sent) {
-    auto& t = tasks_.at(tid);
+    auto& t = at_or_throw(tasks_, tid, "submitter_results.cpp:2");
     bool retry = a.max_task_retries < 0
                  || t.attempt <= static_cast<std::uint32_t>(a.max_task_retries);
     if (retry) {
@@ -236,7 +236,7 @@ bool submitter::from_current_attempt(const task_record& t,
 }
 
 bool submitter::retry(std::uint64_t task_id, const error_info& why) {
-  auto& t = tasks_.at(task_id);
+  auto& t = at_or_throw(tasks_, task_id, "submitter_results.cpp:3");
   if (t.actor_id.valid() || node_down_ || t.cancelled)
     return false;
   bool system = why.kind == error_kind::worker_crashed || why.kind == error_kind::node_died;
@@ -374,7 +374,7 @@ void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reaso
                  s.leases.end());
   leases_.erase(lit);
   for (auto tid : lost) {
-    auto& t = tasks_.at(tid);
+    auto& t = at_or_throw(tasks_, tid, "submitter_results.cpp:4");
     t.worker_id = 0;
     error_info e{kind, t.name, "", reason};
     if (!retry(tid, e))
