@@ -55,11 +55,6 @@ void forget_cancel(const task_key& key) {
   remembered = cancelled.size();
 }
 
-std::size_t remembered_cancels() {
-  std::lock_guard guard{mutex};
-  return cancelled.size();
-}
-
 task_key current_task() {
   if (current_submitter == nullptr || current_task_id == 0)
     return {};

@@ -34,9 +34,6 @@ bool is_cancelled(const task_key& key);
 /// Forgets `key` (its task ended here).
 void forget_cancel(const task_key& key);
 
-/// Returns how many cancels are remembered (for status and tests).
-std::size_t remembered_cancels();
-
 /// Returns whether any cancel is remembered (the hot path asks nothing
 /// else while there is none).
 bool any_cancels() noexcept;

@@ -384,6 +384,15 @@ void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reaso
 }
 void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why) {
   dead_nodes_.insert(node_id);
+  // Its leases first: the requests asked again below must not hand queued
+  // tasks to a worker that is gone (that would spend a retry on a task that
+  // never ran).
+  std::vector<std::uint64_t> lost;
+  for (auto& [wid, l] : leases_)
+    if (l.node_id == node_id)
+      lost.push_back(wid);
+  for (auto wid : lost)
+    on_worker_died(wid, why, error_kind::node_died);
   // A lease request may have been passed on to that node, which will never
   // answer it: every pending request is asked again (a late grant of an old
   // one is returned).
@@ -398,12 +407,6 @@ void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why)
   }
   for (auto& key : asking)
     pump(key);
-  std::vector<std::uint64_t> lost;
-  for (auto& [wid, l] : leases_)
-    if (l.node_id == node_id)
-      lost.push_back(wid);
-  for (auto wid : lost)
-    on_worker_died(wid, why, error_kind::node_died);
 }
 
 void submitter::on_node_down(const error_info& why) {
