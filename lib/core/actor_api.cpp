@@ -46,7 +46,10 @@ actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&
              t.max_concurrency = options.max_concurrency;
              t.max_restarts = options.max_restarts;
            });
-  return std::make_shared<const actor_ref>(actor_ref{rec.id, rec.class_name, display});
+  // Non-detached: it lives while a handle to it does, anywhere.
+  auto lifetime = options.detached ? nullptr : c.table().create_actor_lifetime(rec.id);
+  return std::make_shared<const actor_ref>(
+    actor_ref{rec.id, rec.class_name, display, std::move(lifetime)});
 }
 
 submission submit_method(const actor_ref& actor, const function_entry& method,
@@ -73,7 +76,9 @@ actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_spac
   if (rec.class_name != class_name)
     throw argument_type_error("actor '" + name + "' is a " + rec.class_name + ", not a "
                               + std::string{class_name});
-  return std::make_shared<const actor_ref>(actor_ref{rec.id, rec.class_name, name});
+  auto lifetime = rec.detached ? nullptr : c.table().from_wire(rec.id, nullptr);
+  return std::make_shared<const actor_ref>(
+    actor_ref{rec.id, rec.class_name, name, std::move(lifetime)});
 }
 
 void kill_actor(const actor_ref& actor, const kill_options& options) {

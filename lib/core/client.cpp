@@ -93,6 +93,18 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
   core_ = spawn_core(*system_, *this);
   // Refs are public types: they name their owner untyped.
   table_->set_self(handle_cast<caf::actor>(core_));
+  // Reference counting runs through the core actor (object_table.hpp).
+  table_->set_borrow_hooks(
+    [core = core_](const object_id& id, const caf::actor_addr& borrower) {
+      caf::anon_send(core, borrow_atom::value, id, borrower);
+    },
+    [core = core_](const object_id& id, const caf::actor& owner, std::uint32_t n) {
+      caf::anon_send(core, unborrow_atom::value, id, owner, n);
+    },
+    [cs = *cs](const object_id& actor) {
+      // No handle to it is left anywhere: the actor ends (as in Ray).
+      caf::anon_send(cs, kill_atom::value, actor, true);
+    });
   // Others holding our refs find us by our owner id.
   caf::anon_send(*cs, register_atom::value, owner_entry{owner_id_, core_, address_},
                  node_.node_id);
@@ -266,7 +278,10 @@ void client::wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline un
 
 ref_ptr client::put(encoded_value&& value, bool in_store) {
   auto id = next_object_id();
-  return table_->create_ready(id, store_value(value, id, in_store));
+  auto nested = std::move(value.nested);
+  auto ref = table_->create_ready(id, store_value(value, id, in_store));
+  table_->hold_nested(id, std::move(nested)); // its value holds these refs
+  return ref;
 }
 
 stored_value client::store_value(encoded_value& v, const object_id& id, bool in_store) {

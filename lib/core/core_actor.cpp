@@ -11,7 +11,7 @@
 #include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
 
-#include "lib/core/client.hpp"
+#include "lib/core/core_state.hpp"
 #include "lib/core/executor.hpp"
 #include "lib/core/exe_server.hpp"
 #include "lib/core/peer_links.hpp"
@@ -22,84 +22,6 @@
 namespace troupe::detail {
 
 namespace {
-
-class core_io;
-
-struct core_state {
-  client* c = nullptr;
-  std::unique_ptr<submitter_io> io;
-  std::unique_ptr<submitter> sub;
-  std::unique_ptr<peer_links::io> link_io;
-  std::unique_ptr<peer_links> links;
-  /// Leased workers' executors we monitor (once each): their down tells the
-  /// peer links that the worker may be gone.
-  std::unordered_set<caf::actor_addr> watched_executors;
-  std::vector<task_record> batch;
-  /// Borrowers waiting for pending objects of ours.
-  std::unordered_map<object_id, std::vector<core_actor>> fetchers;
-  static inline const char* name = "troupe.core";
-
-  /// Owners of borrowed refs, by owner id, and fetches waiting to learn one.
-  std::unordered_map<std::uint64_t, core_actor> owners;
-  std::unordered_map<std::uint64_t, std::vector<object_id>> owner_lookups;
-
-  /// Async methods waiting for an object: (task id, caller, the ref).
-  struct forward {
-    std::uint64_t task_id;
-    core_actor caller;
-    ref_ptr ref;
-  };
-  std::unordered_map<object_id, std::vector<forward>> forwards;
-
-  /// Sends the results of async methods whose objects are ready.
-  template <class Self>
-  void answer_forwards(Self self) {
-    for (auto it = forwards.begin(); it != forwards.end();) {
-      stored_value v;
-      error_info e;
-      auto st = c->table().peek(it->first, &v, &e);
-      if (st == object_table::status::pending) {
-        ++it;
-        continue;
-      }
-      for (auto& f : it->second) {
-        capnp::MallocMessageBuilder b;
-        auto r = b.initRoot<schema::ResultBatch>().initResults(1)[0];
-        r.setTaskId(f.task_id);
-        if (st == object_table::status::ready) {
-          if (v.in_store)
-            c->pin_stored(v); // the caller's own pin
-          write_value(r.initValue(), v);
-        } else {
-          if (st == object_table::status::unknown)
-            e = {error_kind::object_lost, "", "", "the async result was freed"};
-          write_error(r.initError(), e);
-        }
-        self->send(f.caller, done_atom::value, to_bytes(b));
-      }
-      it = forwards.erase(it);
-    }
-  }
-
-  /// Answers borrowers whose objects are no longer pending.
-  template <class Self>
-  void answer_fetchers(Self self) {
-    for (auto it = fetchers.begin(); it != fetchers.end();) {
-      bool pending;
-      auto r = c->table().reply_for(it->first, &pending);
-      if (pending) {
-        ++it;
-        continue;
-      }
-      for (auto& who : it->second)
-        self->send(who, object_atom::value, r);
-      it = fetchers.erase(it);
-    }
-  }
-};
-
-
-using core_ptr = core_actor::stateful_pointer<core_state>;
 
 /// The submitter's effects, as messages of the core actor.
 class core_io final : public submitter_io {
@@ -207,6 +129,7 @@ void on_down(core_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
   if (st.c->closing)
     return;
+  st.borrows->on_down(dm.source);
   st.links->lost(dm.source.node()); // its next message connects again
   st.watched_executors.erase(dm.source);
   if (dm.source == st.c->node().scheduler.address()) {
@@ -253,74 +176,6 @@ void on_results(core_ptr self, const std::vector<char>& results) {
     st.answer_forwards(self);
 }
 
-/// A borrower asks for one of our objects: answered now, or once ready.
-void on_fetch(core_ptr self, const fetch_request& req) {
-  auto& st = self->state;
-  bool pending;
-  auto r = st.c->table().reply_for(req.id, &pending);
-  if (pending)
-    st.fetchers[req.id].push_back(req.borrower);
-  else
-    self->send(req.borrower, object_atom::value, std::move(r));
-}
-
-/// An owner answered our fetch: the borrowed object is ready or failed.
-void on_object(core_ptr self, object_reply& r) {
-  auto& st = self->state;
-  if (r.failed) {
-    st.c->table().fail(r.id, r.error);
-  } else {
-    stored_value v;
-    static_cast<object_descriptor&>(v) = std::move(r.value);
-    v.id = r.id;
-    if (v.in_store)
-      st.c->pin_stored(v); // the borrower's own pin
-    else
-      v.inline_data = std::make_shared<const std::vector<char>>(std::move(r.data));
-    st.c->table().fulfill(r.id, std::move(v));
-  }
-  st.sub->on_object_changed(r.id);
-  st.sub->flush();
-  if (!st.forwards.empty())
-    st.answer_forwards(self);
-}
-
-/// The control store named the owner of objects we wait for (a null core:
-/// it is gone, and so are they).
-void on_owner(core_ptr self, const owner_entry& entry) {
-  auto& [owner_id, owner, address] = entry;
-  auto& st = self->state;
-  auto waiting = std::move(st.owner_lookups[owner_id]);
-  st.owner_lookups.erase(owner_id);
-  if (!owner) {
-    for (auto& id : waiting)
-      st.c->table().fail(id, {error_kind::owner_died, "", "",
-                              "the process that owns object " + id.to_string()
-                                + " is gone"});
-  } else {
-    st.links->learn(owner.node(), address);
-    st.owners[owner_id] = owner;
-    st.c->table().set_owner(owner_id, handle_cast<caf::actor>(owner));
-    for (auto& id : waiting)
-      st.io->fetch(id, {}); // finds the owner just learnt
-  }
-  for (auto& id : waiting)
-    st.sub->on_object_changed(id);
-  st.sub->flush();
-}
-
-/// An async method of an actor here returned a ref: its value goes to the
-/// caller when ready.
-void on_forward(core_ptr self, const forward_request& req) {
-  auto& st = self->state;
-  auto& x = req.object;
-  st.forwards[x].push_back({req.task, req.caller, st.c->unpark_forward(x)});
-  caf::actor owner;
-  if (st.c->table().claim_fetch(x, &owner))
-    st.io->fetch(x, owner); // a borrowed ref: ask its owner
-  st.answer_forwards(self);
-}
-
 /// Another node died: its leases' tasks fail, and owners that lived there
 /// are gone from the control store, so every object still awaited asks for
 /// its owner again (which fails those whose owner is gone).
@@ -354,42 +209,26 @@ std::string describe(core_ptr self) {
   return to_json_text(doc);
 }
 
-/// Applies `f` to the submitter, then sends what it decided.
-template <class F>
-void with_submitter(core_ptr self, F f) {
-  f(*self->state.sub);
-  self->state.sub->flush();
+/// A worker is ours: its executor is watched, and its address known.
+void on_granted(core_ptr self, const lease_grant& g) {
+  if (g.executor) {
+    if (self->state.watched_executors.insert(g.executor.address()).second)
+      self->monitor(g.executor);
+    self->state.links->learn(g.executor.node(), g.address);
+  }
+  with_submitter(self, [&](submitter& s) { s.on_granted(g); });
 }
 
-/// The only copy of stored object `id` is lost: rebuilds it when it is ours,
-/// else asks its owner to; a borrower then fetches it anew.
-caf::typed_response_promise<std::string> rebuild(core_ptr self, const object_id& id) {
-  auto rp = self->make_response_promise<std::string>();
-  auto& table = self->state.c->table();
-  if (id.owner == table.owner_id()) {
-    std::string why;
-    with_submitter(self, [&](submitter& s) { why = s.rebuild(id); });
-    rp.deliver(why);
-    return rp;
-  }
-  auto owner = handle_cast<core_actor>(table.owner_of(id));
-  if (!owner) {
-    rp.deliver(std::string{"its owner is not known here"});
-    return rp;
-  }
-  self->request(owner, std::chrono::seconds(30), rebuild_atom::value, id)
-    .then(
-      [self, rp, id](const std::string& why) mutable {
-        if (why.empty())
-          self->state.c->table().reset_lost(id);
-        rp.deliver(why);
-      },
-      [rp](caf::error&) mutable { rp.deliver(std::string{"its owner did not answer"}); });
-  return rp;
+/// A submitter cancels a task it pushed to this worker.
+void on_cancel_pushed(core_ptr self, std::uint64_t task_id, bool recursive, bool force) {
+  task_key key{handle_cast<caf::actor_addr>(self->current_sender()), task_id};
+  mark_cancelled(key);
+  if (recursive)
+    with_submitter(self, [&](submitter& s) { s.cancel_children(key, force); });
 }
 
-
-core_actor::behavior_type core_fn(core_ptr self, client* c) {
+/// Makes the core's parts and watches the node.
+void start_core(core_ptr self, client* c) {
   auto& st = self->state;
   st.c = c;
   st.io = std::make_unique<core_io>(self);
@@ -397,18 +236,17 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
   st.links = std::make_unique<peer_links>(*st.link_io, self->system().node(),
                                           c->max_direct_peers());
   st.sub = std::make_unique<submitter>(c->table(), *st.io, c->exe(), core_actor{self});
+  st.borrow_io = make_borrow_io(self);
+  st.borrows = std::make_unique<borrowing>(c->table(), *st.borrow_io, self->address());
   self->monitor(c->node().scheduler);
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+}
+
+core_actor::behavior_type core_fn(core_ptr self, client* c) {
+  start_core(self, c);
   return {
     [self](submit_atom) { submit_queued(self); },
-    [self](granted_atom, const lease_grant& g) {
-      if (g.executor) {
-        if (self->state.watched_executors.insert(g.executor.address()).second)
-          self->monitor(g.executor);
-        self->state.links->learn(g.executor.node(), g.address);
-      }
-      with_submitter(self, [&](submitter& s) { s.on_granted(g); });
-    },
+    [self](granted_atom, const lease_grant& g) { on_granted(self, g); },
     [self](denied_atom, std::uint64_t request_id, const std::string& why) {
       with_submitter(self, [&](submitter& s) { s.on_denied(request_id, why); });
     },
@@ -434,6 +272,16 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     [self](node_down_atom, std::uint64_t node, const std::string& why) {
       on_node_down(self, node, why);
     },
+    [self](borrow_atom, const object_id& id, const caf::actor_addr& borrower) {
+      self->state.borrows->borrow(id, borrower);
+    },
+    [self](unborrow_atom, const object_id& id, const caf::actor& owner, std::uint32_t n) {
+      self->state.borrows->unborrow(id, owner, n);
+    },
+    [self](borrow_atom, const object_id& id, const caf::actor_addr& borrower,
+           std::uint32_t n) { return self->state.borrows->on_register(id, borrower, n); },
+    [self](unborrow_atom, const object_id& id, const caf::actor_addr& borrower,
+           std::uint32_t n) { self->state.c->table().remove_borrower(id, borrower, n); },
     [self](status_atom) -> std::string { return describe(self); },
     [](exe_atom) { return exe_size(); },
     [](exe_atom, std::uint64_t start, std::uint64_t len) { return exe_chunk(start, len); },
@@ -443,11 +291,7 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
       return refused;
     },
     [self](cancel_atom, std::uint64_t task_id, bool recursive, bool force) {
-      // A submitter cancels a task it pushed to this worker.
-      task_key key{handle_cast<caf::actor_addr>(self->current_sender()), task_id};
-      mark_cancelled(key);
-      if (recursive)
-        with_submitter(self, [&](submitter& s) { s.cancel_children(key, force); });
+      on_cancel_pushed(self, task_id, recursive, force);
     },
     [self](rebuild_atom, const object_id& id) { return rebuild(self, id); },
     [self](restart_atom, const object_id& id, std::uint32_t restarts) {

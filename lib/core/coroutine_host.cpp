@@ -204,6 +204,7 @@ private:
     auto info = info_of(spec, caller);
     if (!result.coroutine) {
       write_result(c_, info, result, out); // a plain method: done
+      settle_borrows(c_);
       return;
     }
     outbox_.drop_last(caller); // its result comes when it finishes
@@ -281,6 +282,7 @@ private:
         std::rethrow_exception(failure);
       call.co->take_result(result);
       write_result(c_, call.info, result, out);
+      settle_borrows(c_);
     } catch (...) {
       write_current_error(out, call.info.name);
     }

@@ -8,6 +8,7 @@
 
 #include "lib/core/client.hpp"
 #include "lib/core/coroutine_host.hpp"
+#include "lib/core/stream_producer.hpp"
 #include "lib/core/task_runner.hpp"
 #include "lib/protocol/capnp_codec.hpp"
 #include "lib/protocol/handles.hpp"
@@ -54,6 +55,7 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
         for (unsigned i = 0; i < n; ++i) {
           auto start = clock::now();
           run_task(*c, self->state.instance.get(), tasks[i], batch, list[i], sender);
+          settle_borrows(*c); // before the caller may let go of what it lent
           auto took = clock::now() - start;
           list[i].setExecNanos(static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));

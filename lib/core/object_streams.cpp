@@ -187,8 +187,7 @@ stream_actor object_table::close_stream(const object_id& id) {
       producer = sit->second.producer;
     streams_.erase(sit);
   }
-  for (auto [off, node] : unpins)
-    unpin_(off, node);
+  settle(unpins);
   return producer;
 }
 

@@ -58,6 +58,7 @@ ref_ptr object_table::from_wire(const object_id& id, const caf::actor& owner) {
                  "object " + id.to_string() + " was freed by its owner"};
     } else {
       e.owner = owner;
+      register_new(id, e);
     }
     e.handles = 1;
   } else {
@@ -79,8 +80,7 @@ bool object_table::reset_lost(const object_id& id) {
     e.value = {};
     e.fetch_sent = false;
   }
-  for (auto [off, node] : unpins)
-    unpin_(off, node);
+  settle(unpins);
   return true;
 }
 
@@ -137,8 +137,7 @@ bool object_table::fulfill(const object_id& id, stored_value value) {
   }
   cv_.notify_all();
   wake(wakers);
-  for (auto [off, node] : unpins)
-    unpin_(off, node);
+  settle(unpins);
   return known;
 }
 
@@ -223,19 +222,33 @@ void object_table::release(const object_id& id) {
       --it->second.handles;
     erase_if_unused(it, unpins);
   }
-  for (auto [off, node] : unpins)
-    unpin_(off, node);
+  settle(unpins);
 }
 
 void object_table::erase_if_unused(
   std::unordered_map<object_id, entry>::iterator it,
   unpin_list& unpins) {
   auto& e = it->second;
-  if (e.handles > 0 || e.escaped || (e.owned && e.st == status::pending))
+  if (e.handles > 0 || e.escaped || !e.borrowers.empty()
+      || (e.owned && e.st == status::pending))
     return;
   if (e.st == status::ready && e.value.in_store)
     unpins.emplace_back(e.value.offset, e.value.node);
+  for (auto& r : e.nested)
+    unpins.nested.push_back(std::move(r));
+  // Sent under the lock, so the core actor sees it after the registration.
+  if (!e.owned && e.registrations > 0 && unborrow_)
+    unborrow_(it->first, e.owner, e.registrations);
+  if (e.actor_lifetime && unreferenced_)
+    unreferenced_(it->first);
   entries_.erase(it);
+}
+
+void object_table::settle(unpin_list& left) {
+  for (auto [off, node] : left.pins)
+    unpin_(off, node);
+  left.pins.clear();
+  left.nested.clear(); // may erase more entries: the lock is not held
 }
 
 object_table::status object_table::peek(const object_id& id, stored_value* value,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -94,9 +95,23 @@ private:
 ///
 /// A borrowed entry (owned elsewhere) starts pending and becomes ready or
 /// failed when the owner answers a fetch (4); it is erased with its last
-/// handle. Owned entries whose refs escaped (were serialized) are kept until
-/// the process ends, since a copy may live anywhere. Thread-safe: user threads
-/// call `get`/`wait`, the core actor fulfils.
+/// handle. Thread-safe: user threads call `get`/`wait`, the core actor
+/// fulfils.
+///
+/// Distributed reference counting (Ray's borrowers): an owned entry stays
+/// while this process holds a handle, while another process borrows it, and
+/// while it is pending. Every process that made an entry for a ref owned
+/// elsewhere is registered with the owner as a borrower (`on_borrow`, sent
+/// by the core actor, acknowledged), and unregistered when that entry goes
+/// (`on_unborrow`, sent only once every registration before it was
+/// acknowledged: a carrier of the ref is never let go before its receiver is
+/// counted). Refs serialized into a value are held with its bytes
+/// (`encoded_value::nested`): by the task that carries them as arguments,
+/// or by the object they were put or returned in (`hold_nested`) until that
+/// object is erased. A task's result carries its nested refs to the caller,
+/// which the worker registers beforehand (`adopt`). A borrower that dies is
+/// dropped (`drop_borrower`). Refs serialized outside an encoding
+/// (`mark_escaped`) keep their owned object for the process's life.
 ///
 /// Streams this process consumes (generators it called) have a state of
 /// their own beside their object: the items that arrived, by index (each an
@@ -162,6 +177,53 @@ public:
                                             const error_info& error);
 
   void mark_escaped(const object_id& id);
+
+  // Borrowers (object_borrowers.cpp).
+
+  /// Asks the core actor to register `borrower` (null: this process) with
+  /// the owner of borrowed object `id`.
+  using borrow_fn = std::function<void(const object_id& id, const caf::actor_addr& borrower)>;
+  /// Asks the core actor to drop `count` registrations of this process with
+  /// `owner` (null: look it up) for object `id`.
+  using unborrow_fn =
+    std::function<void(const object_id& id, const caf::actor& owner, std::uint32_t count)>;
+  /// An owned actor's last handle anywhere is gone.
+  using unreferenced_fn = std::function<void(const object_id& actor)>;
+  void set_borrow_hooks(borrow_fn borrow, unborrow_fn unborrow, unreferenced_fn unreferenced);
+
+  /// Counts `count` registrations of `borrower` for owned object `id`;
+  /// returns false when the object is not held here (any more).
+  bool add_borrower(const object_id& id, const caf::actor_addr& borrower,
+                    std::uint32_t count);
+  /// Drops `count` registrations of `borrower` for owned object `id`.
+  void remove_borrower(const object_id& id, const caf::actor_addr& borrower,
+                       std::uint32_t count);
+  /// Drops every registration of a borrower that is gone.
+  void drop_borrower(const caf::actor_addr& borrower);
+  /// Returns the processes that borrow owned object `id` (for tests, status).
+  std::size_t borrower_count(const object_id& id) const;
+
+  /// Registers `beneficiary` (another process's core) as a borrower of
+  /// `id`, which this process holds a handle of: a result nested with it
+  /// goes there. Counted as unacknowledged until `borrow_done`.
+  void lend(const object_id& id, const caf::actor_addr& beneficiary);
+  /// Takes a handle for a ref a worker registered this process for (see
+  /// `lend`): the registration becomes this entry's.
+  ref_ptr adopt(const object_id& id);
+  /// Keeps `refs` (serialized into object `id`'s value) while `id` is held.
+  void hold_nested(const object_id& id, std::vector<ref_ptr> refs);
+
+  /// The core actor finished a registration (acknowledged or failed).
+  void borrow_done();
+  /// Returns how many registrations are not acknowledged yet.
+  std::uint32_t unacknowledged() const noexcept { return unacked_.load(); }
+  /// Waits until every registration made so far is acknowledged; returns
+  /// false at `until`.
+  bool wait_acknowledged(std::chrono::steady_clock::time_point until);
+
+  /// Marks owned object `id` as an actor's lifetime: when it is erased (no
+  /// handle left anywhere), `unreferenced` is called.
+  ref_ptr create_actor_lifetime(const object_id& id);
 
   /// Called by ref_handle's destructor.
   void release(const object_id& id);
@@ -254,8 +316,13 @@ private:
     stored_value value;
     error_info error;
     std::string task_name;
+    bool actor_lifetime = false; ///< see create_actor_lifetime
+    std::uint32_t registrations = 0; ///< borrowed: counted by the owner for us
     caf::actor owner; ///< for borrowed entries
     std::vector<std::function<void()>> wakers; ///< see when_ready
+    /// Owned: the processes that borrow it, and how often each registered.
+    std::vector<std::pair<caf::actor_addr, std::uint32_t>> borrowers;
+    std::vector<ref_ptr> nested; ///< see hold_nested
   };
 
   struct stream_state {
@@ -269,10 +336,23 @@ private:
   };
 
   ref_ptr make_handle(const object_id& id, const caf::actor& owner);
-  /// Store pins to remove: (offset, node).
-  using unpin_list = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+  /// What erased entries leave to do once the lock is released: store pins
+  /// to remove (offset, node), and nested refs to let go.
+  struct unpin_list {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> pins;
+    std::vector<ref_ptr> nested;
+    void emplace_back(std::uint64_t offset, std::uint64_t node) {
+      pins.emplace_back(offset, node);
+    }
+  };
+  /// Does (unlocked) what erased entries left.
+  void settle(unpin_list& left);
   void erase_if_unused(std::unordered_map<object_id, entry>::iterator it,
                        unpin_list& unpins);
+  static void count_borrower(entry& e, const caf::actor_addr& borrower,
+                             std::uint32_t count);
+  /// Borrowed entry `e` was made for a ref from elsewhere: register it.
+  void register_new(const object_id& id, entry& e);
   raw_value to_raw(const stored_value& v);
   /// Runs callbacks of `when_ready` (outside the lock).
   static void wake(std::vector<std::function<void()>>& wakers);
@@ -286,6 +366,12 @@ private:
   std::unordered_map<object_id, entry> entries_;
   std::unordered_map<object_id, stream_state> streams_;
   std::atomic<std::uint64_t> next_stream_{1};
+  borrow_fn borrow_;
+  unborrow_fn unborrow_;
+  unreferenced_fn unreferenced_;
+  std::atomic<std::uint32_t> unacked_{0};
+  std::mutex acked_mtx_;
+  std::condition_variable acked_cv_;
 };
 
 } // namespace troupe::detail

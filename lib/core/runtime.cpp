@@ -234,9 +234,18 @@ object_id ref_id(const ref_handle& h) noexcept {
   return h.id();
 }
 
-void ref_escaped(const ref_handle& h) {
-  if (auto t = h.table())
-    t->mark_escaped(h.id());
+std::vector<ref_ptr>*& nested_ref_sink() noexcept {
+  thread_local std::vector<ref_ptr>* sink = nullptr;
+  return sink;
+}
+
+void ref_escaped(const ref_ptr& h) {
+  if (auto* sink = nested_ref_sink()) {
+    sink->push_back(h);
+    return;
+  }
+  if (auto t = h->table())
+    t->mark_escaped(h->id());
 }
 
 ref_ptr ref_from_wire(const object_id& id) {

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 #include "lib/core/client.hpp"
 #include "lib/core/object_table.hpp"
@@ -104,15 +105,47 @@ stream_actor stream_acks(client& c) {
   return acks;
 }
 
+void lend_nested(client& c, const core_actor& caller,
+                 const std::vector<std::pair<object_id, encoded_value*>>& values,
+                 schema::TaskResult::Builder out) {
+  std::size_t n = 0;
+  for (auto& [id, v] : values)
+    n += v->nested.size();
+  if (n == 0)
+    return;
+  auto list = out.initNested(static_cast<unsigned>(n));
+  unsigned i = 0;
+  for (auto& [id, v] : values) {
+    for (auto& ref : v->nested) {
+      c.table().lend(ref->id(), caller.address());
+      write_object_id(list[i].initObject(), ref->id());
+      write_object_id(list[i].initHeldBy(), id);
+      ++i;
+    }
+  }
+}
+
+void settle_borrows(client& c) {
+  if (c.table().unacknowledged() == 0)
+    return;
+  using namespace std::chrono_literals;
+  if (!c.table().wait_acknowledged(std::chrono::steady_clock::now() + 30s))
+    spdlog::warn("owners did not acknowledge {} borrowed refs in 30 s",
+                 c.table().unacknowledged());
+}
+
 void emit_item(client& c, const call_info& call, std::uint64_t index,
                encoded_value& item) {
-  auto value = c.store_value(item, stream_item_id(call.return_id, index));
+  auto id = stream_item_id(call.return_id, index);
+  auto value = c.store_value(item, id);
   capnp::MallocMessageBuilder b;
   auto r = b.initRoot<schema::ResultBatch>().initResults(1)[0];
   r.setTaskId(call.task_id);
   write_value(r.initValue(), value);
   r.setItemIndex(index);
   write_object_id(r.initStream(), call.return_id);
+  lend_nested(c, call.caller, {{id, &item}}, r);
+  settle_borrows(c);
   // Sent as the stream actor: the consumer acks to it.
   caf::send_as(stream_acks(c), call.caller, done_atom::value, to_bytes(b));
 }

@@ -10,10 +10,13 @@
 #include <functional>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "lib/protocol/messages.hpp"
 #include "lib/protocol/stream_actor.hpp"
 #include "troupe/codec.hpp"
+#include "task.capnp.h"
 
 namespace troupe::detail {
 
@@ -70,6 +73,18 @@ struct call_info {
   std::uint32_t backpressure = 0;
   core_actor caller; ///< where results and items go
 };
+
+/// The refs serialized into a call's result values go to the caller with
+/// them: registers the caller as their borrower (object_table::lend) and
+/// names each in `out`, with the object whose value holds it.
+void lend_nested(client& c, const core_actor& caller,
+                 const std::vector<std::pair<object_id, encoded_value*>>& values,
+                 schema::TaskResult::Builder out);
+
+/// Waits until this process's registrations as a borrower, and those it
+/// made for callers, are acknowledged: a result or reply may then go out,
+/// and its receiver may let go of what it lent.
+void settle_borrows(client& c);
 
 /// Stores item `index` of the call's stream and sends it to the caller, as
 /// the process's stream actor.

@@ -146,6 +146,8 @@ struct parsed_result {
   std::uint64_t item_index = 0; ///< an item: its index; 0: the task's end
   object_id stream;
   std::uint64_t item_count = 0;
+  /// Refs inside the values: (the ref, the object whose value holds it).
+  std::vector<std::pair<object_id, object_id>> nested;
 };
 
 std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
@@ -167,6 +169,8 @@ std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
       if (p.item_index != 0)
         p.stream = read_object_id(r.getStream());
       p.item_count = r.getItemCount();
+      for (auto n : r.getNested())
+        p.nested.emplace_back(read_object_id(n.getObject()), read_object_id(n.getHeldBy()));
       results.push_back(std::move(p));
     }
   } catch (const kj::Exception& e) {
@@ -182,6 +186,19 @@ void submitter::on_results(const std::vector<char>& bytes,
   // Read everything first: a batch that is malformed anywhere changes nothing.
   auto results = parse_results(bytes);
   for (auto& p : results) {
+    // The worker registered us as their borrower: handles take that over
+    // (whether this answer is taken or dropped), held by their objects.
+    std::vector<std::pair<object_id, ref_ptr>> nested;
+    for (auto& [ref, held_by] : p.nested)
+      nested.emplace_back(held_by, table_.adopt(ref));
+    struct hold_nested_after {
+      object_table& table;
+      std::vector<std::pair<object_id, ref_ptr>>& nested;
+      ~hold_nested_after() {
+        for (auto& [held_by, ref] : nested)
+          table.hold_nested(held_by, {std::move(ref)});
+      }
+    } hold{table_, nested};
     if (p.item_index != 0) {
       // Items are sent as their producer's stream actor, which hears acks.
       auto producer = handle_cast<stream_actor>(sender);

@@ -59,5 +59,7 @@ using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
+using borrow_atom = caf::atom_constant<caf::atom("borrow")>;
+using unborrow_atom = caf::atom_constant<caf::atom("unborrow")>;
 
 } // namespace troupe

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "lib/protocol/fwd.hpp"
@@ -45,6 +47,13 @@ namespace troupe {
 ///                            (a node fetches this process's executable)
 ///     control st.  -> core : node_down(node, why)   (its leases' tasks fail,
 ///                            awaited objects of owners there fail)
+///   Reference counting (lib/core/borrowing.hpp):
+///     object table -> core : borrow(id, borrower)   (register this process,
+///                            or a null borrower's, with the owner of id)
+///                          | unborrow(id, owner, n) (drop n registrations)
+///     borrower     -> owner core : borrow(id, borrower, n) ==> held (false:
+///                            id is no longer held by its owner)
+///                          | unborrow(id, borrower, n)
 using core_actor = caf::typed_actor<
   caf::reacts_to<submit_atom>,
   caf::reacts_to<granted_atom, lease_grant>,
@@ -64,6 +73,10 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<forward_atom, forward_request>,
   caf::reacts_to<owner_atom, owner_entry>,
   caf::reacts_to<node_down_atom, std::uint64_t, std::string>,
+  caf::reacts_to<borrow_atom, object_id, caf::actor_addr>,
+  caf::reacts_to<unborrow_atom, object_id, caf::actor, std::uint32_t>,
+  caf::replies_to<borrow_atom, object_id, caf::actor_addr, std::uint32_t>::with<bool>,
+  caf::reacts_to<unborrow_atom, object_id, caf::actor_addr, std::uint32_t>,
   caf::replies_to<exe_atom>::with<std::uint64_t>,
   caf::replies_to<status_atom>::with<std::string>,
   caf::replies_to<exe_atom, std::uint64_t, std::uint64_t>::with<std::vector<char>>>;

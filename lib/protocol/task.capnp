@@ -75,6 +75,14 @@ struct TaskResult {
                          # (1-based; value is the item); 0: the task's end
   stream @6 :ObjectId;   # a streamed item: its stream (the task's returnId)
   itemCount @7 :UInt64;  # a generator's end (value or error): items yielded
+  nested @8 :List(NestedRef);  # refs serialized in the values: the worker
+                               # registered the caller as their borrower
+}
+
+# A ref inside a result value (distributed reference counting).
+struct NestedRef {
+  object @0 :ObjectId;  # the ref
+  heldBy @1 :ObjectId;  # the result object whose value holds it
 }
 
 struct ResultBatch {

@@ -94,6 +94,9 @@ struct actor_ref {
   object_id id;
   std::string class_name;
   std::string name; ///< the `name` option, or the class
+  /// This process's hold on a non-detached actor (the object `id`, owned by
+  /// its creator): when no process holds one, the actor ends.
+  ref_ptr lifetime;
 };
 using actor_ref_ptr = std::shared_ptr<const actor_ref>;
 
@@ -187,12 +190,20 @@ public:
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, actor_handle& x) {
     detail::actor_ref r;
+    bool counted = false; // a detached actor's handles are not counted
     if constexpr (Inspector::reads_state) {
-      if (x.ref_)
+      if (x.ref_) {
         r = *x.ref_;
+        counted = r.lifetime != nullptr;
+        if (counted)
+          detail::ref_escaped(r.lifetime);
+      }
     }
     return f(caf::meta::type_name("troupe.actor_handle"), r.id.owner, r.id.seq,
-             r.class_name, r.name, caf::meta::load_callback([&]() -> caf::error {
+             r.class_name, r.name, counted,
+             caf::meta::load_callback([&]() -> caf::error {
+               if (r.id.valid() && counted)
+                 r.lifetime = detail::ref_from_wire(r.id);
                x.ref_ = r.id.valid() ? std::make_shared<const detail::actor_ref>(r)
                                      : nullptr;
                return caf::none;

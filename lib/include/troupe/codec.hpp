@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <caf/binary_deserializer.hpp>
@@ -28,6 +29,9 @@ class actor_system;
 namespace troupe {
 
 namespace detail {
+
+class ref_handle;
+using ref_ptr = std::shared_ptr<ref_handle>;
 
 /// A stored value as a reader finds it: bytes plus what they are.
 struct raw_value {
@@ -49,6 +53,9 @@ struct encoded_value {
   std::vector<char> buffer;
   const std::byte* raw = nullptr;
   std::size_t raw_size = 0;
+  /// The refs serialized into `buffer`: whoever keeps the bytes keeps these
+  /// (the owner counts them as held until then; see object_table.hpp).
+  std::vector<ref_ptr> nested;
 
   /// Returns the encoded bytes.
   [[nodiscard]] const std::byte* data() const noexcept {
@@ -67,6 +74,23 @@ struct encoded_value {
       raw_size = 0;
     }
   }
+};
+
+/// Where the refs that `inspect` meets while serializing go (nullptr: no
+/// encoding collects them, so a serialized ref is kept for the owner's life).
+std::vector<ref_ptr>*& nested_ref_sink() noexcept;
+
+/// Collects the refs serialized while it lives into `into`.
+class nested_ref_capture {
+public:
+  explicit nested_ref_capture(std::vector<ref_ptr>& into) noexcept
+    : prev_(std::exchange(nested_ref_sink(), &into)) {}
+  ~nested_ref_capture() { nested_ref_sink() = prev_; }
+  nested_ref_capture(const nested_ref_capture&) = delete;
+  nested_ref_capture& operator=(const nested_ref_capture&) = delete;
+
+private:
+  std::vector<ref_ptr>* prev_;
 };
 
 /// Returns the actor system that serializes actor handles (object refs inside
@@ -103,6 +127,7 @@ struct codec {
     out.enc = enc;
     out.type_hash = type_hash;
     out.type_name = name;
+    nested_ref_capture capture{out.nested};
     auto* sys = serialization_system();
     auto err = sys ? caf::binary_serializer{*sys, out.buffer}(const_cast<T&>(x))
                    : caf::binary_serializer{nullptr, out.buffer}(const_cast<T&>(x));

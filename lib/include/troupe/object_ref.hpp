@@ -23,9 +23,11 @@ using ref_ptr = std::shared_ptr<ref_handle>;
 
 /// Returns the object's id.
 object_id ref_id(const ref_handle& h) noexcept;
-/// Called when a ref is serialized into a value or message: the owner keeps
-/// the object for as long as it lives, because a copy may be anywhere now.
-void ref_escaped(const ref_handle& h);
+/// Called when a ref is serialized into a value or message. Inside an
+/// encoding (`encoded_value::nested`) the ref is held with the bytes;
+/// elsewhere the owner keeps the object for as long as it lives, because a
+/// copy may be anywhere now.
+void ref_escaped(const ref_ptr& h);
 /// Returns this process's handle for a ref received from elsewhere (its
 /// owner is found through the control store, by `id.owner`).
 ref_ptr ref_from_wire(const object_id& id);
@@ -68,7 +70,7 @@ public:
     if constexpr (Inspector::reads_state) {
       if (x.handle_) {
         id = detail::ref_id(*x.handle_);
-        detail::ref_escaped(*x.handle_);
+        detail::ref_escaped(x.handle_);
       }
     }
     return f(caf::meta::type_name("troupe.object_ref"), id.owner, id.seq,
