@@ -106,39 +106,35 @@ void object_table::lend(const object_id& id, const caf::actor_addr& beneficiary)
 
 ref_ptr object_table::adopt(const object_id& id) {
   std::lock_guard guard{mtx_};
-  {
-    auto it = entries_.find(id);
-    if (id.owner == owner_id_) {
-      if (it == entries_.end()) {
-        // Lent to us by a worker, so held until now: a protocol fault.
-        auto& e = entries_[id];
-        e.owned = true;
-        e.st = status::failed;
-        e.error = {error_kind::object_lost, "", "",
-                   "object " + id.to_string() + " was freed before its result arrived"};
-        e.handles = 1;
-        return make_handle(id, self_);
-      }
-      // The worker counted us as a borrower of our own object: a handle
-      // takes that count's place.
-      ++it->second.handles;
-      auto& list = it->second.borrowers;
-      auto self = self_.address();
-      auto b = std::find_if(list.begin(), list.end(),
-                            [&](auto& kv) { return kv.first == self; });
-      if (b != list.end() && --b->second == 0)
-        list.erase(b);
-      return make_handle(id, self_);
-    } else {
-      // New or not, the entry now holds the worker's registration for us;
-      // its owner is looked up when it is fetched.
-      auto& e = entries_[id];
-      ++e.handles;
-      if (borrow_)
-        ++e.registrations;
-      return make_handle(id, e.owner);
-    }
+  auto it = entries_.find(id);
+  if (id.owner != owner_id_) {
+    // New or not, the entry now holds the worker's registration for us;
+    // its owner is looked up when it is fetched.
+    auto& e = entries_[id];
+    ++e.handles;
+    if (borrow_)
+      ++e.registrations;
+    return make_handle(id, e.owner);
   }
+  if (it == entries_.end()) {
+    // Lent to us by a worker, so held until now: a protocol fault.
+    auto& e = entries_[id];
+    e.owned = true;
+    e.st = status::failed;
+    e.error = {error_kind::object_lost, "", "",
+               "object " + id.to_string() + " was freed before its result arrived"};
+    e.handles = 1;
+    return make_handle(id, self_);
+  }
+  // The worker counted us as a borrower of our own object: a handle takes
+  // that count's place.
+  ++it->second.handles;
+  auto& list = it->second.borrowers;
+  auto b = std::find_if(list.begin(), list.end(),
+                        [self = self_.address()](auto& kv) { return kv.first == self; });
+  if (b != list.end() && --b->second == 0)
+    list.erase(b);
+  return make_handle(id, self_);
 }
 
 void object_table::hold_nested(const object_id& id, std::vector<ref_ptr> refs) {
