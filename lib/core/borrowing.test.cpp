@@ -14,6 +14,7 @@
 #include <doctest/doctest.h>
 
 #include "lib/core/object_table.hpp"
+#include "lib/protocol/handles.hpp"
 
 namespace {
 
@@ -198,7 +199,7 @@ TEST_CASE("unregistrations wait until every registration before them is acknowle
   b.borrow(x, {});
   b.borrow(y, {});
   CHECK(io.lookups == std::vector<std::uint64_t>{other});
-  troupe::core_actor owner = caf::actor_cast<troupe::core_actor>(f.peer1);
+  auto owner = troupe::handle_cast<troupe::core_actor>(f.peer1);
   b.on_owner(other, owner);
   CHECK(io.registered == std::vector<object_id>{x, y});
   // x's registration is acknowledged, y's not yet: x's unregistration waits.

@@ -158,3 +158,33 @@ TEST_CASE("a restart runs the actor's creation again, with its arguments, as its
   CHECK(int_of(read_value(spec.getArgs()[0])) == 5);
   CHECK(spec.getTaskId() != first[0].task_id);
 }
+
+TEST_CASE("a restart asked before the creation's answer arrives rebuilds from the creation") {
+  // The instance answers calls on a path of its own: it may be up, killed
+  // and restarted before its creator hears that the creation finished.
+  fixture f;
+  object_id actor{me, 901};
+  task_record t;
+  t.task_id = f.next_task++;
+  t.fn = &f.fn;
+  t.name = "create svc";
+  t.return_id = {me, f.next_obj++};
+  t.actor_id = actor;
+  t.creates_actor = true;
+  t.max_restarts = -1;
+  auto created = f.table.create_owned(t.return_id, t.name);
+  f.sub.submit(std::move(t));
+  f.sub.on_granted(grant(f.io.requests.back().request_id, 7));
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);
+  auto pushes = f.io.pushes.size();
+  f.sub.on_restart(actor, 0); // the creation's answer is still on its way
+  f.sub.on_granted(grant(f.io.requests.back().request_id, 8));
+  f.sub.flush();
+  REQUIRE(f.io.pushes.size() == pushes + 1);
+  message_reader reader{f.io.pushes.back()};
+  auto spec = reader.root<schema::TaskBatch>().getTasks()[0];
+  CHECK(read_object_id(spec.getActorId()) == actor);
+  CHECK(spec.getRestarts() == 1);
+  f.complete(first[0].task_id); // the late answer changes nothing more
+}

@@ -90,6 +90,13 @@ void submitter::lose_sent_calls(const object_id& id, const error_info& why) {
 void submitter::on_restart(const object_id& id, std::uint32_t restarts) {
   auto it = creations_.find(id);
   if (it == creations_.end()) {
+    // The creation's answer may still be on its way (the instance answered
+    // calls, on another path, and died): its record is the task itself.
+    for (auto& [tid, t] : tasks_)
+      if (t.creates_actor && t.actor_id == id && t.max_restarts != 0)
+        it = creations_.insert_or_assign(id, t).first;
+  }
+  if (it == creations_.end()) {
     error_info why{error_kind::runtime, id.to_string(), "",
                    "its creator keeps no record to rebuild it from"};
     io_.actor_created(id, 0, nullptr, &why);
