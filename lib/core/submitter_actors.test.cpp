@@ -123,9 +123,10 @@ TEST_CASE("an instance replaced unseen (no restarting notice) loses its calls to
   CHECK(f.error_of(c1).message.find("restarted while the call ran") != std::string::npos);
 }
 
-TEST_CASE("a restart runs the actor's creation again, with its arguments, as its next rebuild") {
-  fixture f;
-  object_id actor{me, 900};
+namespace {
+
+/// The creation of actor `actor`, which may restart `max_restarts` times.
+task_record creation(fixture& f, const object_id& actor, int max_restarts) {
   task_record t;
   t.task_id = f.next_task++;
   t.fn = &f.fn;
@@ -133,8 +134,17 @@ TEST_CASE("a restart runs the actor's creation again, with its arguments, as its
   t.return_id = {me, f.next_obj++};
   t.actor_id = actor;
   t.creates_actor = true;
-  t.max_restarts = 2;
+  t.max_restarts = max_restarts;
   t.resources = {{"CPU", 1}};
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("a restart runs the actor's creation again, with its arguments, as its next rebuild") {
+  fixture f;
+  object_id actor{me, 900};
+  auto t = creation(f, actor, 2);
   auto a = value_arg(5);
   a.value.own();
   t.args.push_back(std::move(a));
@@ -164,14 +174,7 @@ TEST_CASE("a restart asked before the creation's answer arrives rebuilds from th
   // and restarted before its creator hears that the creation finished.
   fixture f;
   object_id actor{me, 901};
-  task_record t;
-  t.task_id = f.next_task++;
-  t.fn = &f.fn;
-  t.name = "create svc";
-  t.return_id = {me, f.next_obj++};
-  t.actor_id = actor;
-  t.creates_actor = true;
-  t.max_restarts = -1;
+  auto t = creation(f, actor, -1);
   auto created = f.table.create_owned(t.return_id, t.name);
   f.sub.submit(std::move(t));
   f.sub.on_granted(grant(f.io.requests.back().request_id, 7));
