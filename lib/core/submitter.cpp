@@ -318,6 +318,15 @@ void submitter::on_granted(const lease_grant& grant) {
   for (auto& [key, s] : shapes_) {
     if (s.pending_requests.erase(grant.request_id) == 0)
       continue;
+    if (auto had = leases_.find(grant.worker_id); had != leases_.end()) {
+      // Granted again while we hold it (the scheduler took it back, as
+      // after a node's death, and gave it anew): it moves to this shape,
+      // in one shape's list only, with its tasks in flight.
+      auto& old = shapes_[had->second.key];
+      std::erase(old.leases, grant.worker_id);
+      old.in_flight -= std::min(old.in_flight, had->second.in_flight);
+      s.in_flight += had->second.in_flight;
+    }
     auto& l = leases_[grant.worker_id];
     l.worker_id = grant.worker_id;
     l.executor = grant.executor;

@@ -872,3 +872,32 @@ TEST_CASE("an item of a stream nobody reads is dropped and its producer told to 
   CHECK(io.acked == std::vector<std::uint64_t>{~std::uint64_t{0}});
   CHECK_FALSE(table.contains(troupe::detail::stream_item_id(gone, 1)));
 }
+
+TEST_CASE("a worker granted again for another shape belongs to that shape only") {
+  fixture f;
+  f.submit({value_arg(1)}, "on3", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(3));
+  auto g = grant(f.io.requests[0].request_id, 7);
+  g.node_id = 3;
+  f.sub.on_granted(g);
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);
+  f.complete(first[0].task_id);
+  // The same worker comes again for a request of another shape (2 CPUs:
+  // the first shape cannot take it over).
+  f.submit({value_arg(2)}, "two cpus", {{"CPU", 2}});
+  REQUIRE(f.io.requests.size() == 2);
+  auto pushes = f.io.pushes.size();
+  auto again = grant(f.io.requests[1].request_id, 7);
+  again.node_id = 3;
+  f.sub.on_granted(again);
+  auto second = f.flushed(pushes);
+  REQUIRE(second.size() == 1);
+  f.complete(second[0].task_id);
+  // The worker dies: every shape's list lets go of it, so a later pump
+  // never looks for a lease that is gone.
+  f.sub.on_worker_died(7, "killed");
+  f.submit({value_arg(3)}, "on3 later", {{"CPU", 1}}, troupe::scheduling_strategy::on_node(3));
+  f.submit({value_arg(4)}, "two cpus later", {{"CPU", 2}});
+  CHECK_NOTHROW(f.sub.flush());
+  CHECK(f.io.requests.size() == 4);
+}
