@@ -108,6 +108,17 @@ int one() {
 }
 TROUPE_REMOTE(one);
 
+/// Yields `n` boxes, each with a ref to an object this worker puts and the
+/// ref it was given.
+troupe::generator<box> boxes(box given, int n) {
+  for (int i = 0; i < n; ++i) {
+    box b = given;
+    b.refs.push_back(troupe::put(blob(1000, static_cast<char>('0' + i)), {.in_store = true}));
+    co_yield b;
+  }
+}
+TROUPE_REMOTE(boxes);
+
 /// What "back to the baseline" means: the driver's object table and the
 /// node's store hold as many objects as before.
 struct baseline {
@@ -175,6 +186,26 @@ TEST_CASE("refs to an actor's own objects come back nested in its results and ar
     // The actor's refs went with its result; the objects outlive the call.
     CHECK(troupe::get(troupe::task(total_size).remote(made), 30s) == 6000);
     CHECK(total_size(made) == 6000);
+  }
+  CHECK_MESSAGE(eventually([&] { return before.reached(); }, 10s), before.now());
+}
+
+TEST_CASE("refs inside a generator's items outlive the generator and are freed after") {
+  local_cluster cluster;
+  baseline before;
+  {
+    auto x = troupe::put(blob(10, 'x'), {.in_store = true});
+    auto stream = troupe::task(boxes).remote(box{{x}}, 3);
+    std::vector<box> got;
+    while (auto item = stream.next(30s))
+      got.push_back(troupe::get(*item, 30s));
+    REQUIRE(got.size() == 3);
+    // The generator is over; its objects live on with the refs in its items.
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(got[i].refs.size() == 2);
+      CHECK(troupe::get(got[i].refs[0], 30s) == blob(10, 'x'));
+      CHECK(troupe::get(got[i].refs[1], 30s) == blob(1000, static_cast<char>('0' + i)));
+    }
   }
   CHECK_MESSAGE(eventually([&] { return before.reached(); }, 10s), before.now());
 }
