@@ -160,7 +160,7 @@ std::optional<actor_exit> actor_directory::worker_exited(std::uint64_t worker_id
     if (e.worker_id != worker_id || e.phase == actor_phase::dead)
       continue;
     if (e.kill_requested)
-      return actor_exit{id, "killed by troupe::kill", e.kill_restarts};
+      return actor_exit{id, e.kill_reason, e.kill_restarts};
     if (how.clean())
       return actor_exit{id, "it ended itself (troupe::exit_actor)", false};
     return actor_exit{id, "its worker crashed: " + how.description, true};
@@ -168,12 +168,14 @@ std::optional<actor_exit> actor_directory::worker_exited(std::uint64_t worker_id
   return std::nullopt;
 }
 
-std::uint64_t actor_directory::request_kill(const object_id& id, bool no_restart) {
+std::uint64_t actor_directory::request_kill(const object_id& id, bool no_restart,
+                                           std::string why) {
   auto* e = find(id);
   if (!e || e->phase == actor_phase::dead)
     return 0;
   e->kill_requested = true;
   e->kill_restarts = !no_restart;
+  e->kill_reason = std::move(why);
   return e->worker_id; // 0 while pending or restarting: killed once it is up
 }
 

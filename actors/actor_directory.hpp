@@ -43,6 +43,7 @@ struct actor_entry {
   std::uint64_t worker_id = 0;
   bool kill_requested = false;
   bool kill_restarts = false;   ///< killed with no_restart = false
+  std::string kill_reason;      ///< the death a kill gives it
   std::uint32_t restarts = 0;   ///< how often it was rebuilt
   error_info death;
   std::vector<std::uint64_t> waiters; ///< callers to tell when it settles
@@ -125,7 +126,8 @@ public:
   /// Records a kill (`no_restart`: for good). Returns the worker to kill
   /// now, or 0 when there is none yet (the actor is killed as soon as it is
   /// up) or it is dead already.
-  std::uint64_t request_kill(const object_id& id, bool no_restart = true);
+  std::uint64_t request_kill(const object_id& id, bool no_restart = true,
+                             std::string why = "killed by troupe::kill");
 
   /// Returns the actors not yet dead whose worker runs on `node`.
   std::vector<object_id> on_node(std::uint64_t node) const;

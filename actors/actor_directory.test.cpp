@@ -139,6 +139,18 @@ TEST_CASE("a kill is carried out when the actor is up, and names the cause") {
   CHECK(d.request_kill(a) == 0); // dead: nothing to kill
 }
 
+TEST_CASE("a kill for another cause gives the actor that death") {
+  actor_directory d;
+  object_id a{1, 1};
+  d.add(named(a, ""));
+  d.up(a, {}, worker(2, 4));
+  CHECK(d.request_kill(a, true, "its last handle is gone") == worker(2, 4));
+  auto why = d.worker_exited(worker(2, 4), killed_by(SIGKILL));
+  REQUIRE(why);
+  CHECK(why->why == "its last handle is gone");
+  CHECK_FALSE(why->restartable);
+}
+
 TEST_CASE(
     "actors on a node and actors of an owner are found for the rules that end them") {
   actor_directory d;

@@ -59,17 +59,18 @@ void kill_worker(cs_ptr self, std::uint64_t worker) {
 
 /// Kills the actor's worker process (now, or as soon as it is up); its
 /// death is settled when the worker is gone. `no_restart`: for good, also
-/// while it is being rebuilt.
-void kill_actor(cs_ptr self, const object_id& id, bool no_restart = true) {
+/// while it is being rebuilt. `why` becomes its death.
+void kill_actor(cs_ptr self, const object_id& id, bool no_restart = true,
+                std::string why = "killed by troupe::kill") {
   auto& actors = self->state.st.actors;
-  auto worker = actors.request_kill(id, no_restart);
+  auto worker = actors.request_kill(id, no_restart, why);
   if (worker != 0) {
     kill_worker(self, worker);
     return;
   }
   auto* e = actors.find(id);
   if (e && e->phase == actor_phase::restarting && no_restart)
-    settle(self, id, "killed by troupe::kill while it was restarting");
+    settle(self, id, why + " while it was restarting");
 }
 
 /// A process (a core actor or an actor instance) is gone.
@@ -80,7 +81,7 @@ void process_gone(cs_ptr self, const caf::actor_addr& who) {
     s.actor_of_instance.erase(a);
     auto* e = s.st.actors.find(id);
     if (e && e->phase == actor_phase::alive && e->kill_requested)
-      died(self, id, "killed by troupe::kill", e->kill_restarts);
+      died(self, id, e->kill_reason, e->kill_restarts);
     else if (s.st.actors.instance_down(id))
       // The scheduler tells how its worker ended; if it does not, say what
       // we know after a while.
@@ -93,7 +94,7 @@ void process_gone(cs_ptr self, const caf::actor_addr& who) {
     if (auto core = s.st.objects.core_of(*owner))
       to_all_schedulers(self, gone_atom::value, core);
     for (auto& id : s.st.owner_gone(*owner))
-      kill_actor(self, id);
+      kill_actor(self, id, true, "its creator is gone (it was not detached)");
   }
   auto job = s.st.nodes.end_job_of(who);
   if (!job)
@@ -175,8 +176,8 @@ void actor_up(cs_ptr self, const object_id& id, const executor_actor& instance,
   s.actor_of_instance[instance.address()] = id;
   if (node_of_worker(worker_id) == s.st.node.node_id)
     self->monitor(instance);
-  if (s.st.actors.find(id)->kill_requested)
-    kill_actor(self, id);
+  if (auto* e = s.st.actors.find(id); e->kill_requested)
+    kill_actor(self, id, !e->kill_restarts, e->kill_reason);
   tell(self, *notice);
 }
 
@@ -245,8 +246,8 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
         if (auto n = self->state.st.actors.resolve(id, caller.owner_id))
           self->send(caller.core, actor_atom::value, n->status);
       },
-      [self](kill_atom, const object_id& id, bool no_restart) {
-        kill_actor(self, id, no_restart);
+      [self](kill_atom, const object_id& id, bool no_restart, const std::string& why) {
+        kill_actor(self, id, no_restart, why);
       },
       [self](lookup_atom, const std::string& name,
              const std::string& ns) -> actor_record {

@@ -104,8 +104,8 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
       [self](resolve_atom, const object_id& id, const owner_entry& caller) {
         to_head(self, resolve_atom::value, id, caller);
       },
-      [self](kill_atom, const object_id& id, bool no_restart) {
-        to_head(self, kill_atom::value, id, no_restart);
+      [self](kill_atom, const object_id& id, bool no_restart, const std::string& why) {
+        to_head(self, kill_atom::value, id, no_restart, why);
       },
       [self, head](lookup_atom, const std::string& name,
                    const std::string& ns) -> caf::result<actor_record> {

@@ -83,7 +83,8 @@ actor_ref_ptr lookup_actor(const std::string& name, const std::string& name_spac
 
 void kill_actor(const actor_ref& actor, const kill_options& options) {
   auto& c = client::get();
-  caf::anon_send(control_store(c), kill_atom::value, actor.id, options.no_restart);
+  caf::anon_send(control_store(c), kill_atom::value, actor.id, options.no_restart,
+                 std::string{"killed by troupe::kill"});
   // Calls made from here after kill() fail, whatever the race with the kill
   // (unless it may be rebuilt: then they wait for the new instance).
   if (options.no_restart)

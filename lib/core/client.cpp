@@ -103,7 +103,8 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
     },
     [cs = *cs](const object_id& actor) {
       // No handle to it is left anywhere: the actor ends (as in Ray).
-      caf::anon_send(cs, kill_atom::value, actor, true);
+      caf::anon_send(cs, kill_atom::value, actor, true,
+                     std::string{"its last handle is gone (it was not detached)"});
     });
   // Others holding our refs find us by our owner id.
   caf::anon_send(*cs, register_atom::value, owner_entry{owner_id_, core_, address_},

@@ -32,7 +32,8 @@ namespace troupe {
 ///                            | actor_fail(id, error_info)
 ///     caller      -> control : resolve(id, owner_entry of the caller)
 ///                                ~> caller: actor(status), again when it dies
-///     anyone      -> control : kill(id, no_restart)
+///     anyone      -> control : kill(id, no_restart, why)  (why: the death
+///                            it is given, "killed by troupe::kill")
 ///                            | lookup(name, namespace) ==> actor_record
 ///     scheduler   -> control : wkr_exit(worker id, process_exit)
 ///     any process -> control : register(owner_entry{owner id, core, endpoint}, node id)
@@ -91,7 +92,7 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t, endpoint, core_actor>,
   caf::reacts_to<actor_fail_atom, object_id, error_info>,
   caf::reacts_to<resolve_atom, object_id, owner_entry>,
-  caf::reacts_to<kill_atom, object_id, bool>,
+  caf::reacts_to<kill_atom, object_id, bool, std::string>,
   caf::replies_to<lookup_atom, std::string, std::string>::with<actor_record>,
   caf::reacts_to<worker_exit_atom, std::uint64_t, process_exit>,
   caf::reacts_to<finalize_atom, object_id>,
