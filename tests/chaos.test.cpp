@@ -237,6 +237,13 @@ void describe_cluster() {
   for (auto& t : troupe::test::own_status().tasks)
     MESSAGE("task ", t.id, " ", t.name, " ", t.state, " on node ", t.node, " attempt ",
             t.attempt, " last failure: ", t.last_failure);
+  auto control = troupe::from_json_text<troupe::control_store_status>(
+    troupe::detail::ask<std::string>(c.system(), c.control_store(), 10s, "no answer",
+                                     troupe::status_atom::value));
+  for (auto& a : control.actors)
+    if (a.state != "dead")
+      MESSAGE("actor ", a.id, " ", a.name, " ", a.state, " on node ", a.node, ": ",
+              a.death);
   for (auto& n : c.list_nodes().nodes)
     if (n.alive)
       MESSAGE("node ", n.node_id, " scheduler: ",
@@ -292,8 +299,13 @@ void run_round(std::uint64_t seed, const std::string& dir, int round) {
     CHECK(troupe::get(ref, 180s) == expected);
   for (int a = 0; a < actor_count; ++a) {
     bool in_order = true;
-    for (int seq = 1; seq <= calls_per_actor; ++seq)
-      in_order = in_order && troupe::get(calls[a][seq - 1], 180s) == seq;
+    try {
+      for (int seq = 1; seq <= calls_per_actor; ++seq)
+        in_order = in_order && troupe::get(calls[a][seq - 1], 180s) == seq;
+    } catch (const troupe::timeout_error&) {
+      describe_cluster(); // where the actor and its calls are
+      throw;
+    }
     CHECK_MESSAGE(in_order, "actor ", a, " answered a call out of order");
     // Every call applied exactly once, in order.
     std::ifstream in{logs[a]};

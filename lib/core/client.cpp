@@ -395,7 +395,8 @@ raw_value client::view_stored(const stored_value& in) {
     if (!local)
       throw lost_value("object " + v.id.to_string() + " (" + std::to_string(v.size)
                        + " bytes in node " + std::to_string(v.node)
-                       + "'s store) cannot be fetched: " + system_->render(local.error()));
+                       + "'s store) cannot be fetched: " + system_->render(local.error()),
+                       v.id);
     v.offset = *local;
     v.node = node_.node_id;
     pinned = true;

@@ -33,7 +33,13 @@ enum class process_role { driver, worker };
 /// lost (its node died). `get` then asks for it to be rebuilt.
 class lost_value : public error {
 public:
-  explicit lost_value(const std::string& what) : error(error_kind::object_lost, what) {}
+  lost_value(const std::string& what, const object_id& id)
+    : error(error_kind::object_lost, what), id_(id) {}
+  /// Returns the object that was lost.
+  [[nodiscard]] const object_id& id() const noexcept { return id_; }
+
+private:
+  object_id id_;
 };
 
 /// A process's connection to its node: the actor system, the core actor, the

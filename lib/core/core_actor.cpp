@@ -62,6 +62,9 @@ public:
                      bool force) override {
     self_->send(worker_core, cancel_atom::value, task_id, recursive, force);
   }
+  void rebuild_borrowed(const object_id& id) override {
+    troupe::detail::rebuild_borrowed(self_, id);
+  }
   void kill_worker(std::uint64_t worker_id, const local_scheduler_actor& granter) override {
     self_->send(granter ? granter : scheduler(), kill_atom::value, worker_id);
   }

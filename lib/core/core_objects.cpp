@@ -148,4 +148,33 @@ caf::typed_response_promise<std::string> rebuild(core_ptr self, const object_id&
   return rp;
 }
 
+void rebuild_borrowed(core_ptr self, const object_id& id) {
+  auto fail = [self, id](const std::string& why) {
+    auto& st = self->state;
+    st.c->table().fail(id, {error_kind::object_lost, "", "",
+                            "object " + id.to_string() + " was lost and cannot be rebuilt: "
+                              + why});
+    st.sub->on_object_changed(id);
+    st.sub->flush();
+  };
+  auto owner = handle_cast<core_actor>(self->state.c->table().owner_of(id));
+  if (!owner) {
+    fail("its owner is not known here");
+    return;
+  }
+  self->request(owner, std::chrono::seconds(30), rebuild_atom::value, id)
+    .then(
+      [self, id, fail](const std::string& why) {
+        if (!why.empty()) {
+          fail(why);
+          return;
+        }
+        // Under way: fetch it again, answered once the owner has it.
+        caf::actor known;
+        if (self->state.c->table().claim_fetch(id, &known))
+          self->state.io->fetch(id, known);
+      },
+      [fail](caf::error&) { fail("its owner did not answer"); });
+}
+
 } // namespace troupe::detail

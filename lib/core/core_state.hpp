@@ -118,6 +118,9 @@ void on_forward(core_ptr self, const forward_request& req);
 /// The only copy of stored object `id` is lost: rebuilds it when it is ours,
 /// else asks its owner to; a borrower then fetches it anew.
 caf::typed_response_promise<std::string> rebuild(core_ptr self, const object_id& id);
+/// A borrowed argument of a task of ours was lost: its owner rebuilds it
+/// and we fetch it anew, or it fails with the owner's reason.
+void rebuild_borrowed(core_ptr self, const object_id& id);
 /// Returns the messages of reference counting, as `self`'s.
 std::unique_ptr<borrowing::io> make_borrow_io(core_ptr self);
 

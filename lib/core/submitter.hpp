@@ -106,6 +106,9 @@ public:
   virtual void cancel_remote(const core_actor&, std::uint64_t, bool, bool) {}
   /// Kills a leased worker (a forced cancel).
   virtual void kill_worker(std::uint64_t, const local_scheduler_actor&) {}
+  /// A borrowed object was lost: asks its owner to rebuild it, then fetches
+  /// it again (or fails it, saying why the owner cannot).
+  virtual void rebuild_borrowed(const object_id&) {}
   /// Tells a stream's producer how many items its consumer took (all of
   /// them: nobody reads the stream). A message to the producer's own stream
   /// actor, which needs no actor of ours: the default sends it.
@@ -294,9 +297,10 @@ private:
   /// Keeps the lineage of a finished task whose results went to a store.
   void keep_lineage(const task_record& t, const stored_value* value,
                     const std::vector<stored_value>* extra);
-  /// A task failed as an argument of it (ours) was lost with its node:
-  /// rebuilds those and lets the task wait for them. Returns whether.
-  bool rebuild_lost_args(std::uint64_t task_id, const error_info& why);
+  /// A task failed as an argument of it was lost (`named` by the worker, or
+  /// on a node known dead): rebuilds those (ours here, borrowed ones by
+  /// their owners) and lets the task wait for them. Returns whether.
+  bool rebuild_lost_args(std::uint64_t task_id, const object_id& named);
   /// Creations of living actors that may be rebuilt, as submitted.
   std::unordered_map<object_id, task_record> creations_;
   /// Ids of rebuilds: apart from the client's (which count up from 1).

@@ -51,6 +51,7 @@ struct fake_io : submitter_io {
   /// cancel_remote: (task id, recursive, force); kill_worker: worker ids.
   std::vector<std::tuple<std::uint64_t, bool, bool>> remote_cancels;
   std::vector<std::uint64_t> killed;
+  std::vector<object_id> rebuilds; ///< rebuild_borrowed
 
   void request_lease(lease_request req) override { requests.push_back(std::move(req)); }
   void cancel_lease(std::uint64_t id) override { cancelled.push_back(id); }
@@ -69,6 +70,7 @@ struct fake_io : submitter_io {
   void kill_worker(std::uint64_t worker, const troupe::local_scheduler_actor&) override {
     killed.push_back(worker);
   }
+  void rebuild_borrowed(const object_id& id) override { rebuilds.push_back(id); }
 
   std::size_t calls() const {
     return requests.size() + cancelled.size() + returned.size() + pushes.size() +
@@ -133,6 +135,7 @@ struct result {
   std::optional<int> value;
   error_info error;
   std::uint64_t exec_nanos = 0; ///< how long the worker says it ran
+  object_id lost_argument;      ///< an object_lost error's argument
 };
 
 std::vector<char> result_batch(const std::vector<result>& rs) {
@@ -146,6 +149,8 @@ std::vector<char> result_batch(const std::vector<result>& rs) {
       write_value(list[i].initValue(), int_value(*rs[i].value));
     else
       write_error(list[i].initError(), rs[i].error);
+    if (rs[i].lost_argument.valid())
+      write_object_id(list[i].initLostArgument(), rs[i].lost_argument);
   }
   return to_bytes(builder);
 }

@@ -63,26 +63,27 @@ std::string submitter::rebuild(const object_id& id) {
   return {};
 }
 
-bool submitter::rebuild_lost_args(std::uint64_t tid, const error_info& why) {
+bool submitter::rebuild_lost_args(std::uint64_t tid, const object_id& named) {
   auto& t = at_or_throw(tasks_, tid, "submitter_lineage.cpp:1");
-  std::vector<std::size_t> lost;
+  std::vector<object_id> lost;
   for (std::size_t i = 0; i < t.args.size(); ++i) {
     auto& v = t.resolved[i].value;
     if (!t.args[i].ref || !v.in_store)
       continue;
+    // Named by the worker (its pull may fail before this process hears that
+    // the node died), or on a node known dead.
     auto arg = ref_id(*t.args[i].ref);
-    // Ours, and on a node known dead, or named by the worker's failure (its
-    // pull may fail before this process hears that the node died).
-    if (arg.owner == table_.owner_id()
-        && (dead_nodes_.count(v.node)
-            || why.message.find("object " + arg.to_string() + " ") != std::string::npos))
-      lost.push_back(i);
+    if (arg == named || dead_nodes_.count(v.node))
+      lost.push_back(arg);
   }
   std::vector<object_id> waiting;
-  for (auto i : lost) {
-    auto arg = ref_id(*t.args[i].ref);
-    if (!rebuild(arg).empty())
-      return false; // one cannot be rebuilt: the task fails with its loss
+  for (auto& arg : lost) {
+    if (arg.owner == table_.owner_id()) {
+      if (!rebuild(arg).empty())
+        return false; // it cannot be rebuilt: the task fails with its loss
+    } else if (table_.reset_lost(arg)) {
+      io_.rebuild_borrowed(arg); // its owner rebuilds it, or says why not
+    }
     waiting.push_back(arg);
   }
   if (waiting.empty())

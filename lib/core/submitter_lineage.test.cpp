@@ -123,7 +123,8 @@ TEST_CASE("an argument the worker names as lost is rebuilt before its node is kn
       {error_kind::object_lost, "b", "",
        "argument object " + a->id().to_string()
          + " (4194304 bytes in node 4's store) cannot be fetched: node 4 died while "
-           "sending it"}}}));
+           "sending it"},
+      0, a->id()}}));
   CHECK(f.table.peek(b->id()) == status::pending);
   auto a_again = run_on(f, 9, 6);
   REQUIRE(a_again.size() == 1);
@@ -134,4 +135,34 @@ TEST_CASE("an argument the worker names as lost is rebuilt before its node is kn
   f.sub.on_results(result_batch(
     {{c_run[0].task_id, std::nullopt, {error_kind::object_lost, "c", "", "something else"}}}));
   CHECK(f.error_of(c).kind == error_kind::object_lost);
+}
+
+TEST_CASE("a borrowed argument the worker names as lost is rebuilt by its owner, then "
+          "the task runs again") {
+  fixture f;
+  // A ref owned by another process, whose value is in node 4's store.
+  object_id x{other, 5};
+  auto borrowed = f.table.from_wire(x, nullptr);
+  REQUIRE(f.table.fulfill(x, stored_on(4, 8192)));
+  auto b = f.submit({ref_arg(borrowed)}, "b");
+  auto b_run = run_on(f, 8, 5);
+  REQUIRE(b_run.size() == 1);
+  f.sub.on_results(result_batch(
+    {{b_run[0].task_id, std::nullopt,
+      {error_kind::object_lost, "b", "", "argument object cannot be fetched"}, 0, x}}));
+  // Not failed: its owner is asked to rebuild the argument, which is
+  // pending here again.
+  CHECK(f.table.peek(b->id()) == status::pending);
+  CHECK(f.io.rebuilds == std::vector<object_id>{x});
+  CHECK(f.table.peek(x) == status::pending);
+  auto pushes = f.io.pushes.size();
+  // The owner's new copy arrives: the task runs again.
+  REQUIRE(f.table.fulfill(x, stored_on(6, 8192)));
+  f.sub.on_object_changed(x);
+  f.sub.flush();
+  auto again = f.flushed(pushes);
+  if (again.empty())
+    again = run_on(f, 9, 6);
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].name == "b");
 }

@@ -155,6 +155,7 @@ struct parsed_result {
   std::uint64_t item_count = 0;
   /// Refs inside the values: (the ref, the object whose value holds it).
   std::vector<std::pair<object_id, object_id>> nested;
+  object_id lost_argument; ///< an object_lost error: the argument it names
 };
 
 std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
@@ -176,6 +177,8 @@ std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
       if (p.item_index != 0)
         p.stream = read_object_id(r.getStream());
       p.item_count = r.getItemCount();
+      if (r.hasLostArgument())
+        p.lost_argument = read_object_id(r.getLostArgument());
       for (auto n : r.getNested())
         p.nested.emplace_back(read_object_id(n.getObject()), read_object_id(n.getHeldBy()));
       results.push_back(std::move(p));
@@ -231,7 +234,8 @@ void submitter::on_results(const std::vector<char>& bytes,
       table_.end_stream(it->second.return_id, p.item_count);
     if (p.ok)
       finish(p.task_id, &p.value, nullptr, &p.extra);
-    else if (p.error.kind == error_kind::object_lost && rebuild_lost_args(p.task_id, p.error))
+    else if (p.error.kind == error_kind::object_lost
+             && rebuild_lost_args(p.task_id, p.lost_argument))
       continue; // runs again once its lost arguments are rebuilt
     else if (!retry(p.task_id, p.error))
       finish(p.task_id, nullptr, &p.error);

@@ -146,6 +146,7 @@ const function_entry* prepare_task(client& c, void* instance,
   } catch (const lost_value& e) {
     // Its owner may rebuild it and run this task again.
     write_failure(out, error_kind::object_lost, name, "", std::string{"argument "} + e.what());
+    write_object_id(out.initLostArgument(), e.id());
     return nullptr;
   } catch (const std::exception& e) {
     write_failure(out, error_kind::protocol, name, "",

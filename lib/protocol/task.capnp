@@ -77,6 +77,8 @@ struct TaskResult {
   itemCount @7 :UInt64;  # a generator's end (value or error): items yielded
   nested @8 :List(NestedRef);  # refs serialized in the values: the worker
                                # registered the caller as their borrower
+  lostArgument @9 :ObjectId;   # error object_lost: the argument that could
+                               # not be read (its owner may rebuild it)
 }
 
 # A ref inside a result value (distributed reference counting).
