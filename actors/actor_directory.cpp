@@ -168,6 +168,16 @@ std::optional<actor_exit> actor_directory::worker_exited(std::uint64_t worker_id
   return std::nullopt;
 }
 
+bool actor_directory::built(const object_id& id, std::uint64_t worker_id,
+                            std::uint32_t restarts) {
+  auto* e = find(id);
+  if (!e || e->restarts != restarts
+      || (e->phase != actor_phase::pending && e->phase != actor_phase::restarting))
+    return false;
+  e->worker_id = worker_id;
+  return true;
+}
+
 std::uint64_t actor_directory::request_kill(const object_id& id, bool no_restart,
                                            std::string why) {
   auto* e = find(id);

@@ -263,3 +263,26 @@ TEST_CASE("a kill with no_restart = false lets the actor restart; the default do
   CHECK(d.died(a, ea->why, ea->restartable, true)->restarting);
   CHECK(d.find(a)->kill_requested == false); // the new instance is not killed
 }
+
+TEST_CASE("a rebuilt instance whose up never came is found by the worker it was built on") {
+  actor_directory d;
+  object_id a{9, 1};
+  auto rec = named(a, "");
+  rec.max_restarts = -1;
+  d.add(rec);
+  d.up(a, {}, worker(1, 1));
+  REQUIRE(d.died(a, "its worker crashed", true, true)->restarting); // rebuild 1
+  // A stale report of the first creation changes nothing.
+  CHECK_FALSE(d.built(a, worker(2, 7), 0));
+  CHECK(d.find(a)->worker_id == 0);
+  // The rebuild finished on node 3; its up was lost with that node.
+  CHECK(d.built(a, worker(3, 8), 1));
+  CHECK(d.on_node(3) == std::vector<object_id>{a});
+  auto exit = d.worker_exited(worker(3, 8), killed_by(SIGKILL));
+  REQUIRE(exit);
+  CHECK(exit->restartable);
+  // Once up, the creator's report is not needed.
+  REQUIRE(d.died(a, "its node died", true, true)->restarting); // rebuild 2
+  d.up(a, {}, worker(4, 9));
+  CHECK_FALSE(d.built(a, worker(4, 9), 2));
+}

@@ -195,6 +195,15 @@ void creation_failed(cs_ptr self, const object_id& id, const error_info& why) {
                                          : why.exception_type + ": " + why.message));
 }
 
+/// An actor's creation finished on `worker_id`: its actor_up may be lost
+/// with its node, whose death is then the actor's.
+void creation_built(cs_ptr self, const object_id& id, std::uint64_t worker_id,
+                    std::uint32_t restarts) {
+  auto& st = self->state.st;
+  if (st.actors.built(id, worker_id, restarts) && !st.nodes.alive(node_of_worker(worker_id)))
+    died(self, id, "its node died while it was built", true);
+}
+
 void down(cs_ptr self, const caf::down_msg& dm) {
   auto& s = self->state;
   if (auto n = s.node_of_cs.find(dm.source); n != s.node_of_cs.end()) {
@@ -241,6 +250,9 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
       },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
         creation_failed(self, id, why);
+      },
+      [self](built_atom, const object_id& id, std::uint64_t worker_id, std::uint32_t restarts) {
+        creation_built(self, id, worker_id, restarts);
       },
       [self](resolve_atom, const object_id& id, const owner_entry& caller) {
         if (auto n = self->state.st.actors.resolve(id, caller.owner_id))

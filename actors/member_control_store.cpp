@@ -98,6 +98,9 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
         watch(self, instance);
         to_head(self, actor_up_atom::value, id, instance, worker_id, address, core);
       },
+      [self](built_atom, const object_id& id, std::uint64_t worker_id, std::uint32_t restarts) {
+        to_head(self, built_atom::value, id, worker_id, restarts);
+      },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
         to_head(self, actor_fail_atom::value, id, why);
       },
@@ -114,9 +117,7 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
       [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
         to_head(self, worker_exit_atom::value, worker_id, how);
       },
-      [](finalize_atom, const object_id&) {
-        // Only the head settles actors.
-      },
+      [](finalize_atom, const object_id&) {}, // only the head settles actors
       [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
         note_process(self, owner.core, node_id);
         watch(self, owner.core); // its non-detached actors die with it

@@ -68,11 +68,14 @@ public:
   void kill_worker(std::uint64_t worker_id, const local_scheduler_actor& granter) override {
     self_->send(granter ? granter : scheduler(), kill_atom::value, worker_id);
   }
-  void actor_created(const object_id& id, std::uint64_t, const stored_value*,
-                     const error_info* error) override {
-    // Success is reported by the worker itself, with the instance's handle.
+  void actor_created(const object_id& id, std::uint64_t worker_id, std::uint32_t restarts,
+                     const stored_value*, const error_info* error) override {
+    // The worker reports success itself, with the instance's handle, but
+    // that report dies with its node: where it was built is told too.
     if (error)
       self_->send(control(), actor_fail_atom::value, id, *error);
+    else
+      self_->send(control(), built_atom::value, id, worker_id, restarts);
   }
 
 private:

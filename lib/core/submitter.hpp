@@ -98,9 +98,10 @@ public:
   virtual void resolve_actor(const object_id&) {}
   /// Watches an actor's instance (its loss: on_instance_down).
   virtual void monitor_instance(const executor_actor&) {}
-  /// An actor's creation task finished on worker `worker_id`.
-  virtual void actor_created(const object_id&, std::uint64_t, const stored_value*,
-                             const error_info*) {}
+  /// An actor's creation task (the `restarts`-th rebuild, 0: the first)
+  /// finished on worker `worker_id`.
+  virtual void actor_created(const object_id&, std::uint64_t, std::uint32_t,
+                             const stored_value*, const error_info*) {}
   /// Tells the core of the worker running task `task_id` (ours) that it is
   /// cancelled; `recursive`: and the tasks it submitted, `force`: by force.
   virtual void cancel_remote(const core_actor&, std::uint64_t, bool, bool) {}

@@ -99,7 +99,7 @@ void submitter::on_restart(const object_id& id, std::uint32_t restarts) {
   if (it == creations_.end()) {
     error_info why{error_kind::runtime, id.to_string(), "",
                    "its creator keeps no record to rebuild it from"};
-    io_.actor_created(id, 0, nullptr, &why);
+    io_.actor_created(id, 0, restarts + 1, nullptr, &why);
     return;
   }
   auto t = it->second; // the record stays for later rebuilds
@@ -316,7 +316,7 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
   if (value)
     keep_lineage(t, value, extra);
   if (t.creates_actor) {
-    io_.actor_created(t.actor_id, worker_id, value, error);
+    io_.actor_created(t.actor_id, worker_id, t.restarts, value, error);
     // Kept to rebuild it from, while it may be rebuilt.
     if (t.max_restarts != 0 && (value || error->kind == error_kind::worker_crashed
                                 || error->kind == error_kind::node_died))

@@ -61,5 +61,6 @@ using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;
 using evict_atom = caf::atom_constant<caf::atom("evict")>;
 using borrow_atom = caf::atom_constant<caf::atom("borrow")>;
 using unborrow_atom = caf::atom_constant<caf::atom("unborrow")>;
+using built_atom = caf::atom_constant<caf::atom("built")>;
 
 } // namespace troupe

@@ -30,6 +30,9 @@ namespace troupe {
 ///     creator     -> control : register(actor_record) ==> registration
 ///                            | actor_up(id, instance, worker id, endpoint, worker's core)
 ///                            | actor_fail(id, error_info)
+///                            | built(id, worker id, restarts) (its creation
+///                            finished there: its worker's or node's death
+///                            is its death, even before actor_up arrives)
 ///     caller      -> control : resolve(id, owner_entry of the caller)
 ///                                ~> caller: actor(status), again when it dies
 ///     anyone      -> control : kill(id, no_restart, why)  (why: the death
@@ -90,6 +93,7 @@ using control_store_actor = caf::typed_actor<
   caf::replies_to<stop_atom>::with<bool>,
   caf::replies_to<register_atom, actor_record>::with<registration>,
   caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t, endpoint, core_actor>,
+  caf::reacts_to<built_atom, object_id, std::uint64_t, std::uint32_t>,
   caf::reacts_to<actor_fail_atom, object_id, error_info>,
   caf::reacts_to<resolve_atom, object_id, owner_entry>,
   caf::reacts_to<kill_atom, object_id, bool, std::string>,
