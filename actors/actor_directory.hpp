@@ -123,14 +123,14 @@ public:
   std::optional<actor_exit> worker_exited(std::uint64_t worker_id,
                                           const process_exit& how) const;
 
-  /// Records a kill (`no_restart`: for good). Returns the worker to kill
-  /// now, or 0 when there is none yet (the actor is killed as soon as it is
-  /// up) or it is dead already.
   /// Creation number `restarts` of the actor finished on worker `worker_id`
   /// (its creator says so; its `up` may never arrive): the worker is its
   /// own, so that the worker's or its node's death is the actor's. Returns
   /// false when that creation is not the current one or the actor is up.
   bool built(const object_id& id, std::uint64_t worker_id, std::uint32_t restarts);
+  /// Records a kill (`no_restart`: for good) whose death says `why`. Returns
+  /// the worker to kill now, or 0 when there is none yet (the actor is
+  /// killed as soon as it is up) or it is dead already.
   std::uint64_t request_kill(const object_id& id, bool no_restart = true,
                              std::string why = "killed by troupe::kill");
 

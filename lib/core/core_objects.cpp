@@ -4,6 +4,8 @@
 // counting.
 #include "lib/core/core_state.hpp"
 
+#include <functional>
+
 #include <spdlog/spdlog.h>
 
 #include "lib/protocol/handles.hpp"
@@ -123,58 +125,56 @@ void on_forward(core_ptr self, const forward_request& req) {
 }
 
 
+namespace {
+
+/// Asks the owner of borrowed object `id` to rebuild it; `then` gets its
+/// answer: "" (under way) or why not.
+void ask_owner_to_rebuild(core_ptr self, const object_id& id,
+                          std::function<void(const std::string& why)> then) {
+  auto owner = handle_cast<core_actor>(self->state.c->table().owner_of(id));
+  if (!owner) {
+    then("its owner is not known here");
+    return;
+  }
+  self->request(owner, std::chrono::seconds(30), rebuild_atom::value, id)
+    .then([then](const std::string& why) { then(why); },
+          [then](caf::error&) { then("its owner did not answer"); });
+}
+
+} // namespace
+
 caf::typed_response_promise<std::string> rebuild(core_ptr self, const object_id& id) {
   auto rp = self->make_response_promise<std::string>();
-  auto& table = self->state.c->table();
-  if (id.owner == table.owner_id()) {
+  if (id.owner == self->state.c->table().owner_id()) {
     std::string why;
     with_submitter(self, [&](submitter& s) { why = s.rebuild(id); });
     rp.deliver(why);
     return rp;
   }
-  auto owner = handle_cast<core_actor>(table.owner_of(id));
-  if (!owner) {
-    rp.deliver(std::string{"its owner is not known here"});
-    return rp;
-  }
-  self->request(owner, std::chrono::seconds(30), rebuild_atom::value, id)
-    .then(
-      [self, rp, id](const std::string& why) mutable {
-        if (why.empty())
-          self->state.c->table().reset_lost(id);
-        rp.deliver(why);
-      },
-      [rp](caf::error&) mutable { rp.deliver(std::string{"its owner did not answer"}); });
+  ask_owner_to_rebuild(self, id, [self, rp, id](const std::string& why) mutable {
+    if (why.empty())
+      self->state.c->table().reset_lost(id);
+    rp.deliver(why);
+  });
   return rp;
 }
 
 void rebuild_borrowed(core_ptr self, const object_id& id) {
-  auto fail = [self, id](const std::string& why) {
+  ask_owner_to_rebuild(self, id, [self, id](const std::string& why) {
     auto& st = self->state;
+    if (why.empty()) {
+      // Under way: fetch it again, answered once the owner has it.
+      caf::actor known;
+      if (st.c->table().claim_fetch(id, &known))
+        st.io->fetch(id, known);
+      return;
+    }
     st.c->table().fail(id, {error_kind::object_lost, "", "",
                             "object " + id.to_string() + " was lost and cannot be rebuilt: "
                               + why});
     st.sub->on_object_changed(id);
     st.sub->flush();
-  };
-  auto owner = handle_cast<core_actor>(self->state.c->table().owner_of(id));
-  if (!owner) {
-    fail("its owner is not known here");
-    return;
-  }
-  self->request(owner, std::chrono::seconds(30), rebuild_atom::value, id)
-    .then(
-      [self, id, fail](const std::string& why) {
-        if (!why.empty()) {
-          fail(why);
-          return;
-        }
-        // Under way: fetch it again, answered once the owner has it.
-        caf::actor known;
-        if (self->state.c->table().claim_fetch(id, &known))
-          self->state.io->fetch(id, known);
-      },
-      [fail](caf::error&) { fail("its owner did not answer"); });
+  });
 }
 
 } // namespace troupe::detail

@@ -35,6 +35,19 @@ void object_table::count_borrower(entry& e, const caf::actor_addr& borrower,
     b->second += count;
 }
 
+bool object_table::uncount_borrower(entry& e, const caf::actor_addr& borrower,
+                                    std::uint32_t count) {
+  auto b = std::find_if(e.borrowers.begin(), e.borrowers.end(),
+                        [&](auto& kv) { return kv.first == borrower; });
+  if (b == e.borrowers.end())
+    return false;
+  if (b->second > count)
+    b->second -= count;
+  else
+    e.borrowers.erase(b);
+  return true;
+}
+
 bool object_table::add_borrower(const object_id& id, const caf::actor_addr& borrower,
                                 std::uint32_t count) {
   std::lock_guard guard{mtx_};
@@ -51,17 +64,8 @@ void object_table::remove_borrower(const object_id& id, const caf::actor_addr& b
   {
     std::lock_guard guard{mtx_};
     auto it = entries_.find(id);
-    if (it == entries_.end())
+    if (it == entries_.end() || !uncount_borrower(it->second, borrower, count))
       return;
-    auto& list = it->second.borrowers;
-    auto b = std::find_if(list.begin(), list.end(),
-                          [&](auto& kv) { return kv.first == borrower; });
-    if (b == list.end())
-      return;
-    if (b->second > count)
-      b->second -= count;
-    else
-      list.erase(b);
     erase_if_unused(it, unpins);
   }
   settle(unpins);
@@ -129,11 +133,7 @@ ref_ptr object_table::adopt(const object_id& id) {
   // The worker counted us as a borrower of our own object: a handle takes
   // that count's place.
   ++it->second.handles;
-  auto& list = it->second.borrowers;
-  auto b = std::find_if(list.begin(), list.end(),
-                        [self = self_.address()](auto& kv) { return kv.first == self; });
-  if (b != list.end() && --b->second == 0)
-    list.erase(b);
+  uncount_borrower(it->second, self_.address(), 1);
   return make_handle(id, self_);
 }
 

@@ -101,16 +101,17 @@ private:
 /// Distributed reference counting (Ray's borrowers): an owned entry stays
 /// while this process holds a handle, while another process borrows it, and
 /// while it is pending. Every process that made an entry for a ref owned
-/// elsewhere is registered with the owner as a borrower (`on_borrow`, sent
-/// by the core actor, acknowledged), and unregistered when that entry goes
-/// (`on_unborrow`, sent only once every registration before it was
-/// acknowledged: a carrier of the ref is never let go before its receiver is
-/// counted). Refs serialized into a value are held with its bytes
-/// (`encoded_value::nested`): by the task that carries them as arguments,
-/// or by the object they were put or returned in (`hold_nested`) until that
-/// object is erased. A task's result carries its nested refs to the caller,
-/// which the worker registers beforehand (`adopt`). A borrower that dies is
-/// dropped (`drop_borrower`). Refs serialized outside an encoding
+/// elsewhere is registered with the owner as a borrower (the `borrow` hook:
+/// the core actor sends it, and the owner acknowledges), and unregistered
+/// when that entry goes (the `unborrow` hook, sent only once every
+/// registration before it was acknowledged: a carrier of the ref is never
+/// let go before its receiver is counted; lib/core/borrowing.hpp). Refs
+/// serialized into a value are held with its bytes (`encoded_value::nested`):
+/// by the task that carries them as arguments, or by the object they were
+/// put or returned in (`hold_nested`) until that object is erased. A worker
+/// registers a result's caller for the refs inside it beforehand (`lend`),
+/// and the caller takes those registrations over (`adopt`). A borrower that
+/// dies is dropped (`drop_borrower`). Refs serialized outside an encoding
 /// (`mark_escaped`) keep their owned object for the process's life.
 ///
 /// Streams this process consumes (generators it called) have a state of
@@ -351,6 +352,9 @@ private:
                        unpin_list& unpins);
   static void count_borrower(entry& e, const caf::actor_addr& borrower,
                              std::uint32_t count);
+  /// Takes `count` registrations of `borrower` back; false if it had none.
+  static bool uncount_borrower(entry& e, const caf::actor_addr& borrower,
+                               std::uint32_t count);
   /// Borrowed entry `e` was made for a ref from elsewhere: register it.
   void register_new(const object_id& id, entry& e);
   raw_value to_raw(const stored_value& v);

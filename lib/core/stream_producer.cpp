@@ -105,24 +105,27 @@ stream_actor stream_acks(client& c) {
   return acks;
 }
 
-void lend_nested(client& c, const core_actor& caller,
-                 const std::vector<std::pair<object_id, encoded_value*>>& values,
-                 schema::TaskResult::Builder out) {
-  std::size_t n = 0;
-  for (auto& [id, v] : values)
-    n += v->nested.size();
+void lend_nested(client& c, const core_actor& caller, const object_id& id,
+                 const encoded_value& value, const std::vector<object_id>& extra_ids,
+                 const std::vector<encoded_value>& extra, schema::TaskResult::Builder out) {
+  auto n = value.nested.size();
+  for (auto& e : extra)
+    n += e.nested.size();
   if (n == 0)
-    return;
+    return; // the hot path: nothing to lend, nothing allocated
   auto list = out.initNested(static_cast<unsigned>(n));
   unsigned i = 0;
-  for (auto& [id, v] : values) {
-    for (auto& ref : v->nested) {
+  auto lend = [&](const object_id& held_by, const encoded_value& v) {
+    for (auto& ref : v.nested) {
       c.table().lend(ref->id(), caller.address());
       write_object_id(list[i].initObject(), ref->id());
-      write_object_id(list[i].initHeldBy(), id);
+      write_object_id(list[i].initHeldBy(), held_by);
       ++i;
     }
-  }
+  };
+  lend(id, value);
+  for (std::size_t k = 0; k < extra.size() && k < extra_ids.size(); ++k)
+    lend(extra_ids[k], extra[k]);
 }
 
 void settle_borrows(client& c) {
@@ -144,7 +147,7 @@ void emit_item(client& c, const call_info& call, std::uint64_t index,
   write_value(r.initValue(), value);
   r.setItemIndex(index);
   write_object_id(r.initStream(), call.return_id);
-  lend_nested(c, call.caller, {{id, &item}}, r);
+  lend_nested(c, call.caller, id, item, {}, {}, r);
   settle_borrows(c);
   // Sent as the stream actor: the consumer acks to it.
   caf::send_as(stream_acks(c), call.caller, done_atom::value, to_bytes(b));

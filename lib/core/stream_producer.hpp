@@ -74,12 +74,13 @@ struct call_info {
   core_actor caller; ///< where results and items go
 };
 
-/// The refs serialized into a call's result values go to the caller with
-/// them: registers the caller as their borrower (object_table::lend) and
-/// names each in `out`, with the object whose value holds it.
-void lend_nested(client& c, const core_actor& caller,
-                 const std::vector<std::pair<object_id, encoded_value*>>& values,
-                 schema::TaskResult::Builder out);
+/// The refs serialized into a call's result values (`value`, object `id`,
+/// and the tuple's others, objects `extra_ids`) go to the caller with them:
+/// registers the caller as their borrower (object_table::lend) and names
+/// each in `out`, with the object whose value holds it.
+void lend_nested(client& c, const core_actor& caller, const object_id& id,
+                 const encoded_value& value, const std::vector<object_id>& extra_ids,
+                 const std::vector<encoded_value>& extra, schema::TaskResult::Builder out);
 
 /// Waits until this process's registrations as a borrower, and those it
 /// made for callers, are acknowledged: a result or reply may then go out,

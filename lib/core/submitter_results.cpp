@@ -196,19 +196,6 @@ void submitter::on_results(const std::vector<char>& bytes,
   // Read everything first: a batch that is malformed anywhere changes nothing.
   auto results = parse_results(bytes);
   for (auto& p : results) {
-    // The worker registered us as their borrower: handles take that over
-    // (whether this answer is taken or dropped), held by their objects.
-    std::vector<std::pair<object_id, ref_ptr>> nested;
-    for (auto& [ref, held_by] : p.nested)
-      nested.emplace_back(held_by, table_.adopt(ref));
-    struct hold_nested_after {
-      object_table& table;
-      std::vector<std::pair<object_id, ref_ptr>>& nested;
-      ~hold_nested_after() {
-        for (auto& [held_by, ref] : nested)
-          table.hold_nested(held_by, {std::move(ref)});
-      }
-    } hold{table_, nested};
     if (p.item_index != 0) {
       // Items are sent as their producer's stream actor, which hears acks.
       auto producer = handle_cast<stream_actor>(sender);
@@ -240,6 +227,12 @@ void submitter::on_results(const std::vector<char>& bytes,
     else if (!retry(p.task_id, p.error))
       finish(p.task_id, nullptr, &p.error);
   }
+  // The worker registered us as the borrower of the refs inside its values:
+  // handles take that over (whether the answer was taken or dropped), held
+  // by the objects (made by now, items too) whose values hold them.
+  for (auto& p : results)
+    for (auto& [ref, held_by] : p.nested)
+      table_.hold_nested(held_by, {table_.adopt(ref)});
 }
 
 bool submitter::from_current_attempt(const task_record& t,

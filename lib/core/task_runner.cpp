@@ -233,15 +233,8 @@ void write_result(client& c, const call_info& call, call_output& result,
     auto list = out.initExtraValues(static_cast<unsigned>(extra.size()));
     for (unsigned i = 0; i < extra.size(); ++i)
       write_value(list[i], extra[i]);
-    bool nested = !result.value.nested.empty();
-    for (auto& e : result.extra)
-      nested = nested || !e.nested.empty();
-    if (nested) { // rare: the hot path allocates nothing for it
-      std::vector<std::pair<object_id, encoded_value*>> values{{call.return_id, &result.value}};
-      for (std::size_t i = 0; i < extra.size(); ++i)
-        values.emplace_back(call.extra_ids[i], &result.extra[i]);
-      lend_nested(c, call.caller, values, out);
-    }
+    lend_nested(c, call.caller, call.return_id, result.value, call.extra_ids, result.extra,
+                out);
   } catch (const error& e) {
     auto info = error_info::from(e);
     info.task_name = call.name;
