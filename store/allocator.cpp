@@ -11,8 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <boost/interprocess/managed_external_buffer.hpp>
-#include <boost/interprocess/managed_shared_memory.hpp>
+#include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 
 #include "store/page_faults.hpp"
@@ -22,31 +21,6 @@ namespace bip = boost::interprocess;
 namespace troupe::store {
 
 namespace {
-
-// Both allocators are a Boost segment manager (a red-black tree best-fit
-// allocator behind an interprocess mutex, all inside the region): one
-// algorithm to trust, and the heap variant exercises it in tests.
-
-template <class Segment>
-void* allocate_in(Segment& seg, std::size_t bytes, std::size_t alignment) {
-  // The nothrow overloads return nullptr on exhaustion, which is a normal
-  // outcome for a store (the caller reports object_store_full).
-  if (alignment <= alignof(std::max_align_t))
-    return seg.allocate(bytes, std::nothrow);
-  return seg.allocate_aligned(bytes, alignment, std::nothrow);
-}
-
-template <class Segment>
-std::byte* named_block_in(Segment& seg, const char* name, std::size_t bytes) {
-  // find_or_construct runs under the segment's mutex, so two processes that
-  // open the store at once agree on one block.
-  auto* p = seg.template find_or_construct<std::byte>(name)[bytes](
-    std::byte{0});
-  if (Segment::segment_manager::get_instance_length(p) != bytes)
-    throw std::invalid_argument(std::string{"named block '"} + name
-                                + "' exists with another size");
-  return p;
-}
 
 [[noreturn]] void rethrow_as_runtime_error(const char* what,
                                            const std::string& name,
@@ -69,60 +43,35 @@ void allocator::copy_in(std::size_t offset, const std::byte* src, std::size_t n)
 
 // -- heap_allocator -----------------------------------------------------------
 
-struct heap_allocator::impl {
-  // Boost's own managed_external_buffer uses a null mutex: not thread-safe.
-  using segment_type =
-    bip::basic_managed_external_buffer<char,
-                                       bip::rbtree_best_fit<bip::mutex_family>,
-                                       bip::iset_index>;
-  struct free_deleter {
-    void operator()(std::byte* p) const noexcept { std::free(p); }
-  };
-  std::unique_ptr<std::byte, free_deleter> buffer;
-  segment_type segment;
-};
+void heap_allocator::free_deleter::operator()(std::byte* p) const noexcept {
+  std::free(p);
+}
 
-heap_allocator::heap_allocator(std::size_t capacity) : impl_(new impl) {
+heap_allocator::heap_allocator(std::size_t capacity) : capacity_(capacity) {
   // Page alignment, like a mapped segment, so offsets behave the same way.
   constexpr std::size_t page = 4096;
   auto rounded = (capacity + page - 1) / page * page;
   auto* raw = static_cast<std::byte*>(std::aligned_alloc(page, rounded));
   if (raw == nullptr)
     throw std::bad_alloc();
-  impl_->buffer.reset(raw);
-  impl_->segment = impl::segment_type(bip::create_only, raw, capacity);
+  std::memset(raw, 0, rounded); // a fresh region is zero-filled
+  buffer_.reset(raw);
 }
 
 heap_allocator::~heap_allocator() = default;
 
-void* heap_allocator::allocate(std::size_t bytes, std::size_t alignment) {
-  return allocate_in(impl_->segment, bytes, alignment);
-}
-
-void heap_allocator::deallocate(void* p) {
-  impl_->segment.deallocate(p);
-}
-
 std::size_t heap_allocator::capacity() const {
-  return impl_->segment.get_size();
-}
-
-std::size_t heap_allocator::free_bytes() const {
-  return impl_->segment.get_free_memory();
+  return capacity_;
 }
 
 std::byte* heap_allocator::base() const {
-  return static_cast<std::byte*>(impl_->segment.get_address());
-}
-
-std::byte* heap_allocator::named_block(const char* name, std::size_t bytes) {
-  return named_block_in(impl_->segment, name, bytes);
+  return buffer_.get();
 }
 
 // -- shm_allocator ------------------------------------------------------------
 
 struct shm_allocator::impl {
-  bip::managed_shared_memory segment;
+  bip::mapped_region region;
   int fd = -1; ///< the segment's file, for reserve (Boost keeps none open)
 
   void open_file(const std::string& name) {
@@ -147,8 +96,9 @@ std::unique_ptr<shm_allocator> shm_allocator::create(const std::string& name,
   remove(name);
   auto state = std::make_unique<impl>();
   try {
-    state->segment = bip::managed_shared_memory(bip::create_only,
-                                                name.c_str(), capacity);
+    bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write);
+    shm.truncate(static_cast<bip::offset_t>(capacity));
+    state->region = bip::mapped_region(shm, bip::read_write);
   } catch (const std::exception& e) {
     remove(name); // a half-made segment (e.g. ENOMEM) must not linger
     rethrow_as_runtime_error("cannot create", name, e);
@@ -161,7 +111,8 @@ std::unique_ptr<shm_allocator> shm_allocator::create(const std::string& name,
 std::unique_ptr<shm_allocator> shm_allocator::open(const std::string& name) {
   auto state = std::make_unique<impl>();
   try {
-    state->segment = bip::managed_shared_memory(bip::open_only, name.c_str());
+    bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_write);
+    state->region = bip::mapped_region(shm, bip::read_write);
   } catch (const std::exception& e) {
     rethrow_as_runtime_error("cannot open", name, e);
   }
@@ -174,28 +125,12 @@ bool shm_allocator::remove(const std::string& name) noexcept {
   return bip::shared_memory_object::remove(name.c_str());
 }
 
-void* shm_allocator::allocate(std::size_t bytes, std::size_t alignment) {
-  return allocate_in(impl_->segment, bytes, alignment);
-}
-
-void shm_allocator::deallocate(void* p) {
-  impl_->segment.deallocate(p);
-}
-
 std::size_t shm_allocator::capacity() const {
-  return impl_->segment.get_size();
-}
-
-std::size_t shm_allocator::free_bytes() const {
-  return impl_->segment.get_free_memory();
+  return impl_->region.get_size();
 }
 
 std::byte* shm_allocator::base() const {
-  return static_cast<std::byte*>(impl_->segment.get_address());
-}
-
-std::byte* shm_allocator::named_block(const char* name, std::size_t bytes) {
-  return named_block_in(impl_->segment, name, bytes);
+  return static_cast<std::byte*>(impl_->region.get_address());
 }
 
 bool shm_allocator::reserve(std::size_t offset, std::size_t bytes) {

@@ -9,9 +9,11 @@
 
 namespace troupe::store {
 
-/// Hands out memory of one contiguous region (as Ray's `plasma/allocator.h`).
-/// The object store sits on this interface so that tests can use heap memory
-/// while the node uses shared memory. Every method is thread-safe.
+/// One contiguous region of memory that the object store manages: process
+/// memory in tests, a shared-memory segment on a node. The store keeps all
+/// its structures inside the region (store/region_heap.hpp), so that this
+/// interface only says where the region is and how to write into it fast.
+/// A fresh region is zero-filled.
 ///
 /// Pointers are only meaningful in the calling process: each process maps a
 /// shared region at its own address. What crosses processes is an offset
@@ -20,29 +22,12 @@ class allocator {
 public:
   virtual ~allocator();
 
-  /// Returns `bytes` bytes aligned to `alignment` (a power of two), or
-  /// `nullptr` when they do not fit. Never throws for lack of room.
-  virtual void* allocate(std::size_t bytes, std::size_t alignment) = 0;
-
-  /// Gives back memory returned by `allocate` (in any process).
-  virtual void deallocate(void* p) = 0;
-
   /// Returns the size of the whole region in bytes.
   virtual std::size_t capacity() const = 0;
-
-  /// Returns how many bytes are free (possibly fragmented).
-  virtual std::size_t free_bytes() const = 0;
 
   /// Returns the start of the region in this process: offsets are relative
   /// to it.
   virtual std::byte* base() const = 0;
-
-  /// Returns a zero-filled block of `bytes` bytes registered under `name`,
-  /// creating it on first use. Every process that maps the region gets the
-  /// same block, also when several create it at once, so it can hold shared
-  /// bookkeeping such as counters. Throws `std::bad_alloc` when it does not
-  /// fit and `std::invalid_argument` when `name` exists with another size.
-  virtual std::byte* named_block(const char* name, std::size_t bytes) = 0;
 
   /// Makes the memory of [offset, offset + bytes) exist without touching it,
   /// so that touching it later cannot fail for lack of room. Returns false
@@ -55,8 +40,8 @@ public:
   virtual void copy_in(std::size_t offset, const std::byte* src, std::size_t n);
 };
 
-/// An allocator over one region of process memory, for tests and for
-/// single-process use. Managed by the same algorithm as `shm_allocator`.
+/// A zero-filled region of process memory, for tests and for single-process
+/// use.
 class heap_allocator final : public allocator {
 public:
   /// Reserves a region of `capacity` bytes.
@@ -66,25 +51,19 @@ public:
   heap_allocator(const heap_allocator&) = delete;
   heap_allocator& operator=(const heap_allocator&) = delete;
 
-  void* allocate(std::size_t bytes, std::size_t alignment) override;
-  void deallocate(void* p) override;
   std::size_t capacity() const override;
-  std::size_t free_bytes() const override;
   std::byte* base() const override;
-  std::byte* named_block(const char* name, std::size_t bytes) override;
 
 private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  struct free_deleter {
+    void operator()(std::byte* p) const noexcept;
+  };
+  std::unique_ptr<std::byte, free_deleter> buffer_;
+  std::size_t capacity_;
 };
 
-/// An allocator over a named POSIX shared-memory segment (`/dev/shm/NAME`),
-/// mapped by every process of a node. The segment's bookkeeping, guarded by
-/// an interprocess mutex inside the segment, makes `allocate` and
-/// `deallocate` safe from several processes at once.
-///
-/// Caveat: that mutex is not robust. A process killed while it allocates
-/// leaves it locked and the store unusable until the segment is recreated.
+/// A named POSIX shared-memory segment (`/dev/shm/NAME`, made and mapped
+/// with Boost.Interprocess), mapped by every process of a node.
 class shm_allocator final : public allocator {
 public:
   /// Creates the segment `name` of `capacity` bytes and maps it, first
@@ -107,12 +86,8 @@ public:
   shm_allocator(const shm_allocator&) = delete;
   shm_allocator& operator=(const shm_allocator&) = delete;
 
-  void* allocate(std::size_t bytes, std::size_t alignment) override;
-  void deallocate(void* p) override;
   std::size_t capacity() const override;
-  std::size_t free_bytes() const override;
   std::byte* base() const override;
-  std::byte* named_block(const char* name, std::size_t bytes) override;
   /// Allocates the pages of the segment's file (fallocate): no byte changes.
   bool reserve(std::size_t offset, std::size_t bytes) override;
   /// A large copy goes to pages that exist by memcpy, and to pages that do

@@ -41,6 +41,7 @@ void deliver(self_ptr self, const object_puller::completed& done) {
       s.store->unpin(done.offset); // the reader is gone: so is its pin
       continue;
     }
+    s.store->hand_over(done.offset); // the reader adopts the pin
     it->second.deliver(done.offset);
     s.waiting.erase(it);
   }
@@ -317,8 +318,10 @@ caf::result<std::uint64_t> pull(self_ptr self, const pull_request& req) {
   auto& s = self->state;
   auto waiter = s.next_waiter++;
   bool start = false;
-  if (auto local = s.puller->want({req.id, req.node_id, req.offset}, waiter, &start))
+  if (auto local = s.puller->want({req.id, req.node_id, req.offset}, waiter, &start)) {
+    s.store->hand_over(*local); // the reader adopts the pin
     return *local;
+  }
   auto rp = self->make_response_promise<std::uint64_t>();
   s.waiting.emplace(waiter, rp);
   if (!start)
@@ -351,7 +354,7 @@ std::uint64_t evict_copies(self_ptr self, std::uint64_t bytes) {
   auto before = s.store->stats().bytes_in_use;
   // At least one (the caller's block did not fit, though the bytes may
   // have), then until the bytes are free or no copy is left.
-  while (s.puller->evict_one() && s.segment->free_bytes() < bytes + 4096) {
+  while (s.puller->evict_one() && s.store->stats().free_bytes < bytes + 4096) {
   }
   report_evicted(self);
   auto after = s.store->stats().bytes_in_use;

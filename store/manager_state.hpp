@@ -41,6 +41,15 @@ struct source_channel {
   std::vector<std::pair<object_id, object_meta>> waiting;
 };
 
+/// A pin, unpin or adoption passed on to another node's manager.
+struct relayed {
+  enum class op { pin, unpin, adopt };
+  std::uint64_t node;
+  std::uint64_t offset;
+  op what;
+  object_id id; ///< adopt: the object expected there
+};
+
 struct manager_state {
   std::shared_ptr<shm_allocator> segment;
   std::shared_ptr<object_store> store; ///< shared with the data threads
@@ -63,9 +72,9 @@ struct manager_state {
   std::map<std::uint64_t, source_channel> channels;
   /// Pins held for pullers on other nodes, released when they go.
   std::multimap<caf::actor_addr, std::uint64_t> lent;
-  /// Pins and unpins for nodes whose manager is not known yet, in order:
-  /// (node, offset, pin?).
-  std::vector<std::tuple<std::uint64_t, std::uint64_t, bool>> relays;
+  /// Pins, unpins and adoptions for nodes whose manager is not known yet,
+  /// in order.
+  std::vector<relayed> relays;
   /// This node's data channel, as a source: started at the first ask.
   std::unique_ptr<data_server> server;
   std::uint16_t server_port = 0;

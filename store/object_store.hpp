@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -40,37 +42,71 @@ struct store_stats {
   std::size_t free_bytes;     ///< free in the region (possibly fragmented)
   std::uint64_t live_objects; ///< objects created and not yet freed
   std::uint64_t bytes_in_use; ///< bytes those objects take, headers included
+  std::uint64_t processes;    ///< processes that map the store
+  std::uint64_t recoveries;   ///< times the lock was taken from a dead holder
 };
 
-/// One process's view of a node's object store: objects in a region handed
-/// out by an `allocator`, usually shared memory that every process of the
-/// node maps. Objects are named by offsets, which mean the same in every
-/// process. All methods are thread-safe, and safe against other processes
-/// working on the same region.
+/// What an unpin or a reaping freed.
+struct freed_object {
+  troupe::object_id id;
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0; ///< data bytes
+  bool sealed = false;
+};
+
+/// One process's view of a node's object store: objects in a region, usually
+/// shared memory that every process of the node maps. Objects are named by
+/// offsets, which mean the same in every process. All methods are
+/// thread-safe, and safe against other processes working on the same region,
+/// including processes killed at any instruction.
 ///
-/// Layout of one object (the header at a 64-byte aligned offset):
+/// Layout of the region:
 ///
-///     [ header 32 B | object_meta flatbuffer | pad | data ]
+///     [ control: robust lock, counters, process table | heap of blocks ]
+///
+/// and of one object (the header at a 64-byte aligned offset):
+///
+///     [ header 192 B | object_meta flatbuffer | pad | data ]
 ///
 /// Data is 64-byte aligned, and page-aligned from 1 MiB on (copies into it
 /// run faster).
 ///
+/// Crash safety. Allocation, freeing and every change of who holds an
+/// object happen under one robust process-shared mutex. A process killed
+/// while it holds it hands the next locker EOWNERDEAD, and that locker
+/// rebuilds the heap's lists from its chain of blocks and frees the objects
+/// left half made or half freed (region_heap.hpp says why that is always
+/// possible). Writing and reading data need no lock.
+///
+/// Pins. Each object records which processes hold it: one bit per process
+/// slot in its header, so a dead process's holds are found and dropped
+/// (`reap_dead`). Within a process, pins are counted privately; the bit is
+/// set on the first and cleared with the last. A pin that passes to another
+/// process (a task's result, a pulled copy) is handed over first: it becomes
+/// a transit pin in the header, and the receiver adopts it as its own. An
+/// object is freed when no process holds it and none is in transit.
+///
 /// Lifecycle of one object:
 ///
-///     --(1) create--> created --(2) seal--> sealed --(3) last unpin--> freed
+///     --(1) create--> created --(2) seal--> sealed --(3) last hold--> freed
 ///                        |                                               ^
-///                        +----------------(3) last unpin-----------------+
+///                        +----------------(3) last hold------------------+
 ///
-/// 1. `create` allocates it with one pin, the creator's; it is writable.
+/// 1. `create` allocates it held by the creator (one pin); it is writable.
 /// 2. `seal` makes it immutable and readable through `view`.
-/// 3. Each `pin` adds a pin, each `unpin` removes one; the last frees the
-///    memory (also before sealing, when the creator gives up).
+/// 3. The last pin of the last holder frees it, also before sealing (the
+///    creator gave up, or died).
 class object_store {
 public:
-  /// Works on `alloc`, which must outlive the store. Several stores, in one
-  /// or in several processes, may share one region. A child made by `fork`
-  /// constructs its own store, as the creator pid is taken here.
+  /// Works on `alloc`, which must outlive the store, and takes a slot in its
+  /// process table (formatting the region when it is fresh). Several
+  /// stores, in one or in several processes, may share one region. A child
+  /// made by `fork` constructs its own store. Throws `std::runtime_error`
+  /// when every slot is taken by a live process.
   explicit object_store(allocator& alloc);
+
+  /// Drops this store's pins (freeing what only it held) and its slot.
+  ~object_store();
 
   object_store(const object_store&) = delete;
   object_store& operator=(const object_store&) = delete;
@@ -96,20 +132,37 @@ public:
   bool sealed(std::uint64_t offset) const;
 
   /// Adds a pin: the object stays in memory until every pin is removed.
-  /// Throws `std::logic_error` when the object was freed.
+  /// Throws `std::invalid_argument` when no object is there (it was freed).
   void pin(std::uint64_t offset);
 
-  /// Removes a pin and frees the object with its last one. Returns whether
-  /// the object was freed, and then sets `*freed` (when given) to its id.
-  /// Throws `std::logic_error` when it had no pin.
-  bool unpin(std::uint64_t offset, troupe::object_id* freed = nullptr);
+  /// Removes a pin of this store's and frees the object when nothing holds
+  /// it any more. Returns whether it was freed, and then fills `*freed`
+  /// (when given). Throws `std::logic_error` when this store holds no pin.
+  bool unpin(std::uint64_t offset, freed_object* freed = nullptr);
+
+  /// Turns one of this store's pins into a transit pin, for a process that
+  /// will `adopt` it (the object stays while it is in transit). Throws
+  /// `std::logic_error` when this store holds no pin.
+  void hand_over(std::uint64_t offset);
+
+  /// Takes a transit pin of object `id` at `offset` as this store's own pin.
+  /// Returns false when there is none: the object was freed meanwhile, or is
+  /// another one (its sender died and was reaped before this ran).
+  bool adopt(std::uint64_t offset, const troupe::object_id& id);
+
+  /// Drops the holds of processes that are gone (killed, or exited without
+  /// destroying their store), freeing what only they held, and frees their
+  /// slots. Calls `on_freed` for each object freed. Returns how many
+  /// processes were reaped. The node's store manager calls it periodically.
+  std::size_t reap_dead(const std::function<void(const freed_object&)>& on_freed = {});
 
   /// Returns the sealed object at `offset`. Throws `std::invalid_argument`
   /// when no sealed object is there, so that a malformed offset from another
   /// process is an error and not a crash.
   readable view(std::uint64_t offset) const;
 
-  /// Returns the object's current number of pins (for tests and `describe`).
+  /// Returns how many pins the object has as this store sees them: its own,
+  /// plus one per other process that holds it, plus those in transit.
   std::uint32_t pins(std::uint64_t offset) const;
 
   /// Returns the occupancy of the store.
@@ -119,24 +172,29 @@ public:
   std::string describe() const;
 
   /// Returns the high-water mark: the end (as an offset) of the furthest
-  /// object ever created, by any process. The allocator takes the best
-  /// fitting free block and splits it from its front, so a region fills from
-  /// its start and the bytes beyond the mark were never written.
+  /// object ever created, by any process. The heap splits the free block it
+  /// takes from its front, so a region fills from its start and the bytes
+  /// beyond the mark were never written.
   std::uint64_t high_water() const;
 
 private:
   struct header;
-  struct control_block;
+  struct state;
 
   header& checked_header(std::uint64_t offset) const;
+  header* live_header(std::uint64_t offset) const;
   /// `create` without preparing the data's pages for the writer.
   writable allocate_object(const troupe::object_id& id, std::size_t data_size,
                            std::uint64_t type_hash, std::string_view type_name,
                            encoding enc);
   void raise_high_water(std::uint64_t end);
+  /// Frees an object that nothing holds (under the lock).
+  freed_object free_locked(header& h);
+  /// Makes the region whole after a holder of the lock died (under it).
+  void recover();
 
   allocator& alloc_;
-  control_block* control_;
+  std::unique_ptr<state> state_;
   std::int32_t pid_; // written into each object's metadata
 };
 

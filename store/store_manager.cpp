@@ -30,6 +30,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// How often the holds of dead processes are looked for: a /proc read per
+// process of the node, and a walk of the store's blocks when one died.
+constexpr auto reap_every = 2s;
+
 // Chunks of CAF messages, for sources without a data channel. Measured on
 // loopback (cross_node_put_get_gigabytes): 1 MiB chunks beat 4-16 MiB ones
 // (a large CAF message is copied whole before it is sent on), and 8 in
@@ -41,9 +45,9 @@ constexpr std::uint32_t caf_chunks_in_flight = 8;
 void release_pin(self_ptr self, std::uint64_t offset) {
   auto& store = *self->state.store;
   try {
-    object_id id;
-    if (store.unpin(offset, &id))
-      report(self, id, offset, 0, false);
+    freed_object freed;
+    if (store.unpin(offset, &freed))
+      report(self, freed.id, offset, 0, false);
   } catch (const std::exception& e) {
     // A stale or doubled unpin from another process must not stop the node.
     spdlog::warn("unpin of offset {} failed: {}", offset, e.what());
@@ -51,25 +55,31 @@ void release_pin(self_ptr self, std::uint64_t offset) {
 }
 
 
-/// Passes a pin or unpin on to the manager of `node` (dropped when the node
-/// is dead: its store is gone with it).
-void relay(self_ptr self, std::uint64_t node, std::uint64_t offset, bool pin,
-           bool refreshed = false) {
+/// Passes a pin, unpin or adoption on to the manager of `op.node` (dropped
+/// when the node is dead: its store is gone with it).
+void relay(self_ptr self, const relayed& op, bool refreshed = false) {
   auto& s = self->state;
-  auto it = s.managers.find(node);
+  auto it = s.managers.find(op.node);
   if (it == s.managers.end()) {
     if (refreshed)
       return; // not an alive node
     if (s.relays.empty())
       refresh_managers(self);
-    s.relays.emplace_back(node, offset, pin);
+    s.relays.push_back(op);
     return;
   }
   auto& m = it->second;
-  if (pin)
-    self->send(m, pin_atom::value, offset);
-  else
-    self->send(m, unpin_atom::value, offset);
+  switch (op.what) {
+    case relayed::op::pin:
+      self->send(m, pin_atom::value, op.offset);
+      break;
+    case relayed::op::unpin:
+      self->send(m, unpin_atom::value, op.offset);
+      break;
+    case relayed::op::adopt:
+      self->send(m, adopt_atom::value, op.offset, op.id);
+      break;
+  }
 }
 
 /// Learns the nodes' managers and hosts from a node list.
@@ -174,7 +184,7 @@ void remote_pin(self_ptr self, std::uint64_t offset) {
 /// Pins an object in the store of `node` (0: this one).
 void pin(self_ptr self, std::uint64_t offset, std::uint64_t node) {
   if (node != 0 && node != self->state.node_id) {
-    relay(self, node, offset, true);
+    relay(self, {node, offset, relayed::op::pin, {}});
     return;
   }
   try {
@@ -189,7 +199,45 @@ void unpin(self_ptr self, std::uint64_t offset, std::uint64_t node) {
   if (node == 0 || node == self->state.node_id)
     release_pin(self, offset);
   else
-    relay(self, node, offset, false);
+    relay(self, {node, offset, relayed::op::unpin, {}});
+}
+
+/// Takes a pin handed over in this node's store for a process of another
+/// node (its later unpin comes relayed, as a remote pin's does).
+void remote_adopt(self_ptr self, std::uint64_t offset, const object_id& id) {
+  try {
+    if (!self->state.store->adopt(offset, id))
+      spdlog::warn("object {} at offset {} was freed before a process of another node "
+                   "took it (its sender died)", id.to_string(), offset);
+  } catch (const std::exception& e) {
+    spdlog::warn("adopting offset {} failed: {}", offset, e.what());
+  }
+}
+
+/// Adopts a handed-over pin of the store of `node` (0: this one) for a
+/// process of this node.
+void adopt(self_ptr self, std::uint64_t offset, const object_id& id, std::uint64_t node) {
+  if (node == 0 || node == self->state.node_id)
+    remote_adopt(self, offset, id);
+  else
+    relay(self, {node, offset, relayed::op::adopt, id});
+}
+
+/// Drops the holds of this node's processes that are gone; what only they
+/// held is freed and leaves the directory. Returns the bytes freed.
+std::uint64_t reap(self_ptr self) {
+  std::uint64_t objects = 0, bytes = 0;
+  auto n = self->state.store->reap_dead([&](const freed_object& f) {
+    ++objects;
+    bytes += f.size;
+    if (f.sealed)
+      report(self, f.id, f.offset, 0, false);
+  });
+  if (n > 0)
+    spdlog::info("store: dropped the holds of {} dead process(es), freeing {} object(s) "
+                 "of {} bytes",
+                 n, objects, bytes);
+  return bytes;
 }
 
 /// Starts this node's data server on `host` (none when empty) and tells the
@@ -202,10 +250,10 @@ void listen_for_data(self_ptr self, const std::string& host) {
     auto release = [store = s.store, control = s.control,
                     node = s.node_id](std::uint64_t offset) {
       try {
-        object_id id;
-        if (store->unpin(offset, &id) && control)
+        freed_object freed;
+        if (store->unpin(offset, &freed) && control)
           caf::anon_send(control, object_atom::value,
-                         object_location{id, node, offset, 0, false});
+                         object_location{freed.id, node, offset, 0, false});
       } catch (const std::exception& e) {
         spdlog::warn("unpin of offset {} after a send failed: {}", offset, e.what());
       }
@@ -270,6 +318,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
   self->state.pages = std::make_unique<prefaulter>(
     *segment, [store] { return store->high_water(); }, prefault_ahead(segment->capacity()));
   self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
+  self->delayed_send(self, reap_every, tick_atom::value);
   return {
     [self](node_atom, const control_store_actor& control, std::uint64_t node_id) {
       self->state.control = control;
@@ -297,9 +346,23 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
     [self](unpin_atom, std::uint64_t offset, std::uint64_t node) {
       unpin(self, offset, node);
     },
+    [self](adopt_atom, std::uint64_t offset, const object_id& id) {
+      remote_adopt(self, offset, id);
+    },
+    [self](adopt_atom, std::uint64_t offset, const object_id& id, std::uint64_t node) {
+      adopt(self, offset, id, node);
+    },
+    [self](tick_atom) {
+      reap(self);
+      self->delayed_send(self, reap_every, tick_atom::value);
+    },
     [self](stats_atom) -> std::string { return stats(self); },
     [self](evict_atom, std::uint64_t bytes) -> std::uint64_t {
-      return evict_copies(self, bytes);
+      // A dead process's objects may be what fills the store.
+      auto reaped = reap(self);
+      if (reaped >= bytes)
+        return reaped;
+      return reaped + evict_copies(self, bytes - reaped);
     },
     [self](stop_atom) -> bool {
       self->state.pages.reset();
@@ -324,8 +387,8 @@ void refresh_managers(self_ptr self) {
           start_transfer(self, id);
         auto relays = std::move(s.relays);
         s.relays.clear();
-        for (auto& [node, offset, pin] : relays)
-          relay(self, node, offset, pin, true);
+        for (auto& op : relays)
+          relay(self, op, true);
       },
       [self](caf::error& e) {
         auto waiting = std::move(self->state.unsourced);

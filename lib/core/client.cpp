@@ -303,6 +303,10 @@ stored_value client::store_value(encoded_value& v, const object_id& id, bool in_
   auto& store = *mapping_->store;
   auto w = create_in_store(id, v);
   store.seal(w.offset);
+  if (id.owner != owner_id_) {
+    store.hand_over(w.offset); // its owner adopts it
+    s.transit = true;
+  }
   // The object directory learns where a large object is (other nodes may
   // pull it from here, or from copies, when its owner's node is gone). A
   // small one put here on purpose is left out, as a small value in the
@@ -344,24 +348,36 @@ void client::pin_stored(const stored_value& v) {
                    pin_atom::value, v.offset, v.node);
 }
 
-void client::release_local_pin(std::uint64_t offset) {
+void client::pin_for_receiver(stored_value& v) {
+  if (v.node != 0 && v.node != node_.node_id) {
+    pin_stored(v); // held by that node's manager, which any node may ask to unpin
+    return;
+  }
   auto& store = *mapping_->store;
+  store.pin(v.offset);
+  store.hand_over(v.offset);
+  v.transit = true;
+}
+
+bool client::adopt_stored(stored_value& v) {
+  if (!v.in_store || !std::exchange(v.transit, false))
+    return true;
+  if (v.node == 0 || v.node == node_.node_id)
+    return mapping_->store->adopt(v.offset, v.id);
+  // Adopted by that node's manager for us; our unpin goes there too.
+  caf::anon_send(node_.store_manager, adopt_atom::value, v.offset, v.id, v.node);
+  return true;
+}
+
+void client::release_local_pin(std::uint64_t offset) {
   try {
-    object_id id;
     // Only a freed object the directory knows of is news to it (see
-    // store_value); the size is read only when this pin is likely the last.
-    bool tracked = true;
-    if (store.pins(offset) == 1) {
-      try {
-        tracked = store.view(offset).size > max_inline_bytes;
-      } catch (const std::invalid_argument&) {
-        // Not sealed: the creator gave up on it; it was never announced.
-        tracked = false;
-      }
-    }
-    if (store.unpin(offset, &id) && tracked && control_store_)
+    // store_value): a sealed one above the inline size.
+    store::freed_object freed;
+    if (mapping_->store->unpin(offset, &freed) && freed.sealed
+        && freed.size > max_inline_bytes && control_store_)
       caf::anon_send(control_store_, object_atom::value,
-                     object_location{id, node_.node_id, offset, 0, false});
+                     object_location{freed.id, node_.node_id, offset, 0, false});
   } catch (const std::exception& e) {
     // Called from ref destructors: a bad offset is logged, never thrown.
     spdlog::error("cannot unpin the object at offset {}: {}", offset, e.what());
@@ -399,6 +415,9 @@ raw_value client::view_stored(const stored_value& in) {
                        v.id);
     v.offset = *local;
     v.node = node_.node_id;
+    if (!store.adopt(v.offset, v.id)) // the manager handed its pin over
+      throw lost_value("object " + v.id.to_string() + " was freed in this node's store "
+                       + "before it could be read", v.id);
     pinned = true;
   }
   auto r = store.view(v.offset);

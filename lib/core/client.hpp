@@ -75,7 +75,8 @@ public:
   ref_ptr put(encoded_value&& value, bool in_store = false);
 
   /// Stores an encoded value: inline when small (unless `in_store`), else in
-  /// the node's store.
+  /// the node's store. An object owned by another process (a result, an
+  /// item) goes to it: its pin is handed over (`stored_value::transit`).
   stored_value store_value(encoded_value& value, const object_id& id,
                            bool in_store = false);
   /// Creates object `id` in the node's store holding `value`'s bytes (not
@@ -87,6 +88,14 @@ public:
   raw_value view_stored(const stored_value& v);
   /// Adds a pin to a stored value, in whichever node's store it is.
   void pin_stored(const stored_value& v);
+  /// Adds a pin to a stored value for the process `v` is sent to: in this
+  /// node's store it is handed over (`v.transit`), in another node's that
+  /// node's manager holds it.
+  void pin_for_receiver(stored_value& v);
+  /// Takes the pin handed over with a received value (a no-op unless
+  /// `v.transit`). Returns false when the object is gone: its sender died,
+  /// and its holds were dropped, before this ran.
+  bool adopt_stored(stored_value& v);
   /// Removes a pin from an object in the store of node `node`.
   void unpin_stored(std::uint64_t offset, std::uint64_t node);
   /// Removes a pin from an object in this node's store; a freed object

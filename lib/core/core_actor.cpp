@@ -62,6 +62,9 @@ public:
                      bool force) override {
     self_->send(worker_core, cancel_atom::value, task_id, recursive, force);
   }
+  bool adopt(stored_value& v) override {
+    return self_->state.c->adopt_stored(v);
+  }
   void rebuild_borrowed(const object_id& id) override {
     troupe::detail::rebuild_borrowed(self_, id);
   }

@@ -65,7 +65,7 @@ struct core_state {
         r.setTaskId(f.task_id);
         if (st == object_table::status::ready) {
           if (v.in_store)
-            c->pin_stored(v); // the caller's own pin
+            c->pin_for_receiver(v); // the caller's own pin
           write_value(r.initValue(), v);
         } else {
           if (st == object_table::status::unknown)

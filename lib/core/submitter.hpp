@@ -115,6 +115,10 @@ public:
   /// actor, which needs no actor of ours: the default sends it.
   virtual void ack_stream(const stream_actor& producer, const object_id& stream,
                           std::uint64_t taken);
+  /// Takes the store pin a result's sender handed over with a value
+  /// (`stored_value::transit`); false when the object is gone. Without a
+  /// store (unit tests) there is nothing to take.
+  virtual bool adopt(stored_value&) { return true; }
 };
 
 /// Tunables of the submitter.

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "lib/protocol/capnp_codec.hpp"
+#include "lib/core/result_batch.hpp"
 #include "lib/protocol/handles.hpp"
 
 namespace troupe::detail {
@@ -140,63 +140,16 @@ void submitter::fail_actor_calls(const object_id& id, const error_info& why) {
     finish(tid, nullptr, &why);
   }
 }
-namespace {
-
-/// One entry of a ResultBatch, read: a task's end, or a streamed item.
-struct parsed_result {
-  std::uint64_t task_id = 0;
-  std::uint64_t exec_ns = 0;
-  bool ok = false;
-  stored_value value;
-  std::vector<stored_value> extra;
-  error_info error;
-  std::uint64_t item_index = 0; ///< an item: its index; 0: the task's end
-  object_id stream;
-  std::uint64_t item_count = 0;
-  /// Refs inside the values: (the ref, the object whose value holds it).
-  std::vector<std::pair<object_id, object_id>> nested;
-  object_id lost_argument; ///< an object_lost error: the argument it names
-};
-
-std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
-  std::vector<parsed_result> results;
-  message_reader reader{bytes};
-  try {
-    for (auto r : reader.root<schema::ResultBatch>().getResults()) {
-      parsed_result p;
-      p.task_id = r.getTaskId();
-      p.exec_ns = r.getExecNanos();
-      p.ok = r.isValue();
-      if (p.ok)
-        p.value = read_value(r.getValue());
-      else
-        p.error = read_error(r.getError());
-      for (auto v : r.getExtraValues())
-        p.extra.push_back(read_value(v));
-      p.item_index = r.getItemIndex();
-      if (p.item_index != 0)
-        p.stream = read_object_id(r.getStream());
-      p.item_count = r.getItemCount();
-      if (r.hasLostArgument())
-        p.lost_argument = read_object_id(r.getLostArgument());
-      for (auto n : r.getNested())
-        p.nested.emplace_back(read_object_id(n.getObject()), read_object_id(n.getHeldBy()));
-      results.push_back(std::move(p));
-    }
-  } catch (const kj::Exception& e) {
-    message_reader::throw_malformed(e.getDescription().cStr());
-  }
-  return results;
-}
-
-} // namespace
-
 void submitter::on_results(const std::vector<char>& bytes,
                            const caf::strong_actor_ptr& sender) {
   // Read everything first: a batch that is malformed anywhere changes nothing.
   auto results = parse_results(bytes);
+  for (auto& p : results)
+    adopt_values(io_, table_, p);
   for (auto& p : results) {
     if (p.item_index != 0) {
+      if (p.lost_item)
+        continue; // see adopt_values
       // Items are sent as their producer's stream actor, which hears acks.
       auto producer = handle_cast<stream_actor>(sender);
       if (!table_.push_item(p.stream, p.item_index, std::move(p.value), producer))

@@ -62,5 +62,6 @@ using evict_atom = caf::atom_constant<caf::atom("evict")>;
 using borrow_atom = caf::atom_constant<caf::atom("borrow")>;
 using unborrow_atom = caf::atom_constant<caf::atom("unborrow")>;
 using built_atom = caf::atom_constant<caf::atom("built")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 
 } // namespace troupe

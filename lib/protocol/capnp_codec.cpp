@@ -51,6 +51,7 @@ void write_value(schema::Value::Builder b, const stored_value& v) {
     s.setSize(v.size);
     s.setNode(v.node);
     write_object_id(s.initId(), v.id);
+    s.setTransit(v.transit);
   } else if (v.inline_data) {
     b.setInline(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(v.inline_data->data()),
                              v.inline_data->size()));
@@ -77,6 +78,7 @@ stored_value read_value(schema::Value::Reader r) {
     v.size = r.getStored().getSize();
     v.node = r.getStored().getNode();
     v.id = read_object_id(r.getStored().getId());
+    v.transit = r.getStored().getTransit();
   } else {
     auto d = r.getInline();
     v.inline_data = std::make_shared<const std::vector<char>>(

@@ -14,8 +14,9 @@ namespace troupe {
 /// A node's object-store manager: it creates and owns the node's
 /// shared-memory segment (every process of the node maps it and allocates in
 /// it directly, so the hot path of `put` and of task results sends no
-/// message here), moves objects between nodes, reports its occupancy, and
-/// removes the segment when the node stops.
+/// message here), moves objects between nodes, drops the holds of the
+/// node's processes that died (every 2 s, and before it evicts), reports
+/// its occupancy, and removes the segment when the node stops.
 ///
 /// Pulling (Ray's object manager): a process that needs an object held in
 /// another node's store asks its own manager to `pull` it. The manager keeps
@@ -28,8 +29,8 @@ namespace troupe {
 /// are evicted, least recently pulled first, when the store is full.
 ///
 ///     node daemon -> manager : node(control store, node id)
-///     process     -> manager : pull(pull_request) ==> local offset (pinned
-///                                                     once for the caller)
+///     process     -> manager : pull(pull_request) ==> local offset (a pin
+///                                   handed over to the caller, who adopts it)
 ///     manager     -> manager : fetch(offset, id)  ==> object_meta (pins it)
 ///                            | chunk(offset, start, length) ==> bytes
 ///                            | chunk              ==> (port, key) of its data
@@ -39,7 +40,11 @@ namespace troupe {
 ///     process     -> manager : pin(offset, node) | unpin(offset, node)
 ///                              (relayed to that node's manager: a holder of
 ///                              an object in another node's store)
-///     manager     -> manager : pin(offset) | unpin(offset)
+///     process     -> manager : adopt(offset, id, node) (a pin handed over in
+///                              another node's store, taken by that node's
+///                              manager for this process: relayed)
+///     manager     -> manager : pin(offset) | unpin(offset) | adopt(offset, id)
+///     manager     -> manager : tick (reap the holds of dead processes)
 ///     process     -> manager : evict(bytes) ==> bytes freed (its put found
 ///                              the store full: cached copies that nobody
 ///                              pins go, least recently pulled first)
@@ -57,6 +62,9 @@ using store_manager_actor = caf::typed_actor<
   caf::reacts_to<unpin_atom, std::uint64_t>,
   caf::reacts_to<pin_atom, std::uint64_t, std::uint64_t>,
   caf::reacts_to<unpin_atom, std::uint64_t, std::uint64_t>,
+  caf::reacts_to<adopt_atom, std::uint64_t, object_id>,
+  caf::reacts_to<adopt_atom, std::uint64_t, object_id, std::uint64_t>,
+  caf::reacts_to<tick_atom>,
   caf::replies_to<stats_atom>::with<std::string>,
   caf::replies_to<evict_atom, std::uint64_t>::with<std::uint64_t>,
   caf::replies_to<stop_atom>::with<bool>>;

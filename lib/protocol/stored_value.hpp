@@ -40,6 +40,10 @@ typename I::result_type inspect(I& f, object_descriptor& x) {
 /// bytes of a small value (a large one is in a store, pinned by us).
 struct stored_value : object_descriptor {
   std::shared_ptr<const std::vector<char>> inline_data; ///< small values
+  /// In a message between processes: the sender handed its pin of the store
+  /// object over, and the receiver adopts it before anything else (the
+  /// object stays while it is in transit). Never set in a table.
+  bool transit = false;
 };
 
 } // namespace troupe::detail

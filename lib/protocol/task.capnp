@@ -28,6 +28,7 @@ struct Value {
       size @5 :UInt64;    # data bytes of the object
       node @6 :UInt64;    # the node whose store holds it
       id @7 :ObjectId;    # the object, checked when pulled from another node
+      transit @8 :Bool;   # the sender handed its pin over: the receiver adopts it
     }
   }
 }

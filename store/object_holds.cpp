@@ -1,0 +1,205 @@
+// Who holds an object: pins, hand-overs, the holds of dead processes, and
+// the repair after a process died holding the store's lock.
+#include "store/object_layout.hpp"
+
+#include <stdexcept>
+#include <vector>
+
+namespace troupe::store {
+
+using namespace layout;
+
+object_store::~object_store() {
+  auto& st = *state_;
+  try {
+    std::lock_guard guard{st.mtx};
+    store_lock lock{*st.control, st.recover};
+    for (auto& [offset, n] : st.pins)
+      if (auto* h = live_header(offset)) {
+        h->drop(st.slot);
+        if (!h->held())
+          free_locked(*h);
+      }
+    std::atomic_ref(st.control->slots[st.slot].pid).store(0, std::memory_order_release);
+  } catch (...) {
+    // A destructor does not throw: what it left is reaped as a dead
+    // process's holds.
+  }
+}
+
+void object_store::pin(std::uint64_t offset) {
+  auto& st = *state_;
+  std::lock_guard guard{st.mtx};
+  auto it = st.pins.find(offset);
+  if (it != st.pins.end()) {
+    ++it->second; // held already: the count is this process's business
+    return;
+  }
+  {
+    store_lock lock{*st.control, st.recover};
+    checked_header(offset).hold(st.slot);
+  }
+  st.pins.emplace(offset, 1);
+}
+
+bool object_store::unpin(std::uint64_t offset, freed_object* freed) {
+  auto& st = *state_;
+  std::lock_guard guard{st.mtx};
+  auto it = st.pins.find(offset);
+  if (it == st.pins.end())
+    throw std::logic_error("cannot unpin the object at " + format_offset(offset)
+                           + ": this process holds no pin of it");
+  if (--it->second > 0)
+    return false;
+  st.pins.erase(it);
+  store_lock lock{*st.control, st.recover};
+  auto* h = live_header(offset);
+  if (h == nullptr)
+    throw std::logic_error("cannot unpin the object at " + format_offset(offset)
+                           + ": it was freed under its holder");
+  h->drop(st.slot);
+  if (h->held())
+    return false;
+  auto f = free_locked(*h);
+  if (freed)
+    *freed = f;
+  return true;
+}
+
+void object_store::hand_over(std::uint64_t offset) {
+  auto& st = *state_;
+  std::lock_guard guard{st.mtx};
+  auto it = st.pins.find(offset);
+  if (it == st.pins.end())
+    throw std::logic_error("cannot hand over the object at " + format_offset(offset)
+                           + ": this process holds no pin of it");
+  store_lock lock{*st.control, st.recover};
+  auto& h = checked_header(offset);
+  ++h.transit;
+  h.transit_from = st.slot + 1;
+  if (--it->second == 0) {
+    st.pins.erase(it);
+    h.drop(st.slot);
+  }
+}
+
+bool object_store::adopt(std::uint64_t offset, const troupe::object_id& id) {
+  auto& st = *state_;
+  std::lock_guard guard{st.mtx};
+  {
+    store_lock lock{*st.control, st.recover};
+    auto* h = live_header(offset);
+    if (h == nullptr || h->id() != id || h->transit == 0)
+      return false;
+    if (--h->transit == 0)
+      h->transit_from = 0;
+    h->hold(st.slot);
+  }
+  ++st.pins[offset];
+  return true;
+}
+
+freed_object object_store::free_locked(header& h) {
+  auto& st = *state_;
+  auto offset = static_cast<std::uint64_t>(reinterpret_cast<std::byte*>(&h) - alloc_.base());
+  freed_object f{h.id(), offset, h.data_size,
+                 h.state.load(std::memory_order_relaxed) == state_sealed};
+  auto total = h.data_at + h.data_size;
+  // Clear the marks first so that a stale offset fails cleanly instead of
+  // reading whatever the heap writes into freed memory.
+  h.state.store(state_freed, std::memory_order_relaxed);
+  h.magic.store(0, std::memory_order_release);
+  --st.control->live_objects;
+  st.control->bytes_in_use -= total;
+  st.heap->deallocate(offset);
+  return f;
+}
+
+std::size_t object_store::reap_dead(const std::function<void(const freed_object&)>& on_freed) {
+  auto& st = *state_;
+  // Asked without the lock (reading /proc takes a while), confirmed under it.
+  std::vector<std::pair<std::uint32_t, process_identity>> dead;
+  for (std::uint32_t i = 0; i < max_processes; ++i) {
+    auto& slot = st.control->slots[i];
+    process_identity p{std::atomic_ref(slot.pid).load(std::memory_order_acquire), slot.start};
+    if (i != st.slot && p.pid != 0 && !p.alive())
+      dead.emplace_back(i, p);
+  }
+  if (dead.empty())
+    return 0;
+  std::vector<freed_object> freed;
+  std::vector<std::uint32_t> slots;
+  {
+    store_lock lock{*st.control, st.recover};
+    for (auto& [i, p] : dead) {
+      auto& slot = st.control->slots[i];
+      if (slot.pid == p.pid && slot.start == p.start)
+        slots.push_back(i);
+    }
+    std::vector<header*> unheld;
+    st.heap->for_each_allocated([&](std::uint64_t offset, std::uint64_t) {
+      auto* h = live_header(offset);
+      if (h == nullptr)
+        return;
+      for (auto i : slots) {
+        h->drop(i);
+        if (h->transit_from == i + 1) {
+          // Its receiver, if it ever adopts, finds no transit pin and
+          // treats the object as lost.
+          h->transit = 0;
+          h->transit_from = 0;
+        }
+      }
+      if (!h->held())
+        unheld.push_back(h);
+    });
+    for (auto* h : unheld)
+      freed.push_back(free_locked(*h));
+    for (auto i : slots)
+      std::atomic_ref(st.control->slots[i].pid).store(0, std::memory_order_release);
+  }
+  if (on_freed)
+    for (auto& f : freed)
+      on_freed(f);
+  return slots.size();
+}
+
+void object_store::recover() {
+  // Under the lock, taken from a process that died holding it: somewhere in
+  // an allocation, a free or a change of holders. Each of those leaves the
+  // heap's chain walkable and a header either whole (magic set last) or
+  // marked free (magic cleared first).
+  auto& st = *state_;
+  st.heap->rebuild();
+  std::vector<std::uint64_t> orphans;
+  std::uint64_t live = 0, bytes = 0;
+  st.heap->for_each_allocated([&](std::uint64_t offset, std::uint64_t) {
+    auto* h = live_header(offset);
+    if (h == nullptr || !h->held()) {
+      orphans.push_back(offset); // made, or freed, halfway
+      return;
+    }
+    ++live;
+    bytes += h->data_at + h->data_size;
+  });
+  for (auto offset : orphans) {
+    if (auto* h = live_header(offset))
+      h->magic.store(0, std::memory_order_release);
+    st.heap->deallocate(offset);
+  }
+  st.control->live_objects = live;
+  st.control->bytes_in_use = bytes;
+}
+
+std::uint32_t object_store::pins(std::uint64_t offset) const {
+  auto& st = *state_;
+  std::lock_guard guard{st.mtx};
+  auto it = st.pins.find(offset);
+  std::uint32_t own = it == st.pins.end() ? 0 : it->second;
+  store_lock lock{*st.control, st.recover};
+  auto& h = checked_header(offset);
+  auto others = h.holder_count() - (h.holds(st.slot) ? 1 : 0);
+  return own + others + h.transit;
+}
+
+} // namespace troupe::store
