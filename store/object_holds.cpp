@@ -121,7 +121,8 @@ std::size_t object_store::reap_dead(const std::function<void(const freed_object&
   std::vector<std::pair<std::uint32_t, process_identity>> dead;
   for (std::uint32_t i = 0; i < max_processes; ++i) {
     auto& slot = st.control->slots[i];
-    process_identity p{std::atomic_ref(slot.pid).load(std::memory_order_acquire), slot.start};
+    process_identity p{std::atomic_ref(slot.pid).load(std::memory_order_acquire), slot.ns,
+                       slot.start};
     if (i != st.slot && p.pid != 0 && !p.alive())
       dead.emplace_back(i, p);
   }
@@ -133,7 +134,7 @@ std::size_t object_store::reap_dead(const std::function<void(const freed_object&
     store_lock lock{*st.control, st.recover};
     for (auto& [i, p] : dead) {
       auto& slot = st.control->slots[i];
-      if (slot.pid == p.pid && slot.start == p.start)
+      if (slot.pid == p.pid && slot.ns == p.ns && slot.start == p.start)
         slots.push_back(i);
     }
     std::vector<header*> unheld;

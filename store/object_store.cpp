@@ -47,6 +47,7 @@ object_store::object_store(allocator& alloc)
         if (std::atomic_ref(slot.pid).load(std::memory_order_relaxed) != 0)
           continue;
         slot.start = me.start;
+        slot.ns = me.ns;
         std::atomic_ref(slot.pid).store(me.pid, std::memory_order_release);
         st.slot = i;
         return;

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace troupe::store {
@@ -53,11 +54,20 @@ bool read_stat(std::int32_t pid, char* state, std::uint64_t* start) {
   return true;
 }
 
+/// The inode of this process's pid namespace (0 when it cannot be read).
+std::uint32_t own_pid_namespace() {
+  struct stat st {};
+  if (::stat("/proc/self/ns/pid", &st) != 0)
+    return 0;
+  return static_cast<std::uint32_t>(st.st_ino);
+}
+
 } // namespace
 
 process_identity process_identity::self() {
   process_identity me;
   me.pid = static_cast<std::int32_t>(::getpid());
+  me.ns = own_pid_namespace();
   char state = 0;
   if (!read_stat(me.pid, &state, &me.start))
     throw std::runtime_error("cannot read /proc/self/stat");
@@ -65,6 +75,9 @@ process_identity process_identity::self() {
 }
 
 bool process_identity::alive() const {
+  static const auto own_ns = own_pid_namespace();
+  if (ns != own_ns)
+    return true; // its pid means nothing here: never reaped from here
   char state = 0;
   std::uint64_t seen = 0;
   if (!read_stat(pid, &state, &seen))

@@ -18,23 +18,27 @@ namespace troupe::store {
 inline constexpr std::size_t max_processes = 1024;
 
 /// A process, told apart from a later one with the same pid by its start
-/// time (field 22 of /proc/PID/stat, in clock ticks since boot).
+/// time (field 22 of /proc/PID/stat, in clock ticks since boot), in the pid
+/// namespace `ns` (the inode of /proc/self/ns/pid).
 struct process_identity {
   std::int32_t pid = 0;
+  std::uint32_t ns = 0;
   std::uint64_t start = 0;
 
   /// This process.
   static process_identity self();
 
-  /// Whether the process still runs (a zombie does not).
+  /// Whether the process still runs (a zombie does not), as far as this
+  /// process can tell: one of another pid namespace (a container sharing
+  /// the node's /dev/shm) cannot be looked up, and counts as alive.
   bool alive() const;
 };
 
 /// A slot of the process table: pid 0 is free. The pid is written last, so
-/// a slot that shows one shows its start time too.
+/// a slot that shows one shows its namespace and start time too.
 struct process_slot {
   std::int32_t pid;
-  std::uint32_t reserved;
+  std::uint32_t ns;
   std::uint64_t start;
 };
 

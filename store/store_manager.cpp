@@ -302,7 +302,7 @@ std::string stats(self_ptr self) {
   auto s = self->state.store->stats();
   return to_json_text(store_status{self->state.segment->name(), s.capacity, s.free_bytes,
                                    s.live_objects, s.bytes_in_use,
-                                   self->state.puller->cached()});
+                                   self->state.puller->cached(), s.processes, s.recoveries});
 }
 
 store_manager_actor::behavior_type manager_fn(self_ptr self,

@@ -178,7 +178,12 @@ void print_summary(const cluster_status& st) {
                 << format_bytes(capacity) << " ("
                 << (capacity > 0 ? format_number(std::round(used / capacity * 1000) / 10)
                                  : "0")
-                << "%), " << n.store->objects << " objects\n";
+                << "%), " << n.store->objects << " objects, mapped by "
+                << n.store->processes << " processes";
+      if (n.store->recoveries > 0)
+        std::cout << ", lock taken over from a killed holder " << n.store->recoveries
+                  << " time(s)";
+      std::cout << "\n";
     }
   }
   std::cout << "\ntotal resources (used / total):";

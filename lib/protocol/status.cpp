@@ -175,7 +175,8 @@ void from_json(const json& j, local_scheduler_status& x) {
 
 void to_json(json& j, const store_status& x) {
   j = {{"segment", x.segment}, {"capacity", x.capacity},         {"free", x.free_bytes},
-       {"objects", x.objects}, {"bytes_in_use", x.bytes_in_use}, {"copies", x.copies}};
+       {"objects", x.objects}, {"bytes_in_use", x.bytes_in_use}, {"copies", x.copies},
+       {"processes", x.processes}, {"recoveries", x.recoveries}};
 }
 
 void from_json(const json& j, store_status& x) {
@@ -185,6 +186,8 @@ void from_json(const json& j, store_status& x) {
   read(j, "objects", x.objects);
   read(j, "bytes_in_use", x.bytes_in_use);
   read(j, "copies", x.copies);
+  read(j, "processes", x.processes);
+  read(j, "recoveries", x.recoveries);
 }
 
 void to_json(json& j, const task_row& x) {

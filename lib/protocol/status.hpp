@@ -116,8 +116,8 @@ struct local_scheduler_status {
   bool operator==(const local_scheduler_status&) const = default;
 };
 
-/// A store manager's reply to `stats`:
-/// `{segment, capacity, free, objects, bytes_in_use, copies}`.
+/// A store manager's reply to `stats`: `{segment, capacity, free, objects,
+/// bytes_in_use, copies, processes, recoveries}`.
 struct store_status {
   std::string segment;
   std::uint64_t capacity = 0;
@@ -125,6 +125,8 @@ struct store_status {
   std::uint64_t objects = 0;
   std::uint64_t bytes_in_use = 0;
   std::uint64_t copies = 0; ///< objects pulled from other nodes, cached
+  std::uint64_t processes = 0;  ///< processes that map the store
+  std::uint64_t recoveries = 0; ///< times its lock was taken from a dead holder
 
   bool operator==(const store_status&) const = default;
 };

@@ -121,8 +121,8 @@ TEST_CASE("a local scheduler's document keeps its keys and their order") {
 
 TEST_CASE("a store manager's document keeps its keys and their order") {
   check_reads_and_writes(R"({"segment":"/troupe-1","capacity":67108864,"free":1000,)"
-                         R"("objects":3,"bytes_in_use":500,"copies":1})",
-                         store_status{"/troupe-1", 67108864, 1000, 3, 500, 1});
+                         R"("objects":3,"bytes_in_use":500,"copies":1,"processes":4,"recoveries":2})",
+                         store_status{"/troupe-1", 67108864, 1000, 3, 500, 1, 4, 2});
 }
 
 TEST_CASE("a process's document keeps its keys and their order") {
