@@ -2,6 +2,7 @@
 // the repair after a process died holding the store's lock.
 #include "store/object_layout.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -115,17 +116,24 @@ freed_object object_store::free_locked(header& h) {
   return f;
 }
 
-std::size_t object_store::reap_dead(const std::function<void(const freed_object&)>& on_freed) {
+std::size_t object_store::reap_dead(const std::function<void(const freed_object&)>& on_freed,
+                                    bool seen_before) {
   auto& st = *state_;
   // Asked without the lock (reading /proc takes a while), confirmed under it.
   std::vector<std::pair<std::uint32_t, process_identity>> dead;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> now_dead;
   for (std::uint32_t i = 0; i < max_processes; ++i) {
     auto& slot = st.control->slots[i];
     process_identity p{std::atomic_ref(slot.pid).load(std::memory_order_acquire), slot.ns,
                        slot.start};
-    if (i != st.slot && p.pid != 0 && !p.alive())
+    if (i == st.slot || p.pid == 0 || p.alive())
+      continue;
+    now_dead.emplace_back(i, p.start);
+    if (!seen_before || std::find(st.seen_dead.begin(), st.seen_dead.end(),
+                                  now_dead.back()) != st.seen_dead.end())
       dead.emplace_back(i, p);
   }
+  st.seen_dead = std::move(now_dead);
   if (dead.empty())
     return 0;
   std::vector<freed_object> freed;

@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "object_meta_generated.h"
 #include "store/object_store.hpp"
@@ -133,6 +135,8 @@ struct object_store::state {
   /// there is an entry.
   std::mutex mtx;
   std::unordered_map<std::uint64_t, std::uint32_t> pins;
+  /// Slots (with their start times) found dead by the last `reap_dead`.
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> seen_dead;
 };
 
 } // namespace troupe::store

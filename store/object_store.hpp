@@ -153,8 +153,12 @@ public:
   /// Drops the holds of processes that are gone (killed, or exited without
   /// destroying their store), freeing what only they held, and frees their
   /// slots. Calls `on_freed` for each object freed. Returns how many
-  /// processes were reaped. The node's store manager calls it periodically.
-  std::size_t reap_dead(const std::function<void(const freed_object&)>& on_freed = {});
+  /// processes were reaped. `seen_before`: only those that the previous
+  /// call found dead too, so that an answer a dead process sent just before
+  /// it died is taken (its transit pin adopted) before its pins go. The
+  /// node's store manager calls it so every 2 s.
+  std::size_t reap_dead(const std::function<void(const freed_object&)>& on_freed = {},
+                        bool seen_before = false);
 
   /// Returns the sealed object at `offset`. Throws `std::invalid_argument`
   /// when no sealed object is there, so that a malformed offset from another

@@ -225,14 +225,18 @@ void adopt(self_ptr self, std::uint64_t offset, const object_id& id, std::uint64
 
 /// Drops the holds of this node's processes that are gone; what only they
 /// held is freed and leaves the directory. Returns the bytes freed.
-std::uint64_t reap(self_ptr self) {
+/// `at_once`: also those found dead for the first time (the store is full:
+/// room now beats waiting for an answer a dead worker may have sent).
+std::uint64_t reap(self_ptr self, bool at_once = false) {
   std::uint64_t objects = 0, bytes = 0;
-  auto n = self->state.store->reap_dead([&](const freed_object& f) {
-    ++objects;
-    bytes += f.size;
-    if (f.sealed)
-      report(self, f.id, f.offset, 0, false);
-  });
+  auto n = self->state.store->reap_dead(
+    [&](const freed_object& f) {
+      ++objects;
+      bytes += f.size;
+      if (f.sealed)
+        report(self, f.id, f.offset, 0, false);
+    },
+    !at_once);
   if (n > 0)
     spdlog::info("store: dropped the holds of {} dead process(es), freeing {} object(s) "
                  "of {} bytes",
@@ -359,7 +363,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
     [self](stats_atom) -> std::string { return stats(self); },
     [self](evict_atom, std::uint64_t bytes) -> std::uint64_t {
       // A dead process's objects may be what fills the store.
-      auto reaped = reap(self);
+      auto reaped = reap(self, true);
       if (reaped >= bytes)
         return reaped;
       return reaped + evict_copies(self, bytes - reaped);

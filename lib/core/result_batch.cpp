@@ -53,7 +53,7 @@ void adopt_values(submitter_io& io, object_table& table, parsed_result& p) {
   if (!lost)
     return;
   // The worker died after answering, and its node dropped its holds before
-  // this answer was read (the store manager looks every 2 s).
+  // this answer was read (the store manager drops them 2-4 s after).
   spdlog::warn("a result stored by a worker that died was freed before it was taken");
   for (auto* v : taken)
     table.discard(*v);

@@ -15,7 +15,7 @@ namespace troupe {
 /// shared-memory segment (every process of the node maps it and allocates in
 /// it directly, so the hot path of `put` and of task results sends no
 /// message here), moves objects between nodes, drops the holds of the
-/// node's processes that died (every 2 s, and before it evicts), reports
+/// node's processes that died (2-4 s after, and before it evicts), reports
 /// its occupancy, and removes the segment when the node stops.
 ///
 /// Pulling (Ray's object manager): a process that needs an object held in
