@@ -43,13 +43,25 @@ void object_store::pin(std::uint64_t offset) {
   st.pins.emplace(offset, 1);
 }
 
+namespace {
+
+/// A store's pin count of the object at `offset`, from its map `pins`.
+/// Throws `std::logic_error` naming `what` when it holds none.
+auto own_pins(std::unordered_map<std::uint64_t, std::uint32_t>& pins, std::uint64_t offset,
+              const char* what) {
+  auto it = pins.find(offset);
+  if (it == pins.end())
+    throw std::logic_error(std::string{"cannot "} + what + " the object at "
+                           + format_offset(offset) + ": this process holds no pin of it");
+  return it;
+}
+
+} // namespace
+
 bool object_store::unpin(std::uint64_t offset, freed_object* freed) {
   auto& st = *state_;
   std::lock_guard guard{st.mtx};
-  auto it = st.pins.find(offset);
-  if (it == st.pins.end())
-    throw std::logic_error("cannot unpin the object at " + format_offset(offset)
-                           + ": this process holds no pin of it");
+  auto it = own_pins(st.pins, offset, "unpin");
   if (--it->second > 0)
     return false;
   st.pins.erase(it);
@@ -70,10 +82,7 @@ bool object_store::unpin(std::uint64_t offset, freed_object* freed) {
 void object_store::hand_over(std::uint64_t offset) {
   auto& st = *state_;
   std::lock_guard guard{st.mtx};
-  auto it = st.pins.find(offset);
-  if (it == st.pins.end())
-    throw std::logic_error("cannot hand over the object at " + format_offset(offset)
-                           + ": this process holds no pin of it");
+  auto it = own_pins(st.pins, offset, "hand over");
   store_lock lock{*st.control, st.recover};
   auto& h = checked_header(offset);
   ++h.transit;

@@ -12,9 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/test_processes.hpp"
 #include "troupe/errors.hpp"
 
 using namespace troupe::store;
+using namespace troupe::store::test;
 using troupe::encoding;
 using troupe::object_id;
 
@@ -34,37 +36,6 @@ bool holds(const std::byte* p, std::size_t n, std::uint32_t tag) {
     if (p[i] != static_cast<std::byte>((tag * 131 + i) & 0xff))
       return false;
   return true;
-}
-
-// A segment name of its own per test process, removed even when a check fails.
-struct segment_guard {
-  std::string name = "troupe_store_test_" + std::to_string(::getpid());
-  ~segment_guard() { shm_allocator::remove(name); }
-};
-
-// Runs `body` in a forked child, which exits with its result (99 on an
-// exception). The child ends with _exit: doctest's state must not run twice.
-pid_t spawn(const std::function<int()>& body) {
-  std::fflush(nullptr); // or the child may print buffered output again
-  auto pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int rc = 99;
-    try {
-      rc = body();
-    } catch (...) {
-    }
-    ::_exit(rc);
-  }
-  return pid;
-}
-
-// Waits for the child and returns its exit status.
-int exit_code(pid_t pid) {
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  return WEXITSTATUS(status);
 }
 
 writable make(object_store& s, std::uint64_t seq, std::size_t size) {
@@ -225,7 +196,7 @@ TEST_CASE("a malformed offset is rejected with invalid_argument, not a crash") {
 
 TEST_CASE("a second process mapping the segment sees an object created by "
           "the first") {
-  segment_guard seg;
+  segment_guard seg{"troupe_store_test_"};
   auto alloc = shm_allocator::create(seg.name, 8 * mib);
   object_store store{*alloc};
   auto w = store.create(object_id{77, 3}, 3 * mib, 99, "std::string",
@@ -233,7 +204,7 @@ TEST_CASE("a second process mapping the segment sees an object created by "
   CHECK(reinterpret_cast<std::uintptr_t>(w.data) % 4096 == 0);
   fill(w.data, w.size, 5);
   store.seal(w.offset);
-  auto rc = exit_code(spawn([&] {
+  auto rc = wait_status(spawn([&] {
     auto other = shm_allocator::open(seg.name);
     object_store view_store{*other};
     auto r = view_store.view(w.offset);
@@ -253,13 +224,13 @@ TEST_CASE("a second process mapping the segment sees an object created by "
 }
 
 TEST_CASE("two processes creating at once in one segment never overlap") {
-  segment_guard seg;
+  segment_guard seg{"troupe_store_test_"};
   auto alloc = shm_allocator::create(seg.name, 16 * mib);
   object_store store{*alloc};
   constexpr std::uint32_t n = 400;
   auto child = spawn([&] { return create_and_check(seg.name, 0, n); });
   auto parent_rc = create_and_check(seg.name, n, n);
-  CHECK(exit_code(child) == 0);
+  CHECK(wait_status(child) == 0);
   CHECK(parent_rc == 0);
   // Each view gave its objects back when it went (the child's by its
   // destructor too: it returned before _exit).

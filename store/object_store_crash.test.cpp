@@ -19,9 +19,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/test_processes.hpp"
 #include "troupe/errors.hpp"
 
 using namespace troupe::store;
+using namespace troupe::store::test;
 using troupe::encoding;
 using troupe::object_id;
 
@@ -29,38 +31,8 @@ namespace {
 
 constexpr std::size_t mib = 1024 * 1024;
 
-struct segment_guard {
-  std::string name = "troupe_store_crash_test_" + std::to_string(::getpid());
-  ~segment_guard() { shm_allocator::remove(name); }
-};
-
 writable make(object_store& s, std::uint64_t seq, std::size_t size) {
   return s.create(object_id{7, seq}, size, 0x1234, "blob", encoding::caf_binary);
-}
-
-// A child that runs `body` on its own view of the segment and never returns:
-// it is killed, or exits with body's result (without destructors).
-pid_t spawn_child(const std::function<int()>& body) {
-  std::fflush(nullptr);
-  auto pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int rc = 99;
-    try {
-      rc = body();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child: %s\n", e.what());
-    }
-    ::_exit(rc);
-  }
-  return pid;
-}
-
-/// Waits for `pid`; returns its exit code, or 128 + the signal that ended it.
-int wait_status(pid_t pid) {
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 std::uint64_t seed_from_env() {
@@ -181,7 +153,7 @@ TEST_CASE("a store that goes gives back what only it held, and its slot") {
 
 TEST_CASE("the holds of a SIGKILLed process are dropped by reap_dead, and only "
           "what it alone held is freed") {
-  segment_guard seg;
+  segment_guard seg{"troupe_store_crash_test_"};
   auto alloc = shm_allocator::create(seg.name, 8 * mib);
   object_store store{*alloc};
   auto free_before = store.stats().free_bytes;
@@ -189,7 +161,7 @@ TEST_CASE("the holds of a SIGKILLed process are dropped by reap_dead, and only "
   store.seal(mine.offset);
   int ready[2];
   REQUIRE(::pipe(ready) == 0);
-  auto child = spawn_child([&] {
+  auto child = spawn([&] {
     auto other = shm_allocator::open(seg.name);
     object_store s{*other};
     s.pin(mine.offset);                // shared with the parent
@@ -232,7 +204,7 @@ TEST_CASE("a process SIGKILLed at a random moment of allocating, sealing or free
   MESSAGE("seed " << seed << " (TROUPE_SEED), " << rounds
                   << " rounds (TROUPE_STORE_CRASH_ROUNDS)");
   std::mt19937_64 rng{seed};
-  segment_guard seg;
+  segment_guard seg{"troupe_store_crash_test_"};
   auto alloc = shm_allocator::create(seg.name, 32 * mib);
   object_store store{*alloc};
   auto baseline = store.stats().free_bytes;
@@ -241,7 +213,7 @@ TEST_CASE("a process SIGKILLed at a random moment of allocating, sealing or free
   for (int round = 0; round < rounds; ++round) {
     CAPTURE(round);
     auto child_seed = rng();
-    auto child = spawn_child([&]() -> int { churn(seg.name, ready[1], child_seed); });
+    auto child = spawn([&]() -> int { churn(seg.name, ready[1], child_seed); });
     char byte = 0;
     REQUIRE(::read(ready[0], &byte, 1) == 1);
     // The random moment: 0-20 ms into the churn.
@@ -252,7 +224,7 @@ TEST_CASE("a process SIGKILLed at a random moment of allocating, sealing or free
     // Another process gets the lock (taking it over if the child held it),
     // and its object is whole.
     auto size = std::size_t{1} << (10 + rng() % 11); // 1 KiB .. 1 MiB
-    auto user = spawn_child([&] { return use_store(seg.name, size); });
+    auto user = spawn([&] { return use_store(seg.name, size); });
     REQUIRE(wait_status(user) == 0);
     // Once the dead process's holds are dropped, every byte is free again.
     CHECK(store.reap_dead() == 1);
