@@ -119,10 +119,26 @@ troupe::generator<box> boxes(box given, int n) {
 }
 TROUPE_REMOTE(boxes);
 
+/// Waits until no entry of the driver's table is pending (an actor's
+/// creation result may come after the answer of its first call) and returns
+/// the table's size then.
+std::size_t settled_entries() {
+  auto& table = troupe::detail::client::get().table();
+  auto none_pending = [&] {
+    for (auto& row : table.object_rows(1'000'000))
+      if (row.state == "pending")
+        return false;
+    return true;
+  };
+  REQUIRE_MESSAGE(troupe::test::eventually(none_pending, std::chrono::seconds(10)),
+                  "the driver's table still has pending entries");
+  return table.size();
+}
+
 /// What "back to the baseline" means: the driver's object table and the
 /// node's store hold as many objects as before.
 struct baseline {
-  std::size_t entries = troupe::detail::client::get().table().size();
+  std::size_t entries = settled_entries();
   std::uint64_t stored = troupe::detail::client::get().store()->stats().live_objects;
 
   [[nodiscard]] bool reached() const {
