@@ -190,10 +190,12 @@ bool data_server::serve_one(int fd) {
   reply r{status_no_object, 0};
   const std::byte* data = nullptr;
   bool pinned = false;
+  bool reading = false;
   try {
     store_.pin(q.offset); // the bytes stay while they are sent
     pinned = true;
-    auto obj = store_.view(q.offset);
+    auto obj = store_.read(q.offset); // in memory (read back if spilled) meanwhile
+    reading = true;
     if (obj.id == troupe::object_id{q.owner, q.seq}) {
       r.status = status_bad_range;
       if (q.start <= obj.size && q.length <= obj.size - q.start) {
@@ -206,6 +208,8 @@ bool data_server::serve_one(int fd) {
   }
   bool ok = write_fully(fd, &r, sizeof(r)) &&
             (data == nullptr || write_fully(fd, data, r.length));
+  if (reading)
+    store_.end_read(q.offset);
   if (pinned)
     release_(q.offset);
   return ok;

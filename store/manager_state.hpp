@@ -52,6 +52,7 @@ struct relayed {
 
 struct manager_state {
   std::shared_ptr<shm_allocator> segment;
+  std::string spill_dir; ///< where spilled objects' files go (removed at stop)
   std::shared_ptr<object_store> store; ///< shared with the data threads
   std::unique_ptr<object_puller> puller;
   /// Makes the segment's pages exist ahead of the store's use (declared

@@ -15,6 +15,9 @@ object_store::~object_store() {
   try {
     std::lock_guard guard{st.mtx};
     store_lock lock{*st.control, st.recover};
+    for (auto& [offset, n] : st.reads)
+      if (auto* h = live_header(offset))
+        h->unread_by(st.slot);
     for (auto& [offset, n] : st.pins)
       if (auto* h = live_header(offset)) {
         h->drop(st.slot);
@@ -65,18 +68,15 @@ bool object_store::unpin(std::uint64_t offset, freed_object* freed) {
   if (--it->second > 0)
     return false;
   st.pins.erase(it);
+  if (auto r = st.reads.find(offset); r != st.reads.end() && r->second == 0)
+    st.reads.erase(r); // kept at 0 while pinned (read)
   store_lock lock{*st.control, st.recover};
   auto* h = live_header(offset);
   if (h == nullptr)
     throw std::logic_error("cannot unpin the object at " + format_offset(offset)
                            + ": it was freed under its holder");
   h->drop(st.slot);
-  if (h->held())
-    return false;
-  auto f = free_locked(*h);
-  if (freed)
-    *freed = f;
-  return true;
+  return !h->held() && free_locked(*h, freed);
 }
 
 void object_store::hand_over(std::uint64_t offset) {
@@ -109,20 +109,30 @@ bool object_store::adopt(std::uint64_t offset, const troupe::object_id& id) {
   return true;
 }
 
-freed_object object_store::free_locked(header& h) {
+bool object_store::free_locked(header& h, freed_object* freed) {
   auto& st = *state_;
+  if (h.busy != 0) {
+    // Being spilled or read back by a process that works on it unlocked:
+    // that process frees it when it is done.
+    h.flags |= flag_doomed;
+    return false;
+  }
   auto offset = static_cast<std::uint64_t>(reinterpret_cast<std::byte*>(&h) - alloc_.base());
-  freed_object f{h.id(), offset, h.data_size,
-                 h.state.load(std::memory_order_relaxed) == state_sealed};
-  auto total = h.data_at + h.data_size;
+  auto state = h.state.load(std::memory_order_relaxed);
+  if (freed)
+    *freed = {h.id(), offset, h.data_size, state != state_created};
+  if (h.flags & flag_on_disk)
+    forget_spill_file(h, offset);
   // Clear the marks first so that a stale offset fails cleanly instead of
   // reading whatever the heap writes into freed memory.
   h.state.store(state_freed, std::memory_order_relaxed);
   h.magic.store(0, std::memory_order_release);
   --st.control->live_objects;
-  st.control->bytes_in_use -= total;
-  st.heap->deallocate(offset);
-  return f;
+  st.control->bytes_in_use -= memory_of(h, state);
+  if (h.data_block != 0)
+    st.heap->deallocate(h.data_block);
+  st.heap_of(offset).deallocate(offset);
+  return true;
 }
 
 std::size_t object_store::reap_dead(const std::function<void(const freed_object&)>& on_freed,
@@ -155,12 +165,16 @@ std::size_t object_store::reap_dead(const std::function<void(const freed_object&
         slots.push_back(i);
     }
     std::vector<header*> unheld;
-    st.heap->for_each_allocated([&](std::uint64_t offset, std::uint64_t) {
+    st.for_each_block([&](std::uint64_t offset) {
       auto* h = live_header(offset);
       if (h == nullptr)
         return;
       for (auto i : slots) {
         h->drop(i);
+        h->unread_by(i);
+        if (h->busy == i + 1)
+          abandon_locked(*h); // it died spilling or reading back
+
         if (h->transit_from == i + 1) {
           // Its receiver, if it ever adopts, finds no transit pin and
           // treats the object as lost.
@@ -172,7 +186,8 @@ std::size_t object_store::reap_dead(const std::function<void(const freed_object&
         unheld.push_back(h);
     });
     for (auto* h : unheld)
-      freed.push_back(free_locked(*h));
+      if (freed_object f; free_locked(*h, &f))
+        freed.push_back(f);
     for (auto i : slots)
       std::atomic_ref(st.control->slots[i].pid).store(0, std::memory_order_release);
   }
@@ -184,26 +199,42 @@ std::size_t object_store::reap_dead(const std::function<void(const freed_object&
 
 void object_store::recover() {
   // Under the lock, taken from a process that died holding it: somewhere in
-  // an allocation, a free or a change of holders. Each of those leaves the
-  // heap's chain walkable and a header either whole (magic set last) or
-  // marked free (magic cleared first).
+  // an allocation, a free, a change of holders, or the end of a spill or a
+  // read-back. Each of those leaves the heap's chain walkable and a header
+  // either whole (magic set last) or marked free (magic cleared first).
   auto& st = *state_;
+  st.headers->rebuild();
   st.heap->rebuild();
-  std::vector<std::uint64_t> orphans;
+  std::vector<std::uint64_t> blocks, data_blocks;
+  st.for_each_block([&](std::uint64_t offset) {
+    blocks.push_back(offset);
+    if (auto* h = live_header(offset); h != nullptr && h->data_block != 0)
+      data_blocks.push_back(h->data_block);
+  });
+  std::sort(data_blocks.begin(), data_blocks.end());
   std::uint64_t live = 0, bytes = 0;
-  st.heap->for_each_allocated([&](std::uint64_t offset, std::uint64_t) {
+  for (auto offset : blocks) {
+    if (std::binary_search(data_blocks.begin(), data_blocks.end(), offset))
+      continue; // an object's data, read back from disk
     auto* h = live_header(offset);
+    if (h != nullptr && h->busy != 0) {
+      auto& slot = st.control->slots[h->busy - 1];
+      if (!process_identity{slot.pid, slot.ns, slot.start}.alive())
+        abandon_locked(*h);
+    }
     if (h == nullptr || !h->held()) {
-      orphans.push_back(offset); // made, or freed, halfway
-      return;
+      // Made, or freed, halfway (an object, or a data block nobody names
+      // yet or any more): with its data block, if it has one.
+      if (h != nullptr) {
+        h->magic.store(0, std::memory_order_release);
+        if (h->data_block != 0)
+          st.heap->deallocate(h->data_block);
+      }
+      st.heap_of(offset).deallocate(offset);
+      continue;
     }
     ++live;
-    bytes += h->data_at + h->data_size;
-  });
-  for (auto offset : orphans) {
-    if (auto* h = live_header(offset))
-      h->magic.store(0, std::memory_order_release);
-    st.heap->deallocate(offset);
+    bytes += memory_of(*h, h->state.load(std::memory_order_relaxed));
   }
   st.control->live_objects = live;
   st.control->bytes_in_use = bytes;

@@ -4,6 +4,7 @@
 // object_holds.cpp see it: constants, an object's header and a store's
 // process-local state. Internal to store/.
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstddef>
@@ -30,10 +31,17 @@ namespace layout {
 constexpr std::uint32_t state_created = 1;
 constexpr std::uint32_t state_sealed = 2;
 constexpr std::uint32_t state_freed = 3;
+constexpr std::uint32_t state_spilling = 4;  // sealed, its data being written to disk
+constexpr std::uint32_t state_spilled = 5;   // its data only in its spill file
+constexpr std::uint32_t state_restoring = 6; // its data being read back
+
+// Bits of header::flags.
+constexpr std::uint32_t flag_on_disk = 1; // its spill file holds its data
+constexpr std::uint32_t flag_doomed = 2;  // freed while busy: its busy process frees it
 
 // Marks a live header; a bad offset almost never lands on this value.
-// (Changed with the layout of version 2: holders, transit pins, the id.)
-constexpr std::uint32_t header_magic = 0x7e0b5708;
+// (Changed with each layout: 3 adds readers and spilling.)
+constexpr std::uint32_t header_magic = 0x7e0b5709;
 
 // Cache-line alignment for data: no false sharing between objects, and
 // SIMD-friendly for raw arrays.
@@ -71,9 +79,22 @@ inline std::string format_offset(std::uint64_t offset) {
 
 constexpr std::size_t holder_words = max_processes / 64;
 
-/// Where the heap starts: after the control block.
-inline std::uint64_t heap_area() {
+/// Where the headers' heap starts: after the control block. The headers of
+/// large objects (data_size >= page_aligned_from) live there, their data in
+/// the main heap: a spilled object frees a hole its own size, not one cut
+/// by its header.
+inline std::uint64_t header_area() {
   return align_up(sizeof(store_control), data_alignment);
+}
+
+/// Bytes of the headers' heap in a region of `capacity` bytes.
+inline std::uint64_t header_area_size(std::uint64_t capacity) {
+  return align_up(std::max<std::uint64_t>(capacity / 64, 64 * 1024), page_size);
+}
+
+/// Where the main heap starts.
+inline std::uint64_t heap_area(std::uint64_t capacity) {
+  return header_area() + header_area_size(capacity);
 }
 
 } // namespace layout
@@ -89,14 +110,33 @@ struct object_store::header {
   // Under the store's lock:
   std::uint32_t transit;      // pins handed over and not adopted yet
   std::uint32_t transit_from; // slot + 1 of the process that handed the last over
-  std::uint64_t reserved[2];
+  std::uint64_t data_block;   // where the data is when read back from disk; 0: in place
+  std::uint32_t busy;         // slot + 1 of the process spilling or restoring it
+  std::uint32_t flags;        // flag_on_disk, flag_doomed
   std::uint64_t holders[layout::holder_words]; // bit s: the process of slot s holds it
+  std::uint64_t readers[layout::holder_words]; // bit s: ... is reading its data
 
   const std::byte* meta() const {
     return reinterpret_cast<const std::byte*>(this) + sizeof(header);
   }
-  std::byte* data() {
-    return reinterpret_cast<std::byte*>(this) + data_at;
+  /// Where the data is, in the mapping at `base` (spilled: nowhere).
+  std::byte* data(std::byte* base) {
+    return data_block != 0 ? base + data_block : reinterpret_cast<std::byte*>(this) + data_at;
+  }
+  // Reader bits change without the lock (a get of an object in memory
+  // takes no lock): seq_cst, paired with the spiller's seq_cst state change
+  // (spill_one), so that a reader and a spiller never both go ahead.
+  void read_by(std::uint32_t slot) {
+    std::atomic_ref(readers[slot / 64]).fetch_or(std::uint64_t{1} << (slot % 64));
+  }
+  void unread_by(std::uint32_t slot) {
+    std::atomic_ref(readers[slot / 64]).fetch_and(~(std::uint64_t{1} << (slot % 64)));
+  }
+  bool read() {
+    for (auto& w : readers)
+      if (std::atomic_ref(w).load() != 0)
+        return true;
+    return false;
   }
   troupe::object_id id() const {
     return {id_owner, id_seq};
@@ -116,8 +156,9 @@ struct object_store::header {
       n += static_cast<std::uint32_t>(std::popcount(w));
     return n;
   }
-  bool held() const {
-    if (transit != 0)
+  /// Whether a process holds it, reads it, or it is in transit.
+  bool held() {
+    if (transit != 0 || read())
       return true;
     for (auto w : holders)
       if (w != 0)
@@ -128,13 +169,27 @@ struct object_store::header {
 
 struct object_store::state {
   store_control* control = nullptr;
-  std::optional<region_heap> heap;
+  std::optional<region_heap> heap;    ///< objects, and large objects' data
+  std::optional<region_heap> headers; ///< large objects' headers
+  std::uint64_t heap_at = 0;          ///< where `heap` starts
+
+  region_heap& heap_of(std::uint64_t offset) { return offset < heap_at ? *headers : *heap; }
+
+  /// Calls `f(offset)` for every allocated block of both heaps.
+  template <class F>
+  void for_each_block(F&& f) {
+    headers->for_each_allocated([&](std::uint64_t o, std::uint64_t) { f(o); });
+    heap->for_each_allocated([&](std::uint64_t o, std::uint64_t) { f(o); });
+  }
   std::uint32_t slot = max_processes; // none until one is taken
   std::function<void()> recover; // for store_lock
   /// This store's pins, by offset; the object's holder bit is set while
   /// there is an entry.
   std::mutex mtx;
   std::unordered_map<std::uint64_t, std::uint32_t> pins;
+  /// This store's reads, by offset; the object's reader bit is set while
+  /// there is an entry.
+  std::unordered_map<std::uint64_t, std::uint32_t> reads;
   /// Slots (with their start times) found dead by the last `reap_dead`.
   std::vector<std::pair<std::uint32_t, std::uint64_t>> seen_dead;
 };

@@ -117,6 +117,13 @@ public:
   const remote_object* transfer(const troupe::object_id& id) const;
 
   std::size_t cached() const noexcept { return copies_.size(); }
+  /// Whether `offset` is one of the cached copies (evicted, never spilled).
+  bool holds_copy(std::uint64_t offset) const {
+    for (auto& [id, o] : copies_)
+      if (o == offset)
+        return true;
+    return false;
+  }
   std::size_t transfers() const noexcept { return transfers_.size(); }
 
 private:

@@ -27,17 +27,21 @@ object_store::object_store(allocator& alloc)
     pid_(static_cast<std::int32_t>(::getpid())) {
   // The layout is shared by every process of a node, whatever it was built
   // from: keep it fixed.
-  static_assert(sizeof(header) == 192);
+  static_assert(sizeof(header) == header_size);
   auto* base = alloc.base();
   auto cap = alloc.capacity();
-  if (cap < heap_area() + region_heap::overhead() + page_size)
+  if (cap < heap_area(cap) + region_heap::overhead() + page_size)
     throw std::invalid_argument("a store needs more than " + std::to_string(cap)
                                 + " bytes");
   auto& st = *state_;
   st.recover = [this] { recover(); };
-  st.control = &store_control::attach(
-    base, [&] { region_heap::format(base, heap_area(), cap - heap_area()); });
-  st.heap.emplace(base, heap_area());
+  st.heap_at = heap_area(cap);
+  st.control = &store_control::attach(base, [&] {
+    region_heap::format(base, header_area(), header_area_size(cap));
+    region_heap::format(base, st.heap_at, cap - st.heap_at);
+  });
+  st.headers.emplace(base, header_area());
+  st.heap.emplace(base, st.heap_at);
   auto me = process_identity::self();
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
@@ -108,20 +112,37 @@ writable object_store::allocate_object(const troupe::object_id& id,
                                    static_cast<fb::encoding>(enc),
                                    ns.count(), pid_));
   auto meta_size = fbb.GetSize();
-  auto align = data_size >= page_aligned_from ? page_size : data_alignment;
-  auto data_at = align_up(sizeof(header) + meta_size, align);
+  // A large object's data is a block of its own (page-aligned: copies into
+  // it run faster), its header one in the headers' heap.
+  bool apart = data_size >= page_aligned_from;
+  auto data_at = align_up(sizeof(header) + meta_size, data_alignment);
   auto total = data_at + data_size;
   std::uint64_t offset = 0;
+  std::uint64_t data_block = 0;
   header* h = nullptr;
   {
     // The pin is this store's from the start: the entry is made first, so
     // that no unpin of this thread's can miss it.
     std::lock_guard guard{st.mtx};
     store_lock lock{*st.control, st.recover};
-    offset = st.heap->allocate(total, align);
-    if (offset == 0)
-      throw full(st.heap->free_bytes());
+    if (apart) {
+      data_block = st.heap->allocate(data_size, page_size);
+      if (data_block == 0)
+        throw full(st.heap->free_bytes() + st.headers->free_bytes());
+      offset = st.headers->allocate(data_at, data_alignment);
+      if (offset == 0) // the headers' heap is full: the main one takes it
+        offset = st.heap->allocate(data_at, data_alignment);
+      if (offset == 0) {
+        st.heap->deallocate(data_block);
+        throw full(st.heap->free_bytes() + st.headers->free_bytes());
+      }
+    } else {
+      offset = st.heap->allocate(total, data_alignment);
+      if (offset == 0)
+        throw full(st.heap->free_bytes() + st.headers->free_bytes());
+    }
     h = new (alloc_.base() + offset) header{};
+    h->data_block = data_block;
     h->state.store(state_created, std::memory_order_relaxed);
     h->meta_size = static_cast<std::uint32_t>(meta_size);
     h->data_size = data_size;
@@ -138,8 +159,8 @@ writable object_store::allocate_object(const troupe::object_id& id,
     st.control->bytes_in_use += total;
     st.pins[offset] = 1;
   }
-  raise_high_water(offset + total);
-  return {offset, h->data(), data_size};
+  raise_high_water(apart ? data_block + data_size : offset + total);
+  return {offset, h->data(alloc_.base()), data_size};
 }
 
 void object_store::raise_high_water(std::uint64_t end) {
@@ -180,9 +201,11 @@ object_store::checked_header(std::uint64_t offset) const {
                                 + ": no object header there");
   // The sizes come from shared memory: check them before using them.
   auto room = cap - offset;
+  bool inline_data = h->data_block == 0;
   if (h->data_at % data_alignment != 0
-      || h->data_at < sizeof(header) + std::uint64_t{h->meta_size}
-      || h->data_at > room || h->data_size > room - h->data_at)
+      || h->data_at < sizeof(header) + std::uint64_t{h->meta_size} || h->data_at > room
+      || (inline_data && h->data_size > room - h->data_at)
+      || (!inline_data && (h->data_block > cap || h->data_size > cap - h->data_block)))
     throw std::invalid_argument("no object at " + format_offset(offset)
                                 + ": implausible sizes in its header");
   return *h;
@@ -226,11 +249,15 @@ readable object_store::view(std::uint64_t offset) const {
       || meta->encoding() > fb::encoding::MAX)
     throw std::invalid_argument("object at " + format_offset(offset)
                                 + " has inconsistent metadata");
+  auto cap = alloc_.capacity();
+  if (h.data_block != 0 && (h.data_block > cap || h.data_size > cap - h.data_block))
+    throw std::invalid_argument("object at " + format_offset(offset)
+                                + " has its data outside the store");
   troupe::object_id id{meta->id()->owner(), meta->id()->seq()};
   std::string_view type_name;
   if (auto* s = meta->type_name())
     type_name = std::string_view{s->data(), s->size()};
-  return {h.data(), h.data_size, id, meta->type_hash(), type_name,
+  return {h.data(alloc_.base()), h.data_size, id, meta->type_hash(), type_name,
           static_cast<encoding>(meta->encoding())};
 }
 store_stats object_store::stats() const {
@@ -239,8 +266,9 @@ store_stats object_store::stats() const {
   std::uint64_t processes = 0;
   for (auto& slot : st.control->slots)
     processes += std::atomic_ref(slot.pid).load(std::memory_order_relaxed) != 0;
-  return {alloc_.capacity(),     st.heap->free_bytes(),      st.control->live_objects,
-          st.control->bytes_in_use, processes, st.control->recoveries};
+  return {alloc_.capacity(),     st.heap->free_bytes() + st.headers->free_bytes(),      st.control->live_objects,
+          st.control->bytes_in_use, processes, st.control->recoveries,
+          st.control->spilled_objects, st.control->spilled_bytes};
 }
 
 std::string object_store::describe() const {

@@ -44,6 +44,15 @@ struct store_stats {
   std::uint64_t bytes_in_use; ///< bytes those objects take, headers included
   std::uint64_t processes;    ///< processes that map the store
   std::uint64_t recoveries;   ///< times the lock was taken from a dead holder
+  std::uint64_t spilled_objects; ///< objects whose data is only on disk
+  std::uint64_t spilled_bytes;   ///< the data bytes in spill files
+};
+
+/// What a call of `object_store::spill` did.
+struct spill_outcome {
+  std::uint64_t freed = 0;   ///< bytes of the region given back
+  std::uint64_t objects = 0; ///< objects spilled
+  std::string error;         ///< why it stopped early (e.g. the disk is full), or ""
 };
 
 /// What an unpin or a reaping freed.
@@ -98,6 +107,9 @@ struct freed_object {
 ///    creator gave up, or died).
 class object_store {
 public:
+  /// Bytes of an object's fixed header (its metadata follows).
+  static constexpr std::size_t header_size = 320;
+
   /// Works on `alloc`, which must outlive the store, and takes a slot in its
   /// process table (formatting the region when it is fresh). Several
   /// stores, in one or in several processes, may share one region. A child
@@ -160,6 +172,32 @@ public:
   std::size_t reap_dead(const std::function<void(const freed_object&)>& on_freed = {},
                         bool seen_before = false);
 
+  /// Spilling. Sets the folder where every process of the node writes and
+  /// reads spill files (kept in the region; "" turns spilling off).
+  void set_spill_dir(const std::string& dir);
+
+  /// Spills sealed objects that no process reads, oldest first, until
+  /// `bytes` bytes of the region are free or none is left: their data goes
+  /// to a file each (once: an object read back keeps its file) and their
+  /// memory back to the heap; the header stays where it is, so offsets held
+  /// anywhere stay valid. `skip` names offsets to leave (a manager's cached
+  /// copies, which it evicts instead).
+  spill_outcome spill(std::uint64_t bytes,
+                      const std::function<bool(std::uint64_t)>& skip = {});
+
+  /// Starts reading the sealed object at `offset`, which the caller holds a
+  /// pin (or a read) of: while this process reads it, it is neither spilled
+  /// nor freed. An object in memory takes no lock. A spilled object is read back first (into new
+  /// memory: throws `troupe::object_store_full` when there is none; the
+  /// caller makes room and asks again). Waits while another process spills
+  /// or reads it back. Throws `std::invalid_argument` when no sealed object
+  /// is there.
+  readable read(std::uint64_t offset);
+
+  /// Ends one `read` of this process's; as `unpin`, frees the object when
+  /// that was the last hold of any process, and then fills `*freed`.
+  bool end_read(std::uint64_t offset, freed_object* freed = nullptr);
+
   /// Returns the sealed object at `offset`. Throws `std::invalid_argument`
   /// when no sealed object is there, so that a malformed offset from another
   /// process is an error and not a crash.
@@ -192,8 +230,24 @@ private:
                            std::uint64_t type_hash, std::string_view type_name,
                            encoding enc);
   void raise_high_water(std::uint64_t end);
-  /// Frees an object that nothing holds (under the lock).
-  freed_object free_locked(header& h);
+  /// Frees an object that nothing holds (under the lock) and fills
+  /// `*freed`; false when a process is spilling or reading it back (it is
+  /// freed by that process).
+  bool free_locked(header& h, freed_object* freed = nullptr);
+  /// Bytes of the region the object takes in `state`.
+  static std::uint64_t memory_of(const header& h, std::uint32_t state);
+  /// Removes the object's spill file and its count.
+  void forget_spill_file(header& h, std::uint64_t offset);
+  /// Undoes a spill or a read-back whose process died (under the lock).
+  void abandon_locked(header& h);
+  /// The spill file of the object at `offset`.
+  std::string spill_path(const header& h, std::uint64_t offset) const;
+  /// Spills one object; false when it was not (read or gone meanwhile, or
+  /// the write failed: `out.error`).
+  bool spill_one(std::uint64_t offset, spill_outcome& out);
+  /// Reads a spilled object's file into its new data block; true when it is
+  /// back and this process reads it, false when it was freed meanwhile.
+  bool restore(std::uint64_t offset, header& h);
   /// Makes the region whole after a holder of the lock died (under it).
   void recover();
 

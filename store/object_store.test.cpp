@@ -188,8 +188,8 @@ TEST_CASE("a malformed offset is rejected with invalid_argument, not a crash") {
   auto forged = static_cast<std::uint64_t>(b.data - base);
   CHECK_THROWS_WITH_AS(store.view(forged), doctest::Contains("sizes"),
                        std::invalid_argument);
-  std::memcpy(b.data, base + a.offset, 32);
-  std::memset(b.data + 32, 0xff, 200);
+  std::memcpy(b.data, base + a.offset, object_store::header_size);
+  std::memset(b.data + object_store::header_size, 0xff, 200);
   CHECK_THROWS_WITH_AS(store.view(forged), doctest::Contains("metadata"),
                        std::invalid_argument);
 }

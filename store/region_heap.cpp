@@ -1,5 +1,6 @@
 #include "store/region_heap.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstring>
@@ -178,6 +179,17 @@ std::uint64_t region_heap::find_free(std::uint64_t size) {
   return meta_->heads[c.fl][std::countr_zero(sl_map)];
 }
 
+std::uint64_t region_heap::find_aligned(std::uint64_t size, std::uint64_t alignment) {
+  auto c = class_of(size);
+  if (c.fl >= fl_count)
+    return 0;
+  auto b = meta_->heads[c.fl][c.sl];
+  for (int i = 0; b != 0 && i < exact_scan; ++i, b = word(b + tag))
+    if (block_size(b) >= size && (b + tag) % alignment == 0)
+      return b;
+  return 0;
+}
+
 std::uint64_t region_heap::split_front(std::uint64_t block, std::uint64_t keep) {
   auto whole = block_size(block);
   auto rest = block + keep;
@@ -203,9 +215,12 @@ std::uint64_t region_heap::allocate(std::uint64_t bytes, std::uint64_t alignment
   if (bytes > size() || alignment > size())
     return 0;
   auto need = align_up(bytes + tag, granule);
-  // Room to move the payload up to the alignment, leaving a front block.
-  auto search = alignment > granule ? need + alignment + min_block : need;
-  auto block = find_free(search);
+  // A block whose payload is aligned already fits as it is (the hole a block
+  // of the same size and alignment left); else room to move the payload up
+  // to the alignment, leaving a front block.
+  auto block = alignment > granule ? find_aligned(need, alignment) : 0;
+  if (block == 0)
+    block = find_free(alignment > granule ? need + alignment + min_block : need);
   if (block == 0)
     return 0;
   remove_free(block);
@@ -229,6 +244,26 @@ std::uint64_t region_heap::allocate(std::uint64_t bytes, std::uint64_t alignment
     insert_free(block + need);
   meta_->free_bytes -= block_size(block);
   return block + tag;
+}
+
+std::uint64_t region_heap::shrink(std::uint64_t offset, std::uint64_t bytes) {
+  if (!allocated(offset))
+    throw std::invalid_argument("no allocated block at offset " + std::to_string(offset));
+  auto block = offset - tag;
+  auto whole = block_size(block);
+  auto keep = std::max(align_up(bytes + tag, granule), min_block);
+  if (keep > whole || whole - keep < min_block)
+    return 0;
+  // The tail becomes an allocated block of its own (zeroed first word: not
+  // an object's, should a crash leave it so), then is freed as any block,
+  // merging with a free neighbour.
+  auto rest = block + keep;
+  split_tail(block, keep);
+  set_size(rest, whole - keep, true);
+  word(rest + tag) = 0;
+  set_size(block, keep, true); // commit
+  deallocate(rest + tag);
+  return whole - keep;
 }
 
 bool region_heap::allocated(std::uint64_t offset) const {

@@ -53,6 +53,12 @@ public:
   /// no allocated block has its payload there.
   void deallocate(std::uint64_t offset);
 
+  /// Gives back the end of the allocated block whose payload is at `offset`,
+  /// keeping its first `bytes` bytes (the payload stays where it is). Does
+  /// nothing when what would go back is too small for a block. Returns the
+  /// bytes given back. Throws `std::invalid_argument` as `deallocate`.
+  std::uint64_t shrink(std::uint64_t offset, std::uint64_t bytes);
+
   /// Returns whether `offset` is the payload of an allocated block: a cheap
   /// check of the tag before it, not a walk.
   bool allocated(std::uint64_t offset) const;
@@ -82,6 +88,8 @@ private:
   void insert_free(std::uint64_t block);
   void remove_free(std::uint64_t block);
   std::uint64_t find_free(std::uint64_t size);
+  /// A free block of the class of `size` whose payload is aligned already.
+  std::uint64_t find_aligned(std::uint64_t size, std::uint64_t alignment);
   std::uint64_t split_front(std::uint64_t block, std::uint64_t keep);
   void split_tail(std::uint64_t block, std::uint64_t keep);
 

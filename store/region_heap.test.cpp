@@ -131,3 +131,27 @@ TEST_CASE("rebuild makes the free lists again from the chain of blocks") {
   heap.rebuild();
   CHECK(heap.free_bytes() == heap.size());
 }
+
+TEST_CASE("shrinking a block gives its end back, merged with free space after it") {
+  region r{1 << 20};
+  auto heap = r.format(1 << 20);
+  auto empty = heap.free_bytes();
+  auto a = heap.allocate(100000, 64);
+  auto b = heap.allocate(1000, 64);
+  REQUIRE(a != 0);
+  REQUIRE(b != 0);
+  std::memset(r.base() + a, 7, 100000);
+  auto before = heap.free_bytes();
+  CHECK(heap.shrink(a, 300) > 90000);
+  CHECK(heap.free_bytes() > before + 90000);
+  CHECK(std::to_integer<int>(r.base()[a + 299]) == 7); // what is kept stays
+  CHECK(heap.shrink(a, 300) == 0);                     // nothing more to give
+  heap.deallocate(b); // merges with the tail before it and the space after
+  auto big = heap.allocate(empty - 1024, 64); // fits only in one merged block
+  REQUIRE(big != 0);
+  heap.deallocate(big);
+  heap.deallocate(a);
+  CHECK(heap.free_bytes() == empty);
+  CHECK(heap.allocate(empty - 64, 64) != 0);
+  CHECK_THROWS_AS(heap.shrink(a + 64, 10), std::invalid_argument);
+}

@@ -51,6 +51,9 @@ struct store_control {
   std::uint64_t live_objects;
   std::uint64_t bytes_in_use;
   std::uint64_t recoveries; ///< times the lock was taken over from a dead holder
+  std::uint64_t spilled_objects; ///< objects whose data is in a spill file only
+  std::uint64_t spilled_bytes;   ///< their data bytes
+  char spill_dir[512];           ///< where spill files go ("": no spilling)
   // Atomic (atomic_ref), raised by whoever allocates past it:
   std::uint64_t high_water;
   process_slot slots[max_processes];

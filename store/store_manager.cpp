@@ -126,7 +126,8 @@ object_meta fetch(self_ptr self, std::uint64_t offset, const object_id& id) {
   auto& s = self->state;
   object_meta m;
   try {
-    auto r = s.store->view(offset);
+    auto r = s.store->read(offset); // a spilled object is read back
+    s.store->end_read(offset);
     if (r.id != id) {
       m.why = "object " + id.to_string() + " is no longer in node "
               + std::to_string(s.node_id) + "'s store";
@@ -151,12 +152,16 @@ object_meta fetch(self_ptr self, std::uint64_t offset, const object_id& id) {
 
 std::vector<char> read_chunk(self_ptr self, std::uint64_t offset, std::uint64_t start,
                              std::uint64_t len) {
-  auto r = self->state.store->view(offset);
-  if (start >= r.size)
-    return {};
-  len = std::min<std::uint64_t>(len, r.size - start);
-  auto* p = reinterpret_cast<const char*>(r.data) + start;
-  return std::vector<char>(p, p + len);
+  auto& store = *self->state.store;
+  auto r = store.read(offset);
+  std::vector<char> out;
+  if (start < r.size) {
+    len = std::min<std::uint64_t>(len, r.size - start);
+    auto* p = reinterpret_cast<const char*>(r.data) + start;
+    out.assign(p, p + len);
+  }
+  store.end_read(offset);
+  return out;
 }
 
 /// A puller is done with a pin lent to it; only the puller it was lent to
@@ -244,6 +249,31 @@ std::uint64_t reap(self_ptr self, bool at_once = false) {
   return bytes;
 }
 
+/// Makes the spill folder and tells the store (no folder: no spilling).
+void open_spill_dir(object_store& store, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    spdlog::warn("store: no spill folder '{}' ({}): a full store refuses objects", dir,
+                 ec.message());
+  else
+    store.set_spill_dir(dir);
+}
+
+/// Spills objects nobody reads (oldest first) until `bytes` more are free;
+/// returns the bytes freed.
+std::uint64_t spill(self_ptr self, std::uint64_t bytes) {
+  auto& s = self->state;
+  auto& puller = *s.puller;
+  auto want = s.store->stats().free_bytes + bytes;
+  auto out = s.store->spill(want, [&](std::uint64_t o) { return puller.holds_copy(o); });
+  if (!out.error.empty())
+    spdlog::warn("store: spilling stopped: {}", out.error);
+  else if (out.objects > 0)
+    spdlog::info("store: spilled {} object(s), {} bytes freed", out.objects, out.freed);
+  return out.freed;
+}
+
 /// Starts this node's data server on `host` (none when empty) and tells the
 /// pullers that asked where it is (port 0: nowhere, pull by CAF messages).
 void listen_for_data(self_ptr self, const std::string& host) {
@@ -310,8 +340,10 @@ std::string stats(self_ptr self) {
 }
 
 store_manager_actor::behavior_type manager_fn(self_ptr self,
-                                              std::shared_ptr<shm_allocator> segment) {
+                                              std::shared_ptr<shm_allocator> segment,
+                                              std::string spill_dir) {
   self->state.segment = segment;
+  self->state.spill_dir = spill_dir;
   // The store keeps its segment mapped: a receiver thread may outlive the
   // state by the read it is in.
   self->state.store = std::shared_ptr<object_store>(new object_store(*segment),
@@ -319,6 +351,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
   self->state.puller = std::make_unique<object_puller>(*self->state.store, caf_chunk_bytes,
                                                        caf_chunks_in_flight);
   auto* store = self->state.store.get();
+  open_spill_dir(*store, spill_dir);
   self->state.pages = std::make_unique<prefaulter>(
     *segment, [store] { return store->high_water(); }, prefault_ahead(segment->capacity()));
   self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
@@ -366,11 +399,16 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
       auto reaped = reap(self, true);
       if (reaped >= bytes)
         return reaped;
-      return reaped + evict_copies(self, bytes - reaped);
+      auto evicted = reaped + evict_copies(self, bytes - reaped);
+      if (evicted >= bytes)
+        return evicted;
+      return evicted + spill(self, bytes - evicted);
     },
     [self](stop_atom) -> bool {
       self->state.pages.reset();
       shm_allocator::remove(self->state.segment->name());
+      std::error_code ec;
+      std::filesystem::remove_all(self->state.spill_dir, ec);
       self->quit();
       return true;
     },
@@ -405,8 +443,13 @@ void refresh_managers(self_ptr self) {
 }
 
 store_manager_actor spawn_store_manager(caf::actor_system& sys,
-                                        std::shared_ptr<shm_allocator> segment) {
-  return sys.spawn(manager_fn, std::move(segment));
+                                        std::shared_ptr<shm_allocator> segment,
+                                        std::string spill_dir) {
+  if (spill_dir.empty()) {
+    auto root = std::getenv("TROUPE_SESSION_DIR");
+    spill_dir = std::string{root ? root : "/tmp"} + "/spill-" + segment->name();
+  }
+  return sys.spawn(manager_fn, std::move(segment), std::move(spill_dir));
 }
 
 void remove_stale_segments() {

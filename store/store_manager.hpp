@@ -10,9 +10,13 @@
 
 namespace troupe::store {
 
-/// Spawns the manager of `segment`, which the caller created.
+/// Spawns the manager of `segment`, which the caller created. Objects spill
+/// into `spill_dir` when the store is full (default:
+/// `$TROUPE_SESSION_DIR/spill-SEGMENT`, else under /tmp); the manager
+/// removes it when it stops.
 store_manager_actor spawn_store_manager(caf::actor_system& sys,
-                                        std::shared_ptr<shm_allocator> segment);
+                                        std::shared_ptr<shm_allocator> segment,
+                                        std::string spill_dir = "");
 
 /// Removes segments named `troupe-PID-*` in /dev/shm whose node process PID
 /// is gone (left behind by a node killed with SIGKILL).

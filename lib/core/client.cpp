@@ -340,6 +340,22 @@ store::writable client::create_in_store(const object_id& id, encoded_value& v) {
   }
 }
 
+store::readable client::read_in_store(std::uint64_t offset, std::uint64_t size) {
+  for (;;) {
+    try {
+      return mapping_->store->read(offset);
+    } catch (const object_store_full&) {
+      // Spilled, and no room to read it back: the node's manager makes room
+      // (cached copies, then other objects to disk), and the read tries again.
+      using namespace std::chrono_literals;
+      auto freed = try_ask<std::uint64_t>(*system_, node_.store_manager, 60s, evict_atom::value,
+                                          size);
+      if (!freed || *freed == 0)
+        throw;
+    }
+  }
+}
+
 void client::pin_stored(const stored_value& v) {
   if (v.node == 0 || v.node == node_.node_id)
     mapping_->store->pin(v.offset);
@@ -370,11 +386,17 @@ bool client::adopt_stored(stored_value& v) {
 }
 
 void client::release_local_pin(std::uint64_t offset) {
+  release_local(offset, true);
+}
+
+void client::release_local(std::uint64_t offset, bool pin) {
   try {
     // Only a freed object the directory knows of is news to it (see
     // store_value): a sealed one above the inline size.
     store::freed_object freed;
-    if (mapping_->store->unpin(offset, &freed) && freed.sealed
+    auto& store = *mapping_->store;
+    bool gone = pin ? store.unpin(offset, &freed) : store.end_read(offset, &freed);
+    if (gone && freed.sealed
         && freed.size > max_inline_bytes && control_store_)
       caf::anon_send(control_store_, object_atom::value,
                      object_location{freed.id, node_.node_id, offset, 0, false});
@@ -420,9 +442,15 @@ raw_value client::view_stored(const stored_value& in) {
                        + "before it could be read", v.id);
     pinned = true;
   }
-  auto r = store.view(v.offset);
-  if (!pinned)
-    store.pin(v.offset);
+  // A read holds the object as a pin does (the table's pin may go first).
+  store::readable r;
+  try {
+    r = read_in_store(v.offset, v.size);
+  } catch (...) {
+    if (pinned)
+      release_local_pin(v.offset);
+    throw;
+  }
   raw_value out;
   out.enc = static_cast<encoding>(r.enc);
   out.type_hash = r.type_hash;
@@ -430,13 +458,19 @@ raw_value client::view_stored(const stored_value& in) {
   out.data = r.data;
   out.size = r.size;
   out.keepalive = std::shared_ptr<const void>(
-    r.data, [m = mapping_, off = v.offset](const void*) {
+    r.data, [m = mapping_, off = v.offset, pinned](const void*) {
       // Through the client while it lives (the directory hears of a freed
-      // object); a view kept past shutdown just drops its pin.
-      if (auto* c = client::try_get(); c && c->mapping_ == m)
-        c->release_local_pin(off);
-      else
-        m->store->unpin(off);
+      // object); a view kept past shutdown just lets go.
+      auto* c = client::try_get();
+      if (c == nullptr || c->mapping_ != m) {
+        m->store->end_read(off);
+        if (pinned)
+          m->store->unpin(off);
+        return;
+      }
+      c->release_local(off, false);
+      if (pinned)
+        c->release_local(off, true);
     });
   return out;
 }

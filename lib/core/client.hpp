@@ -86,6 +86,10 @@ public:
   /// Returns a reader's view of a stored value, pinned while it lives. A
   /// value in another node's store is pulled into this node's first.
   raw_value view_stored(const stored_value& v);
+  /// Starts a read of the object at `offset` of this node's store (`size`
+  /// data bytes), reading it back from disk if it was spilled, with room
+  /// made by the node's manager when the store is full.
+  store::readable read_in_store(std::uint64_t offset, std::uint64_t size);
   /// Adds a pin to a stored value, in whichever node's store it is.
   void pin_stored(const stored_value& v);
   /// Adds a pin to a stored value for the process `v` is sent to: in this
@@ -101,6 +105,9 @@ public:
   /// Removes a pin from an object in this node's store; a freed object
   /// leaves the control store's object directory.
   void release_local_pin(std::uint64_t offset);
+  /// Removes a pin (`pin`) or ends a read of an object in this node's store,
+  /// as release_local_pin says.
+  void release_local(std::uint64_t offset, bool pin);
   /// Returns the cluster's nodes (asks the control store).
   node_list list_nodes();
 

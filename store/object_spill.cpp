@@ -1,0 +1,333 @@
+// Spilling: the data of sealed objects nobody reads goes to files when the
+// store is full, and comes back when a process reads the object. The
+// object's header stays in the region (offsets held anywhere stay valid);
+// only its data leaves, and comes back at another place (`data_block`).
+//
+//     sealed --spill: mark (lock), write the file, give the data's memory back
+//               (lock)--> spilled
+//     spilled --read: take memory (lock), read the file, mark (lock)--> sealed
+//
+// The file I/O runs without the lock, with the object marked busy by its
+// process (`spilling`, `restoring`): readers wait on the state word (a
+// futex); a free asked meanwhile is left to the busy process (`doomed`);
+// a busy process that dies is undone by the reaper (abandon_locked).
+#include "store/object_layout.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "troupe/errors.hpp"
+
+namespace troupe::store {
+
+using namespace layout;
+
+namespace {
+
+/// Waits (at most 100 ms) while the shared word `w` still holds `seen`.
+void wait_for_change(std::atomic<std::uint32_t>& w, std::uint32_t seen) {
+  timespec limit{0, 100'000'000};
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w), FUTEX_WAIT, seen, &limit,
+            nullptr, 0);
+}
+
+/// Wakes every process waiting on the shared word `w`.
+void wake_all(std::atomic<std::uint32_t>& w) {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w), FUTEX_WAKE, INT32_MAX, nullptr,
+            nullptr, 0);
+}
+
+/// Writes or reads [p, p + n) at the start of file `fd`; the errno text, or
+/// "" when all went.
+template <bool Write>
+std::string transfer(int fd, std::byte* p, std::uint64_t n) {
+  std::uint64_t done = 0;
+  while (done < n) {
+    auto chunk = std::min<std::uint64_t>(n - done, 64u << 20);
+    auto r = Write ? ::pwrite(fd, p + done, chunk, static_cast<off_t>(done))
+                   : ::pread(fd, p + done, chunk, static_cast<off_t>(done));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return std::strerror(errno);
+    if (r == 0)
+      return Write ? "nothing written" : "the file is shorter than the object";
+    done += static_cast<std::uint64_t>(r);
+  }
+  return {};
+}
+
+} // namespace
+
+std::uint64_t object_store::memory_of(const header& h, std::uint32_t state) {
+  return h.data_at + (state == state_spilled ? 0 : h.data_size);
+}
+
+std::string object_store::spill_path(const header& h, std::uint64_t offset) const {
+  char name[96];
+  std::snprintf(name, sizeof name, "/troupe-spill-%llx-%llx-%llx",
+                static_cast<unsigned long long>(offset),
+                static_cast<unsigned long long>(h.id_owner),
+                static_cast<unsigned long long>(h.id_seq));
+  return state_->control->spill_dir + std::string{name};
+}
+
+void object_store::forget_spill_file(header& h, std::uint64_t offset) {
+  auto& c = *state_->control;
+  ::unlink(spill_path(h, offset).c_str());
+  h.flags &= ~flag_on_disk;
+  if (h.state.load(std::memory_order_relaxed) == state_spilled) {
+    --c.spilled_objects;
+    c.spilled_bytes -= h.data_size;
+  }
+}
+
+void object_store::abandon_locked(header& h) {
+  auto& st = *state_;
+  auto offset = static_cast<std::uint64_t>(reinterpret_cast<std::byte*>(&h) - alloc_.base());
+  auto state = h.state.load(std::memory_order_relaxed);
+  if (state == state_restoring) {
+    // Its reader died reading the file: the data is still only there.
+    st.heap->deallocate(h.data_block);
+    h.data_block = 0;
+    st.control->bytes_in_use -= h.data_size;
+    ++st.control->spilled_objects;
+    st.control->spilled_bytes += h.data_size;
+    h.state.store(state_spilled, std::memory_order_release);
+  } else if (state == state_spilling) {
+    // Its spiller died writing the file; the data is still in memory.
+    if (!(h.flags & flag_on_disk))
+      ::unlink(spill_path(h, offset).c_str());
+    h.state.store(state_sealed, std::memory_order_release);
+  }
+  h.busy = 0;
+  wake_all(h.state);
+}
+
+void object_store::set_spill_dir(const std::string& dir) {
+  auto& c = *state_->control;
+  if (dir.size() >= sizeof c.spill_dir)
+    throw std::invalid_argument("spill folder path of " + std::to_string(dir.size())
+                                + " bytes is too long");
+  store_lock lock{c, state_->recover};
+  std::memset(c.spill_dir, 0, sizeof c.spill_dir);
+  std::memcpy(c.spill_dir, dir.data(), dir.size());
+}
+
+spill_outcome object_store::spill(std::uint64_t bytes,
+                                  const std::function<bool(std::uint64_t)>& skip) {
+  auto& st = *state_;
+  spill_outcome out;
+  // Candidates, oldest first (their creation time is in the metadata).
+  std::vector<std::pair<std::int64_t, std::uint64_t>> candidates;
+  {
+    store_lock lock{*st.control, st.recover};
+    if (st.control->spill_dir[0] == '\0') {
+      out.error = "spilling is off (no spill folder)";
+      return out;
+    }
+    if (st.heap->free_bytes() >= bytes)
+      return out;
+    st.for_each_block([&](std::uint64_t offset) {
+      auto* h = live_header(offset);
+      if (h == nullptr || h->state.load(std::memory_order_relaxed) != state_sealed
+          || h->read() || h->busy != 0 || (skip && skip(offset)))
+        return;
+      auto* meta = fb::Getobject_meta(h->meta());
+      candidates.emplace_back(meta->creation_time_ns(), offset);
+    });
+  }
+  std::sort(candidates.begin(), candidates.end());
+  for (auto& [created, offset] : candidates) {
+    if (spill_one(offset, out))
+      ++out.objects;
+    if (!out.error.empty() || stats().free_bytes >= bytes)
+      break;
+  }
+  return out;
+}
+
+bool object_store::spill_one(std::uint64_t offset, spill_outcome& out) {
+  auto& st = *state_;
+  header* h = nullptr;
+  bool written = false;
+  {
+    store_lock lock{*st.control, st.recover};
+    h = live_header(offset);
+    if (h == nullptr || h->state.load(std::memory_order_relaxed) != state_sealed
+        || h->read() || h->busy != 0)
+      return false; // read, freed or spilled meanwhile
+    // Marked first, then the readers looked at (both seq_cst): a reader that
+    // set its bit before sees `spilling` and backs off, or is seen here.
+    h->state.store(state_spilling);
+    if (h->read()) {
+      h->state.store(state_sealed);
+      return false;
+    }
+    h->busy = st.slot + 1;
+    written = (h->flags & flag_on_disk) != 0;
+  }
+  auto path = spill_path(*h, offset);
+  std::string error;
+  if (!written) {
+    auto fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+      error = std::strerror(errno);
+    else {
+      error = transfer<true>(fd, h->data(alloc_.base()), h->data_size);
+      ::close(fd);
+    }
+  }
+  store_lock lock{*st.control, st.recover};
+  h->busy = 0;
+  if (!error.empty()) {
+    ::unlink(path.c_str());
+    out.error = "cannot write " + path + ": " + error;
+    h->state.store(state_sealed, std::memory_order_release);
+  } else {
+    h->flags |= flag_on_disk;
+    if (h->data_block != 0) {
+      out.freed += h->data_size;
+      st.heap->deallocate(std::exchange(h->data_block, 0));
+    } else {
+      out.freed += st.heap_of(offset).shrink(offset, h->data_at);
+    }
+    st.control->bytes_in_use -= h->data_size;
+    ++st.control->spilled_objects;
+    st.control->spilled_bytes += h->data_size;
+    h->state.store(state_spilled, std::memory_order_release);
+  }
+  wake_all(h->state);
+  if (h->flags & flag_doomed)
+    free_locked(*h);
+  return error.empty();
+}
+
+readable object_store::read(std::uint64_t offset) {
+  auto& st = *state_;
+  std::unique_lock guard{st.mtx};
+  // An entry stays at 0 reads until this process's last pin goes: a get
+  // allocates nothing.
+  auto& reads = st.reads[offset];
+  if (reads > 0) {
+    ++reads; // read already: the data stays
+    return view(offset);
+  }
+  {
+    // The common case takes no lock: the bit set, then the state looked at
+    // (both seq_cst, as in spill_one). The caller holds a pin: the object
+    // is not freed meanwhile.
+    auto& h = checked_header(offset);
+    h.read_by(st.slot);
+    if (h.state.load() == state_sealed) {
+      reads = 1;
+      return view(offset);
+    }
+    h.unread_by(st.slot);
+  }
+  for (;;) {
+    std::uint64_t block = 0;
+    header* h = nullptr;
+    std::uint32_t seen = 0;
+    {
+      store_lock lock{*st.control, st.recover};
+      h = &checked_header(offset);
+      seen = h->state.load(std::memory_order_relaxed);
+      if (seen == state_sealed) {
+        h->read_by(st.slot);
+        st.reads[offset] = 1;
+        return view(offset);
+      }
+      if (seen == state_spilled) {
+        auto align = h->data_size >= page_aligned_from ? page_size : data_alignment;
+        block = st.heap->allocate(h->data_size, align);
+        if (block == 0)
+          throw troupe::object_store_full(
+            "object store full: " + std::to_string(h->data_size)
+            + " bytes to read object " + h->id().to_string() + " back from disk, "
+            + std::to_string(st.heap->free_bytes()) + " free");
+        h->data_block = block;
+        h->busy = st.slot + 1;
+        st.control->bytes_in_use += h->data_size;
+        --st.control->spilled_objects;
+        st.control->spilled_bytes -= h->data_size;
+        h->state.store(state_restoring, std::memory_order_relaxed);
+      } else if (seen != state_spilling && seen != state_restoring) {
+        throw std::invalid_argument("object at " + format_offset(offset) + " is not sealed");
+      }
+    }
+    if (block == 0) {
+      // Another process spills or reads it back: wait for it, without
+      // holding this process's pins meanwhile.
+      guard.unlock();
+      wait_for_change(h->state, seen);
+      guard.lock();
+      continue;
+    }
+    if (restore(offset, *h)) {
+      st.reads[offset] = 1;
+      return view(offset);
+    }
+  }
+}
+
+bool object_store::restore(std::uint64_t offset, header& h) {
+  auto& st = *state_;
+  auto path = spill_path(h, offset);
+  std::string error;
+  auto fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    error = std::strerror(errno);
+  else {
+    error = transfer<false>(fd, alloc_.base() + h.data_block, h.data_size);
+    ::close(fd);
+  }
+  store_lock lock{*st.control, st.recover};
+  if (!error.empty()) {
+    abandon_locked(h); // back to spilled; the next reader tries again
+    if (h.flags & flag_doomed)
+      free_locked(h);
+    throw std::runtime_error("cannot read object " + h.id().to_string() + " back from "
+                             + path + ": " + error);
+  }
+  h.busy = 0;
+  h.state.store(state_sealed, std::memory_order_release);
+  wake_all(h.state);
+  if (h.flags & flag_doomed) {
+    free_locked(h); // freed meanwhile: the reader finds it gone and says so
+    return false;
+  }
+  h.read_by(st.slot); // before the lock goes: no spiller takes it again first
+  return true;
+}
+
+bool object_store::end_read(std::uint64_t offset, freed_object* freed) {
+  auto& st = *state_;
+  std::lock_guard guard{st.mtx};
+  auto it = st.reads.find(offset);
+  if (it == st.reads.end() || it->second == 0)
+    throw std::logic_error("cannot end a read of the object at " + format_offset(offset)
+                           + ": this process is not reading it");
+  if (--it->second > 0)
+    return false;
+  auto* h = live_header(offset);
+  if (h == nullptr)
+    return false;
+  h->unread_by(st.slot); // no lock: see read
+  if (st.pins.count(offset) != 0)
+    return false; // pinned here too: not freed now (the common case: no lock)
+  st.reads.erase(it);
+  store_lock lock{*st.control, st.recover};
+  return !h->held() && free_locked(*h, freed);
+}
+
+} // namespace troupe::store
