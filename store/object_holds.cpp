@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include <unistd.h>
+
 namespace troupe::store {
 
 using namespace layout;
@@ -25,6 +27,8 @@ object_store::~object_store() {
           free_locked(*h);
       }
     std::atomic_ref(st.control->slots[st.slot].pid).store(0, std::memory_order_release);
+    while (!st.maps.empty())
+      unmap_disk_data(st.maps.begin()->first);
   } catch (...) {
     // A destructor does not throw: what it left is reaped as a dead
     // process's holds.
@@ -70,6 +74,8 @@ bool object_store::unpin(std::uint64_t offset, freed_object* freed) {
   st.pins.erase(it);
   if (auto r = st.reads.find(offset); r != st.reads.end() && r->second == 0)
     st.reads.erase(r); // kept at 0 while pinned (read)
+  if (st.reads.count(offset) == 0)
+    unmap_disk_data(offset);
   store_lock lock{*st.control, st.recover};
   auto* h = live_header(offset);
   if (h == nullptr)
@@ -90,6 +96,8 @@ void object_store::hand_over(std::uint64_t offset) {
   if (--it->second == 0) {
     st.pins.erase(it);
     h.drop(st.slot);
+    if (st.reads.count(offset) == 0)
+      unmap_disk_data(offset);
   }
 }
 
@@ -213,6 +221,7 @@ void object_store::recover() {
   });
   std::sort(data_blocks.begin(), data_blocks.end());
   std::uint64_t live = 0, bytes = 0;
+  store_stats on_disk{};
   for (auto offset : blocks) {
     if (std::binary_search(data_blocks.begin(), data_blocks.end(), offset))
       continue; // an object's data, read back from disk
@@ -224,8 +233,10 @@ void object_store::recover() {
     }
     if (h == nullptr || !h->held()) {
       // Made, or freed, halfway (an object, or a data block nobody names
-      // yet or any more): with its data block, if it has one.
+      // yet or any more): with its data block and file, if it has them.
       if (h != nullptr) {
+        if (h->flags & flag_on_disk)
+          ::unlink(spill_path(*h, offset).c_str());
         h->magic.store(0, std::memory_order_release);
         if (h->data_block != 0)
           st.heap->deallocate(h->data_block);
@@ -233,11 +244,24 @@ void object_store::recover() {
       st.heap_of(offset).deallocate(offset);
       continue;
     }
+    auto state = h->state.load(std::memory_order_relaxed);
     ++live;
-    bytes += memory_of(*h, h->state.load(std::memory_order_relaxed));
+    bytes += memory_of(*h, state);
+    if (h->external()) {
+      ++on_disk.fallback_objects;
+      on_disk.fallback_bytes += h->data_size;
+    } else if (state == state_spilled) {
+      ++on_disk.spilled_objects;
+      on_disk.spilled_bytes += h->data_size;
+    }
   }
-  st.control->live_objects = live;
-  st.control->bytes_in_use = bytes;
+  auto& c = *st.control;
+  c.live_objects = live;
+  c.bytes_in_use = bytes;
+  c.spilled_objects = on_disk.spilled_objects;
+  c.spilled_bytes = on_disk.spilled_bytes;
+  c.fallback_objects = on_disk.fallback_objects;
+  c.fallback_bytes = on_disk.fallback_bytes;
 }
 
 std::uint32_t object_store::pins(std::uint64_t offset) const {

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +18,8 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 #include "object_meta_generated.h"
 #include "store/object_store.hpp"
@@ -38,10 +42,11 @@ constexpr std::uint32_t state_restoring = 6; // its data being read back
 // Bits of header::flags.
 constexpr std::uint32_t flag_on_disk = 1; // its spill file holds its data
 constexpr std::uint32_t flag_doomed = 2;  // freed while busy: its busy process frees it
+constexpr std::uint32_t flag_external = 4; // fallback: its data only ever in its file
 
 // Marks a live header; a bad offset almost never lands on this value.
-// (Changed with each layout: 3 adds readers and spilling.)
-constexpr std::uint32_t header_magic = 0x7e0b5709;
+// (Changed with each layout: 3 adds readers and spilling, 4 fallback.)
+constexpr std::uint32_t header_magic = 0x7e0b570a;
 
 // Cache-line alignment for data: no false sharing between objects, and
 // SIMD-friendly for raw arrays.
@@ -97,6 +102,26 @@ inline std::uint64_t heap_area(std::uint64_t capacity) {
   return header_area() + header_area_size(capacity);
 }
 
+/// Writes or reads [p, p + n) at the start of file `fd`; the errno text, or
+/// "" when all went.
+template <bool Write>
+inline std::string transfer_file(int fd, std::byte* p, std::uint64_t n) {
+  std::uint64_t done = 0;
+  while (done < n) {
+    auto chunk = std::min<std::uint64_t>(n - done, 64u << 20);
+    auto r = Write ? ::pwrite(fd, p + done, chunk, static_cast<off_t>(done))
+                   : ::pread(fd, p + done, chunk, static_cast<off_t>(done));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return std::strerror(errno);
+    if (r == 0)
+      return Write ? "nothing written" : "the file is shorter than the object";
+    done += static_cast<std::uint64_t>(r);
+  }
+  return {};
+}
+
 } // namespace layout
 
 struct object_store::header {
@@ -131,6 +156,11 @@ struct object_store::header {
   }
   void unread_by(std::uint32_t slot) {
     std::atomic_ref(readers[slot / 64]).fetch_and(~(std::uint64_t{1} << (slot % 64)));
+  }
+  // Set before the header is published and never changed: read unlocked.
+  bool external() const {
+    auto f = std::atomic_ref(const_cast<std::uint32_t&>(flags)).load(std::memory_order_relaxed);
+    return (f & layout::flag_external) != 0;
   }
   bool read() {
     for (auto& w : readers)
@@ -190,6 +220,16 @@ struct object_store::state {
   /// This store's reads, by offset; the object's reader bit is set while
   /// there is an entry.
   std::unordered_map<std::uint64_t, std::uint32_t> reads;
+  /// This process's mappings of fallback objects' files, by offset: made at
+  /// the first view, dropped with the process's last hold (disk_mappings).
+  struct disk_mapping {
+    std::byte* at = nullptr;
+    std::size_t size = 0;
+    troupe::object_id id;
+  };
+  std::mutex maps_mtx;
+  std::unordered_map<std::uint64_t, disk_mapping> maps;
+  std::atomic<std::size_t> mapped{0}; ///< maps.size(), read without the mutex
   /// Slots (with their start times) found dead by the last `reap_dead`.
   std::vector<std::pair<std::uint32_t, std::uint64_t>> seen_dead;
 };

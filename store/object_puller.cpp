@@ -56,7 +56,11 @@ std::vector<object_puller::chunk> object_puller::on_meta(const troupe::object_id
   t.window = in_flight != 0 ? in_flight : in_flight_;
   for (;;) {
     try {
-      t.local = store_.create(id, meta.size, meta.type_hash, meta.type_name, meta.enc);
+      if (!store_.fits_in_memory(meta.size)) // a file of its own
+        t.local = store_.create_on_disk(id, meta.size, meta.type_hash, meta.type_name,
+                                        meta.enc);
+      else
+        t.local = store_.create(id, meta.size, meta.type_hash, meta.type_name, meta.enc);
       break;
     } catch (const troupe::object_store_full&) {
       if (!evict_one())

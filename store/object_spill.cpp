@@ -46,30 +46,10 @@ void wake_all(std::atomic<std::uint32_t>& w) {
             nullptr, 0);
 }
 
-/// Writes or reads [p, p + n) at the start of file `fd`; the errno text, or
-/// "" when all went.
-template <bool Write>
-std::string transfer(int fd, std::byte* p, std::uint64_t n) {
-  std::uint64_t done = 0;
-  while (done < n) {
-    auto chunk = std::min<std::uint64_t>(n - done, 64u << 20);
-    auto r = Write ? ::pwrite(fd, p + done, chunk, static_cast<off_t>(done))
-                   : ::pread(fd, p + done, chunk, static_cast<off_t>(done));
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return std::strerror(errno);
-    if (r == 0)
-      return Write ? "nothing written" : "the file is shorter than the object";
-    done += static_cast<std::uint64_t>(r);
-  }
-  return {};
-}
-
 } // namespace
 
 std::uint64_t object_store::memory_of(const header& h, std::uint32_t state) {
-  return h.data_at + (state == state_spilled ? 0 : h.data_size);
+  return h.data_at + (state == state_spilled || h.external() ? 0 : h.data_size);
 }
 
 std::string object_store::spill_path(const header& h, std::uint64_t offset) const {
@@ -85,7 +65,10 @@ void object_store::forget_spill_file(header& h, std::uint64_t offset) {
   auto& c = *state_->control;
   ::unlink(spill_path(h, offset).c_str());
   h.flags &= ~flag_on_disk;
-  if (h.state.load(std::memory_order_relaxed) == state_spilled) {
+  if (h.external()) {
+    --c.fallback_objects;
+    c.fallback_bytes -= h.data_size;
+  } else if (h.state.load(std::memory_order_relaxed) == state_spilled) {
     --c.spilled_objects;
     c.spilled_bytes -= h.data_size;
   }
@@ -140,7 +123,7 @@ spill_outcome object_store::spill(std::uint64_t bytes,
     st.for_each_block([&](std::uint64_t offset) {
       auto* h = live_header(offset);
       if (h == nullptr || h->state.load(std::memory_order_relaxed) != state_sealed
-          || h->read() || h->busy != 0 || (skip && skip(offset)))
+          || h->external() || h->read() || h->busy != 0 || (skip && skip(offset)))
         return;
       auto* meta = fb::Getobject_meta(h->meta());
       candidates.emplace_back(meta->creation_time_ns(), offset);
@@ -164,7 +147,7 @@ bool object_store::spill_one(std::uint64_t offset, spill_outcome& out) {
     store_lock lock{*st.control, st.recover};
     h = live_header(offset);
     if (h == nullptr || h->state.load(std::memory_order_relaxed) != state_sealed
-        || h->read() || h->busy != 0)
+        || h->external() || h->read() || h->busy != 0)
       return false; // read, freed or spilled meanwhile
     // Marked first, then the readers looked at (both seq_cst): a reader that
     // set its bit before sees `spilling` and backs off, or is seen here.
@@ -183,7 +166,7 @@ bool object_store::spill_one(std::uint64_t offset, spill_outcome& out) {
     if (fd < 0)
       error = std::strerror(errno);
     else {
-      error = transfer<true>(fd, h->data(alloc_.base()), h->data_size);
+      error = transfer_file<true>(fd, h->data(alloc_.base()), h->data_size);
       ::close(fd);
     }
   }
@@ -288,7 +271,7 @@ bool object_store::restore(std::uint64_t offset, header& h) {
   if (fd < 0)
     error = std::strerror(errno);
   else {
-    error = transfer<false>(fd, alloc_.base() + h.data_block, h.data_size);
+    error = transfer_file<false>(fd, alloc_.base() + h.data_block, h.data_size);
     ::close(fd);
   }
   store_lock lock{*st.control, st.recover};
@@ -326,6 +309,7 @@ bool object_store::end_read(std::uint64_t offset, freed_object* freed) {
   if (st.pins.count(offset) != 0)
     return false; // pinned here too: not freed now (the common case: no lock)
   st.reads.erase(it);
+  unmap_disk_data(offset);
   store_lock lock{*st.control, st.recover};
   return !h->held() && free_locked(*h, freed);
 }

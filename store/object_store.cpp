@@ -86,7 +86,8 @@ writable object_store::create_copy(const troupe::object_id& id, const std::byte*
 
 writable object_store::allocate_object(const troupe::object_id& id,
                                        std::size_t data_size, std::uint64_t type_hash,
-                                       std::string_view type_name, encoding enc) {
+                                       std::string_view type_name, encoding enc,
+                                       bool on_disk) {
   auto& st = *state_;
   auto full = [&](std::uint64_t free) {
     return troupe::object_store_full(
@@ -95,7 +96,7 @@ writable object_store::allocate_object(const troupe::object_id& id,
       + " bytes, " + std::to_string(free) + " free");
   };
   // Checked first so that the size arithmetic below cannot overflow.
-  if (data_size > alloc_.capacity())
+  if (data_size > alloc_.capacity() && !on_disk)
     throw full(stats().free_bytes);
   if (type_name.size() > max_type_name)
     throw std::invalid_argument("type name of " + std::to_string(
@@ -114,9 +115,9 @@ writable object_store::allocate_object(const troupe::object_id& id,
   auto meta_size = fbb.GetSize();
   // A large object's data is a block of its own (page-aligned: copies into
   // it run faster), its header one in the headers' heap.
-  bool apart = data_size >= page_aligned_from;
+  bool apart = data_size >= page_aligned_from || on_disk;
   auto data_at = align_up(sizeof(header) + meta_size, data_alignment);
-  auto total = data_at + data_size;
+  auto total = data_at + (on_disk ? 0 : data_size);
   std::uint64_t offset = 0;
   std::uint64_t data_block = 0;
   header* h = nullptr;
@@ -126,14 +127,15 @@ writable object_store::allocate_object(const troupe::object_id& id,
     std::lock_guard guard{st.mtx};
     store_lock lock{*st.control, st.recover};
     if (apart) {
-      data_block = st.heap->allocate(data_size, page_size);
-      if (data_block == 0)
+      data_block = on_disk ? 0 : st.heap->allocate(data_size, page_size);
+      if (data_block == 0 && !on_disk)
         throw full(st.heap->free_bytes() + st.headers->free_bytes());
       offset = st.headers->allocate(data_at, data_alignment);
       if (offset == 0) // the headers' heap is full: the main one takes it
         offset = st.heap->allocate(data_at, data_alignment);
       if (offset == 0) {
-        st.heap->deallocate(data_block);
+        if (data_block != 0)
+          st.heap->deallocate(data_block);
         throw full(st.heap->free_bytes() + st.headers->free_bytes());
       }
     } else {
@@ -149,6 +151,11 @@ writable object_store::allocate_object(const troupe::object_id& id,
     h->data_at = static_cast<std::uint32_t>(data_at);
     h->id_owner = id.owner;
     h->id_seq = id.seq;
+    if (on_disk) {
+      h->flags = flag_external | flag_on_disk;
+      ++st.control->fallback_objects;
+      st.control->fallback_bytes += data_size;
+    }
     h->hold(st.slot);
     std::memcpy(reinterpret_cast<std::byte*>(h) + sizeof(header),
                 fbb.GetBufferPointer(), meta_size);
@@ -159,6 +166,8 @@ writable object_store::allocate_object(const troupe::object_id& id,
     st.control->bytes_in_use += total;
     st.pins[offset] = 1;
   }
+  if (on_disk)
+    return {offset, nullptr, data_size};
   raise_high_water(apart ? data_block + data_size : offset + total);
   return {offset, h->data(alloc_.base()), data_size};
 }
@@ -201,11 +210,11 @@ object_store::checked_header(std::uint64_t offset) const {
                                 + ": no object header there");
   // The sizes come from shared memory: check them before using them.
   auto room = cap - offset;
-  bool inline_data = h->data_block == 0;
+  bool inline_data = h->data_block == 0 && !h->external();
   if (h->data_at % data_alignment != 0
       || h->data_at < sizeof(header) + std::uint64_t{h->meta_size} || h->data_at > room
       || (inline_data && h->data_size > room - h->data_at)
-      || (!inline_data && (h->data_block > cap || h->data_size > cap - h->data_block)))
+      || (h->data_block != 0 && (h->data_block > cap || h->data_size > cap - h->data_block)))
     throw std::invalid_argument("no object at " + format_offset(offset)
                                 + ": implausible sizes in its header");
   return *h;
@@ -257,7 +266,8 @@ readable object_store::view(std::uint64_t offset) const {
   std::string_view type_name;
   if (auto* s = meta->type_name())
     type_name = std::string_view{s->data(), s->size()};
-  return {h.data(alloc_.base()), h.data_size, id, meta->type_hash(), type_name,
+  auto* data = h.external() ? disk_data(offset, h) : h.data(alloc_.base());
+  return {data, h.data_size, id, meta->type_hash(), type_name,
           static_cast<encoding>(meta->encoding())};
 }
 store_stats object_store::stats() const {
@@ -268,7 +278,8 @@ store_stats object_store::stats() const {
     processes += std::atomic_ref(slot.pid).load(std::memory_order_relaxed) != 0;
   return {alloc_.capacity(),     st.heap->free_bytes() + st.headers->free_bytes(),      st.control->live_objects,
           st.control->bytes_in_use, processes, st.control->recoveries,
-          st.control->spilled_objects, st.control->spilled_bytes};
+          st.control->spilled_objects, st.control->spilled_bytes,
+          st.control->fallback_objects, st.control->fallback_bytes};
 }
 
 std::string object_store::describe() const {

@@ -46,6 +46,8 @@ struct store_stats {
   std::uint64_t recoveries;   ///< times the lock was taken from a dead holder
   std::uint64_t spilled_objects; ///< objects whose data is only on disk
   std::uint64_t spilled_bytes;   ///< the data bytes in spill files
+  std::uint64_t fallback_objects; ///< objects too large for the store, on disk
+  std::uint64_t fallback_bytes;   ///< their data bytes
 };
 
 /// What a call of `object_store::spill` did.
@@ -136,6 +138,19 @@ public:
                        std::size_t size, std::uint64_t type_hash,
                        std::string_view type_name, encoding enc);
 
+  /// Fallback allocation, for an object larger than the region can ever
+  /// hold or than spilling could make room for: as `create`, but the data
+  /// goes to a file in the spill folder, which each process that reads the
+  /// object maps (its header stays in the region, so it is named by an
+  /// offset like any other). With `src`, copies those `data_size` bytes in
+  /// and returns no data pointer. Throws `troupe::object_store_full` when
+  /// spilling is off or the disk has no room either, and says which.
+  writable create_on_disk(const troupe::object_id& id, std::size_t data_size,
+                          std::uint64_t type_hash, std::string_view type_name,
+                          encoding enc, const std::byte* src = nullptr);
+  /// Whether an object of `data_size` bytes fits in the region at all (when
+  /// every other object is spilled).
+  bool fits_in_memory(std::size_t data_size) const;
   /// Makes the object immutable and visible to readers. Throws
   /// `std::logic_error` when it was sealed already.
   void seal(std::uint64_t offset);
@@ -226,9 +241,15 @@ private:
   header& checked_header(std::uint64_t offset) const;
   header* live_header(std::uint64_t offset) const;
   /// `create` without preparing the data's pages for the writer.
+  /// `on_disk`: only the header, marked external (create_on_disk).
   writable allocate_object(const troupe::object_id& id, std::size_t data_size,
                            std::uint64_t type_hash, std::string_view type_name,
-                           encoding enc);
+                           encoding enc, bool on_disk = false);
+  /// The data of fallback object `h` at `offset`, mapped in this process.
+  const std::byte* disk_data(std::uint64_t offset, const header& h) const;
+  /// Unmaps a fallback object's file once this process holds it no more
+  /// (nothing when it maps none).
+  void unmap_disk_data(std::uint64_t offset);
   void raise_high_water(std::uint64_t end);
   /// Frees an object that nothing holds (under the lock) and fills
   /// `*freed`; false when a process is spilling or reading it back (it is

@@ -53,6 +53,8 @@ struct store_control {
   std::uint64_t recoveries; ///< times the lock was taken over from a dead holder
   std::uint64_t spilled_objects; ///< objects whose data is in a spill file only
   std::uint64_t spilled_bytes;   ///< their data bytes
+  std::uint64_t fallback_objects; ///< objects made on disk (too large for the region)
+  std::uint64_t fallback_bytes;   ///< their data bytes
   char spill_dir[512];           ///< where spill files go ("": no spilling)
   // Atomic (atomic_ref), raised by whoever allocates past it:
   std::uint64_t high_water;

@@ -17,6 +17,16 @@ namespace {
 
 constexpr std::size_t mib = 1024 * 1024;
 
+/// Checks a value of `fill`'s pattern in a worker: its store maps the
+/// fallback file the value lives in.
+std::uint64_t count_marked(const std::vector<std::uint64_t>& v) {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < v.size(); i += 4096)
+    n += v[i] == i * 7 + 1;
+  return n + (v.back() == 42);
+}
+TROUPE_REMOTE(count_marked);
+
 troupe::init_options small_store() {
   auto opts = local_cluster::small();
   opts.object_store_memory = 256 * mib;
@@ -47,4 +57,31 @@ TEST_CASE("a 256 MB store takes 2 GB of objects and gives each back correct") {
   }
   refs.clear();
   CHECK(troupe::test::eventually([&] { return store.stats().spilled_objects == 0; }, 10s));
+}
+
+TEST_CASE("a 600 MB value works on a 256 MB store: put, got back, passed to a task") {
+  local_cluster cluster{small_store()};
+  constexpr std::size_t words = 600 * mib / sizeof(std::uint64_t);
+  std::vector<std::uint64_t> v(words, 0);
+  for (std::size_t i = 0; i < words; i += 4096)
+    v[i] = i * 7 + 1;
+  v.back() = 42;
+  auto ref = troupe::put(v);
+  v = {};
+  auto& store = *troupe::detail::client::get().store();
+  CHECK(store.stats().fallback_objects == 1);
+  CHECK(store.stats().fallback_bytes >= 600 * mib);
+  {
+    auto back = troupe::get(ref, 60s);
+    REQUIRE(back.size() == words);
+    CHECK(back[4096] == 4096 * 7 + 1);
+    CHECK(back.back() == 42);
+  }
+  auto marked = troupe::get(troupe::task(count_marked).remote(ref), 120s);
+  CHECK(marked == words / 4096 + 1);
+  // Objects that fit still go to memory meanwhile.
+  auto small = troupe::put(std::vector<double>(mib, 1.5));
+  CHECK(troupe::get(small, 30s)[mib - 1] == 1.5);
+  ref = {};
+  CHECK(troupe::test::eventually([&] { return store.stats().fallback_objects == 0; }, 10s));
 }

@@ -325,19 +325,21 @@ stored_value client::store_value(encoded_value& v, const object_id& id, bool in_
 
 store::writable client::create_in_store(const object_id& id, encoded_value& v) {
   auto& store = *mapping_->store;
-  for (;;) {
+  while (store.fits_in_memory(v.size())) {
     try {
       return store.create_copy(id, v.data(), v.size(), v.type_hash, v.type_name, v.enc);
     } catch (const object_store_full&) {
-      // Copies pulled from other nodes are a cache: the node's manager
-      // evicts those nobody reads to make room, and the put tries again.
+      // The node's manager makes room (cached copies of other nodes'
+      // objects, then objects nobody reads, to disk), and the put tries again.
       using namespace std::chrono_literals;
-      auto freed = try_ask<std::uint64_t>(*system_, node_.store_manager, 10s, evict_atom::value,
+      auto freed = try_ask<std::uint64_t>(*system_, node_.store_manager, 60s, evict_atom::value,
                                           static_cast<std::uint64_t>(v.size()));
       if (!freed || *freed == 0)
-        throw;
+        break;
     }
   }
+  // Larger than the store, or no room to be made: a file of its own.
+  return store.create_on_disk(id, v.size(), v.type_hash, v.type_name, v.enc, v.data());
 }
 
 store::readable client::read_in_store(std::uint64_t offset, std::uint64_t size) {
