@@ -146,7 +146,7 @@ public:
   /// node the cluster scheduler (the head is node 1), and the control store,
   /// which describes this node to others.
   void spawn_actors() {
-    manager_ = store::spawn_store_manager(*sys_, segment_);
+    manager_ = store::spawn_store_manager(*sys_, segment_, opts_.spill_dir);
     sched_ = sched::spawn_local_scheduler(
         *sys_, {opts_.resources, opts_.worker_exe, opts_.pool_size, 64});
     info_.host = advertised_host(opts_.bind);
@@ -348,6 +348,7 @@ node_options node_options_from_env() {
   o.worker_exe = env_or("TROUPE_WORKER_EXE", "");
   o.ready_fd = std::stoi(env_or("TROUPE_READY_FD", "-1"));
   o.head_address = env_or("TROUPE_HEAD_ADDRESS", "");
+  o.spill_dir = env_or("TROUPE_SPILL_DIR", "");
   return o;
 }
 

@@ -19,6 +19,7 @@ struct node_options {
   std::size_t pool_size = 0;     ///< 0: one worker per CPU
   int ready_fd = -1;             ///< write "PORT\n" here once listening
   std::string head_address;      ///< HOST:PORT of the head to join ("": be the head)
+  std::string spill_dir; ///< where a full store spills ("": the session folder)
 };
 
 /// Runs a node daemon until it is stopped (`stop` message, SIGTERM or SIGINT,

@@ -86,6 +86,26 @@ writable object_store::create_on_disk(const troupe::object_id& id, std::size_t d
   return w;
 }
 
+object_place object_store::place(std::uint64_t offset) const {
+  auto& st = *state_;
+  store_lock lock{*st.control, st.recover};
+  auto* h = live_header(offset);
+  if (h == nullptr)
+    return {"gone", {}};
+  if (h->external())
+    return {"disk", spill_path(*h, offset)};
+  auto state = h->state.load(std::memory_order_relaxed);
+  if (state == state_spilled || state == state_spilling)
+    return {"spilled", spill_path(*h, offset)};
+  return {"memory", {}};
+}
+
+std::string object_store::spill_dir() const {
+  auto& st = *state_;
+  store_lock lock{*st.control, st.recover};
+  return st.control->spill_dir;
+}
+
 const std::byte* object_store::disk_data(std::uint64_t offset, const header& h) const {
   auto& st = *state_;
   std::lock_guard guard{st.maps_mtx};

@@ -21,6 +21,26 @@ namespace troupe::store {
 
 using namespace layout;
 
+namespace {
+
+/// Builds an object's metadata in this thread's builder (reused: no heap
+/// allocation on the hot path) and returns it.
+flatbuffers::FlatBufferBuilder& object_meta(const troupe::object_id& id,
+                                            std::size_t data_size, std::uint64_t type_hash,
+                                            std::string_view type_name, encoding enc,
+                                            std::int32_t pid) {
+  thread_local flatbuffers::FlatBufferBuilder fbb(256);
+  fbb.Clear();
+  auto name = fbb.CreateString(type_name.data(), type_name.size());
+  fb::object_id fid{id.owner, id.seq};
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now);
+  fbb.Finish(fb::Createobject_meta(fbb, &fid, data_size, type_hash, name,
+                                   static_cast<fb::encoding>(enc), ns.count(), pid));
+  return fbb;
+}
+
+} // namespace
 
 object_store::object_store(allocator& alloc)
   : alloc_(alloc), state_(std::make_unique<state>()),
@@ -102,16 +122,7 @@ writable object_store::allocate_object(const troupe::object_id& id,
     throw std::invalid_argument("type name of " + std::to_string(
                                   type_name.size())
                                 + " bytes is too long");
-  // One builder per thread, reused: no heap allocation on the hot path.
-  thread_local flatbuffers::FlatBufferBuilder fbb(256);
-  fbb.Clear();
-  auto name = fbb.CreateString(type_name.data(), type_name.size());
-  fb::object_id fid{id.owner, id.seq};
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now);
-  fbb.Finish(fb::Createobject_meta(fbb, &fid, data_size, type_hash, name,
-                                   static_cast<fb::encoding>(enc),
-                                   ns.count(), pid_));
+  auto& fbb = object_meta(id, data_size, type_hash, type_name, enc, pid_);
   auto meta_size = fbb.GetSize();
   // A large object's data is a block of its own (page-aligned: copies into
   // it run faster), its header one in the headers' heap.

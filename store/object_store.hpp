@@ -50,6 +50,13 @@ struct store_stats {
   std::uint64_t fallback_bytes;   ///< their data bytes
 };
 
+/// Where an object's data is: "memory", "spilled" (to `file`, until read
+/// again), "disk" (a fallback object, always in `file`) or "gone".
+struct object_place {
+  std::string where;
+  std::string file;
+};
+
 /// What a call of `object_store::spill` did.
 struct spill_outcome {
   std::uint64_t freed = 0;   ///< bytes of the region given back
@@ -222,6 +229,10 @@ public:
   /// plus one per other process that holds it, plus those in transit.
   std::uint32_t pins(std::uint64_t offset) const;
 
+  /// Returns where the object at `offset` has its data now.
+  object_place place(std::uint64_t offset) const;
+  /// Returns the spill folder ("" when spilling is off).
+  std::string spill_dir() const;
   /// Returns the occupancy of the store.
   store_stats stats() const;
 

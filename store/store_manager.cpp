@@ -336,7 +336,9 @@ std::string stats(self_ptr self) {
   auto s = self->state.store->stats();
   return to_json_text(store_status{self->state.segment->name(), s.capacity, s.free_bytes,
                                    s.live_objects, s.bytes_in_use,
-                                   self->state.puller->cached(), s.processes, s.recoveries});
+                                   self->state.puller->cached(), s.processes, s.recoveries,
+                                   s.spilled_objects, s.spilled_bytes, s.fallback_objects,
+                                   s.fallback_bytes, self->state.store->spill_dir()});
 }
 
 store_manager_actor::behavior_type manager_fn(self_ptr self,
@@ -445,10 +447,13 @@ void refresh_managers(self_ptr self) {
 store_manager_actor spawn_store_manager(caf::actor_system& sys,
                                         std::shared_ptr<shm_allocator> segment,
                                         std::string spill_dir) {
+  // A folder of this store's own inside: the manager removes it at its stop,
+  // and never a folder the user named, with whatever else it holds.
   if (spill_dir.empty()) {
     auto root = std::getenv("TROUPE_SESSION_DIR");
-    spill_dir = std::string{root ? root : "/tmp"} + "/spill-" + segment->name();
+    spill_dir = root ? root : "/tmp";
   }
+  spill_dir += "/spill-" + segment->name();
   return sys.spawn(manager_fn, std::move(segment), std::move(spill_dir));
 }
 

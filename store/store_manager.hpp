@@ -11,9 +11,9 @@
 namespace troupe::store {
 
 /// Spawns the manager of `segment`, which the caller created. Objects spill
-/// into `spill_dir` when the store is full (default:
-/// `$TROUPE_SESSION_DIR/spill-SEGMENT`, else under /tmp); the manager
-/// removes it when it stops.
+/// into the folder `spill-SEGMENT` of `spill_dir` (default:
+/// `$TROUPE_SESSION_DIR`, else /tmp) when the store is full; the manager
+/// removes that folder when it stops.
 store_manager_actor spawn_store_manager(caf::actor_system& sys,
                                         std::shared_ptr<shm_allocator> segment,
                                         std::string spill_dir = "");

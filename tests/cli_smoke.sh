@@ -65,6 +65,7 @@ third_pid=$(grep -o 'node pid [0-9]*' <<<"$joined" | grep -o '[0-9]*$')
 status=$("$troupe" status --address "$addr")
 echo "$status"
 check "status lists three alive nodes" grep -q '3 nodes (3 alive, 0 dead)' <<<"$status"
+check "status shows what each store holds on disk" grep -q "on disk: 0 spilled objects" <<<"$status"
 check "status sums the resources" grep -q 'CPU 0/4' <<<"$status"
 result=$(TROUPE_ADDRESS=$addr timeout 60 "$sample")
 check "a driver runs on the three nodes" grep -q 'f(0..3) = 0 1 4 9' <<<"$result"

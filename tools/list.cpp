@@ -160,7 +160,8 @@ int run_list(const std::string& what, std::string address, bool json) {
     if (what == "tasks")
       return list_from(all, {"id", "name", "state", "node", "attempt", "last_failure", "owner_pid",
                                  "owner_role"}, json);
-    return list_from(all, {"id", "state", "size", "node", "owned", "owner_pid"}, json);
+    return list_from(all, {"id", "state", "size", "node", "where", "owned", "owner_pid", "file"},
+                     json);
   } catch (const std::exception& e) {
     std::cerr << "troupe list: " << e.what() << "\n";
     return 1;

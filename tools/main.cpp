@@ -57,6 +57,9 @@ void add_start(commands& c) {
   cmd->add_option("--resources", start.resources, "custom resources, e.g. accelerator=2,disk=1");
   cmd->add_option("--object-store-memory", start.object_store_memory,
                   "bytes of the shared-memory object store (default: 30% of RAM)");
+  cmd->add_option("--spill-dir", start.spill_dir,
+                  "folder where a full object store writes objects (default: one in the "
+                  "session folder, removed when the node stops)");
   cmd->add_option("--bind", start.bind, "address to listen on")->capture_default_str();
   cmd->add_flag("--block", start.block, "run the node in the foreground until it is stopped");
 }

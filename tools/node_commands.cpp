@@ -149,6 +149,7 @@ int start_background(const start_flags& f) {
       "TROUPE_RESOURCES=" + f.resources,
       "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(f.object_store_memory),
       "TROUPE_HEAD_ADDRESS=" + f.address,
+      "TROUPE_SPILL_DIR=" + f.spill_dir,
       // A CLI run from inside a troupe program must not pass its settings on.
       "TROUPE_WORKER_EXE=",
       "TROUPE_EMBEDDED_NODE=",
@@ -197,6 +198,7 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
     opts.resources["GPU"] = f.num_gpus;
   opts.object_store_bytes = f.object_store_memory;
   opts.head_address = f.address;
+  opts.spill_dir = f.spill_dir;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     throw std::runtime_error("cannot create a pipe");

@@ -17,6 +17,7 @@ struct start_flags {
   double num_gpus = 0;
   std::string resources;               ///< `name=value,...`
   std::size_t object_store_memory = 0; ///< bytes; 0: 30% of RAM
+  std::string spill_dir; ///< "": a folder of the session's
   std::string bind = "127.0.0.1";
   bool block = false; ///< run the node in this process
 };

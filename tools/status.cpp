@@ -137,6 +137,19 @@ std::string format_resources(const resource_map& rs) {
   return "{" + out + "}";
 }
 
+/// The store's objects that live on disk (spilled, or larger than it).
+void print_on_disk(const store_status& s) {
+  if (s.spill_dir.empty()) {
+    std::cout << "    spilling: off (a full store refuses objects)\n";
+    return;
+  }
+  std::cout << "    on disk: " << s.spilled_objects << " spilled objects ("
+            << format_bytes(static_cast<double>(s.spilled_bytes)) << "), "
+            << s.fallback_objects << " larger than the store ("
+            << format_bytes(static_cast<double>(s.fallback_bytes)) << "), in " << s.spill_dir
+            << "\n";
+}
+
 void print_summary(const cluster_status& st) {
   std::size_t alive = 0, jobs_alive = 0;
   for (auto& n : st.nodes)
@@ -184,6 +197,7 @@ void print_summary(const cluster_status& st) {
         std::cout << ", lock taken over from a killed holder " << n.store->recoveries
                   << " time(s)";
       std::cout << "\n";
+      print_on_disk(*n.store);
     }
   }
   std::cout << "\ntotal resources (used / total):";

@@ -214,7 +214,19 @@ std::string describe(core_ptr self) {
     doc.address = a.host + ":" + std::to_string(a.port);
   doc.direct_peers = st.links->direct_count();
   doc.tasks = st.sub->task_rows(limit);
-  doc.objects = st.c->table().object_rows(limit);
+  auto* store = st.c->store();
+  auto node = st.c->node().node_id;
+  doc.objects = st.c->table().object_rows(limit, [&](const stored_value& v, object_row& row) {
+    if (store == nullptr || (v.node != 0 && v.node != node))
+      return; // another node's store: ask its processes
+    try {
+      auto p = store->place(v.offset);
+      row.where = p.where;
+      row.file = p.file;
+    } catch (const std::exception&) {
+      row.where = "unknown";
+    }
+  });
   return to_json_text(doc);
 }
 

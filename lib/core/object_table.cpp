@@ -279,7 +279,8 @@ bool object_table::claim_fetch(const object_id& id, caf::actor* owner) {
   return true;
 }
 
-std::vector<object_row> object_table::object_rows(std::size_t limit) const {
+std::vector<object_row> object_table::object_rows(std::size_t limit,
+                                                  const place_fn& place) const {
   std::lock_guard guard{mtx_};
   std::vector<object_row> out;
   for (auto& [id, e] : entries_) {
@@ -291,6 +292,8 @@ std::vector<object_row> object_table::object_rows(std::size_t limit) const {
     auto size = e.value.in_store ? e.value.size
                                  : e.value.inline_data ? e.value.inline_data->size() : 0;
     out.push_back({id.to_string(), e.owned, state, size, e.value.in_store ? e.value.node : 0});
+    if (place && e.value.in_store)
+      place(e.value, out.back());
   }
   return out;
 }

@@ -252,9 +252,12 @@ public:
   /// Returns the borrowed objects still pending.
   std::vector<object_id> pending_borrowed() const;
 
+  /// Fills a stored object's row with where its data is (see object_row).
+  using place_fn = std::function<void(const stored_value&, object_row&)>;
   /// Returns the entries (at most `limit`): id, owned, state, size, and the
-  /// node whose store holds it (0: in the owner).
-  std::vector<object_row> object_rows(std::size_t limit) const;
+  /// node whose store holds it (0: in the owner), and `place`'s word on a
+  /// stored one's data.
+  std::vector<object_row> object_rows(std::size_t limit, const place_fn& place = {}) const;
 
   /// Returns the number of entries (for tests and status).
   std::size_t size() const;

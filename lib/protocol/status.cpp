@@ -176,7 +176,10 @@ void from_json(const json& j, local_scheduler_status& x) {
 void to_json(json& j, const store_status& x) {
   j = {{"segment", x.segment}, {"capacity", x.capacity},         {"free", x.free_bytes},
        {"objects", x.objects}, {"bytes_in_use", x.bytes_in_use}, {"copies", x.copies},
-       {"processes", x.processes}, {"recoveries", x.recoveries}};
+       {"processes", x.processes}, {"recoveries", x.recoveries},
+       {"spilled_objects", x.spilled_objects}, {"spilled_bytes", x.spilled_bytes},
+       {"fallback_objects", x.fallback_objects}, {"fallback_bytes", x.fallback_bytes},
+       {"spill_dir", x.spill_dir}};
 }
 
 void from_json(const json& j, store_status& x) {
@@ -188,6 +191,11 @@ void from_json(const json& j, store_status& x) {
   read(j, "copies", x.copies);
   read(j, "processes", x.processes);
   read(j, "recoveries", x.recoveries);
+  read(j, "spilled_objects", x.spilled_objects);
+  read(j, "spilled_bytes", x.spilled_bytes);
+  read(j, "fallback_objects", x.fallback_objects);
+  read(j, "fallback_bytes", x.fallback_bytes);
+  read(j, "spill_dir", x.spill_dir);
 }
 
 void to_json(json& j, const task_row& x) {
@@ -215,7 +223,9 @@ void to_json(json& j, const object_row& x) {
        {"owned", x.owned},
        {"state", x.state},
        {"size", x.size},
-       {"node", x.node}};
+       {"node", x.node},
+       {"where", x.where},
+       {"file", x.file}};
 }
 
 void from_json(const json& j, object_row& x) {
@@ -224,6 +234,8 @@ void from_json(const json& j, object_row& x) {
   read(j, "state", x.state);
   read(j, "size", x.size);
   read(j, "node", x.node);
+  read(j, "where", x.where);
+  read(j, "file", x.file);
 }
 
 void to_json(json& j, const process_status& x) {

@@ -127,6 +127,11 @@ struct store_status {
   std::uint64_t copies = 0; ///< objects pulled from other nodes, cached
   std::uint64_t processes = 0;  ///< processes that map the store
   std::uint64_t recoveries = 0; ///< times its lock was taken from a dead holder
+  std::uint64_t spilled_objects = 0; ///< objects whose data is in spill files only
+  std::uint64_t spilled_bytes = 0;
+  std::uint64_t fallback_objects = 0; ///< objects larger than the store, on disk
+  std::uint64_t fallback_bytes = 0;
+  std::string spill_dir; ///< where those files are ("": spilling is off)
 
   bool operator==(const store_status&) const = default;
 };
@@ -151,6 +156,8 @@ struct object_row {
   std::string state; ///< pending, ready or failed
   std::uint64_t size = 0;
   std::uint64_t node = 0; ///< 0 unless in a store
+  std::string where; ///< in its owner's node store: memory, spilled or disk; else ""
+  std::string file;  ///< spilled or on disk: its file
 
   bool operator==(const object_row&) const = default;
 };

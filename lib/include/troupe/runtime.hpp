@@ -21,6 +21,9 @@ struct init_options {
   std::map<std::string, double> resources;
   /// Bytes of the embedded node's shared-memory object store (0: 30% of RAM).
   std::size_t object_store_memory = 0;
+  /// Folder where the embedded node's full store writes objects ("": one in
+  /// the session folder, removed when the node stops).
+  std::string spill_dir;
   /// spdlog level name for troupe's own log lines (`TROUPE_LOG_LEVEL` wins).
   std::string log_level = "warn";
 };
