@@ -21,6 +21,10 @@ const char* to_string(actor_phase p) noexcept {
 }
 
 registration actor_directory::add(const actor_record& rec) {
+  // The same registration again (its creator's node asked a head that died
+  // before answering, and asks the restarted one): it stands.
+  if (auto* known = entry(rec.id); known && known->phase != actor_phase::dead)
+    return {};
   if (!rec.name.empty()) {
     if (auto* other = find_by_name(rec.name, rec.name_space))
       return {false,
@@ -30,12 +34,36 @@ registration actor_directory::add(const actor_record& rec) {
     names_[{rec.name_space, rec.name}] = rec.id;
   }
   actors_[rec.id].rec = rec;
+  changed(rec.id);
   return {};
 }
 
-actor_entry* actor_directory::find(const object_id& id) {
+actor_entry* actor_directory::entry(const object_id& id) {
   auto it = actors_.find(id);
   return it == actors_.end() ? nullptr : &it->second;
+}
+
+actor_entry* actor_directory::find(const object_id& id) {
+  auto* e = entry(id);
+  if (e)
+    changed(id);
+  return e;
+}
+
+std::vector<object_id> actor_directory::take_changed() {
+  std::vector<object_id> out{changed_.begin(), changed_.end()};
+  changed_.clear();
+  return out;
+}
+
+void actor_directory::restore(actor_entry e) {
+  auto id = e.rec.id;
+  if (e.phase != actor_phase::dead) {
+    e.phase = actor_phase::pending; // until its instance is announced again
+    if (!e.rec.name.empty())
+      names_[{e.rec.name_space, e.rec.name}] = id;
+  }
+  actors_[id] = std::move(e);
 }
 
 const actor_entry* actor_directory::find_by_name(const std::string& name,
@@ -53,9 +81,10 @@ std::optional<actor_notice> actor_directory::up(const object_id& id,
                                                 std::uint64_t worker_id,
                                                 const endpoint& address,
                                                 const core_actor& core) {
-  auto* e = find(id);
+  auto* e = entry(id);
   if (!e || (e->phase != actor_phase::pending && e->phase != actor_phase::restarting))
     return std::nullopt;
+  changed(id);
   e->phase = actor_phase::alive;
   e->instance = instance;
   e->address = address;
@@ -70,7 +99,7 @@ std::optional<actor_notice> actor_directory::up(const object_id& id,
 
 std::optional<actor_notice> actor_directory::resolve(const object_id& id,
                                                      std::uint64_t caller) {
-  auto* e = find(id);
+  auto* e = entry(id);
   if (e && (e->phase == actor_phase::pending || e->phase == actor_phase::dying
             || e->phase == actor_phase::restarting)) {
     e->waiters.push_back(caller);
@@ -84,18 +113,20 @@ std::optional<actor_notice> actor_directory::resolve(const object_id& id,
 }
 
 bool actor_directory::instance_down(const object_id& id) {
-  auto* e = find(id);
+  auto* e = entry(id);
   if (!e || e->phase != actor_phase::alive)
     return false;
+  changed(id);
   e->phase = actor_phase::dying;
   return true;
 }
 
 std::optional<actor_notice> actor_directory::settle(const object_id& id,
                                                     const std::string& why) {
-  auto* e = find(id);
+  auto* e = entry(id);
   if (!e || e->phase == actor_phase::dead)
     return std::nullopt;
+  changed(id);
   e->phase = actor_phase::dead;
   auto display = e->rec.name.empty() ? e->rec.class_name : e->rec.name;
   e->death = {error_kind::actor_died, display, "", why};
@@ -117,7 +148,7 @@ std::optional<actor_notice> actor_directory::settle(const object_id& id,
 
 std::optional<actor_death> actor_directory::died(const object_id& id, const std::string& why,
                                                  bool restartable, bool creator_alive) {
-  auto* e = find(id);
+  auto* e = entry(id);
   if (!e || e->phase == actor_phase::dead)
     return std::nullopt;
   auto max = e->rec.max_restarts;
@@ -131,6 +162,7 @@ std::optional<actor_death> actor_directory::died(const object_id& id, const std:
     auto n = settle(id, reason);
     return actor_death{n ? std::move(*n) : actor_notice{}, false, e->restarts};
   }
+  changed(id);
   actor_death out;
   out.restarting = true;
   out.restarts = e->restarts++;
@@ -170,19 +202,21 @@ std::optional<actor_exit> actor_directory::worker_exited(std::uint64_t worker_id
 
 bool actor_directory::built(const object_id& id, std::uint64_t worker_id,
                             std::uint32_t restarts) {
-  auto* e = find(id);
+  auto* e = entry(id);
   if (!e || e->restarts != restarts
       || (e->phase != actor_phase::pending && e->phase != actor_phase::restarting))
     return false;
+  changed(id);
   e->worker_id = worker_id;
   return true;
 }
 
 std::uint64_t actor_directory::request_kill(const object_id& id, bool no_restart,
                                            std::string why) {
-  auto* e = find(id);
+  auto* e = entry(id);
   if (!e || e->phase == actor_phase::dead)
     return 0;
+  changed(id);
   e->kill_requested = true;
   e->kill_restarts = !no_restart;
   e->kill_reason = std::move(why);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,7 +82,8 @@ public:
   /// the same namespace has.
   registration add(const actor_record& rec);
 
-  /// Returns the actor's entry, or nullptr.
+  /// Returns the actor's entry, or nullptr. The caller may change it: it
+  /// counts as changed (see take_changed).
   actor_entry* find(const object_id& id);
 
   /// Returns the living (pending or alive) actor named `name` in `ns`.
@@ -146,7 +148,25 @@ public:
 
   const std::map<object_id, actor_entry>& all() const noexcept { return actors_; }
 
+  /// Persistence. From `track_changes(true)` on, the directory notes the
+  /// actors it changed (or handed out through `find`), for the head to
+  /// write; `take_changed` returns them once.
+  void track_changes(bool on) noexcept { tracking_ = on; }
+  std::vector<object_id> take_changed();
+  /// Puts back an actor a restarted head loaded (its handles null; not a
+  /// change). A living one waits in `pending` for its instance to be
+  /// announced again, or for its death.
+  void restore(actor_entry e);
+
 private:
+  /// The entry, not counted as changed.
+  actor_entry* entry(const object_id& id);
+  void changed(const object_id& id) {
+    if (tracking_)
+      changed_.insert(id);
+  }
+  bool tracking_ = false;
+  std::set<object_id> changed_;
   std::map<object_id, actor_entry> actors_;
   std::map<std::pair<std::string, std::string>, object_id> names_; ///< (ns, name)
 };

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,9 +67,25 @@ struct control_store_state {
   std::string describe_json() const;
 };
 
+class head_records;
+
+/// How a control store lives through its head's death.
+struct control_store_options {
+  /// Head: where it writes its state and, restarted, finds it again (null:
+  /// nowhere; a head that dies loses the cluster).
+  std::shared_ptr<head_records> records;
+  /// How long a restarted head waits for what it restored to come back, and
+  /// a member for a head to come back at `head_host:head_port` (0: a member
+  /// stops at once).
+  std::chrono::seconds grace{60};
+  std::string head_host;
+  std::uint16_t head_port = 0;
+};
+
 /// Spawns the control store of `node`: the head's when `head` is null, else
 /// a member's that passes cluster state to the head's control store.
 control_store_actor spawn_control_store(caf::actor_system& sys, node_info node,
-                                        control_store_actor head = {});
+                                        control_store_actor head = {},
+                                        control_store_options opts = {});
 
 } // namespace troupe

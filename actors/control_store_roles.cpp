@@ -61,17 +61,24 @@ void forget_process(cs_ptr self, const caf::actor_addr& addr) {
 namespace {
 
 control_store_actor::behavior_type cs_fn(cs_ptr self, node_info node,
-                                         control_store_actor head) {
-  self->state.head_cs = std::move(head);
-  self->state.st.node = std::move(node);
-  return self->state.head() ? head_behavior(self) : member_behavior(self);
+                                         control_store_actor head,
+                                         control_store_options opts) {
+  auto& s = self->state;
+  s.head_cs = std::move(head);
+  s.st.node = std::move(node);
+  s.records = std::move(opts.records);
+  s.grace = opts.grace;
+  s.head_host = std::move(opts.head_host);
+  s.head_port = opts.head_port;
+  return s.head() ? head_behavior(self) : member_behavior(self);
 }
 
 } // namespace
 
 control_store_actor spawn_control_store(caf::actor_system& sys, node_info node,
-                                        control_store_actor head) {
-  return sys.spawn(cs_fn, std::move(node), std::move(head));
+                                        control_store_actor head,
+                                        control_store_options opts) {
+  return sys.spawn(cs_fn, std::move(node), std::move(head), std::move(opts));
 }
 
 } // namespace troupe

@@ -129,10 +129,21 @@ void node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
 
 /// A member node joins: it gets its id, the schedulers and the cluster
 /// scheduler learn of it, and every node of every other.
-node_info join(cs_ptr self, node_info n) {
+caf::result<node_info> join(cs_ptr self, node_info n) {
   auto& st = self->state.st;
+  if (n.node_id != 0 && !st.nodes.alive(n.node_id)) {
+    // A node given up (declared dead, its work failed over) or never known
+    // here does not come back under its id: it stops, as its processes'
+    // owners were told it died.
+    auto why = "node " + std::to_string(n.node_id) + " was "
+               + (st.nodes.all().count(n.node_id) ? "declared dead" : "never part of this cluster");
+    spdlog::warn("refused node {}:{} back: {}", n.host, n.port, why);
+    return caf::make_error(caf::sec::runtime_error, "refused: " + why);
+  }
   n.cluster = st.node.cluster;
   auto joined = st.nodes.add(std::move(n));
+  if (self->state.unconfirmed_nodes.erase(joined.node_id) > 0)
+    spdlog::warn("node {} is back after the head's restart", joined.node_id);
   self->state.node_of_cs[joined.control.address()] = joined.node_id;
   self->monitor(joined.control);
   spdlog::info("node {} joined from {}:{} with {}", joined.node_id, joined.host,
@@ -148,23 +159,32 @@ node_info join(cs_ptr self, node_info n) {
     if (other.alive && other.node_id != st.node.node_id &&
         other.node_id != joined.node_id)
       self->send(other.control, nodes_atom::value, all);
+  save(self, true); // before the reply: the node's id is the cluster's
   return joined;
 }
 
 hello_reply hello(cs_ptr self, job_spec spec) {
-  auto& st = self->state.st;
+  auto& s = self->state;
+  auto& st = s.st;
   if (spec.node_id == 0)
     spec.node_id = st.node.node_id;
-  auto id = st.nodes.add_job(spec);
+  // A driver that resumes after the head's restart keeps its job.
+  auto id = spec.job_id != 0 && st.nodes.resume_job(spec.job_id, spec.core)
+                ? spec.job_id
+                : st.nodes.add_job(spec);
+  s.unconfirmed_jobs.erase(id);
   if (spec.core && spec.node_id == st.node.node_id)
     self->monitor(spec.core);
   to_all_schedulers(self, hello_atom::value, spec.exe, spec.exe_hash, spec.core);
+  save(self, true); // before the reply: the job's id is the cluster's
   return hello_reply{id, st.node};
 }
 
 void actor_up(cs_ptr self, const object_id& id, const executor_actor& instance,
               std::uint64_t worker_id, const endpoint& address, const core_actor& core) {
   auto& s = self->state;
+  s.unconfirmed.erase(id);
+  s.orphans.erase(id);
   auto notice = s.st.actors.up(id, instance, worker_id, address, core);
   if (!notice) {
     // Built again after it was killed for good: that instance goes too.
@@ -217,42 +237,104 @@ void down(cs_ptr self, const caf::down_msg& dm) {
   process_gone(self, dm.source);
 }
 
-} // namespace
+/// An actor registers: a write its reply depends on.
+registration register_actor(cs_ptr self, const actor_record& rec) {
+  auto r = self->state.st.actors.add(rec);
+  if (r.accepted && !save(self, true))
+    return {false, {error_kind::head_unavailable, rec.class_name, "",
+                    "the head cannot write its state (" + self->state.records->describe()
+                      + ")"}};
+  return r;
+}
 
-control_store_actor::behavior_type head_behavior(cs_ptr self) {
+/// A process (driver or worker) registers under its owner id.
+void register_owner(cs_ptr self, const owner_entry& owner, std::uint64_t node_id) {
+  note_process(self, owner.core, node_id);
+  self->state.st.objects.add_owner(owner.owner_id, owner.core, node_id, owner.address);
+  if (node_id == self->state.st.node.node_id)
+    self->monitor(owner.core);
+  owner_back(self, owner.owner_id);
+  save(self);
+}
+
+/// A worker process ended: an actor it hosted died, as its exit says.
+void worker_exit(cs_ptr self, std::uint64_t worker_id, const process_exit& how) {
+  if (auto exit = self->state.st.actors.worker_exited(worker_id, how))
+    died(self, exit->id, exit->why, exit->restartable);
+  save(self);
+}
+
+/// A dying actor's worker never said how it ended.
+void finalize(cs_ptr self, const object_id& id) {
+  auto* e = self->state.st.actors.find(id);
+  if (e && e->phase == actor_phase::dying)
+    died(self, id, "its worker process became unreachable", true);
+  save(self);
+}
+
+/// The port the head listens on, known once it is published.
+void set_port(cs_ptr self, std::uint16_t port) {
+  auto& st = self->state.st;
+  st.node.port = port;
+  st.nodes.find(st.node.node_id)->port = port;
+  save(self);
+}
+
+/// The head's start: what a restarted head finds of the cluster, then
+/// itself as node 1.
+void start_head(cs_ptr self) {
   auto& st = self->state.st;
   st.node.control = control_store_actor{self};
+  restore_head(self);
   st.node = st.nodes.add(st.node); // the head is node 1
-  self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
+  save(self, true);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    down(self, dm);
+    save(self);
+  });
+}
+
+} // namespace
+
+void head_actor_died(cs_ptr self, const object_id& id, const std::string& why,
+                     bool restartable) {
+  died(self, id, why, restartable);
+}
+
+void head_node_gone(cs_ptr self, std::uint64_t node_id, const std::string& reason) {
+  node_gone(self, node_id, reason);
+}
+
+control_store_actor::behavior_type head_behavior(cs_ptr self) {
+  start_head(self);
   return {
-      [self](node_atom, std::uint16_t port) {
-        auto& st = self->state.st;
-        st.node.port = port;
-        st.nodes.find(st.node.node_id)->port = port;
-      },
+      [self](node_atom, std::uint16_t port) { set_port(self, port); },
       [self](node_atom) -> node_info { return self->state.st.node; },
-      [self](join_atom, node_info n) -> node_info { return join(self, std::move(n)); },
-      [self](nodes_atom) -> node_list { return self->state.st.nodes.list(); },
-      [self](hello_atom, job_spec spec) -> hello_reply {
-        return hello(self, std::move(spec));
+      [self](join_atom, node_info n) -> caf::result<node_info> {
+        return join(self, std::move(n));
       },
+      [self](nodes_atom) -> node_list { return self->state.st.nodes.list(); },
+      [self](hello_atom, job_spec spec) -> hello_reply { return hello(self, std::move(spec)); },
       [self](status_atom) -> std::string { return self->state.st.describe_json(); },
       [self](stop_atom) -> bool {
         stop_node(self);
         return true;
       },
       [self](register_atom, const actor_record& rec) -> registration {
-        return self->state.st.actors.add(rec);
+        return register_actor(self, rec);
       },
       [self](actor_up_atom, const object_id& id, const executor_actor& instance,
              std::uint64_t worker_id, const endpoint& address, const core_actor& core) {
         actor_up(self, id, instance, worker_id, address, core);
+        save(self);
       },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
         creation_failed(self, id, why);
+        save(self);
       },
       [self](built_atom, const object_id& id, std::uint64_t worker_id, std::uint32_t restarts) {
         creation_built(self, id, worker_id, restarts);
+        save(self);
       },
       [self](resolve_atom, const object_id& id, const owner_entry& caller) {
         if (auto n = self->state.st.actors.resolve(id, caller.owner_id))
@@ -260,6 +342,7 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
       },
       [self](kill_atom, const object_id& id, bool no_restart, const std::string& why) {
         kill_actor(self, id, no_restart, why);
+        save(self);
       },
       [self](lookup_atom, const std::string& name,
              const std::string& ns) -> actor_record {
@@ -267,26 +350,20 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
         return e ? e->rec : actor_record{};
       },
       [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
-        if (auto exit = self->state.st.actors.worker_exited(worker_id, how))
-          died(self, exit->id, exit->why, exit->restartable);
+        worker_exit(self, worker_id, how);
       },
-      [self](finalize_atom, const object_id& id) {
-        auto* e = self->state.st.actors.find(id);
-        if (e && e->phase == actor_phase::dying)
-          died(self, id, "its worker process became unreachable", true);
-      },
+      [self](finalize_atom, const object_id& id) { finalize(self, id); },
       [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
-        note_process(self, owner.core, node_id);
-        self->state.st.objects.add_owner(owner.owner_id, owner.core, node_id,
-                                         owner.address);
-        if (node_id == self->state.st.node.node_id)
-          self->monitor(owner.core);
+        register_owner(self, owner, node_id);
       },
       [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
         self->send(caller, owner_atom::value, self->state.st.objects.entry_of(owner_id));
       },
       [self](owner_atom) -> owner_list { return {self->state.st.objects.cores()}; },
-      [self](gone_atom, const caf::actor& who) { process_gone(self, who.address()); },
+      [self](gone_atom, const caf::actor& who) {
+        process_gone(self, who.address());
+        save(self);
+      },
       [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
       [self](object_atom, const object_location& loc) {
         self->state.st.objects.record_location(loc);
@@ -297,6 +374,8 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
       [](introduce_atom, const owner_list&) {
         // Reading the handles taught this node's middleman the routes.
       },
+      [self](tick_atom) { head_tick(self); },
+      [self](resume_atom, std::uint64_t node_id) { node_resumed(self, node_id); },
   };
 }
 

@@ -5,16 +5,18 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/control_store_roles.hpp"
+#include "actors/member_head_link.hpp"
 #include "lib/protocol/handles.hpp"
 
 namespace troupe {
 
 namespace {
 
-/// Passes a message about the cluster's state to the head.
+/// Passes a message about the cluster's state to the head (or keeps it
+/// while the head is gone).
 template <class... Ts>
-void to_head(cs_ptr self, const Ts&... xs) {
-  self->send(self->state.head_cs, xs...);
+void tell_head(cs_ptr self, const Ts&... xs) {
+  to_head(self, caf::make_message(xs...));
 }
 
 /// Watches a process of this node (a core actor or an actor instance) for
@@ -48,17 +50,40 @@ caf::result<node_info> join(cs_ptr self, const node_info& n) {
   return rp;
 }
 
+/// A driver says hello: passed on, and kept with its job id for a head
+/// that comes back.
+caf::result<hello_reply> hello(cs_ptr self, job_spec spec) {
+  watch(self, spec.core);
+  spec.node_id = self->state.st.node.node_id;
+  auto keep = [self, spec](const hello_reply& r) {
+    auto& kept = self->state.jobs[spec.core.address()] = spec;
+    kept.job_id = r.job_id;
+  };
+  return ask_head_then<hello_reply>(self, keep, hello_atom::value, spec);
+}
+
+/// An actor's instance is up here: watched, kept for a head that comes
+/// back, and announced.
+void actor_up(cs_ptr self, const object_id& id, const executor_actor& instance,
+              std::uint64_t worker_id, const endpoint& address, const core_actor& core) {
+  watch(self, instance);
+  if (instance)
+    self->state.instances[instance.address()] = {id, instance, worker_id, address, core};
+  tell_head(self, actor_up_atom::value, id, instance, worker_id, address, core);
+}
+
 void down(cs_ptr self, const caf::down_msg& dm) {
   auto& s = self->state;
   if (dm.source == s.head_cs.address()) {
-    spdlog::error("the head node is gone ({}): stopping this node",
-                  caf::to_string(dm.reason));
-    stop_node(self);
+    head_lost(self, caf::to_string(dm.reason));
     return;
   }
   forget_process(self, dm.source);
+  s.owners.erase(dm.source);
+  s.jobs.erase(dm.source);
+  s.instances.erase(dm.source);
   if (auto it = s.watched.find(dm.source); it != s.watched.end()) {
-    to_head(self, gone_atom::value, it->second);
+    tell_head(self, gone_atom::value, it->second);
     s.watched.erase(it);
   }
 }
@@ -68,80 +93,80 @@ void down(cs_ptr self, const caf::down_msg& dm) {
 control_store_actor::behavior_type member_behavior(cs_ptr self) {
   self->monitor(self->state.head_cs);
   self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
-  auto head = [self] { return self->state.head_cs; };
   return {
       [self](node_atom, std::uint16_t port) { self->state.st.node.port = port; },
       [self](node_atom) -> node_info { return self->state.st.node; },
       [self](join_atom, const node_info& n) -> caf::result<node_info> {
         return join(self, n);
       },
-      [self, head](nodes_atom) -> caf::result<node_list> {
-        return self->delegate(head(), nodes_atom::value);
+      [self](nodes_atom) -> caf::result<node_list> {
+        return ask_head<node_list>(self, nodes_atom::value);
       },
-      [self, head](hello_atom, job_spec spec) -> caf::result<hello_reply> {
-        watch(self, spec.core);
-        spec.node_id = self->state.st.node.node_id;
-        return self->delegate(head(), hello_atom::value, std::move(spec));
+      [self](hello_atom, job_spec spec) -> caf::result<hello_reply> {
+        return hello(self, std::move(spec));
       },
-      [self, head](status_atom) -> caf::result<std::string> {
-        return self->delegate(head(), status_atom::value);
+      [self](status_atom) -> caf::result<std::string> {
+        return ask_head<std::string>(self, status_atom::value);
       },
       [self](stop_atom) -> bool {
         stop_node(self);
         return true;
       },
-      [self, head](register_atom, const actor_record& rec) -> caf::result<registration> {
-        return self->delegate(head(), register_atom::value, rec);
+      [self](register_atom, const actor_record& rec) -> caf::result<registration> {
+        return ask_head<registration>(self, register_atom::value, rec);
       },
       [self](actor_up_atom, const object_id& id, const executor_actor& instance,
              std::uint64_t worker_id, const endpoint& address, const core_actor& core) {
-        watch(self, instance);
-        to_head(self, actor_up_atom::value, id, instance, worker_id, address, core);
+        actor_up(self, id, instance, worker_id, address, core);
       },
       [self](built_atom, const object_id& id, std::uint64_t worker_id, std::uint32_t restarts) {
-        to_head(self, built_atom::value, id, worker_id, restarts);
+        tell_head(self, built_atom::value, id, worker_id, restarts);
       },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
-        to_head(self, actor_fail_atom::value, id, why);
+        tell_head(self, actor_fail_atom::value, id, why);
       },
       [self](resolve_atom, const object_id& id, const owner_entry& caller) {
-        to_head(self, resolve_atom::value, id, caller);
+        tell_head(self, resolve_atom::value, id, caller);
       },
       [self](kill_atom, const object_id& id, bool no_restart, const std::string& why) {
-        to_head(self, kill_atom::value, id, no_restart, why);
+        tell_head(self, kill_atom::value, id, no_restart, why);
       },
-      [self, head](lookup_atom, const std::string& name,
-                   const std::string& ns) -> caf::result<actor_record> {
-        return self->delegate(head(), lookup_atom::value, name, ns);
+      [self](lookup_atom, const std::string& name,
+             const std::string& ns) -> caf::result<actor_record> {
+        return ask_head<actor_record>(self, lookup_atom::value, name, ns);
       },
       [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
-        to_head(self, worker_exit_atom::value, worker_id, how);
+        tell_head(self, worker_exit_atom::value, worker_id, how);
       },
       [](finalize_atom, const object_id&) {}, // only the head settles actors
       [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
         note_process(self, owner.core, node_id);
         watch(self, owner.core); // its non-detached actors die with it
-        to_head(self, register_atom::value, owner, node_id);
+        if (owner.core)
+          self->state.owners[owner.core.address()] = {owner, node_id};
+        tell_head(self, register_atom::value, owner, node_id);
       },
       [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
-        to_head(self, owner_atom::value, owner_id, caller);
+        tell_head(self, owner_atom::value, owner_id, caller);
       },
-      [self, head](owner_atom) -> caf::result<owner_list> {
-        return self->delegate(head(), owner_atom::value);
+      [self](owner_atom) -> caf::result<owner_list> {
+        return ask_head<owner_list>(self, owner_atom::value);
       },
       [](gone_atom, const caf::actor&) {
         // Only the head is told of processes gone.
       },
       [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
       [self](object_atom, const object_location& loc) {
-        to_head(self, object_atom::value, loc);
+        tell_head(self, object_atom::value, loc);
       },
-      [self, head](object_atom, const object_id& id) -> caf::result<object_locations> {
-        return self->delegate(head(), object_atom::value, id);
+      [self](object_atom, const object_id& id) -> caf::result<object_locations> {
+        return ask_head<object_locations>(self, object_atom::value, id);
       },
       [](introduce_atom, const owner_list&) {
         // Reading the handles taught this node's middleman the routes.
       },
+      [self](tick_atom) { member_tick(self); },
+      [](resume_atom, std::uint64_t) {}, // only the head takes nodes back
   };
 }
 

@@ -1,5 +1,7 @@
 #include "actors/node_daemon.hpp"
 
+#include "actors/head_records.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <memory>
@@ -113,6 +115,23 @@ public:
     return true;
   }
 
+  /// Opens the head's state store, when it keeps one: a restarted head
+  /// finds its cluster there. Failing to open it (another live head holds
+  /// it, Redis is unreachable) is failing to start.
+  bool open_state() {
+    if (!opts_.head_address.empty() || opts_.state.empty())
+      return true;
+    try {
+      records_ = std::make_shared<head_records>(open_state_store(opts_.state));
+      spdlog::info("head state in {}", records_->describe());
+      return true;
+    } catch (const std::exception& e) {
+      spdlog::error("cannot open the head's state store: {}", e.what());
+      store::shm_allocator::remove(segment_name_);
+      return false;
+    }
+  }
+
   /// Starts the actor system (after the signals are blocked: see
   /// `block_stop_signals`).
   void start_actor_system() {
@@ -139,6 +158,8 @@ public:
       return false;
     }
     head_ = *h;
+    head_host_ = head_host;
+    head_port_ = static_cast<std::uint16_t>(head_port);
     return true;
   }
 
@@ -160,7 +181,12 @@ public:
       info_.cluster = cluster_;
       info_.node_id = 1;
     }
-    cs_ = spawn_control_store(*sys_, info_, head_);
+    control_store_options cs_opts;
+    cs_opts.records = records_;
+    cs_opts.grace = std::chrono::seconds(opts_.head_grace_seconds);
+    cs_opts.head_host = head_host_;
+    cs_opts.head_port = head_port_;
+    cs_ = spawn_control_store(*sys_, info_, head_, std::move(cs_opts));
   }
 
   /// Publishes the control store on the node's port (the OS picks one for
@@ -298,6 +324,9 @@ private:
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::optional<caf::actor_system> sys_;
   control_store_actor head_; ///< none on the head node
+  std::string head_host_;     ///< where a member finds a head again
+  std::uint16_t head_port_ = 0;
+  std::shared_ptr<head_records> records_; ///< the head's state store, if any
   store_manager_actor manager_;
   local_scheduler_actor sched_;
   node_info info_;
@@ -349,6 +378,8 @@ node_options node_options_from_env() {
   o.ready_fd = std::stoi(env_or("TROUPE_READY_FD", "-1"));
   o.head_address = env_or("TROUPE_HEAD_ADDRESS", "");
   o.spill_dir = env_or("TROUPE_SPILL_DIR", "");
+  o.state = env_or("TROUPE_STATE", "");
+  o.head_grace_seconds = std::stoi(env_or("TROUPE_HEAD_GRACE", "60"));
   return o;
 }
 
@@ -358,9 +389,14 @@ int run_node(const node_options& in) {
   if (!session.empty())
     spdlog::info("cluster session logs in {}", session);
   // The steps, and why they come in this order: see node_daemon.
-  node_daemon node{with_defaults(in)};
+  auto opts = with_defaults(in);
+  if (opts.state == "session")
+    opts.state = (session.empty() ? std::string{"/tmp"} : session) + "/head-state";
+  node_daemon node{std::move(opts)};
   auto sigs = block_stop_signals();
   if (!node.create_store_segment())
+    return 2;
+  if (!node.open_state())
     return 2;
   node.start_actor_system();
   if (!node.connect_to_head())

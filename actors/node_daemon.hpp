@@ -20,6 +20,13 @@ struct node_options {
   int ready_fd = -1;             ///< write "PORT\n" here once listening
   std::string head_address;      ///< HOST:PORT of the head to join ("": be the head)
   std::string spill_dir; ///< where a full store spills ("": the session folder)
+  /// Head: where it keeps the cluster's state across its restarts: a
+  /// directory (SQLite), `redis://HOST:PORT/KEY`, "session" (a folder of
+  /// the session's), or "" (nowhere: an embedded cluster's head).
+  std::string state;
+  /// How long a member waits for its head to come back, and a restarted
+  /// head for its nodes, drivers and actors (0: a member stops at once).
+  int head_grace_seconds = 60;
 };
 
 /// Runs a node daemon until it is stopped (`stop` message, SIGTERM or SIGINT,

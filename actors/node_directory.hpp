@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,9 @@ struct job_record {
 /// order they joined (the head is 1), and its jobs (connected drivers).
 class node_directory {
 public:
-  /// Records a node that joins; returns it with its id.
+  /// Records a node that joins; returns it with its id. A node that names
+  /// an id it had before the head restarted (and that was not given up)
+  /// gets it back.
   node_info add(node_info n);
 
   /// Marks the node dead; returns false when it was dead or unknown.
@@ -62,7 +65,31 @@ public:
 
   const std::map<std::uint64_t, job_record>& jobs() const noexcept { return jobs_; }
 
+  /// Persistence (as actor_directory's): the nodes and jobs changed since
+  /// the last call, once. Off until `track_changes(true)`.
+  void track_changes(bool on) noexcept { tracking_ = on; }
+  std::vector<std::uint64_t> take_changed_nodes();
+  std::vector<std::uint64_t> take_changed_jobs();
+  /// Puts back what a restarted head loaded: nodes (alive ones wait to
+  /// rejoin), jobs (alive ones wait for their driver), the next job id.
+  void restore(const std::vector<node_info>& nodes, const std::vector<job_record>& jobs,
+               std::uint64_t next_job);
+  /// Attaches a resumed job (its driver reconnected) to its driver's core;
+  /// false when it is not a living job.
+  bool resume_job(std::uint64_t job_id, const core_actor& core);
+  std::uint64_t next_job() const noexcept { return next_job_; }
+
 private:
+  void changed_node(std::uint64_t id) {
+    if (tracking_)
+      changed_nodes_.insert(id);
+  }
+  void changed_job(std::uint64_t id) {
+    if (tracking_)
+      changed_jobs_.insert(id);
+  }
+  bool tracking_ = false;
+  std::set<std::uint64_t> changed_nodes_, changed_jobs_;
   std::map<std::uint64_t, node_info> nodes_;
   std::map<std::uint64_t, job_record> jobs_;
   std::uint64_t next_job_ = 1;

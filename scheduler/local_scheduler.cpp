@@ -33,6 +33,8 @@ struct actor_state {
     std::chrono::steady_clock::time_point at;
   };
   std::map<std::pair<std::uint64_t, caf::actor_addr>, forward> forwarded;
+  /// Placements that failed (the head restarting?), by request: tries so far.
+  std::map<std::pair<std::uint64_t, caf::actor_addr>, int> spill_retries;
   resource_report last_report;
   bool report_due = false;
   /// Jobs announced before the node message: workers can connect only once
@@ -171,6 +173,8 @@ void actor_io::spill(const lease_request& req) {
     .then(
       [self, req](const placement& p) {
         auto& s = self->state;
+        if (!s.spill_retries.empty())
+          s.spill_retries.erase({req.request_id, req.requester.address()});
         if (p.node_id == 0 && p.why.empty()) {
           // Its placement group is not placed yet: ask again in a while.
           self->delayed_send(self, std::chrono::milliseconds(100), lease_atom::value, req);
@@ -195,9 +199,18 @@ void actor_io::spill(const lease_request& req) {
         self->send(p.scheduler, lease_atom::value, placed);
       },
       [self, req](caf::error& e) {
-        self->state.io->deny(req.requester, req.request_id,
-                             "the cluster scheduler did not place task '" + req.task_name
-                               + "': " + self->system().render(e));
+        // The head may be restarting (its nodes wait for it for a minute):
+        // asked again every second for as long, then refused.
+        auto& s = self->state;
+        auto& tries = s.spill_retries[{req.request_id, req.requester.address()}];
+        if (++tries <= 60) {
+          self->delayed_send(self, std::chrono::seconds(1), lease_atom::value, req);
+          return;
+        }
+        s.spill_retries.erase({req.request_id, req.requester.address()});
+        s.io->deny(req.requester, req.request_id,
+                   "the cluster scheduler did not place task '" + req.task_name
+                     + "': " + self->system().render(e));
       });
 }
 
@@ -239,6 +252,14 @@ void start_job(self_ptr self, const std::string& exe, const std::string& hash,
 /// before start now.
 void set_node(self_ptr self, const node_info& node) {
   auto& s = self->state;
+  if (s.node_id != 0) {
+    // Again: the node rejoined a restarted head, whose cluster scheduler is
+    // a new one (the periodic reports run already).
+    s.cluster = node.cluster;
+    s.control = node.control;
+    report_soon(self);
+    return;
+  }
   s.host = node.host;
   s.port = node.port;
   s.control = node.control;

@@ -214,14 +214,20 @@ TEST_CASE("wrong argument types are refused at submission") {
   CHECK_THROWS_AS(troupe::task<int>("twice").remote(text), troupe::argument_type_error);
 }
 
-TEST_CASE("a value larger than the store fails with object_store_full and the cluster goes on") {
-  local_cluster cluster; // 64 MiB store
+TEST_CASE("with spilling off, a value larger than the store fails with object_store_full "
+          "and the cluster goes on") {
+  // No spill folder can be made under /proc: the store refuses what does not
+  // fit (with spilling on, such a value goes to disk: spilling.test.cpp).
+  auto opts = local_cluster::small(); // 64 MiB store
+  opts.spill_dir = "/proc/troupe-no-spill";
+  local_cluster cluster{opts};
   std::vector<double> too_big((80ULL << 20) / sizeof(double), 1.0);
   try {
     troupe::put(too_big);
     FAIL("no error");
   } catch (const troupe::object_store_full& e) {
     CHECK(std::string{e.what()}.find("bytes requested") != std::string::npos);
+    CHECK(std::string{e.what()}.find("spilling is off") != std::string::npos);
   }
   auto from_task = troupe::task(huge_array).remote(static_cast<long>(too_big.size()));
   CHECK_THROWS_AS(troupe::get(from_task, 30s), troupe::object_store_full);

@@ -60,6 +60,20 @@ void add_start(commands& c) {
   cmd->add_option("--spill-dir", start.spill_dir,
                   "folder where a full object store writes objects (default: one in the "
                   "session folder, removed when the node stops)");
+  auto* state_dir = cmd->add_option("--state-dir", start.state_dir,
+                                    "head: folder where it keeps the cluster's state "
+                                    "(SQLite); a head started again with it takes the "
+                                    "cluster back (default: one in the session folder)");
+  cmd->add_option("--state", start.state_url,
+                  "head: keep the cluster's state in Redis instead, redis://HOST:PORT/KEY")
+    ->excludes(state_dir)
+    ->needs(head_flag);
+  state_dir->needs(head_flag);
+  cmd->add_option("--head-grace-period", start.head_grace,
+                  "seconds a node waits for its head to come back, and a restarted head "
+                  "for its nodes (0: a node stops with its head)")
+    ->capture_default_str()
+    ->check(CLI::Range(0, 86400));
   cmd->add_option("--bind", start.bind, "address to listen on")->capture_default_str();
   cmd->add_flag("--block", start.block, "run the node in the foreground until it is stopped");
 }

@@ -30,6 +30,16 @@ namespace troupe::tools {
 
 namespace {
 
+/// The head's state store for the node daemon (TROUPE_STATE): a member
+/// keeps none; a head without a flag keeps one in its session folder.
+std::string state_of(const start_flags& f) {
+  if (!f.head)
+    return "";
+  if (!f.state_url.empty())
+    return f.state_url;
+  return f.state_dir.empty() ? "session" : f.state_dir;
+}
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -150,6 +160,8 @@ int start_background(const start_flags& f) {
       "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(f.object_store_memory),
       "TROUPE_HEAD_ADDRESS=" + f.address,
       "TROUPE_SPILL_DIR=" + f.spill_dir,
+      "TROUPE_STATE=" + state_of(f),
+      "TROUPE_HEAD_GRACE=" + std::to_string(f.head_grace),
       // A CLI run from inside a troupe program must not pass its settings on.
       "TROUPE_WORKER_EXE=",
       "TROUPE_EMBEDDED_NODE=",
@@ -199,6 +211,8 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
   opts.object_store_bytes = f.object_store_memory;
   opts.head_address = f.address;
   opts.spill_dir = f.spill_dir;
+  opts.state = state_of(f);
+  opts.head_grace_seconds = f.head_grace;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     throw std::runtime_error("cannot create a pipe");

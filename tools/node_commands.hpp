@@ -18,6 +18,9 @@ struct start_flags {
   std::string resources;               ///< `name=value,...`
   std::size_t object_store_memory = 0; ///< bytes; 0: 30% of RAM
   std::string spill_dir; ///< "": a folder of the session's
+  std::string state_dir; ///< head: where its state persists (SQLite)
+  std::string state_url; ///< head: redis://HOST:PORT/KEY instead
+  int head_grace = 60;   ///< seconds a head's absence is waited out
   std::string bind = "127.0.0.1";
   bool block = false; ///< run the node in this process
 };

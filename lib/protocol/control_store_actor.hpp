@@ -60,7 +60,30 @@ namespace troupe {
 /// When a member node stops answering (its connection drops, or the
 /// middleman's heartbeat times out), the head marks it dead, settles the
 /// actors it hosted, ends its drivers' jobs, and tells every owner
-/// `node_down(node, why)`. A member whose head is gone stops.
+/// `node_down(node, why)`.
+///
+/// Head restarts. A head with a state store (head_records.hpp) writes the
+/// nodes, jobs and actors there, and a restarted head loads them. A member
+/// whose head is gone keeps running what it has: it tells its processes the
+/// head's node is down (their tasks there are retried), keeps what it would
+/// send the head and the requests it would pass on, and tries to reach a
+/// head at the same address every second (`tick`). When one answers it joins
+/// again under its old id and tells it all it knows, then sends what it
+/// kept:
+///
+///     member -> new head : join(node_info with its id)
+///                        | register(owner_entry, node) per process
+///                        | hello(job_spec with its job id) per driver
+///                        | actor_up(...) per living actor instance
+///                        | resume(node id)  (that was all: the head's restored
+///                                            actors of that node it did not
+///                                            hear of died meanwhile)
+///     head, member -> self : tick   (head: write what changed, give up what
+///                                    did not come back within the grace
+///                                    period; member: try the head again)
+///
+/// A member whose head does not come back within the grace period (60 s by
+/// default) fails what waits with head_unavailable and stops.
 ///
 /// Actor states (the entry's `phase`; the head's actor_directory decides):
 ///
@@ -106,6 +129,8 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<gone_atom, caf::actor>,
   caf::reacts_to<nodes_atom, node_list>,
   caf::reacts_to<introduce_atom, owner_list>,
+  caf::reacts_to<tick_atom>,
+  caf::reacts_to<resume_atom, std::uint64_t>,
   caf::reacts_to<object_atom, object_location>,
   caf::replies_to<object_atom, object_id>::with<object_locations>>;
 

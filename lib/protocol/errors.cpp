@@ -26,6 +26,7 @@ const char* to_string(error_kind kind) noexcept {
     case error_kind::no_such_actor: return "no_such_actor";
     case error_kind::name_taken: return "name_taken";
     case error_kind::task_cancelled: return "task_cancelled";
+    case error_kind::head_unavailable: return "head_unavailable";
   }
   return "unknown";
 }

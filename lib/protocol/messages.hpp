@@ -86,12 +86,14 @@ struct job_spec {
   /// SHA-256 of the executable: a node whose file at `exe` differs (or is
   /// missing) fetches it from `core`. Empty for an embedded driver.
   std::string exe_hash;
+  /// A job that resumes after the head restarted: its id (0: a new job).
+  std::uint64_t job_id = 0;
 };
 
 template <class I>
 typename I::result_type inspect(I& f, job_spec& x) {
   return f(caf::meta::type_name("troupe.job_spec"), x.exe, x.pid, x.embedded,
-           x.core, x.node_id, x.exe_hash);
+           x.core, x.node_id, x.exe_hash, x.job_id);
 }
 
 /// What a client needs to know of its node, and the control store of each

@@ -62,7 +62,7 @@ process_status process_sample() {
   x.address = "127.0.0.1:40123";
   x.direct_peers = 3;
   x.tasks.push_back({9, "where", "running", 1, false, 2, "worker_crashed: gone"});
-  x.objects.push_back({"7.1", true, "ready", 8388608, 1});
+  x.objects.push_back({"7.1", true, "ready", 8388608, 1, "spilled", "/tmp/s/troupe-spill-40-7-1"});
   return x;
 }
 
@@ -121,8 +121,11 @@ TEST_CASE("a local scheduler's document keeps its keys and their order") {
 
 TEST_CASE("a store manager's document keeps its keys and their order") {
   check_reads_and_writes(R"({"segment":"/troupe-1","capacity":67108864,"free":1000,)"
-                         R"("objects":3,"bytes_in_use":500,"copies":1,"processes":4,"recoveries":2})",
-                         store_status{"/troupe-1", 67108864, 1000, 3, 500, 1, 4, 2});
+                         R"("objects":3,"bytes_in_use":500,"copies":1,"processes":4,"recoveries":2,)"
+                         R"("spilled_objects":5,"spilled_bytes":6000,"fallback_objects":1,)"
+                         R"("fallback_bytes":900000,"spill_dir":"/tmp/s/spill-troupe-1"})",
+                         store_status{"/troupe-1", 67108864, 1000, 3, 500, 1, 4, 2, 5, 6000, 1,
+                                      900000, "/tmp/s/spill-troupe-1"});
 }
 
 TEST_CASE("a process's document keeps its keys and their order") {
@@ -131,7 +134,8 @@ TEST_CASE("a process's document keeps its keys and their order") {
       R"("address":"127.0.0.1:40123","direct_peers":3,)"
       R"("tasks":[{"id":9,"name":"where","state":"running","node":1,"actor":false,)"
       R"("attempt":2,"last_failure":"worker_crashed: gone"}],)"
-      R"("objects":[{"id":"7.1","owned":true,"state":"ready","size":8388608,"node":1}]})",
+      R"("objects":[{"id":"7.1","owned":true,"state":"ready","size":8388608,"node":1,)"
+      R"("where":"spilled","file":"/tmp/s/troupe-spill-40-7-1"}]})",
       process_sample());
 }
 

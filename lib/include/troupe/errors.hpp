@@ -26,6 +26,7 @@ enum class error_kind : std::uint8_t {
   no_such_actor,        ///< no actor has that name
   name_taken,           ///< another actor has that name already
   task_cancelled,       ///< `troupe::cancel` stopped the task or call
+  head_unavailable,     ///< the cluster's head is gone and did not come back in time
 };
 
 /// Returns the kind's name, e.g. `"task_failed"`.

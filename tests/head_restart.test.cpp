@@ -1,0 +1,192 @@
+// A head that survives its own death: SIGKILLed while a workload runs on a
+// three-node cluster and started again on the same port with the same state
+// (SQLite in a folder, or a real redis-server), it takes its nodes back,
+// the workload finishes with every result correct, and a detached named
+// actor made before is found again with its state.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "lib/common/ask.hpp"
+#include "lib/core/client.hpp"
+#include "lib/protocol/status.hpp"
+#include "tests/process_helpers.hpp"
+#include "tests/rendezvous.hpp"
+#include "troupe/troupe.hpp"
+
+using namespace std::chrono_literals;
+using troupe::test::child_process;
+
+namespace {
+
+/// A detached actor's state that must outlive the head.
+class ledger_book {
+public:
+  std::int64_t add(std::int64_t x) { return total_ += x; }
+  std::int64_t total() const { return total_; }
+
+private:
+  std::int64_t total_ = 0;
+};
+
+std::unique_ptr<ledger_book> make_ledger_book() {
+  return std::make_unique<ledger_book>();
+}
+TROUPE_REMOTE(make_ledger_book);
+TROUPE_REMOTE(&ledger_book::add);
+TROUPE_REMOTE(&ledger_book::total);
+
+/// A task of the workload: long enough that the head dies while many run.
+std::int64_t square_slowly(std::int64_t x) {
+  std::this_thread::sleep_for(100ms);
+  return x * x;
+}
+TROUPE_REMOTE(square_slowly);
+
+/// A loopback port nobody listens on now (the head must come back on it).
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::vector<std::string> head_env(std::uint16_t port, const std::string& state) {
+  return {"TROUPE_ROLE=node", "TROUPE_NUM_CPUS=1", "TROUPE_PORT=" + std::to_string(port),
+          "TROUPE_STATE=" + state, "TROUPE_HEAD_GRACE=60",
+          "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(64 << 20)};
+}
+
+std::vector<std::string> member_env(const std::string& head) {
+  return {"TROUPE_ROLE=node", "TROUPE_NUM_CPUS=2", "TROUPE_RESOURCES=member=2",
+          "TROUPE_HEAD_ADDRESS=" + head, "TROUPE_HEAD_GRACE=60",
+          "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(64 << 20)};
+}
+
+/// The head's view of the cluster, asked through the driver's node.
+troupe::control_store_status cluster_view() {
+  auto& c = troupe::detail::client::get();
+  auto text = troupe::detail::ask<std::string>(c.system(), c.control_store(), 30s,
+                                               "the control store did not answer",
+                                               troupe::status_atom::value);
+  return troupe::from_json_text<troupe::control_store_status>(text);
+}
+
+std::size_t alive_nodes() {
+  std::size_t n = 0;
+  for (auto& node : cluster_view().nodes)
+    n += node.alive;
+  return n;
+}
+
+/// The scenario, for a head keeping its state in `state`.
+void survive_head_restart(const std::string& state) {
+  auto port = free_port();
+  auto address = "127.0.0.1:" + std::to_string(port);
+  auto head = std::make_unique<child_process>(head_env(port, state));
+  REQUIRE_MESSAGE(!head->ready_line().empty(), "the head did not start");
+  child_process second{member_env(address)};
+  REQUIRE_MESSAGE(!second.ready_line().empty(), "node 2 did not join");
+  child_process third{member_env(address)};
+  auto third_port = third.ready_line();
+  REQUIRE_MESSAGE(!third_port.empty(), "node 3 did not join");
+  // The driver runs on a member: it lives through the head's death.
+  troupe::init({.address = "127.0.0.1:" + third_port});
+  troupe::actor_options o;
+  o.name = "ledger";
+  o.detached = true;
+  o.resources = {{"member", 1}};
+  auto ledger = troupe::actor(make_ledger_book, o).remote();
+  CHECK(troupe::get(ledger.task(&ledger_book::add).remote(40), 30s) == 40);
+  troupe::task_options on_members;
+  on_members.resources = {{"member", 0.1}};
+  std::vector<troupe::object_ref<std::int64_t>> results;
+  for (std::int64_t i = 0; i < 60; ++i)
+    results.push_back(troupe::task(square_slowly, on_members).remote(i));
+
+  REQUIRE(::kill(head->pid(), SIGKILL) == 0);
+  REQUIRE(troupe::test::gone_within(head->pid(), 10s));
+  head.reset();
+  // Submitted while the head is gone: it waits, or runs on its node.
+  results.push_back(troupe::task(square_slowly, on_members).remote(60));
+  head = std::make_unique<child_process>(head_env(port, state));
+  REQUIRE_MESSAGE(!head->ready_line().empty(), "the head did not start again");
+
+  for (std::int64_t i = 0; i <= 60; ++i) {
+    CAPTURE(i);
+    CHECK(troupe::get(results[static_cast<std::size_t>(i)], 120s) == i * i);
+  }
+  CHECK(troupe::test::eventually([] { return alive_nodes() == 3; }, 30s));
+  auto found = troupe::get_actor<ledger_book>("ledger");
+  CHECK(found.id() == ledger.id());
+  CHECK(troupe::get(found.task(&ledger_book::add).remote(2), 30s) == 42);
+  // New work after the restart, on every node the head took back.
+  CHECK(troupe::get(troupe::task(square_slowly).remote(std::int64_t{7}), 60s) == 49);
+  troupe::kill(found);
+  troupe::shutdown();
+}
+
+/// Whether something listens on loopback port `port`.
+bool listening(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// A real redis-server on a free loopback port, stopped at the end.
+struct redis_server {
+  std::uint16_t port = free_port();
+  std::filesystem::path dir = std::filesystem::temp_directory_path()
+                              / ("troupe_redis_" + std::to_string(::getpid()));
+  int pid = -1;
+  redis_server() {
+    std::filesystem::create_directories(dir);
+    pid = troupe::detail::spawn_process(
+      "/usr/bin/redis-server",
+      {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+       "--appendonly", "yes", "--appendfsync", "always", "--dir", dir.string(),
+       "--loglevel", "warning"},
+      {});
+    REQUIRE_MESSAGE(troupe::test::eventually([&] { return listening(port); }, 10s),
+                    "redis-server did not listen on port " << port);
+  }
+  ~redis_server() {
+    ::kill(pid, SIGTERM);
+    troupe::detail::wait_child(pid, 5000);
+    std::filesystem::remove_all(dir);
+  }
+};
+
+} // namespace
+
+TEST_CASE("a SIGKILLed head started again from its state folder takes its cluster back") {
+  auto dir = std::filesystem::temp_directory_path()
+             / ("troupe_head_state_" + std::to_string(::getpid()));
+  survive_head_restart(dir.string());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the same with the head's state in Redis") {
+  redis_server redis;
+  survive_head_restart("redis://127.0.0.1:" + std::to_string(redis.port) + "/troupe-test");
+}
