@@ -72,9 +72,9 @@ std::vector<std::string> head_env(std::uint16_t port, const std::string& state) 
           "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(64 << 20)};
 }
 
-std::vector<std::string> member_env(const std::string& head) {
+std::vector<std::string> member_env(const std::string& head, int grace = 60) {
   return {"TROUPE_ROLE=node", "TROUPE_NUM_CPUS=2", "TROUPE_RESOURCES=member=2",
-          "TROUPE_HEAD_ADDRESS=" + head, "TROUPE_HEAD_GRACE=60",
+          "TROUPE_HEAD_ADDRESS=" + head, "TROUPE_HEAD_GRACE=" + std::to_string(grace),
           "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(64 << 20)};
 }
 
@@ -184,6 +184,31 @@ TEST_CASE("a SIGKILLed head started again from its state folder takes its cluste
              / ("troupe_head_state_" + std::to_string(::getpid()));
   survive_head_restart(dir.string());
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a node whose head does not come back within the grace period fails what "
+          "waits with head_unavailable and stops") {
+  auto port = free_port();
+  auto address = "127.0.0.1:" + std::to_string(port);
+  auto head = std::make_unique<child_process>(head_env(port, ""));
+  REQUIRE_MESSAGE(!head->ready_line().empty(), "the head did not start");
+  child_process member{member_env(address, 2)};
+  auto member_port = member.ready_line();
+  REQUIRE_MESSAGE(!member_port.empty(), "the member did not join");
+  troupe::init({.address = "127.0.0.1:" + member_port});
+  REQUIRE(::kill(head->pid(), SIGKILL) == 0);
+  REQUIRE(troupe::test::gone_within(head->pid(), 10s));
+  auto lost_at = std::chrono::steady_clock::now();
+  try {
+    troupe::get_actor<ledger_book>("nobody"); // asks the head, through the member
+    FAIL("a lookup succeeded without a head");
+  } catch (const troupe::error& e) {
+    INFO(e.what());
+    CHECK(e.kind() == troupe::error_kind::head_unavailable);
+  }
+  CHECK(std::chrono::steady_clock::now() - lost_at >= 1s); // it waited for the head
+  CHECK(troupe::test::gone_within(member.pid(), 20s));
+  troupe::shutdown();
 }
 
 TEST_CASE("the same with the head's state in Redis") {

@@ -38,14 +38,20 @@ caf::expected<Result> try_ask(caf::actor_system& sys, const Handle& dest,
 }
 
 /// Like `try_ask`, but returns the reply or throws a `troupe::error` (of
-/// kind `runtime`) whose message is `what` (e.g. "the control store did not
+/// kind `runtime`, or `head_unavailable` when a node gave up waiting for
+/// its head) whose message is `what` (e.g. "the control store did not
 /// answer"), a colon, and CAF's error as `sys.render` writes it.
 template <class Result, class Handle, class... Ts>
 Result ask(caf::actor_system& sys, const Handle& dest, std::chrono::milliseconds timeout,
            const std::string& what, Ts&&... xs) {
   auto r = try_ask<Result>(sys, dest, timeout, std::forward<Ts>(xs)...);
-  if (!r)
-    throw error(error_kind::runtime, what + ": " + sys.render(r.error()));
+  if (!r) {
+    auto text = sys.render(r.error());
+    auto kind = text.find("head_unavailable") != std::string::npos
+                    ? error_kind::head_unavailable
+                    : error_kind::runtime;
+    throw error(kind, what + ": " + text);
+  }
   return std::move(*r);
 }
 

@@ -3,10 +3,14 @@
 # each a node daemon of its own on a loopback port, and the matching stop.
 #
 # Usage: samples/cluster/local_cluster.sh up [NODES] [CPUS_PER_NODE] [BUILD_DIR]
+#        samples/cluster/local_cluster.sh restart-head [BUILD_DIR]
 #        samples/cluster/local_cluster.sh down [BUILD_DIR]
 # Node i gets the extra resources in $TROUPE_NODE<i>_RESOURCES, e.g.
 #   TROUPE_NODE2_RESOURCES=GPU=1 samples/cluster/local_cluster.sh up 3
-# Programs connect with TROUPE_ADDRESS=<the printed address>.
+# Programs connect with TROUPE_ADDRESS=<the printed address>. The head keeps
+# its state in $TROUPE_STATE_DIR (default /tmp/troupe-UID/local-cluster):
+# restart-head kills it with SIGKILL and starts it again on its port, and
+# the nodes and programs go on (README, "Persistence and restarts").
 set -euo pipefail
 cmd=${1:-}
 case "$cmd" in
@@ -15,25 +19,45 @@ case "$cmd" in
     cpus=${3:-2}
     build=${4:-build}
     ;;
-  down)
+  down | restart-head)
     build=${2:-build}
     ;;
   *)
-    sed -n '2,10p' "$0" >&2
+    sed -n '2,14p' "$0" >&2
     exit 2
     ;;
 esac
 troupe=${TROUPE:-$build/tools/troupe}
 [ -x "$troupe" ] || { echo "no troupe executable at $troupe (build first: ./dev build)" >&2; exit 2; }
 
+resources_of() { local var="TROUPE_NODE$1_RESOURCES"; echo "${!var:-}"; }
+state=${TROUPE_STATE_DIR:-/tmp/troupe-$(id -u)/local-cluster}
+head_file=$state/head # "PID HOST:PORT CPUS" of the head started here
 if [ "$cmd" = down ]; then
-  exec "$troupe" stop
+  "$troupe" stop
+  rm -rf "$state"
+  exit 0
 fi
 
-resources_of() { local var="TROUPE_NODE$1_RESOURCES"; echo "${!var:-}"; }
-out=$("$troupe" start --head --num-cpus "$cpus" --resources "$(resources_of 1)")
+if [ "$cmd" = restart-head ]; then
+  read -r pid addr cpus <"$head_file"
+  kill -9 "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  out=$("$troupe" start --head --port "${addr##*:}" --num-cpus "$cpus" \
+          --resources "$(resources_of 1)" --state-dir "$state")
+  pid=$(grep -o 'node pid [0-9]*' <<<"$out" | grep -o '[0-9]*$')
+  echo "$pid $addr $cpus" >"$head_file"
+  echo "head restarted at $addr (pid $pid) from $state"
+  exit 0
+fi
+
+rm -rf "$state"
+mkdir -p "$state"
+out=$("$troupe" start --head --num-cpus "$cpus" --resources "$(resources_of 1)" \
+        --state-dir "$state")
 addr=$(grep -o '[0-9.]*:[0-9]*' <<<"$out" | head -n1)
 [ -n "$addr" ] || { echo "$out" >&2; exit 1; }
+echo "$(grep -o 'node pid [0-9]*' <<<"$out" | grep -o '[0-9]*$') $addr $cpus" >"$head_file"
 echo "head (node 1) at $addr"
 for ((i = 2; i <= nodes; i++)); do
   # One at a time: node ids follow the order of joining.
