@@ -24,17 +24,9 @@ namespace {
 
 constexpr std::size_t mib = 1024 * 1024;
 
-/// A folder of the test's own, removed with what it holds.
-struct folder {
-  std::string path = (std::filesystem::temp_directory_path()
-                      / ("troupe_fallback_test_" + std::to_string(::getpid())))
-                       .string();
-  folder() { std::filesystem::create_directories(path); }
-  ~folder() { std::filesystem::remove_all(path); }
-  std::size_t files() const {
-    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path),
-                                                  std::filesystem::directory_iterator{}));
-  }
+/// A folder of the test's own.
+struct folder : temp_folder {
+  folder() : temp_folder("troupe_fallback_test_") {}
 };
 
 std::vector<std::byte> pattern(std::size_t n, std::uint32_t tag) {

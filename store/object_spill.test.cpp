@@ -22,17 +22,9 @@ namespace {
 
 constexpr std::size_t mib = 1024 * 1024;
 
-/// A spill folder of the test's own, removed with what it holds.
-struct spill_folder {
-  std::string path = (std::filesystem::temp_directory_path()
-                      / ("troupe_spill_test_" + std::to_string(::getpid())))
-                       .string();
-  spill_folder() { std::filesystem::create_directories(path); }
-  ~spill_folder() { std::filesystem::remove_all(path); }
-  std::size_t files() const {
-    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path),
-                                                  std::filesystem::directory_iterator{}));
-  }
+/// A folder of the test's own.
+struct spill_folder : temp_folder {
+  spill_folder() : temp_folder("troupe_spill_test_") {}
 };
 
 void fill(std::byte* p, std::size_t n, std::uint32_t tag) {

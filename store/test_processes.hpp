@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <functional>
+#include <iterator>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -23,6 +25,23 @@ struct segment_guard {
   explicit segment_guard(const std::string& prefix)
     : name(prefix + std::to_string(::getpid())) {}
   ~segment_guard() { shm_allocator::remove(name); }
+};
+
+/// A folder of the test process's own (spill files, fallback files),
+/// removed with what it holds.
+struct temp_folder {
+  std::string path;
+  explicit temp_folder(const std::string& prefix)
+    : path((std::filesystem::temp_directory_path()
+            / (prefix + std::to_string(::getpid())))
+             .string()) {
+    std::filesystem::create_directories(path);
+  }
+  ~temp_folder() { std::filesystem::remove_all(path); }
+  std::size_t files() const {
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path),
+                                                  std::filesystem::directory_iterator{}));
+  }
 };
 
 /// Runs `body` in a forked child, which exits with its result (99 on an
