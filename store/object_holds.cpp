@@ -17,11 +17,11 @@ object_store::~object_store() {
   try {
     std::lock_guard guard{st.mtx};
     store_lock lock{*st.control, st.recover};
-    for (auto& [offset, n] : st.reads)
-      if (auto* h = live_header(offset))
+    for (auto& [offset, e] : st.held)
+      if (auto* h = live_header(offset); h && e.reads > 0)
         h->unread_by(st.slot);
-    for (auto& [offset, n] : st.pins)
-      if (auto* h = live_header(offset)) {
+    for (auto& [offset, e] : st.held)
+      if (auto* h = live_header(offset); h && e.pins > 0) {
         h->drop(st.slot);
         if (!h->held())
           free_locked(*h);
@@ -38,26 +38,26 @@ object_store::~object_store() {
 void object_store::pin(std::uint64_t offset) {
   auto& st = *state_;
   std::lock_guard guard{st.mtx};
-  auto it = st.pins.find(offset);
-  if (it != st.pins.end()) {
-    ++it->second; // held already: the count is this process's business
+  auto it = st.held.find(offset);
+  if (it != st.held.end() && it->second.pins > 0) {
+    ++it->second.pins; // held already: the count is this process's business
     return;
   }
   {
     store_lock lock{*st.control, st.recover};
     checked_header(offset).hold(st.slot);
   }
-  st.pins.emplace(offset, 1);
+  st.held[offset].pins = 1;
 }
 
 namespace {
 
-/// A store's pin count of the object at `offset`, from its map `pins`.
-/// Throws `std::logic_error` naming `what` when it holds none.
-auto own_pins(std::unordered_map<std::uint64_t, std::uint32_t>& pins, std::uint64_t offset,
-              const char* what) {
-  auto it = pins.find(offset);
-  if (it == pins.end())
+/// A store's holds of the object at `offset`, from its map `held`, with at
+/// least one pin. Throws `std::logic_error` naming `what` when it has none.
+template <class Map>
+auto own_pins(Map& held, std::uint64_t offset, const char* what) {
+  auto it = held.find(offset);
+  if (it == held.end() || it->second.pins == 0)
     throw std::logic_error(std::string{"cannot "} + what + " the object at "
                            + format_offset(offset) + ": this process holds no pin of it");
   return it;
@@ -68,14 +68,13 @@ auto own_pins(std::unordered_map<std::uint64_t, std::uint32_t>& pins, std::uint6
 bool object_store::unpin(std::uint64_t offset, freed_object* freed) {
   auto& st = *state_;
   std::lock_guard guard{st.mtx};
-  auto it = own_pins(st.pins, offset, "unpin");
-  if (--it->second > 0)
+  auto it = own_pins(st.held, offset, "unpin");
+  if (--it->second.pins > 0)
     return false;
-  st.pins.erase(it);
-  if (auto r = st.reads.find(offset); r != st.reads.end() && r->second == 0)
-    st.reads.erase(r); // kept at 0 while pinned (read)
-  if (st.reads.count(offset) == 0)
+  if (it->second.reads == 0) {
+    st.held.erase(it);
     unmap_disk_data(offset);
+  }
   store_lock lock{*st.control, st.recover};
   auto* h = live_header(offset);
   if (h == nullptr)
@@ -88,16 +87,17 @@ bool object_store::unpin(std::uint64_t offset, freed_object* freed) {
 void object_store::hand_over(std::uint64_t offset) {
   auto& st = *state_;
   std::lock_guard guard{st.mtx};
-  auto it = own_pins(st.pins, offset, "hand over");
+  auto it = own_pins(st.held, offset, "hand over");
   store_lock lock{*st.control, st.recover};
   auto& h = checked_header(offset);
   ++h.transit;
   h.transit_from = st.slot + 1;
-  if (--it->second == 0) {
-    st.pins.erase(it);
+  if (--it->second.pins == 0) {
     h.drop(st.slot);
-    if (st.reads.count(offset) == 0)
+    if (it->second.reads == 0) {
+      st.held.erase(it);
       unmap_disk_data(offset);
+    }
   }
 }
 
@@ -113,7 +113,7 @@ bool object_store::adopt(std::uint64_t offset, const troupe::object_id& id) {
       h->transit_from = 0;
     h->hold(st.slot);
   }
-  ++st.pins[offset];
+  ++st.held[offset].pins;
   return true;
 }
 
@@ -267,8 +267,8 @@ void object_store::recover() {
 std::uint32_t object_store::pins(std::uint64_t offset) const {
   auto& st = *state_;
   std::lock_guard guard{st.mtx};
-  auto it = st.pins.find(offset);
-  std::uint32_t own = it == st.pins.end() ? 0 : it->second;
+  auto it = st.held.find(offset);
+  std::uint32_t own = it == st.held.end() ? 0 : it->second.pins;
   store_lock lock{*st.control, st.recover};
   auto& h = checked_header(offset);
   auto others = h.holder_count() - (h.holds(st.slot) ? 1 : 0);

@@ -200,10 +200,10 @@ readable object_store::read(std::uint64_t offset) {
   std::unique_lock guard{st.mtx};
   // An entry stays at 0 reads until this process's last pin goes: a get
   // allocates nothing.
-  auto& reads = st.reads[offset];
-  if (reads > 0) {
-    ++reads; // read already: the data stays
-    return view(offset);
+  auto& e = st.held[offset];
+  if (e.reads > 0) {
+    ++e.reads; // read already: the data stays
+    return view_of(offset, checked_header(offset), e.verified);
   }
   {
     // The common case takes no lock: the bit set, then the state looked at
@@ -212,8 +212,9 @@ readable object_store::read(std::uint64_t offset) {
     auto& h = checked_header(offset);
     h.read_by(st.slot);
     if (h.state.load() == state_sealed) {
-      reads = 1;
-      return view(offset);
+      auto r = view_of(offset, h, e.verified);
+      e.reads = 1;
+      return r;
     }
     h.unread_by(st.slot);
   }
@@ -227,8 +228,10 @@ readable object_store::read(std::uint64_t offset) {
       seen = h->state.load(std::memory_order_relaxed);
       if (seen == state_sealed) {
         h->read_by(st.slot);
-        st.reads[offset] = 1;
-        return view(offset);
+        auto& held = st.held[offset];
+        auto r = view_of(offset, *h, held.verified);
+        held.reads = 1;
+        return r;
       }
       if (seen == state_spilled) {
         auto align = h->data_size >= page_aligned_from ? page_size : data_alignment;
@@ -257,8 +260,10 @@ readable object_store::read(std::uint64_t offset) {
       continue;
     }
     if (restore(offset, *h)) {
-      st.reads[offset] = 1;
-      return view(offset);
+      auto& held = st.held[offset];
+      auto r = view_of(offset, *h, held.verified);
+      held.reads = 1;
+      return r;
     }
   }
 }
@@ -296,19 +301,18 @@ bool object_store::restore(std::uint64_t offset, header& h) {
 bool object_store::end_read(std::uint64_t offset, freed_object* freed) {
   auto& st = *state_;
   std::lock_guard guard{st.mtx};
-  auto it = st.reads.find(offset);
-  if (it == st.reads.end() || it->second == 0)
+  auto it = st.held.find(offset);
+  if (it == st.held.end() || it->second.reads == 0)
     throw std::logic_error("cannot end a read of the object at " + format_offset(offset)
                            + ": this process is not reading it");
-  if (--it->second > 0)
+  if (--it->second.reads > 0)
     return false;
-  auto* h = live_header(offset);
-  if (h == nullptr)
-    return false;
+  // Read: live and whole (a read holds it), no need to check it again.
+  auto* h = reinterpret_cast<header*>(alloc_.base() + offset);
   h->unread_by(st.slot); // no lock: see read
-  if (st.pins.count(offset) != 0)
+  if (it->second.pins > 0)
     return false; // pinned here too: not freed now (the common case: no lock)
-  st.reads.erase(it);
+  st.held.erase(it);
   unmap_disk_data(offset);
   store_lock lock{*st.control, st.recover};
   return !h->held() && free_locked(*h, freed);

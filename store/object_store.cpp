@@ -175,7 +175,7 @@ writable object_store::allocate_object(const troupe::object_id& id,
     h->magic.store(header_magic, std::memory_order_release);
     ++st.control->live_objects;
     st.control->bytes_in_use += total;
-    st.pins[offset] = 1;
+    st.held[offset] = {1, 0, false};
   }
   if (on_disk)
     return {offset, nullptr, data_size};
@@ -250,18 +250,23 @@ bool object_store::sealed(std::uint64_t offset) const {
   return h.state.load(std::memory_order_acquire) == state_sealed;
 }
 readable object_store::view(std::uint64_t offset) const {
-  auto& h = checked_header(offset);
+  bool verified = false;
+  return view_of(offset, checked_header(offset), verified);
+}
+
+readable object_store::view_of(std::uint64_t offset, header& h, bool& verified) const {
   if (h.state.load(std::memory_order_acquire) != state_sealed)
     throw std::invalid_argument("object at " + format_offset(offset)
                                 + " is not sealed");
-  // Verifying costs little next to a read and turns corrupt metadata into
-  // an error rather than a wild read.
-  flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(
-                                   h.meta()),
-                                 h.meta_size);
-  if (!fb::Verifyobject_metaBuffer(verifier))
-    throw std::invalid_argument("object at " + format_offset(offset)
-                                + " has corrupt metadata");
+  // Verified once per reader: it turns corrupt metadata into an error
+  // rather than a wild read, and sealed metadata never changes.
+  if (!verified) {
+    flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(h.meta()),
+                                   h.meta_size);
+    if (!fb::Verifyobject_metaBuffer(verifier))
+      throw std::invalid_argument("object at " + format_offset(offset)
+                                  + " has corrupt metadata");
+  }
   auto* meta = fb::Getobject_meta(h.meta());
   // The verifier checks structure, not values: an unknown encoding is
   // caught here.
@@ -273,6 +278,7 @@ readable object_store::view(std::uint64_t offset) const {
   if (h.data_block != 0 && (h.data_block > cap || h.data_size > cap - h.data_block))
     throw std::invalid_argument("object at " + format_offset(offset)
                                 + " has its data outside the store");
+  verified = true;
   troupe::object_id id{meta->id()->owner(), meta->id()->seq()};
   std::string_view type_name;
   if (auto* s = meta->type_name())

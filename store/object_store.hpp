@@ -250,6 +250,9 @@ private:
   struct state;
 
   header& checked_header(std::uint64_t offset) const;
+  /// `view` of the sealed object `h` at `offset`; checks its metadata
+  /// unless `verified` says this process did (then sets it).
+  readable view_of(std::uint64_t offset, header& h, bool& verified) const;
   header* live_header(std::uint64_t offset) const;
   /// `create` without preparing the data's pages for the writer.
   /// `on_disk`: only the header, marked external (create_on_disk).
