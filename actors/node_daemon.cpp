@@ -23,6 +23,7 @@
 #include "actors/control_store.hpp"
 #include "scheduler/cluster_scheduler.hpp"
 #include "lib/common/config.hpp"
+#include "lib/common/port_users.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "scheduler/resources.hpp"
 #include "store/store_manager.hpp"
@@ -194,8 +195,10 @@ public:
   bool publish() {
     auto port = sys_->middleman().publish(cs_, opts_.port, opts_.bind.c_str(), true);
     if (!port) {
-      spdlog::error("cannot listen on {}:{}: {}", opts_.bind, opts_.port,
-                    sys_->render(port.error()));
+      auto users = opts_.port != 0 ? detail::port_users(opts_.port) : std::string{};
+      spdlog::error("cannot listen on {}:{}: {}{}", opts_.bind, opts_.port,
+                    sys_->render(port.error()),
+                    users.empty() ? "" : " (the port is held by " + users + ")");
       abort_start();
       return false;
     }

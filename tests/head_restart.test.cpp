@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,18 +53,31 @@ std::int64_t square_slowly(std::int64_t x) {
 }
 TROUPE_REMOTE(square_slowly);
 
-/// A loopback port nobody listens on now (the head must come back on it).
+/// A loopback port nobody uses now, below the kernel's ephemeral range
+/// (32768-60999 here): the head must come back on it after its death, and a
+/// port from that range may meanwhile be handed to any process that binds port
+/// 0 or connects out (in CI, one did). The seed is printed for a rerun.
 std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  static std::mt19937 pick{[] {
+    auto seed = std::random_device{}();
+    MESSAGE("port seed " << seed);
+    return seed;
+  }()};
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto port = static_cast<std::uint16_t>(std::uniform_int_distribution<int>{20000, 32000}(pick));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free)
+      return port;
+  }
+  FAIL("no free loopback port in 20000-32000");
+  return 0;
 }
 
 std::vector<std::string> head_env(std::uint16_t port, const std::string& state) {
