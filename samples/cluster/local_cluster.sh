@@ -10,7 +10,10 @@
 # Programs connect with TROUPE_ADDRESS=<the printed address>. The head keeps
 # its state in $TROUPE_STATE_DIR (default /tmp/troupe-UID/local-cluster):
 # restart-head kills it with SIGKILL and starts it again on its port, and
-# the nodes and programs go on (README, "Persistence and restarts").
+# the nodes and programs go on (README, "Persistence and restarts"). The head's
+# port is $TROUPE_HEAD_PORT, or a free one below the kernel's ephemeral range
+# (a port from that range may be taken by any outgoing connection while the
+# head is down, and it could not come back on it).
 set -euo pipefail
 cmd=${1:-}
 case "$cmd" in
@@ -23,7 +26,7 @@ case "$cmd" in
     build=${2:-build}
     ;;
   *)
-    sed -n '2,14p' "$0" >&2
+    sed -n '2,17p' "$0" >&2
     exit 2
     ;;
 esac
@@ -51,10 +54,25 @@ if [ "$cmd" = restart-head ]; then
   exit 0
 fi
 
+# A port in 20000-32000 with no socket on it (/proc/net/tcp shows ports in hex).
+free_low_port() {
+  local port
+  for _ in $(seq 200); do
+    port=$((20000 + RANDOM % 12000))
+    if ! awk 'NR > 1 { print $2 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+      grep -qi ":$(printf '%04X' "$port")\$"; then
+      echo "$port"
+      return
+    fi
+  done
+  echo 0
+}
+
 rm -rf "$state"
 mkdir -p "$state"
-out=$("$troupe" start --head --num-cpus "$cpus" --resources "$(resources_of 1)" \
-        --state-dir "$state")
+head_port=${TROUPE_HEAD_PORT:-$(free_low_port)}
+out=$("$troupe" start --head --port "$head_port" --num-cpus "$cpus" \
+        --resources "$(resources_of 1)" --state-dir "$state")
 addr=$(grep -o '[0-9.]*:[0-9]*' <<<"$out" | head -n1)
 [ -n "$addr" ] || { echo "$out" >&2; exit 1; }
 echo "$(grep -o 'node pid [0-9]*' <<<"$out" | grep -o '[0-9]*$') $addr $cpus" >"$head_file"
