@@ -18,6 +18,7 @@ constexpr const char* nodes_table = "nodes";
 constexpr const char* jobs_table = "jobs";
 constexpr const char* actors_table = "actors";
 constexpr const char* head_table = "head";
+constexpr const char* groups_table = "groups";
 
 /// A key that sorts as the number does.
 std::string number_key(std::uint64_t n) {
@@ -178,27 +179,101 @@ actor_entry decode_actor(const std::string& bytes) {
   return e;
 }
 
+std::string encode_group(const group_spec& spec, const group_state& state) {
+  capnp::MallocMessageBuilder b;
+  auto r = b.initRoot<schema::GroupRecord>();
+  r.setId(spec.id);
+  auto bundles = r.initBundles(static_cast<unsigned>(spec.bundles.size()));
+  for (unsigned i = 0; i < spec.bundles.size(); ++i) {
+    auto list = bundles[i].initResources(static_cast<unsigned>(spec.bundles[i].size()));
+    unsigned j = 0;
+    for (auto& [name, amount] : spec.bundles[i]) {
+      list[j].setName(name);
+      list[j++].setAmount(amount);
+    }
+  }
+  r.setStrategy(static_cast<std::uint8_t>(spec.strategy));
+  r.setState(state.state);
+  auto nodes = r.initNodes(static_cast<unsigned>(state.nodes.size()));
+  for (unsigned i = 0; i < state.nodes.size(); ++i)
+    nodes.set(i, state.nodes[i]);
+  r.setWhy(state.why);
+  return bytes_of(b);
+}
+
+std::pair<group_spec, group_state> decode_group(const std::string& bytes) {
+  record_reader rd{bytes, "placement group"};
+  auto r = rd.root<schema::GroupRecord>("placement group");
+  group_spec spec;
+  group_state state;
+  spec.id = state.id = r.getId();
+  for (auto bundle : r.getBundles()) {
+    auto& map = spec.bundles.emplace_back();
+    for (auto x : bundle.getResources())
+      map[x.getName()] = x.getAmount();
+  }
+  if (r.getStrategy() > static_cast<std::uint8_t>(placement_strategy::strict_spread)
+      || r.getState() > group_state::infeasible)
+    throw error(error_kind::protocol, "a stored placement group record has strategy "
+                                        + std::to_string(r.getStrategy()) + " and state "
+                                        + std::to_string(r.getState()));
+  spec.strategy = static_cast<placement_strategy>(r.getStrategy());
+  state.state = r.getState();
+  for (auto n : r.getNodes())
+    state.nodes.push_back(n);
+  if (state.state == group_state::placed && state.nodes.size() != spec.bundles.size())
+    throw error(error_kind::protocol, "a stored placed group has "
+                                        + std::to_string(state.nodes.size()) + " nodes for "
+                                        + std::to_string(spec.bundles.size()) + " bundles");
+  state.why = r.getWhy();
+  return {std::move(spec), std::move(state)};
+}
+
 head_records::head_records(std::unique_ptr<state_store> store) : store_(std::move(store)) {}
 
 void head_records::node(const node_info& n) {
+  std::lock_guard guard{mutex_};
   batch_[{nodes_table, number_key(n.node_id)}] = encode_node(n);
 }
 
 void head_records::job(const job_record& j) {
+  std::lock_guard guard{mutex_};
   batch_[{jobs_table, number_key(j.id)}] = encode_job(j);
 }
 
 void head_records::actor(const actor_entry& e) {
+  std::lock_guard guard{mutex_};
   batch_[{actors_table, actor_key(e.rec.id)}] = encode_actor(e);
 }
 
 void head_records::counters(std::uint64_t next_job) {
+  std::lock_guard guard{mutex_};
   capnp::MallocMessageBuilder b;
   b.initRoot<schema::HeadCounters>().setNextJob(next_job);
   batch_[{head_table, "counters"}] = bytes_of(b);
 }
 
+void head_records::group(const group_spec& spec, const group_state& state) {
+  auto bytes = encode_group(spec, state);
+  std::lock_guard guard{mutex_};
+  batch_[{groups_table, number_key(spec.id)}] = std::move(bytes);
+}
+
+void head_records::erase_group(std::uint64_t id) {
+  std::lock_guard guard{mutex_};
+  batch_[{groups_table, number_key(id)}] = std::nullopt;
+}
+
+void head_records::group_counter(std::uint64_t next_group) {
+  capnp::MallocMessageBuilder b;
+  b.initRoot<schema::GroupCounter>().setNextGroup(next_group);
+  auto bytes = bytes_of(b);
+  std::lock_guard guard{mutex_};
+  batch_[{head_table, "groups"}] = std::move(bytes);
+}
+
 void head_records::flush() {
+  std::lock_guard guard{mutex_};
   if (batch_.empty())
     return;
   std::vector<state_store::write> writes;
@@ -210,6 +285,7 @@ void head_records::flush() {
 }
 
 head_snapshot head_records::load() {
+  std::lock_guard guard{mutex_};
   head_snapshot s;
   for (auto& [key, value] : store_->load(nodes_table))
     s.nodes.push_back(decode_node(value));
@@ -223,6 +299,24 @@ head_snapshot head_records::load() {
       s.next_job = rd.root<schema::HeadCounters>("counters").getNextJob();
     }
   return s;
+}
+
+sched::group_keeper::restored head_records::load_groups() {
+  std::lock_guard guard{mutex_};
+  sched::group_keeper::restored r;
+  for (auto& [key, value] : store_->load(groups_table))
+    r.groups.push_back(decode_group(value));
+  for (auto& [key, value] : store_->load(head_table))
+    if (key == "groups") {
+      record_reader rd{value, "group counter"};
+      r.next_group = rd.root<schema::GroupCounter>("group counter").getNextGroup();
+    }
+  for (auto& [key, value] : store_->load(nodes_table)) {
+    auto n = decode_node(value);
+    if (n.alive)
+      r.nodes.push_back(n.node_id);
+  }
+  return r;
 }
 
 } // namespace troupe

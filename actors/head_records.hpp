@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "actors/actor_directory.hpp"
 #include "actors/node_directory.hpp"
 #include "actors/state_store.hpp"
+#include "scheduler/group_keeper.hpp"
 
 namespace troupe {
 
@@ -28,7 +31,9 @@ struct head_snapshot {
 /// The head's writes: records queued as its state changes (the last write
 /// of a key wins) and written in one atomic, durable batch by `flush`, which
 /// the head calls before any reply that depends on them and soon after any
-/// other change.
+/// other change. The control store and the cluster scheduler (placement
+/// groups) both write through it, from their own threads: each call holds
+/// a mutex, and a flush writes whatever either queued.
 class head_records {
 public:
   explicit head_records(std::unique_ptr<state_store> store);
@@ -37,9 +42,15 @@ public:
   void job(const job_record& j);
   void actor(const actor_entry& e);
   void counters(std::uint64_t next_job);
+  void group(const group_spec& spec, const group_state& state);
+  void erase_group(std::uint64_t id);
+  void group_counter(std::uint64_t next_group);
 
   /// Whether writes wait for `flush`.
-  bool pending() const noexcept { return !batch_.empty(); }
+  bool pending() const {
+    std::lock_guard guard{mutex_};
+    return !batch_.empty();
+  }
 
   /// Writes what is queued. Throws state_store_error; the writes stay
   /// queued, for the next try.
@@ -49,12 +60,17 @@ public:
   /// (protocol) for a record that is not one.
   head_snapshot load();
 
+  /// Reads the placement groups (for the cluster scheduler).
+  sched::group_keeper::restored load_groups();
+
   /// Where the records are, e.g. "sqlite /dir/state.db".
   std::string describe() const { return store_->describe(); }
 
 private:
+  mutable std::mutex mutex_;
   std::unique_ptr<state_store> store_;
-  std::map<std::pair<std::string, std::string>, std::string> batch_; ///< (table, key)
+  /// (table, key) -> the value to write, or nothing to erase the key.
+  std::map<std::pair<std::string, std::string>, std::optional<std::string>> batch_;
 };
 
 // The encodings, for tests.
@@ -64,5 +80,13 @@ std::string encode_job(const job_record& j);
 job_record decode_job(const std::string& bytes);
 std::string encode_actor(const actor_entry& e);
 actor_entry decode_actor(const std::string& bytes);
+std::string encode_group(const group_spec& spec, const group_state& state);
+std::pair<group_spec, group_state> decode_group(const std::string& bytes);
+
+/// The cluster scheduler's placement groups, kept in `records` (flushed at
+/// each change: a group's id is durable before its creator hears it).
+/// `head_node` is the head's own node id, never waited for after a restart.
+std::shared_ptr<sched::group_keeper> make_group_keeper(std::shared_ptr<head_records> records,
+                                                       std::uint64_t head_node);
 
 } // namespace troupe

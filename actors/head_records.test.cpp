@@ -168,3 +168,53 @@ TEST_CASE("a node that rejoins under its old id gets it back; a new one the next
   CHECK(d.take_changed_nodes().size() == 2);
   CHECK(d.take_changed_jobs() == std::vector<std::uint64_t>{5});
 }
+
+TEST_CASE("placement groups kept by the cluster scheduler's keeper come back as they "
+          "were; a removed one does not; the next id goes on") {
+  state_dir dir;
+  group_spec placed_spec;
+  placed_spec.id = 3;
+  placed_spec.bundles = {{{"CPU", 1}}, {{"GPU", 0.5}, {"CPU", 2}}};
+  placed_spec.strategy = placement_strategy::strict_spread;
+  group_state placed;
+  placed.id = 3;
+  placed.state = group_state::placed;
+  placed.nodes = {2, 4};
+  group_spec gone_spec;
+  gone_spec.id = 4;
+  gone_spec.bundles = {{{"CPU", 1}}};
+  {
+    auto records = std::make_shared<head_records>(open_state_store(dir.path));
+    node_info n;
+    for (std::uint64_t id : {1, 2, 4}) {
+      n.node_id = id;
+      n.alive = id != 4; // node 4 died before the head did
+      records->node(n);
+    }
+    records->flush();
+    auto keeper = make_group_keeper(records, 1);
+    keeper->save(placed_spec, placed, 4);
+    keeper->save(gone_spec, group_state{4, group_state::pending, {}, ""}, 5);
+    keeper->erase(4);
+  }
+  auto keeper = make_group_keeper(std::make_shared<head_records>(open_state_store(dir.path)), 1);
+  auto r = keeper->load();
+  REQUIRE(r.groups.size() == 1);
+  auto& [spec, state] = r.groups[0];
+  CHECK(spec.id == 3);
+  CHECK(spec.bundles == placed_spec.bundles);
+  CHECK(spec.strategy == placement_strategy::strict_spread);
+  CHECK(state.state == group_state::placed);
+  CHECK(state.nodes == std::vector<std::uint64_t>{2, 4});
+  CHECK(r.next_group == 5);
+  CHECK(r.nodes == std::vector<std::uint64_t>{2}); // alive, and not the head's own
+}
+
+TEST_CASE("a placement group record that cannot be one is a protocol error") {
+  group_spec spec;
+  spec.id = 1;
+  spec.bundles = {{{"CPU", 1}}, {{"CPU", 1}}};
+  group_state state{1, group_state::placed, {2}, ""}; // two bundles, one node
+  CHECK_THROWS_AS(decode_group(encode_group(spec, state)), troupe::error);
+  CHECK_THROWS_AS(decode_group("not a record"), troupe::error);
+}

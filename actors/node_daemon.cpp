@@ -178,7 +178,8 @@ public:
     info_.store_capacity = opts_.object_store_bytes;
     info_.total = opts_.resources;
     if (!head_) {
-      cluster_ = sched::spawn_cluster_scheduler(*sys_);
+      cluster_ = sched::spawn_cluster_scheduler(
+        *sys_, records_ ? make_group_keeper(records_, 1) : nullptr);
       info_.cluster = cluster_;
       info_.node_id = 1;
     }

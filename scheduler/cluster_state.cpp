@@ -56,6 +56,13 @@ void cluster_state::add_node(std::uint64_t id, const resource_map& total) {
   n.total = total;
   n.available = total;
   n.alive = true;
+  // Bundles placed here before (a node joining a restarted head again): they
+  // are reserved there, until its first report says so.
+  for (auto& [gid, g] : groups_)
+    if (g.state.state == group_state::placed)
+      for (std::size_t i = 0; i < g.state.nodes.size(); ++i)
+        if (g.state.nodes[i] == id)
+          take(n.available, g.spec.bundles[i]);
 }
 
 void cluster_state::remove_node(std::uint64_t id) {
@@ -332,27 +339,48 @@ bool cluster_state::try_place(group& g) {
   return true;
 }
 
-const group_state& cluster_state::add_group(const group_spec& spec) {
+const group_state& cluster_state::add_group(const group_spec& spec, bool place_now) {
   auto& g = groups_[spec.id];
   g.spec = spec;
   g.state.id = spec.id;
-  if (spec.bundles.empty()) {
+  g.checked = false;
+  if (place_now)
+    settle(g);
+  return g.state;
+}
+
+void cluster_state::restore_group(const group_spec& spec, const group_state& state) {
+  auto& g = groups_[spec.id];
+  g.spec = spec;
+  g.state = state;
+  g.checked = true;
+}
+
+void cluster_state::settle(group& g) {
+  g.checked = true;
+  if (g.spec.bundles.empty()) {
     g.state.state = group_state::infeasible;
     g.state.why = "a placement group needs at least one bundle";
-  } else if (auto why = infeasible_group(spec); !why.empty()) {
+  } else if (auto why = infeasible_group(g.spec); !why.empty()) {
     g.state.state = group_state::infeasible;
-    g.state.why = std::string{strategy_name(spec.strategy)} + " placement group: " + why;
+    g.state.why = std::string{strategy_name(g.spec.strategy)} + " placement group: " + why;
   } else {
     try_place(g);
   }
-  return g.state;
 }
 
 std::vector<std::uint64_t> cluster_state::place_pending_groups() {
   std::vector<std::uint64_t> out;
-  for (auto& [id, g] : groups_)
-    if (g.state.state == group_state::pending && try_place(g))
+  for (auto& [id, g] : groups_) {
+    if (g.state.state != group_state::pending)
+      continue;
+    if (!g.checked)
+      settle(g);
+    else
+      try_place(g);
+    if (g.state.state != group_state::pending)
       out.push_back(id);
+  }
   return out;
 }
 

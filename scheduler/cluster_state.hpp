@@ -49,6 +49,7 @@ public:
   struct group {
     group_spec spec;
     group_state state;
+    bool checked = false; ///< its feasibility was judged
   };
 
   void add_node(std::uint64_t id, const resource_map& total);
@@ -59,9 +60,14 @@ public:
   /// sets `why` when no node can ever serve it.
   std::uint64_t place(const lease_request& req, std::uint64_t origin, std::string& why);
 
-  /// Adds a placement group and tries to place it.
-  const group_state& add_group(const group_spec& spec);
-  /// Places the pending groups that fit now; returns the ids placed.
+  /// Adds a placement group and tries to place it; with `place_now` false
+  /// (a restarted head whose nodes are not all back: their resources are
+  /// not known yet) it stays pending, not judged, until place_pending_groups.
+  const group_state& add_group(const group_spec& spec, bool place_now = true);
+  /// Puts back a group a previous head kept, as it was.
+  void restore_group(const group_spec& spec, const group_state& state);
+  /// Places the pending groups that fit now (and judges those not judged
+  /// yet); returns the ids of those no longer pending (placed, infeasible).
   std::vector<std::uint64_t> place_pending_groups();
   /// Forgets the group; returns its state before (for the reservations).
   group_state remove_group(std::uint64_t id);
@@ -91,6 +97,8 @@ private:
                           const std::vector<node_view*>& feasible);
 
   bool try_place(group& g);
+  /// Judges a new group's feasibility, and places it if it can be.
+  void settle(group& g);
   /// Picks a node for each bundle from `room` by the group's strategy.
   static bool assign(const group_spec& spec, std::map<std::uint64_t, resource_map> room,
                      std::vector<std::uint64_t>& chosen);

@@ -21,6 +21,9 @@ void scheduler_state::set_node(std::uint64_t node_id) {
 }
 
 void scheduler_state::reserve(const bundle_reservation& b) {
+  // Once only: a restarted head sends again the bundles this node kept.
+  if (bundles_.count({b.group, b.index}))
+    return;
   auto& slot = bundles_[{b.group, b.index}];
   slot.total = b.resources;
   slot.available = b.resources;

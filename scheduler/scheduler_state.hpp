@@ -60,7 +60,8 @@ public:
   void set_cluster_size(std::size_t alive_nodes) { cluster_size_ = alive_nodes; }
 
   /// Reserves a bundle of a placement group: its resources serve only
-  /// requests in that bundle from now on.
+  /// requests in that bundle from now on. A bundle reserved already is kept
+  /// as it is (a restarted head reserves again what a node kept).
   void reserve(const bundle_reservation& b);
   /// Gives the group's bundles back to the node.
   void release_group(std::uint64_t group);

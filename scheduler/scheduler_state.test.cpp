@@ -761,6 +761,23 @@ TEST_CASE("a reserved bundle's resources leave the node's pool and serve only it
   CHECK(f.io.denials.empty());
 }
 
+TEST_CASE("a bundle reserved again (a restarted head's) is kept as it is, in use or not") {
+  fixture f{{{"CPU", 4}}};
+  f.st->set_node(1);
+  f.st->prestart(exe, 4);
+  f.register_all();
+  f.st->reserve(bundle_reservation{7, 0, {{"CPU", 2}}});
+  auto a = f.actor();
+  f.st->on_lease(group_request(f, a, {{"CPU", 2}}, 7, 0));
+  REQUIRE(f.io.grants.size() == 1);
+  f.st->reserve(bundle_reservation{7, 0, {{"CPU", 2}}});
+  CHECK(f.available("CPU") == 2); // not taken from the node twice
+  // The bundle is still used up by its worker: nothing refilled it.
+  f.st->on_lease(group_request(f, a, one_cpu, 7, 0));
+  CHECK(f.io.grants.size() == 1);
+  CHECK(f.st->pending_requests() == 1);
+}
+
 TEST_CASE("a worker leased from a bundle that blocks gives its resources back to the bundle") {
   fixture f{{{"CPU", 2}}};
   f.st->prestart(exe, 3);

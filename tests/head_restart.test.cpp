@@ -53,6 +53,11 @@ std::int64_t square_slowly(std::int64_t x) {
 }
 TROUPE_REMOTE(square_slowly);
 
+troupe::node_id node_of_task() {
+  return troupe::current_node_id();
+}
+TROUPE_REMOTE(node_of_task);
+
 /// A loopback port nobody uses now, below the kernel's ephemeral range
 /// (32768-60999 here): the head must come back on it after its death, and a
 /// port from that range may meanwhile be handed to any process that binds port
@@ -127,6 +132,12 @@ void survive_head_restart(const std::string& state) {
   o.resources = {{"member", 1}};
   auto ledger = troupe::actor(make_ledger_book, o).remote();
   CHECK(troupe::get(ledger.task(&ledger_book::add).remote(40), 30s) == 40);
+  // A placement group with a bundle on each member, made before the death.
+  auto group = troupe::create_placement_group({{{"CPU", 1}, {"member", 0.5}},
+                                               {{"CPU", 1}, {"member", 0.5}}},
+                                              troupe::placement_strategy::strict_spread);
+  REQUIRE(group.wait(30s));
+  auto bundle_nodes = group.bundle_nodes();
   troupe::task_options on_members;
   on_members.resources = {{"member", 0.1}};
   std::vector<troupe::object_ref<std::int64_t>> results;
@@ -151,6 +162,18 @@ void survive_head_restart(const std::string& state) {
   CHECK(troupe::get(found.task(&ledger_book::add).remote(2), 30s) == 42);
   // New work after the restart, on every node the head took back.
   CHECK(troupe::get(troupe::task(square_slowly).remote(std::int64_t{7}), 60s) == 49);
+  // The group is the restarted head's too: its bundles where they were,
+  // tasks run in them, and a new group gets a new id.
+  REQUIRE(group.wait(60s));
+  CHECK(group.bundle_nodes() == bundle_nodes);
+  troupe::task_options in_bundle;
+  in_bundle.strategy = troupe::scheduling_strategy::in_group(group, 1);
+  in_bundle.resources = {{"member", 0.5}};
+  CHECK(troupe::get(troupe::task(node_of_task, in_bundle).remote(), 60s) == bundle_nodes[1]);
+  auto another = troupe::create_placement_group({{{"CPU", 1}}});
+  CHECK(another.id() != group.id());
+  troupe::remove_placement_group(group);
+  troupe::remove_placement_group(another);
   troupe::kill(found);
   troupe::shutdown();
 }

@@ -15,11 +15,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const cluster_scheduler_actor& cluster(detail::client& c) {
-  auto& h = c.node().cluster;
-  if (!h)
+/// The cluster scheduler as this node knows it now: asked each time, since
+/// a head restarted after init() has a new one (group calls are rare).
+cluster_scheduler_actor cluster(detail::client& c) {
+  auto info = detail::ask<node_info>(c.system(), c.control_store(), 10s,
+                                     "this node's control store did not answer",
+                                     node_atom::value);
+  if (!info.cluster)
     throw error(error_kind::runtime, "this node knows no cluster scheduler");
-  return h;
+  return info.cluster;
 }
 
 /// Asks the cluster scheduler; returns the group's state or throws.

@@ -61,3 +61,25 @@ struct ActorRecord {
 struct HeadCounters {
   nextJob @0 :UInt64;
 }
+
+# Table "groups", key: the placement group id. Written by the cluster
+# scheduler (through scheduler/group_keeper.hpp) as a group is made, placed
+# and removed (a removed group's row is erased).
+struct GroupRecord {
+  id @0 :UInt64;
+  bundles @1 :List(Bundle);
+  strategy @2 :UInt8;         # troupe::placement_strategy
+  state @3 :UInt8;            # group_state: pending, placed, infeasible
+  nodes @4 :List(UInt64);     # the node of each bundle, once placed
+  why @5 :Text;               # when infeasible
+
+  struct Bundle {
+    resources @0 :List(Resource);
+  }
+}
+
+# Table "head", key "groups": the next placement group id (ids are never
+# given twice, so a handle kept across a restart names its own group).
+struct GroupCounter {
+  nextGroup @0 :UInt64;
+}
