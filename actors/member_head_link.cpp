@@ -13,8 +13,8 @@ namespace {
 constexpr auto retry_every = std::chrono::seconds(1);
 
 /// Tells a head that came back everything this node knows that it lost:
-/// the node's processes, its drivers' jobs, its actors' instances, then
-/// what was kept for it meanwhile.
+/// the node's processes, its drivers' jobs, its actors' instances (and its
+/// store manager the copies it caches), then what was kept for it meanwhile.
 void tell_all(cs_ptr self, const control_store_actor& head) {
   auto& s = self->state;
   for (auto& [addr, owner] : s.owners)
@@ -26,6 +26,9 @@ void tell_all(cs_ptr self, const control_store_actor& head) {
     self->send(head, actor_up_atom::value, up.id, up.instance, up.worker_id, up.address,
                up.core);
   self->send(head, resume_atom::value, s.st.node.node_id);
+  // The copies this node's store caches, for the head's object directory.
+  if (s.st.node.store_manager)
+    self->send(s.st.node.store_manager, object_atom::value);
   auto untyped = handle_cast<caf::actor>(head);
   for (auto& msg : std::exchange(s.backlog, {}))
     caf::anon_send(untyped, msg); // no reply expected: the sender does not matter

@@ -117,6 +117,8 @@ public:
   const remote_object* transfer(const troupe::object_id& id) const;
 
   std::size_t cached() const noexcept { return copies_.size(); }
+  /// The cached copies: object id -> local offset.
+  const std::map<troupe::object_id, std::uint64_t>& copies() const noexcept { return copies_; }
   /// Whether `offset` is one of the cached copies (evicted, never spilled).
   bool holds_copy(std::uint64_t offset) const {
     for (auto& [id, o] : copies_)

@@ -396,6 +396,10 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
       self->delayed_send(self, reap_every, tick_atom::value);
     },
     [self](stats_atom) -> std::string { return stats(self); },
+    [self](object_atom) {
+      for (auto& [id, offset] : self->state.puller->copies())
+        report(self, id, offset, self->state.store->view(offset).size, true);
+    },
     [self](evict_atom, std::uint64_t bytes) -> std::uint64_t {
       // A dead process's objects may be what fills the store.
       auto reaped = reap(self, true);

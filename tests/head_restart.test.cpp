@@ -5,10 +5,12 @@
 // actor made before is found again with its state.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <string>
 #include <thread>
@@ -57,6 +59,28 @@ troupe::node_id node_of_task() {
   return troupe::current_node_id();
 }
 TROUPE_REMOTE(node_of_task);
+
+std::int64_t sum_of(const std::vector<std::int64_t>& v) {
+  std::int64_t sum = 0;
+  for (auto x : v)
+    sum += x;
+  return sum;
+}
+TROUPE_REMOTE(sum_of);
+
+/// The nodes the head's object directory knows a copy of `id` on.
+std::vector<std::uint64_t> copies_of(const troupe::object_id& id) {
+  auto& c = troupe::detail::client::get();
+  return troupe::detail::ask<troupe::object_locations>(
+           c.system(), c.control_store(), 30s, "the control store did not answer",
+           troupe::object_atom::value, id)
+    .nodes;
+}
+
+bool has_copy_on(const troupe::object_id& id, std::uint64_t node) {
+  auto nodes = copies_of(id);
+  return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+}
 
 /// A loopback port nobody uses now, below the kernel's ephemeral range
 /// (32768-60999 here): the head must come back on it after its death, and a
@@ -138,6 +162,16 @@ void survive_head_restart(const std::string& state) {
                                               troupe::placement_strategy::strict_spread);
   REQUIRE(group.wait(30s));
   auto bundle_nodes = group.bundle_nodes();
+  // A 1.6 MB value put on node 3, read by a task on node 2: node 2's store
+  // caches a copy, and the head's object directory knows it.
+  std::vector<std::int64_t> numbers(200'000);
+  std::iota(numbers.begin(), numbers.end(), 0);
+  auto blob = troupe::put(numbers);
+  troupe::task_options on_second;
+  on_second.strategy = troupe::scheduling_strategy::on_node(2);
+  CHECK(troupe::get(troupe::task(sum_of, on_second).remote(blob), 60s)
+        == 199'999LL * 200'000 / 2);
+  CHECK(troupe::test::eventually([&] { return has_copy_on(blob.id(), 2); }, 10s));
   troupe::task_options on_members;
   on_members.resources = {{"member", 0.1}};
   std::vector<troupe::object_ref<std::int64_t>> results;
@@ -162,6 +196,8 @@ void survive_head_restart(const std::string& state) {
   CHECK(troupe::get(found.task(&ledger_book::add).remote(2), 30s) == 42);
   // New work after the restart, on every node the head took back.
   CHECK(troupe::get(troupe::task(square_slowly).remote(std::int64_t{7}), 60s) == 49);
+  // Node 2 told the new head of the copy it caches.
+  CHECK(troupe::test::eventually([&] { return has_copy_on(blob.id(), 2); }, 30s));
   // The group is the restarted head's too: its bundles where they were,
   // tasks run in them, and a new group gets a new id.
   REQUIRE(group.wait(60s));

@@ -50,6 +50,8 @@ namespace troupe {
 ///                              pins go, least recently pulled first)
 ///     anyone      -> manager : stats ==> JSON of store_status
 ///     control st. -> manager : stop  ==> true   (remove the segment)
+///     control st. -> manager : object (report every copy cached here to the
+///                              control store: a restarted head re-learns them)
 using store_manager_actor = caf::typed_actor<
   caf::reacts_to<node_atom, control_store_actor, std::uint64_t>,
   caf::replies_to<pull_atom, pull_request>::with<std::uint64_t>,
@@ -67,6 +69,7 @@ using store_manager_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>,
   caf::replies_to<stats_atom>::with<std::string>,
   caf::replies_to<evict_atom, std::uint64_t>::with<std::uint64_t>,
-  caf::replies_to<stop_atom>::with<bool>>;
+  caf::replies_to<stop_atom>::with<bool>,
+  caf::reacts_to<object_atom>>;
 
 } // namespace troupe
