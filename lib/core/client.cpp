@@ -216,7 +216,7 @@ void client::take_submissions(std::vector<task_record>& out) {
   out.swap(queue_);
 }
 
-raw_value client::get(const ref_ptr& ref, deadline until) {
+raw_value client::get(const ref_ptr& ref, const deadline& until) {
   if (!ref)
     throw error(error_kind::object_lost, "get of an empty object_ref");
   auto id = ref_id(*ref);
@@ -256,7 +256,7 @@ raw_value client::get(const ref_ptr& ref, deadline until) {
   }
 }
 
-void client::wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline until,
+void client::wait(const std::vector<ref_ptr>& refs, std::size_t num, const deadline& until,
                   std::vector<bool>& ready) {
   std::vector<object_id> ids;
   ids.reserve(refs.size());

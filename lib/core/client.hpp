@@ -67,8 +67,8 @@ public:
   ref_ptr submit(const function_entry& fn, std::vector<task_arg>&& args,
                  const std::string& name, placement where,
                  const std::function<void(task_record&)>& adjust = {});
-  raw_value get(const ref_ptr& ref, deadline until);
-  void wait(const std::vector<ref_ptr>& refs, std::size_t num, deadline until,
+  raw_value get(const ref_ptr& ref, const deadline& until);
+  void wait(const std::vector<ref_ptr>& refs, std::size_t num, const deadline& until,
             std::vector<bool>& ready);
   /// Stores `value` as a new object owned here (`in_store`: in the node's
   /// store even when small; see `put_options`).

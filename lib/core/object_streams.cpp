@@ -72,7 +72,7 @@ void object_table::end_stream(const object_id& stream, std::uint64_t count) {
     sit->second.total = count;
 }
 
-ref_ptr object_table::next_item(const object_id& id, deadline until, const ack_fn& ack,
+ref_ptr object_table::next_item(const object_id& id, const deadline& until, const ack_fn& ack,
                                 const std::function<void()>& on_block) {
   std::unique_lock guard{mtx_};
   auto sit = streams_.find(id);

@@ -327,7 +327,7 @@ raw_value object_table::to_raw(const stored_value& v) {
   return r;
 }
 
-raw_value object_table::wait_value(const object_id& id, deadline until,
+raw_value object_table::wait_value(const object_id& id, const deadline& until,
                                    const std::function<void()>& on_block) {
   std::unique_lock guard{mtx_};
   auto it = entries_.find(id);
@@ -367,7 +367,7 @@ raw_value object_table::wait_value(const object_id& id, deadline until,
 }
 
 void object_table::wait_many(const std::vector<object_id>& ids, std::size_t num,
-                             deadline until, std::vector<bool>& ready,
+                             const deadline& until, std::vector<bool>& ready,
                              const std::function<void()>& on_block) {
   num = std::min(num, ids.size());
   ready.assign(ids.size(), false);
@@ -389,11 +389,12 @@ void object_table::wait_many(const std::vector<object_id>& ids, std::size_t num,
       guard.lock();
       continue;
     }
+    bool timed_out = false;
     if (!until)
       cv_.wait(guard);
-    else if (cv_.wait_until(guard, *until) == std::cv_status::timeout)
-      until = std::chrono::steady_clock::time_point::min();
-    if (until && *until == std::chrono::steady_clock::time_point::min()) {
+    else
+      timed_out = cv_.wait_until(guard, *until) == std::cv_status::timeout;
+    if (timed_out) {
       for (std::size_t i = 0; i < ids.size(); ++i) {
         auto it = entries_.find(ids[i]);
         ready[i] = it == entries_.end() || it->second.st != status::pending;

@@ -240,13 +240,14 @@ public:
   bool claim_fetch(const object_id& id, caf::actor* owner);
 
   /// Blocks until the object is ready; throws its error, or `timeout_error`.
-  /// `on_block` runs (once, unlocked) before the first wait.
-  raw_value wait_value(const object_id& id, deadline until,
+  /// `on_block` runs (once, unlocked) before the first wait. `until` is
+  /// fixed when the wait first blocks, for the caller's next wait too.
+  raw_value wait_value(const object_id& id, const deadline& until,
                        const std::function<void()>& on_block);
 
   /// Blocks until `num` of `ids` are ready or failed, or `until` passes.
   void wait_many(const std::vector<object_id>& ids, std::size_t num,
-                 deadline until, std::vector<bool>& ready,
+                 const deadline& until, std::vector<bool>& ready,
                  const std::function<void()>& on_block);
 
   /// Returns the borrowed objects still pending.
@@ -295,7 +296,7 @@ public:
   /// after its items, or `timeout_error`. Tells the producer, through `ack`
   /// (unlocked), how many items were taken: every `backpressure / 2`, and
   /// all of them before it waits.
-  ref_ptr next_item(const object_id& stream, deadline until, const ack_fn& ack,
+  ref_ptr next_item(const object_id& stream, const deadline& until, const ack_fn& ack,
                     const std::function<void()>& on_block);
 
   /// Calls `wake` (once or more) when the stream's next item arrives or the

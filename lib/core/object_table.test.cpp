@@ -438,14 +438,13 @@ TEST_CASE("wait_value with a deadline throws timeout_error and the value can sti
   CHECK(blocks == 1);
   CHECK(f.t.peek(id) == status::pending);
   // A deadline in the past times out at once, too.
-  CHECK_THROWS_AS(f.t.wait_value(id, std::chrono::steady_clock::now() - 1s, {}),
-                  troupe::timeout_error);
+  auto past = troupe::detail::deadline::at(std::chrono::steady_clock::now() - 1s);
+  CHECK_THROWS_AS(f.t.wait_value(id, past, {}), troupe::timeout_error);
   REQUIRE(f.t.fulfill(id, inline_value("late but fine")));
   CHECK(as_string(f.t.wait_value(id, std::nullopt, {})) == "late but fine");
   // A ready object is returned even with a deadline that has passed, and
   // without calling on_block.
-  CHECK(as_string(f.t.wait_value(id, std::chrono::steady_clock::now() - 1s,
-                                 [&] { ++blocks; })) == "late but fine");
+  CHECK(as_string(f.t.wait_value(id, past, [&] { ++blocks; })) == "late but fine");
   CHECK(blocks == 1);
 }
 
@@ -636,4 +635,22 @@ TEST_CASE("object_rows describes each object: state, size and the node of its st
                     {object_id{me, 2}.to_string(), true, "ready", 5, 0},
                     {object_id{me, 3}.to_string(), true, "ready", 800, 3}});
   CHECK(f.t.object_rows(2).size() == 2);
+}
+
+TEST_CASE("a deadline reads the clock when first asked, and fix() makes copies share it") {
+  using clock = std::chrono::steady_clock;
+  auto made = clock::now();
+  auto lazy = after(10ms);
+  CHECK(static_cast<bool>(lazy));
+  CHECK_FALSE(static_cast<bool>(troupe::detail::deadline{std::nullopt}));
+  // Poll past the timeout (no sleep): a deadline fixed at its making would
+  // now lie in the past.
+  while (clock::now() < made + 30ms) {
+  }
+  auto asked = clock::now();
+  CHECK(*lazy >= asked + 10ms);
+  CHECK(*lazy == *lazy); // fixed once
+  auto shared = after(1s).fix();
+  auto copy = shared;
+  CHECK(*copy == *shared);
 }
