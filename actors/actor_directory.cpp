@@ -146,6 +146,15 @@ std::optional<actor_notice> actor_directory::settle(const object_id& id,
   return n;
 }
 
+bool actor_directory::keep_creation(const actor_creation& c) {
+  auto* e = entry(c.id);
+  if (!e)
+    return false;
+  e->creation = c;
+  changed(c.id);
+  return true;
+}
+
 std::optional<actor_death> actor_directory::died(const object_id& id, const std::string& why,
                                                  bool restartable, bool creator_alive) {
   auto* e = entry(id);
@@ -153,12 +162,14 @@ std::optional<actor_death> actor_directory::died(const object_id& id, const std:
     return std::nullopt;
   auto max = e->rec.max_restarts;
   bool room = max < 0 || e->restarts < static_cast<std::uint32_t>(max);
-  if (!restartable || !room || !creator_alive) {
+  bool rebuildable = creator_alive || !e->creation.empty();
+  if (!restartable || !room || !rebuildable) {
     auto reason = why;
     if (restartable && max != 0 && !room)
       reason += " (restarted " + std::to_string(e->restarts) + " times: max_restarts used up)";
     else if (restartable && max != 0)
-      reason += " (not restarted: its creator is gone)";
+      reason += " (not restarted: its creator is gone, and its creation was not kept: an "
+                "argument was a stored object)";
     auto n = settle(id, reason);
     return actor_death{n ? std::move(*n) : actor_notice{}, false, e->restarts};
   }

@@ -47,6 +47,9 @@ struct actor_entry {
   std::string kill_reason;      ///< the death a kill gives it
   std::uint32_t restarts = 0;   ///< how often it was rebuilt
   error_info death;
+  /// Its creation, kept to rebuild it when its creator is gone (empty when
+  /// its creator could not hand it over).
+  actor_creation creation;
   std::vector<std::uint64_t> waiters; ///< callers to tell when it settles
   /// Callers that resolved it: told when it dies. (A caller connected
   /// directly sees the instance go down itself, but only the control store
@@ -109,9 +112,14 @@ public:
   /// unknown.
   std::optional<actor_notice> settle(const object_id& id, const std::string& why);
 
+  /// Keeps the actor's creation (see actor_creation); false when the actor
+  /// is unknown.
+  bool keep_creation(const actor_creation& c);
+
   /// (4, 6, 8) The actor died because `why`. When the death is
   /// `restartable` (a crash, its node's death, a kill that allows it), its
-  /// `max_restarts` leave room and its creator is alive, it is restarting:
+  /// `max_restarts` leave room and its creator is alive (or its creation was
+  /// kept, for the head to rebuild it), it is restarting:
   /// the callers that knew it alive are told so (those waiting for it go on
   /// waiting). Otherwise it is dead, as `settle`. A creation whose worker
   /// crashed (pending) dies the same way. Nothing when it was dead or

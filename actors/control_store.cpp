@@ -30,8 +30,12 @@ control_store_state::actor_died(const object_id& id, const std::string& why, boo
   auto d = actors.died(id, why, restartable, static_cast<bool>(creator));
   if (!d)
     return std::nullopt;
-  if (d->restarting)
-    restart = actor_restart{id, creator, d->restarts};
+  if (d->restarting) {
+    restart = actor_restart{id, creator, d->restarts, {}};
+    if (!creator)
+      if (auto* e = actors.find(id))
+        restart->creation = e->creation;
+  }
   return std::move(d->notice);
 }
 

@@ -32,8 +32,9 @@ struct control_store_state {
   /// An actor to rebuild: its creator is asked to.
   struct actor_restart {
     object_id id;
-    core_actor creator;
+    core_actor creator;         ///< null: the creator is gone, the head rebuilds it
     std::uint32_t restarts = 0; ///< rebuilds before this one
+    actor_creation creation;    ///< what the head rebuilds it from
   };
 
   /// What follows from a node's death: whom to tell what.

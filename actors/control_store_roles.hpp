@@ -15,6 +15,7 @@
 
 #include <caf/stateful_actor.hpp>
 
+#include "actors/actor_rebuilder.hpp"
 #include "actors/control_store.hpp"
 #include "actors/head_records.hpp"
 
@@ -34,6 +35,9 @@ struct cs_actor_state {
   std::map<std::uint64_t, control_store_actor> peers;
   std::map<caf::actor_addr, core_actor> local_cores;
   std::chrono::seconds grace{60}; ///< how long a head's absence is waited out
+
+  /// Head: builds actors whose creator is gone (spawned when first needed).
+  actor_rebuilder_actor rebuilder;
 
   // Head: persistence (null: none) and what a restart has yet to see again.
   std::shared_ptr<head_records> records;

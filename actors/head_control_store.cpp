@@ -33,9 +33,18 @@ void settle(cs_ptr self, const object_id& id, const std::string& why) {
   }
 }
 
-/// Asks an actor's creator to build it again.
+/// Asks an actor's creator to build it again, or, its creator gone, the
+/// head's rebuilder (from the creation the creator kept here).
 void request_restart(cs_ptr self, const control_store_state::actor_restart& r) {
-  self->send(r.creator, restart_atom::value, r.id, r.restarts);
+  if (r.creator) {
+    self->send(r.creator, restart_atom::value, r.id, r.restarts);
+    return;
+  }
+  auto& s = self->state;
+  if (!s.rebuilder)
+    s.rebuilder = spawn_actor_rebuilder(self->system(), control_store_actor{self},
+                                        s.st.node.scheduler);
+  self->send(s.rebuilder, restart_atom::value, r.id, r.restarts, r.creation);
 }
 
 /// The actor died because `why`: it restarts if that is `restartable` and
@@ -330,6 +339,10 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
       },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
         creation_failed(self, id, why);
+        save(self);
+      },
+      [self](creation_atom, const actor_creation& c) {
+        self->state.st.actors.keep_creation(c);
         save(self);
       },
       [self](built_atom, const object_id& id, std::uint64_t worker_id, std::uint32_t restarts) {

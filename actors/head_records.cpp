@@ -151,6 +151,24 @@ std::string encode_actor(const actor_entry& e) {
   r.setKillReason(e.kill_reason);
   r.setHost(e.address.host);
   r.setPort(e.address.port);
+  if (!e.creation.empty()) {
+    auto c = r.initCreation();
+    c.setSpec(kj::arrayPtr(reinterpret_cast<const kj::byte*>(e.creation.spec.data()),
+                           e.creation.spec.size()));
+    c.setExe(e.creation.exe);
+    auto list = c.initResources(static_cast<unsigned>(e.creation.resources.size()));
+    unsigned i = 0;
+    for (auto& [name, amount] : e.creation.resources) {
+      list[i].setName(name);
+      list[i++].setAmount(amount);
+    }
+    auto& st = e.creation.strategy;
+    c.setStrategy(static_cast<std::uint8_t>(st.type));
+    c.setNode(st.node);
+    c.setSoft(st.soft);
+    c.setGroup(st.group);
+    c.setBundle(st.bundle);
+  }
   return bytes_of(b);
 }
 
@@ -176,6 +194,23 @@ actor_entry decode_actor(const std::string& bytes) {
   e.kill_restarts = r.getKillRestarts();
   e.kill_reason = r.getKillReason();
   e.address = {r.getHost(), r.getPort()};
+  if (r.hasCreation() && r.getCreation().getSpec().size() > 0) {
+    auto c = r.getCreation();
+    auto spec = c.getSpec();
+    e.creation.id = e.rec.id;
+    e.creation.spec.assign(spec.begin(), spec.end());
+    e.creation.exe = c.getExe();
+    for (auto x : c.getResources())
+      e.creation.resources[x.getName()] = x.getAmount();
+    if (c.getStrategy() > static_cast<std::uint8_t>(scheduling_strategy::kind::placement_group))
+      throw error(error_kind::protocol, "a stored actor creation has strategy "
+                                          + std::to_string(c.getStrategy()));
+    e.creation.strategy.type = static_cast<scheduling_strategy::kind>(c.getStrategy());
+    e.creation.strategy.node = c.getNode();
+    e.creation.strategy.soft = c.getSoft();
+    e.creation.strategy.group = c.getGroup();
+    e.creation.strategy.bundle = c.getBundle();
+  }
   return e;
 }
 

@@ -88,6 +88,18 @@ TEST_CASE("records keep every persisted field of nodes, jobs and actors") {
   CHECK(e2.kill_reason == e.kill_reason);
   CHECK(e2.address.host == "10.0.0.2");
   CHECK(e2.address.port == 4711);
+  CHECK(e2.creation.empty()); // none kept
+
+  e.creation = {e.rec.id, {'\x01', '\0', '\xff', 'x'}, "/bin/app", {{"CPU", 1}, {"GPU", 0.5}},
+                troupe::scheduling_strategy::on_node(3, true)};
+  auto e3 = decode_actor(encode_actor(e));
+  CHECK(e3.creation.id == e.rec.id);
+  CHECK(e3.creation.spec == e.creation.spec);
+  CHECK(e3.creation.exe == "/bin/app");
+  CHECK(e3.creation.resources == e.creation.resources);
+  CHECK(e3.creation.strategy.type == troupe::scheduling_strategy::kind::node_affinity);
+  CHECK(e3.creation.strategy.node == 3);
+  CHECK(e3.creation.strategy.soft);
 }
 
 TEST_CASE("a malformed record is a protocol error, not a crash") {

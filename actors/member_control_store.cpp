@@ -88,6 +88,16 @@ void down(cs_ptr self, const caf::down_msg& dm) {
   }
 }
 
+/// A process of this node registered: watched here, kept for a head that
+/// comes back, and told to the head.
+void register_owner(cs_ptr self, const owner_entry& owner, std::uint64_t node_id) {
+  note_process(self, owner.core, node_id);
+  watch(self, owner.core); // its non-detached actors die with it
+  if (owner.core)
+    self->state.owners[owner.core.address()] = {owner, node_id};
+  tell_head(self, register_atom::value, owner, node_id);
+}
+
 } // namespace
 
 control_store_actor::behavior_type member_behavior(cs_ptr self) {
@@ -122,6 +132,9 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
       [self](built_atom, const object_id& id, std::uint64_t worker_id, std::uint32_t restarts) {
         tell_head(self, built_atom::value, id, worker_id, restarts);
       },
+      [self](creation_atom, const actor_creation& c) {
+        tell_head(self, creation_atom::value, c);
+      },
       [self](actor_fail_atom, const object_id& id, const error_info& why) {
         tell_head(self, actor_fail_atom::value, id, why);
       },
@@ -140,11 +153,7 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
       },
       [](finalize_atom, const object_id&) {}, // only the head settles actors
       [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
-        note_process(self, owner.core, node_id);
-        watch(self, owner.core); // its non-detached actors die with it
-        if (owner.core)
-          self->state.owners[owner.core.address()] = {owner, node_id};
-        tell_head(self, register_atom::value, owner, node_id);
+        register_owner(self, owner, node_id);
       },
       [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
         tell_head(self, owner_atom::value, owner_id, caller);

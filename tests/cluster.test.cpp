@@ -14,6 +14,7 @@
 
 #include "tests/cluster_fixture.hpp"
 #include "tests/process_helpers.hpp"
+#include "tests/rendezvous.hpp"
 #include "tests/service_actor.hpp"
 
 using namespace std::chrono_literals;
@@ -174,6 +175,49 @@ TEST_CASE("a detached named actor outlives its driver and serves a later one") {
   } catch (const troupe::actor_died_error& e) {
     CHECK(e.reason().find("killed") != std::string::npos);
   }
+  troupe::shutdown();
+}
+
+TEST_CASE("a detached actor whose creator is gone is rebuilt by the head from its kept "
+          "creation when its worker dies") {
+  using troupe::test::service_counter;
+  child_process node{node_env()};
+  auto address = start_node(node);
+  int worker_pid = 0;
+  {
+    child_process creator{{"TROUPE_TEST_SCENARIO=create_restartable_service",
+                           "TROUPE_ADDRESS=" + address}};
+    auto line = creator.ready_line(60s);
+    REQUIRE_MESSAGE(line.rfind("pid ", 0) == 0, "the creator said: " << line);
+    CHECK(line.find(" total 8") != std::string::npos);
+    worker_pid = std::stoi(line.substr(4));
+    CHECK(troupe::test::gone_within(creator.pid(), 15s));
+  }
+  troupe::init({.address = address});
+  auto svc = troupe::get_actor<service_counter>("phoenix");
+  CHECK(troupe::get(svc.task(&service_counter::add).remote(1), 30s) == 9);
+  REQUIRE(::kill(worker_pid, SIGKILL) == 0);
+  // A new instance, built by the head from the factory's argument (7). A
+  // call that went to the old one fails (no max_task_retries); later calls
+  // wait for the new one.
+  int rebuilt_pid = 0;
+  CHECK(troupe::test::eventually(
+    [&] {
+      try {
+        rebuilt_pid = troupe::get(svc.task(&service_counter::pid).remote(), 60s);
+        return true;
+      } catch (const troupe::actor_died_error& e) {
+        INFO(e.what());
+        CHECK(std::string{e.what()}.find("restarting it") != std::string::npos);
+        return false;
+      }
+    },
+    60s));
+  CHECK(rebuilt_pid != worker_pid);
+  CHECK(troupe::get(svc.task(&service_counter::restarted).remote(), 30s));
+  CHECK(troupe::get(svc.task(&service_counter::add).remote(1), 30s) == 8);
+  CHECK(troupe::get_actor<service_counter>("phoenix").id() == svc.id());
+  troupe::kill(svc);
   troupe::shutdown();
 }
 

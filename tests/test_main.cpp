@@ -16,6 +16,8 @@ using troupe::test::make_service_counter;
 using troupe::test::service_counter;
 TROUPE_REMOTE(make_service_counter);
 TROUPE_REMOTE(&service_counter::add);
+TROUPE_REMOTE(&service_counter::pid);
+TROUPE_REMOTE(&service_counter::restarted);
 
 namespace {
 
@@ -57,6 +59,24 @@ void run_scenario(const std::string& name) {
     auto temp = troupe::actor(make_service_counter, o).remote(0);
     troupe::get(temp.task(&service_counter::add).remote(1));
     say_ready();
+    troupe::shutdown();
+    std::_Exit(0);
+  }
+  if (name == "create_restartable_service") {
+    // A driver (TROUPE_ADDRESS) that leaves behind a detached named actor
+    // that may restart, made from an argument, and goes: when the actor's
+    // worker dies, the head must rebuild it without its creator.
+    troupe::init();
+    troupe::actor_options o;
+    o.name = "phoenix";
+    o.detached = true;
+    o.max_restarts = 2;
+    auto svc = troupe::actor(make_service_counter, o).remote(7);
+    auto total = troupe::get(svc.task(&service_counter::add).remote(1));
+    auto pid = troupe::get(svc.task(&service_counter::pid).remote());
+    auto line = "pid " + std::to_string(pid) + " total " + std::to_string(total) + "\n";
+    auto fd = std::stoi(std::getenv("TROUPE_READY_FD"));
+    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
     troupe::shutdown();
     std::_Exit(0);
   }

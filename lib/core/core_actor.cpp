@@ -81,6 +81,10 @@ public:
       self_->send(control(), built_atom::value, id, worker_id, restarts);
   }
 
+  void keep_creation(const actor_creation& c) override {
+    self_->send(control(), creation_atom::value, c);
+  }
+
 private:
   const control_store_actor& control() { return self_->state.c->control_store(); }
   const local_scheduler_actor& scheduler() { return self_->state.c->node().scheduler; }

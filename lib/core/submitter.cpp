@@ -287,15 +287,28 @@ std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids)
   return to_bytes(builder);
 }
 
+void submitter::offer_creation(std::uint64_t task_id, const shape& s) {
+  auto& t = at_or_throw(tasks_, task_id, "submitter.cpp:offer");
+  if (!t.creates_actor || t.restarts != 0 || t.max_restarts == 0)
+    return;
+  for (auto& a : t.resolved)
+    if (a.value.in_store)
+      return;
+  io_.keep_creation({t.actor_id, encode_batch({task_id}), exe_, s.resources, s.strategy});
+}
+
 void submitter::flush() {
   for (auto wid : dirty_leases_) {
     auto it = leases_.find(wid);
     if (it == leases_.end() || it->second.outbox.empty())
       continue;
     auto& l = it->second;
+    auto& s = shapes_[l.key];
+    if (s.dedicated)
+      for (auto tid : l.outbox)
+        offer_creation(tid, s);
     io_.push(l.executor, encode_batch(l.outbox));
     l.outbox.clear();
-    auto& s = shapes_[l.key];
     if (s.dedicated) {
       // The worker now hosts an actor: it is no lease of ours any more.
       s.in_flight -= std::min<std::uint32_t>(s.in_flight, l.in_flight);

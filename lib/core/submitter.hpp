@@ -102,6 +102,9 @@ public:
   /// finished on worker `worker_id`.
   virtual void actor_created(const object_id&, std::uint64_t, std::uint32_t,
                              const stored_value*, const error_info*) {}
+  /// An actor's first creation goes out: what the head needs to rebuild it
+  /// should this process be gone by then.
+  virtual void keep_creation(const actor_creation&) {}
   /// Tells the core of the worker running task `task_id` (ours) that it is
   /// cancelled; `recursive`: and the tasks it submitted, `force`: by force.
   virtual void cancel_remote(const core_actor&, std::uint64_t, bool, bool) {}
@@ -277,6 +280,9 @@ private:
   void release_lease(std::uint64_t worker_id);
   void pump_actor(const object_id& id);
   std::vector<char> encode_batch(const std::vector<std::uint64_t>& ids);
+  /// Hands the head an actor's first creation, when it may restart and its
+  /// arguments are all inline (a stored one would go with this process).
+  void offer_creation(std::uint64_t task_id, const shape& s);
   void fail_actor_calls(const object_id& id, const error_info& why);
   /// The instance the actor's sent calls went to is gone (`why`): each is
   /// sent again to the next instance while its retries last, else fails.

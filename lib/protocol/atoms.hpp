@@ -62,6 +62,7 @@ using evict_atom = caf::atom_constant<caf::atom("evict")>;
 using borrow_atom = caf::atom_constant<caf::atom("borrow")>;
 using unborrow_atom = caf::atom_constant<caf::atom("unborrow")>;
 using built_atom = caf::atom_constant<caf::atom("built")>;
+using creation_atom = caf::atom_constant<caf::atom("creation")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 
 } // namespace troupe

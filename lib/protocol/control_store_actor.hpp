@@ -33,6 +33,10 @@ namespace troupe {
 ///                            | built(id, worker id, restarts) (its creation
 ///                            finished there: its worker's or node's death
 ///                            is its death, even before actor_up arrives)
+///                            | creation(actor_creation) (once, with the first
+///                            creation of an actor that may restart, when all
+///                            its arguments are inline: the head rebuilds it
+///                            from this when its creator is gone)
 ///     caller      -> control : resolve(id, owner_entry of the caller)
 ///                                ~> caller: actor(status), again when it dies
 ///     anyone      -> control : kill(id, no_restart, why)  (why: the death
@@ -95,8 +99,11 @@ namespace troupe {
 ///     dying, alive -(6) crashed, node died,
 ///                   killed to restart, with
 ///                   restarts left, creator
-///                   alive ------------------> restarting
-///                                  ~> creator: restart(id, restarts so far)
+///                   alive or its creation
+///                   kept -------------------> restarting
+///                                  ~> creator: restart(id, restarts so far),
+///                                     or, the creator gone, the head's
+///                                     actor_rebuilder runs the creation
 ///     restarting -(7) actor_up -----------> alive (the new instance)
 ///     restarting -(8) actor_fail: threw --> dead; a crash --> (6) again
 ///
@@ -117,6 +124,7 @@ using control_store_actor = caf::typed_actor<
   caf::replies_to<register_atom, actor_record>::with<registration>,
   caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t, endpoint, core_actor>,
   caf::reacts_to<built_atom, object_id, std::uint64_t, std::uint32_t>,
+  caf::reacts_to<creation_atom, actor_creation>,
   caf::reacts_to<actor_fail_atom, object_id, error_info>,
   caf::reacts_to<resolve_atom, object_id, owner_entry>,
   caf::reacts_to<kill_atom, object_id, bool, std::string>,

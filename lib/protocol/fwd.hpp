@@ -18,6 +18,7 @@ namespace troupe {
 using resource_map = std::map<std::string, double>;
 
 struct actor_record;
+struct actor_creation;
 struct actor_status;
 struct bundle_reservation;
 struct endpoint;

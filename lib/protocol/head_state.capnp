@@ -55,6 +55,21 @@ struct ActorRecord {
   killReason @13 :Text;
   host @14 :Text;             # where callers connect to its process
   port @15 :UInt16;
+  creation @16 :ActorCreation; # what the head rebuilds it from, its creator
+                               # gone (an empty spec: nothing kept)
+}
+
+# troupe::actor_creation: the creation task as its creator pushed it, and
+# the lease it ran in.
+struct ActorCreation {
+  spec @0 :Data;              # a Task.TaskBatch of one TaskSpec
+  exe @1 :Text;
+  resources @2 :List(Resource);
+  strategy @3 :UInt8;         # troupe::scheduling_strategy::kind
+  node @4 :UInt64;
+  soft @5 :Bool;
+  group @6 :UInt64;
+  bundle @7 :Int32;
 }
 
 # Table "head", key "counters": what keeps ids unique across restarts.

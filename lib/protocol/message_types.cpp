@@ -23,6 +23,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<lease_grant>("troupe.lease_grant");
   cfg.add_message_type<object_reply>("troupe.object_reply");
   cfg.add_message_type<actor_record>("troupe.actor_record");
+  cfg.add_message_type<actor_creation>("troupe.actor_creation");
   cfg.add_message_type<actor_status>("troupe.actor_status");
   cfg.add_message_type<node_list>("troupe.node_list");
   cfg.add_message_type<owner_list>("troupe.owner_list");

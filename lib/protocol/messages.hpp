@@ -334,6 +334,27 @@ typename I::result_type inspect(I& f, actor_record& x) {
            x.name_space, x.detached, x.owner, x.max_restarts, x.max_task_retries);
 }
 
+/// What it takes to build an actor again without its creator (a detached
+/// actor whose creator is gone): its creation task as the creator pushed it
+/// (a TaskBatch of one TaskSpec, every argument inline), and the lease it
+/// ran in. The creator hands it to the control store once, with the first
+/// creation; the head keeps it with the actor, on disk too.
+struct actor_creation {
+  object_id id;
+  std::vector<char> spec;
+  std::string exe;
+  resource_map resources;
+  scheduling_strategy strategy;
+
+  bool empty() const noexcept { return spec.empty(); }
+};
+
+template <class I>
+typename I::result_type inspect(I& f, actor_creation& x) {
+  return f(caf::meta::type_name("troupe.actor_creation"), x.id, x.spec, x.exe, x.resources,
+           x.strategy);
+}
+
 /// Where an actor is, or why it is gone, as the control store tells callers.
 struct actor_status {
   object_id id;
