@@ -24,6 +24,7 @@
 #include "lib/protocol/status.hpp"
 #include "tests/process_helpers.hpp"
 #include "tests/rendezvous.hpp"
+#include "tests/service_actor.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
@@ -287,4 +288,57 @@ TEST_CASE("a node whose head does not come back within the grace period fails wh
 TEST_CASE("the same with the head's state in Redis") {
   redis_server redis;
   survive_head_restart("redis://127.0.0.1:" + std::to_string(redis.port) + "/troupe-test");
+}
+
+TEST_CASE("a detached actor whose creator is gone and whose worker died while the head "
+          "was down is rebuilt by the restarted head from the creation it kept") {
+  using troupe::test::service_counter;
+  auto dir = std::filesystem::temp_directory_path()
+             / ("troupe_head_rebuild_" + std::to_string(::getpid()));
+  auto port = free_port();
+  auto address = "127.0.0.1:" + std::to_string(port);
+  auto head = std::make_unique<child_process>(head_env(port, dir.string()));
+  REQUIRE_MESSAGE(!head->ready_line().empty(), "the head did not start");
+  child_process member{member_env(address)};
+  auto member_port = member.ready_line();
+  REQUIRE_MESSAGE(!member_port.empty(), "the member did not join");
+  auto member_address = "127.0.0.1:" + member_port;
+  int worker_pid = 0;
+  {
+    child_process creator{{"TROUPE_TEST_SCENARIO=create_restartable_service",
+                           "TROUPE_ADDRESS=" + member_address,
+                           "TROUPE_TEST_ACTOR_RESOURCE=member"}};
+    auto line = creator.ready_line(60s);
+    REQUIRE_MESSAGE(line.rfind("pid ", 0) == 0, "the creator said: " << line);
+    worker_pid = std::stoi(line.substr(4));
+    CHECK(troupe::test::gone_within(creator.pid(), 15s));
+  }
+  troupe::init({.address = member_address});
+  REQUIRE(::kill(head->pid(), SIGKILL) == 0);
+  REQUIRE(troupe::test::gone_within(head->pid(), 10s));
+  head.reset();
+  REQUIRE(::kill(worker_pid, SIGKILL) == 0); // while no head is there to hear of it
+  REQUIRE(troupe::test::gone_within(worker_pid, 10s));
+  head = std::make_unique<child_process>(head_env(port, dir.string()));
+  REQUIRE_MESSAGE(!head->ready_line().empty(), "the head did not start again");
+  auto svc = troupe::get_actor<service_counter>("phoenix");
+  int rebuilt_pid = 0;
+  CHECK(troupe::test::eventually(
+    [&] {
+      try {
+        rebuilt_pid = troupe::get(svc.task(&service_counter::pid).remote(), 60s);
+        return true;
+      } catch (const troupe::actor_died_error& e) {
+        INFO(e.what());
+        CHECK(std::string{e.what()}.find("restarting it") != std::string::npos);
+        return false;
+      }
+    },
+    90s));
+  CHECK(rebuilt_pid != worker_pid);
+  CHECK(troupe::get(svc.task(&service_counter::restarted).remote(), 30s));
+  CHECK(troupe::get(svc.task(&service_counter::add).remote(1), 30s) == 8); // from 7 again
+  troupe::kill(svc);
+  troupe::shutdown();
+  std::filesystem::remove_all(dir);
 }

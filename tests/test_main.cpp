@@ -71,6 +71,8 @@ void run_scenario(const std::string& name) {
     o.name = "phoenix";
     o.detached = true;
     o.max_restarts = 2;
+    if (auto* r = std::getenv("TROUPE_TEST_ACTOR_RESOURCE"))
+      o.resources = {{r, 0.5}}; // to place it on a node that has it
     auto svc = troupe::actor(make_service_counter, o).remote(7);
     auto total = troupe::get(svc.task(&service_counter::add).remote(1));
     auto pid = troupe::get(svc.task(&service_counter::pid).remote());
