@@ -14,7 +14,6 @@
 
 #include "tests/cluster_fixture.hpp"
 #include "tests/process_helpers.hpp"
-#include "tests/rendezvous.hpp"
 #include "tests/service_actor.hpp"
 
 using namespace std::chrono_literals;
@@ -200,19 +199,9 @@ TEST_CASE("a detached actor whose creator is gone is rebuilt by the head from it
   // A new instance, built by the head from the factory's argument (7). A
   // call that went to the old one fails (no max_task_retries); later calls
   // wait for the new one.
-  int rebuilt_pid = 0;
-  CHECK(troupe::test::eventually(
-    [&] {
-      try {
-        rebuilt_pid = troupe::get(svc.task(&service_counter::pid).remote(), 60s);
-        return true;
-      } catch (const troupe::actor_died_error& e) {
-        INFO(e.what());
-        CHECK(std::string{e.what()}.find("restarting it") != std::string::npos);
-        return false;
-      }
-    },
-    60s));
+  std::string unexpected;
+  int rebuilt_pid = troupe::test::pid_once_rebuilt(svc, 60s, unexpected);
+  CHECK_MESSAGE(rebuilt_pid != 0, "no new instance answered: " << unexpected);
   CHECK(rebuilt_pid != worker_pid);
   CHECK(troupe::get(svc.task(&service_counter::restarted).remote(), 30s));
   CHECK(troupe::get(svc.task(&service_counter::add).remote(1), 30s) == 8);

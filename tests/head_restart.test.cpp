@@ -322,19 +322,9 @@ TEST_CASE("a detached actor whose creator is gone and whose worker died while th
   head = std::make_unique<child_process>(head_env(port, dir.string()));
   REQUIRE_MESSAGE(!head->ready_line().empty(), "the head did not start again");
   auto svc = troupe::get_actor<service_counter>("phoenix");
-  int rebuilt_pid = 0;
-  CHECK(troupe::test::eventually(
-    [&] {
-      try {
-        rebuilt_pid = troupe::get(svc.task(&service_counter::pid).remote(), 60s);
-        return true;
-      } catch (const troupe::actor_died_error& e) {
-        INFO(e.what());
-        CHECK(std::string{e.what()}.find("restarting it") != std::string::npos);
-        return false;
-      }
-    },
-    90s));
+  std::string unexpected;
+  int rebuilt_pid = troupe::test::pid_once_rebuilt(svc, 90s, unexpected);
+  CHECK_MESSAGE(rebuilt_pid != 0, "no new instance answered: " << unexpected);
   CHECK(rebuilt_pid != worker_pid);
   CHECK(troupe::get(svc.task(&service_counter::restarted).remote(), 30s));
   CHECK(troupe::get(svc.task(&service_counter::add).remote(1), 30s) == 8); // from 7 again

@@ -2,7 +2,9 @@
 
 // An actor class shared by the test scenarios (registered in test_main.cpp).
 
+#include <chrono>
 #include <memory>
+#include <string>
 
 #include <unistd.h>
 
@@ -23,6 +25,27 @@ private:
 
 inline std::unique_ptr<service_counter> make_service_counter(int start) {
   return std::make_unique<service_counter>(start);
+}
+
+/// Asks a service_counter whose instance died for its pid until a new
+/// instance answers: a call that reached the dead one fails (no
+/// max_task_retries) saying the actor restarts; later calls wait for the new
+/// one. Returns the pid, or 0 after `limit`; a failure that does not say the
+/// actor restarts ends the wait, and is left in `unexpected`.
+template <class Handle>
+int pid_once_rebuilt(const Handle& svc, std::chrono::seconds limit, std::string& unexpected) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    try {
+      return troupe::get(svc.task(&service_counter::pid).remote(), limit);
+    } catch (const troupe::actor_died_error& e) {
+      if (std::string{e.what()}.find("restarting it") == std::string::npos) {
+        unexpected = e.what();
+        return 0;
+      }
+    }
+  }
+  return 0;
 }
 
 } // namespace troupe::test
