@@ -127,6 +127,24 @@ check "bad resources are refused with the item named" grep -q "gpu=lots" <<<"$er
 "$troupe" stop
 check "stop stops the head" bash -c "! '$troupe' status --address '$addr' >/dev/null 2>&1"
 
+# The launcher sample: a head and a node, the head SIGKILLed and restarted
+# from its state; the node is taken back, and programs run on.
+launcher=$(dirname "$0")/../samples/cluster/local_cluster.sh
+export TROUPE_STATE_DIR=$XDG_RUNTIME_DIR/local-cluster
+up=$(TROUPE=$troupe "$launcher" up 2 1 2>&1)
+echo "$up"
+lc_addr=$(grep -o 'TROUPE_ADDRESS=[0-9.:]*' <<<"$up" | head -n1 | cut -d= -f2)
+check "local_cluster.sh up prints the address" test -n "$lc_addr"
+restarted=$(TROUPE=$troupe "$launcher" restart-head 2>&1)
+echo "$restarted"
+check "restart-head restarts the head at its address" grep -q "head restarted at $lc_addr" <<<"$restarted"
+check "troupe status shows both nodes back after the head's restart" until_ok 30 \
+  bash -c "'$troupe' status --address '$lc_addr' | grep -q '2 nodes (2 alive, 0 dead)'"
+result=$(TROUPE_ADDRESS=$lc_addr timeout 60 "$sample")
+check "a driver runs against the restarted head" grep -q 'f(0..3) = 0 1 4 9' <<<"$result"
+TROUPE=$troupe "$launcher" down
+unset TROUPE_STATE_DIR
+
 bench=$(timeout 120 "$troupe" microbenchmark --quick --json)
 echo "$bench"
 # Every row of tools/microbenchmark.cpp (all_figures), each with a number:
