@@ -148,7 +148,8 @@ std::optional<actor_notice> actor_directory::settle(const object_id& id,
 
 bool actor_directory::keep_creation(const actor_creation& c) {
   auto* e = entry(c.id);
-  if (!e)
+  // A non-detached actor shares its creator's fate: never rebuilt without it.
+  if (!e || !e->rec.detached)
     return false;
   e->creation = c;
   changed(c.id);
@@ -162,7 +163,7 @@ std::optional<actor_death> actor_directory::died(const object_id& id, const std:
     return std::nullopt;
   auto max = e->rec.max_restarts;
   bool room = max < 0 || e->restarts < static_cast<std::uint32_t>(max);
-  bool rebuildable = creator_alive || !e->creation.empty();
+  bool rebuildable = creator_alive || (e->rec.detached && !e->creation.empty());
   if (!restartable || !room || !rebuildable) {
     auto reason = why;
     if (restartable && max != 0 && !room)

@@ -113,7 +113,7 @@ public:
   std::optional<actor_notice> settle(const object_id& id, const std::string& why);
 
   /// Keeps the actor's creation (see actor_creation); false when the actor
-  /// is unknown.
+  /// is unknown or not detached (one that is dies with its creator anyway).
   bool keep_creation(const actor_creation& c);
 
   /// (4, 6, 8) The actor died because `why`. When the death is

@@ -242,6 +242,30 @@ TEST_CASE("a death that allows no restart, or whose creator is gone, is final") 
   CHECK_FALSE(d.died(object_id{5, 5}, "unknown", true, true));
 }
 
+TEST_CASE("without its creator, a detached actor with a kept creation restarts (the "
+          "head rebuilds it); a non-detached one keeps none and dies") {
+  actor_directory d;
+  object_id detached{9, 1}, attached{9, 2};
+  for (auto id : {detached, attached}) {
+    auto rec = named(id, "");
+    rec.max_restarts = 1;
+    rec.detached = id == detached;
+    d.add(rec);
+    d.up(id, {}, worker(1, id.seq));
+    troupe::actor_creation c;
+    c.id = id;
+    c.spec = {'x'};
+    CHECK(d.keep_creation(c) == rec.detached);
+  }
+  auto rebuilt = d.died(detached, "its worker crashed", true, false);
+  CHECK(rebuilt->restarting);
+  CHECK_FALSE(d.find(detached)->creation.empty());
+  auto gone = d.died(attached, "its worker crashed", true, false);
+  CHECK_FALSE(gone->restarting);
+  CHECK(gone->notice.status.death.message.find("its creator is gone") != std::string::npos);
+  CHECK_FALSE(d.keep_creation(troupe::actor_creation{{5, 5}, {'x'}, "", {}, {}})); // unknown
+}
+
 TEST_CASE("a kill with no_restart = false lets the actor restart; the default does not") {
   actor_directory d;
   object_id a{9, 1}, b{9, 2};
