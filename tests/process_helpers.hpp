@@ -112,8 +112,7 @@ public:
       throw std::runtime_error("pipe failed");
     int wfd = ::dup(fds[1]);
     ::close(fds[1]);
-    env.push_back("TROUPE_READY_FD=" + std::to_string(wfd));
-    pid_ = detail::spawn_process(exe, {}, env);
+    pid_ = detail::spawn_process(exe, {}, env, wfd); // its TROUPE_READY_FD
     ::close(wfd);
     read_fd_ = fds[0];
   }

@@ -17,8 +17,34 @@ extern char** environ;
 
 namespace troupe::detail {
 
+namespace {
+
+/// The descriptors a child gets: 0-2, and `ready_fd` as 3; every other one
+/// is closed in the child.
+class child_fds {
+public:
+  explicit child_fds(int ready_fd) {
+    posix_spawn_file_actions_init(&actions_);
+    int first_closed = 3;
+    if (ready_fd >= 0) {
+      posix_spawn_file_actions_adddup2(&actions_, ready_fd, 3);
+      first_closed = 4;
+    }
+    posix_spawn_file_actions_addclosefrom_np(&actions_, first_closed);
+  }
+  ~child_fds() { posix_spawn_file_actions_destroy(&actions_); }
+  child_fds(const child_fds&) = delete;
+  child_fds& operator=(const child_fds&) = delete;
+  const posix_spawn_file_actions_t* get() const noexcept { return &actions_; }
+
+private:
+  posix_spawn_file_actions_t actions_;
+};
+
+} // namespace
+
 int spawn_process(const std::string& exe, const std::vector<std::string>& args,
-                  const std::vector<std::string>& env) {
+                  const std::vector<std::string>& env, int ready_fd) {
   std::map<std::string, std::string> vars;
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;
@@ -27,6 +53,9 @@ int spawn_process(const std::string& exe, const std::vector<std::string>& args,
   }
   for (auto& kv : env)
     vars[kv.substr(0, kv.find('='))] = kv;
+  // The child's own number for it, whatever the caller put in `env`.
+  if (ready_fd >= 0)
+    vars["TROUPE_READY_FD"] = "TROUPE_READY_FD=3";
   std::vector<char*> envp;
   for (auto& [k, kv] : vars)
     envp.push_back(const_cast<char*>(kv.c_str()));
@@ -36,7 +65,8 @@ int spawn_process(const std::string& exe, const std::vector<std::string>& args,
     argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = 0;
-  auto rc = posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), envp.data());
+  child_fds fds{ready_fd};
+  auto rc = posix_spawn(&pid, exe.c_str(), fds.get(), nullptr, argv.data(), envp.data());
   if (rc != 0)
     throw error(error_kind::runtime,
                 "cannot start " + exe + ": " + std::strerror(rc));

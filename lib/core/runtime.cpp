@@ -49,7 +49,6 @@ std::uint16_t start_embedded_node(const init_options& o) {
   ::close(fds[1]);
   std::vector<std::string> env{
     "TROUPE_ROLE=node",
-    "TROUPE_READY_FD=" + std::to_string(wfd),
     "TROUPE_PARENT_PID=" + std::to_string(::getpid()),
     "TROUPE_NUM_CPUS=" + std::to_string(o.num_cpus),
     "TROUPE_NUM_GPUS=" + std::to_string(o.num_gpus),
@@ -59,7 +58,7 @@ std::uint16_t start_embedded_node(const init_options& o) {
     "TROUPE_WORKER_EXE=" + self_exe(),
   };
   try {
-    embedded_node_pid = spawn_process(self_exe(), {"--troupe-node"}, env);
+    embedded_node_pid = spawn_process(self_exe(), {"--troupe-node"}, env, wfd);
   } catch (...) {
     ::close(wfd);
     ::close(fds[0]);
