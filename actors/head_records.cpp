@@ -38,6 +38,22 @@ std::string bytes_of(capnp::MessageBuilder& b) {
   return {chars.begin(), chars.end()};
 }
 
+/// Writes `m` into a list of Resource (as `initList(m.size())` made it).
+void write_resources(capnp::List<schema::Resource>::Builder list, const resource_map& m) {
+  unsigned i = 0;
+  for (auto& [name, amount] : m) {
+    list[i].setName(name);
+    list[i++].setAmount(amount);
+  }
+}
+
+resource_map read_resources(capnp::List<schema::Resource>::Reader list) {
+  resource_map m;
+  for (auto x : list)
+    m[x.getName()] = x.getAmount();
+  return m;
+}
+
 /// Reads a record's message from its bytes (copied to words: a string's
 /// bytes need not be aligned).
 class record_reader {
@@ -80,12 +96,7 @@ std::string encode_node(const node_info& n) {
   r.setPort(n.port);
   r.setSegment(n.segment);
   r.setStoreCapacity(n.store_capacity);
-  auto total = r.initTotal(static_cast<unsigned>(n.total.size()));
-  unsigned i = 0;
-  for (auto& [name, amount] : n.total) {
-    total[i].setName(name);
-    total[i++].setAmount(amount);
-  }
+  write_resources(r.initTotal(static_cast<unsigned>(n.total.size())), n.total);
   r.setAlive(n.alive);
   return bytes_of(b);
 }
@@ -99,8 +110,7 @@ node_info decode_node(const std::string& bytes) {
   n.port = r.getPort();
   n.segment = r.getSegment();
   n.store_capacity = r.getStoreCapacity();
-  for (auto x : r.getTotal())
-    n.total[x.getName()] = x.getAmount();
+  n.total = read_resources(r.getTotal());
   n.alive = r.getAlive();
   return n;
 }
@@ -156,12 +166,8 @@ std::string encode_actor(const actor_entry& e) {
     c.setSpec(kj::arrayPtr(reinterpret_cast<const kj::byte*>(e.creation.spec.data()),
                            e.creation.spec.size()));
     c.setExe(e.creation.exe);
-    auto list = c.initResources(static_cast<unsigned>(e.creation.resources.size()));
-    unsigned i = 0;
-    for (auto& [name, amount] : e.creation.resources) {
-      list[i].setName(name);
-      list[i++].setAmount(amount);
-    }
+    write_resources(c.initResources(static_cast<unsigned>(e.creation.resources.size())),
+                    e.creation.resources);
     auto& st = e.creation.strategy;
     c.setStrategy(static_cast<std::uint8_t>(st.type));
     c.setNode(st.node);
@@ -200,8 +206,7 @@ actor_entry decode_actor(const std::string& bytes) {
     e.creation.id = e.rec.id;
     e.creation.spec.assign(spec.begin(), spec.end());
     e.creation.exe = c.getExe();
-    for (auto x : c.getResources())
-      e.creation.resources[x.getName()] = x.getAmount();
+    e.creation.resources = read_resources(c.getResources());
     if (c.getStrategy() > static_cast<std::uint8_t>(scheduling_strategy::kind::placement_group))
       throw error(error_kind::protocol, "a stored actor creation has strategy "
                                           + std::to_string(c.getStrategy()));
@@ -219,14 +224,9 @@ std::string encode_group(const group_spec& spec, const group_state& state) {
   auto r = b.initRoot<schema::GroupRecord>();
   r.setId(spec.id);
   auto bundles = r.initBundles(static_cast<unsigned>(spec.bundles.size()));
-  for (unsigned i = 0; i < spec.bundles.size(); ++i) {
-    auto list = bundles[i].initResources(static_cast<unsigned>(spec.bundles[i].size()));
-    unsigned j = 0;
-    for (auto& [name, amount] : spec.bundles[i]) {
-      list[j].setName(name);
-      list[j++].setAmount(amount);
-    }
-  }
+  for (unsigned i = 0; i < spec.bundles.size(); ++i)
+    write_resources(bundles[i].initResources(static_cast<unsigned>(spec.bundles[i].size())),
+                    spec.bundles[i]);
   r.setStrategy(static_cast<std::uint8_t>(spec.strategy));
   r.setState(state.state);
   auto nodes = r.initNodes(static_cast<unsigned>(state.nodes.size()));
@@ -242,11 +242,8 @@ std::pair<group_spec, group_state> decode_group(const std::string& bytes) {
   group_spec spec;
   group_state state;
   spec.id = state.id = r.getId();
-  for (auto bundle : r.getBundles()) {
-    auto& map = spec.bundles.emplace_back();
-    for (auto x : bundle.getResources())
-      map[x.getName()] = x.getAmount();
-  }
+  for (auto bundle : r.getBundles())
+    spec.bundles.push_back(read_resources(bundle.getResources()));
   if (r.getStrategy() > static_cast<std::uint8_t>(placement_strategy::strict_spread)
       || r.getState() > group_state::infeasible)
     throw error(error_kind::protocol, "a stored placement group record has strategy "

@@ -77,8 +77,9 @@ void reserve(self_ptr self, std::uint64_t group_id, std::uint64_t node = 0) {
   if (!g || g->state.state != group_state::placed)
     return;
   for (std::size_t i = 0; i < g->state.nodes.size(); ++i) {
-    auto s = node == 0 || g->state.nodes[i] == node ? sched_of(self, g->state.nodes[i])
-                                                     : local_scheduler_actor{};
+    if (node != 0 && g->state.nodes[i] != node)
+      continue;
+    auto s = sched_of(self, g->state.nodes[i]);
     if (!s)
       continue;
     ++self->state.unconfirmed[group_id];
