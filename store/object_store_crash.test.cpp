@@ -48,12 +48,17 @@ int rounds_from_env(int fallback) {
 
 /// What a dying child does for ever: creates objects of random sizes, fills
 /// and seals them, pins, hands over and frees them, keeping up to 32. Writes
-/// one byte to `ready` once its store exists.
+/// one byte to `ready` once its store exists. A handed-over object is never
+/// adopted, so it stays until the child's death is reaped: at most 64 are
+/// handed over. Uncapped, a child that churns longer than the round means to
+/// (a busy machine wakes the parent late) fills the segment with them, and the
+/// next process finds the store full, not locked.
 [[noreturn]] void churn(const std::string& segment, int ready, std::uint64_t seed) {
   auto alloc = shm_allocator::open(segment);
   object_store s{*alloc};
   std::mt19937_64 rng{seed};
   std::vector<std::uint64_t> kept;
+  int handed_over = 0;
   char one = 1;
   (void)!::write(ready, &one, 1);
   for (std::uint64_t seq = 1;; ++seq) {
@@ -72,8 +77,9 @@ int rounds_from_env(int fallback) {
         auto o = pick();
         s.pin(o);
         s.unpin(o);
-      } else if (r == 1 && !kept.empty()) {
+      } else if (r == 1 && !kept.empty() && handed_over < 64) {
         s.hand_over(pick()); // never adopted: the reaper drops it
+        ++handed_over;
       }
     } catch (const std::logic_error&) {
       // handed over already: not ours any more
