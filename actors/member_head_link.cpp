@@ -2,6 +2,8 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+
+#include "lib/net/transport.hpp"
 #include <spdlog/spdlog.h>
 
 #include "lib/protocol/handles.hpp"
@@ -72,13 +74,13 @@ void rejoin(cs_ptr self, control_store_actor head) {
           });
 }
 
-/// Asks the middleman for the actor published at the head's address.
+/// Asks the transport for the actor published at the head's address.
 void try_connect(cs_ptr self) {
   auto& s = self->state;
   if (s.connecting)
     return;
   s.connecting = true;
-  auto mm = self->home_system().middleman().actor_handle();
+  auto mm = net::transport_of(self->home_system());
   self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, s.head_host,
                 s.head_port)
       .then(

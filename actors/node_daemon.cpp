@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <random>
@@ -24,6 +25,8 @@
 #include "scheduler/cluster_scheduler.hpp"
 #include "lib/common/config.hpp"
 #include "lib/common/port_users.hpp"
+#include "lib/net/credentials.hpp"
+#include "lib/net/transport.hpp"
 #include "scheduler/local_scheduler.hpp"
 #include "scheduler/resources.hpp"
 #include "store/store_manager.hpp"
@@ -135,9 +138,46 @@ public:
 
   /// Starts the actor system (after the signals are blocked: see
   /// `block_stop_signals`).
-  void start_actor_system() {
+  bool start_actor_system() {
+    net::security sec;
+    try {
+      sec = net::security_from_env("node");
+    } catch (const std::exception& e) {
+      spdlog::error("cannot start: {}", e.what());
+      store::shm_allocator::remove(segment_name_);
+      return false;
+    }
+    if (sec.insecure)
+      spdlog::warn("running without TLS (--insecure): anyone who can reach this node's "
+                   "port can run code on it");
+    else
+      spdlog::info("TLS on, cluster {}", sec.cluster_id);
+    if (!sec.insecure && !write_head_credentials())
+      return false;
     cfg_ = detail::make_system_config();
     sys_.emplace(*cfg_);
+    transport_.emplace(*sys_, std::move(sec));
+    return true;
+  }
+
+  /// A head that keeps its state in a directory keeps its cluster's
+  /// credentials beside it, in `tls/`: the token (for a restart and for
+  /// local tools), the CA and a certificate, keys readable by its user only.
+  bool write_head_credentials() {
+    if (!opts_.head_address.empty() || opts_.state.empty()
+        || opts_.state.starts_with("redis://"))
+      return true;
+    try {
+      auto token = net::cluster_token::parse(detail::env_or(net::token_variable, ""));
+      auto dir = std::filesystem::path{opts_.state} / "tls";
+      net::write_credentials(dir, token, net::issue_credentials(token, "head"));
+      spdlog::info("the cluster's CA and credentials are in {}", dir.string());
+      return true;
+    } catch (const std::exception& e) {
+      spdlog::error("cannot write the cluster's credentials: {}", e.what());
+      store::shm_allocator::remove(segment_name_);
+      return false;
+    }
   }
 
   /// Reaches the head's control store, for a member node: without it there
@@ -150,8 +190,8 @@ public:
     auto head_port = colon == std::string::npos
                          ? 0
                          : std::atoi(opts_.head_address.c_str() + colon + 1);
-    auto h = sys_->middleman().remote_actor<control_store_actor>(
-        head_host, static_cast<std::uint16_t>(head_port));
+    auto h = net::remote_actor<control_store_actor>(*sys_, head_host,
+                                                    static_cast<std::uint16_t>(head_port));
     if (!h) {
       spdlog::error("cannot reach the head node at {}: {}", opts_.head_address,
                     sys_->render(h.error()));
@@ -194,7 +234,7 @@ public:
   /// Publishes the control store on the node's port (the OS picks one for
   /// port 0) and tells the control store which one it got.
   bool publish() {
-    auto port = sys_->middleman().publish(cs_, opts_.port, opts_.bind.c_str(), true);
+    auto port = net::publish(*sys_, cs_, opts_.port, opts_.bind, true);
     if (!port) {
       auto users = opts_.port != 0 ? detail::port_users(opts_.port) : std::string{};
       spdlog::error("cannot listen on {}:{}: {}{}", opts_.bind, opts_.port,
@@ -276,7 +316,7 @@ public:
     caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
     if (cluster_)
       caf::anon_send_exit(cluster_, caf::exit_reason::user_shutdown);
-    sys_->middleman().unpublish(cs_, port_);
+    net::unpublish(*sys_, cs_.address(), port_);
     stop_reaper_ = true;
     reaper_.join();
   }
@@ -303,8 +343,7 @@ private:
   void connect_to_peers(const node_list& peers) {
     for (auto& p : peers.nodes)
       if (p.alive && p.node_id != 1 && p.node_id != info_.node_id)
-        if (auto peer =
-                sys_->middleman().remote_actor<control_store_actor>(p.host, p.port);
+        if (auto peer = net::remote_actor<control_store_actor>(*sys_, p.host, p.port);
             !peer)
           spdlog::warn("cannot connect to node {} at {}:{}: {}", p.node_id, p.host,
                        p.port, sys_->render(peer.error()));
@@ -327,6 +366,7 @@ private:
   // Declared before the handles below, so that it outlives them.
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::optional<caf::actor_system> sys_;
+  std::optional<net::transport> transport_; ///< after sys_: goes before it
   control_store_actor head_; ///< none on the head node
   std::string head_host_;     ///< where a member finds a head again
   std::uint16_t head_port_ = 0;
@@ -402,8 +442,7 @@ int run_node(const node_options& in) {
     return 2;
   if (!node.open_state())
     return 2;
-  node.start_actor_system();
-  if (!node.connect_to_head())
+  if (!node.start_actor_system() || !node.connect_to_head())
     return 2;
   node.spawn_actors();
   if (!node.publish() || !node.join_cluster())

@@ -8,6 +8,7 @@ back unnoticed:
     0  lib/include        the public headers (troupe/...)
     1  lib/protocol       messages, atoms, actor interfaces, schemas
     2  lib/common         process, executable, config and logging utilities
+  2.5  lib/net            credentials, TLS, the transport and its frame guard
     3  store, scheduler   (siblings: neither includes the other)
     4  actors             control store, node daemon
     5  lib/core           the client core and the public API's implementation
@@ -29,6 +30,7 @@ LAYERS = {
     'lib/include': 0,
     'lib/protocol': 1,
     'lib/common': 2,
+    'lib/net': 2.5,
     'store': 3,
     'scheduler': 3,
     'actors': 4,

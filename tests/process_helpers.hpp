@@ -14,18 +14,29 @@
 #include <unistd.h>
 #include <vector>
 
+#include "lib/net/credentials.hpp"
 #include "lib/common/process.hpp"
 
 namespace troupe::test {
 
-/// Returns whether process `pid` exists (and is not a zombie).
+/// Returns whether process `pid` exists and is not a zombie whose threads
+/// are all gone. Its main thread turns zombie before the others have ended,
+/// and its descriptors (a lock, a listening port) close only with the last.
 inline bool alive(int pid) {
-  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  auto proc = "/proc/" + std::to_string(pid);
+  std::ifstream stat{proc + "/stat"};
   std::string line;
   if (!std::getline(stat, line))
     return false;
   auto close = line.rfind(')');
-  return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+  if (close == std::string::npos || line.size() <= close + 2 || line[close + 2] != 'Z')
+    return true;
+  std::error_code ec;
+  std::size_t threads = 0;
+  for (auto it = std::filesystem::directory_iterator{proc + "/task", ec};
+       !ec && it != std::filesystem::directory_iterator{}; it.increment(ec))
+    ++threads;
+  return threads > 1;
 }
 
 /// Waits up to `timeout` for `pid` to be gone.
@@ -100,13 +111,25 @@ inline std::vector<int> processes_with_env(const std::string& entry) {
   return out;
 }
 
+/// Gives this test process a cluster token, unless it has one or runs
+/// insecure: the nodes and drivers it starts inherit it, as the processes of
+/// one cluster share theirs.
+inline void ensure_cluster_token() {
+  auto* insecure = std::getenv("TROUPE_INSECURE");
+  auto* token = std::getenv("TROUPE_TOKEN");
+  if ((insecure && std::string{insecure} == "1") || (token && *token))
+    return;
+  ::setenv("TROUPE_TOKEN", net::cluster_token::generate().text().c_str(), 1);
+}
+
 /// A child process started from this test executable with extra environment
-/// variables, whose first output line (written to the fd in TROUPE_READY_FD)
+/// variables (and this process's cluster token: `ensure_cluster_token`), whose first output line (written to the fd in TROUPE_READY_FD)
 /// is read back. Killed with SIGKILL when it goes out of scope.
 class child_process {
 public:
   explicit child_process(std::vector<std::string> env,
                          const std::string& exe = detail::self_exe()) {
+    ensure_cluster_token();
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
       throw std::runtime_error("pipe failed");

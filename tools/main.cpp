@@ -76,6 +76,14 @@ void add_start(commands& c) {
     ->check(CLI::Range(0, 86400));
   cmd->add_option("--bind", start.bind, "address to listen on")->capture_default_str();
   cmd->add_flag("--block", start.block, "run the node in the foreground until it is stopped");
+  auto* token = cmd->add_option("--token", start.token,
+                                "the cluster's token (printed by `troupe start --head`; "
+                                "default: TROUPE_TOKEN, else that of a head started here; "
+                                "a new head makes one)");
+  cmd->add_flag("--insecure", start.insecure,
+                "no TLS and no token: anyone who can reach the node's port can run code "
+                "on it (every process of the cluster must pass it)")
+    ->excludes(token);
 }
 
 void add_queries(commands& c) {

@@ -21,6 +21,9 @@
 #include "actors/node_daemon.hpp"
 #include "lib/common/process.hpp"
 #include "scheduler/resources.hpp"
+#include "lib/common/config.hpp"
+#include "lib/net/credentials.hpp"
+#include "lib/net/security.hpp"
 #include "tools/format.hpp"
 #include "tools/node_files.hpp"
 
@@ -122,12 +125,53 @@ std::string log_tail(const fs::path& path, std::size_t n) {
   return out;
 }
 
+/// The token a head gives its cluster, or a node joins with, set in this
+/// process's environment (the node daemon inherits it): --token, else
+/// TROUPE_TOKEN; for a head, else the one its state directory keeps (a
+/// restart), else the local cluster file (a Redis-backed head restarted
+/// here), else a new one; for a member, else the local cluster file (a head
+/// started here). A head writes it to the local cluster file, for the tools
+/// and programs run here. Throws std::runtime_error saying what is wrong.
+void settle_token(const start_flags& f) {
+  if (f.insecure) {
+    net::settle_security("", true, false);
+    if (f.head)
+      net::write_secret_file(net::local_cluster_file(), "insecure");
+    return;
+  }
+  auto token = f.token;
+  if (token.empty())
+    token = detail::env_or(net::token_variable, "");
+  if (token.empty() && f.head && !f.state_dir.empty())
+    token = net::read_token_file(fs::path{f.state_dir} / "tls" / "token");
+  if (token.empty() && (!f.head || !f.state_url.empty()))
+    token = net::read_token_file(net::local_cluster_file());
+  if (token == "insecure")
+    throw std::runtime_error("the cluster started here runs --insecure: pass --insecure "
+                             "too, or the token of a TLS cluster with --token");
+  if (token.empty() && !f.head)
+    throw std::runtime_error("joining a cluster needs its token: pass the one `troupe "
+                             "start --head` printed with --token (or TROUPE_TOKEN)");
+  if (token.empty())
+    token = net::cluster_token::generate().text();
+  ::unsetenv("TROUPE_INSECURE");
+  net::settle_security(token, false, false);
+  if (f.head)
+    net::write_token_file(net::local_cluster_file(), net::cluster_token::parse(token));
+}
+
 void print_started(const std::string& address, const std::string& head) {
-  if (head.empty())
+  if (head.empty()) {
+    auto token = detail::env_or(net::token_variable, "");
+    auto join = token.empty() ? std::string{" --insecure"} : " --token " + token;
     std::cout << "troupe head started at " << address << "\n"
               << "connect with troupe::init({.address = \"" << address << "\"}); join"
-              << " nodes with `troupe start --address " << address << "`;"
+              << " nodes with `troupe start --address " << address << join << "`;"
               << " stop with `troupe stop`\n";
+    if (token.empty())
+      std::cout << "WARNING: this cluster runs without TLS (--insecure): anyone who can "
+                   "reach its port can run code on it\n";
+  }
   else
     std::cout << "troupe node started at " << address << " and joined the cluster at "
               << head << "\n";
@@ -263,6 +307,12 @@ int run_start(const start_flags& f) {
     resources = sched::parse_resources(f.resources);
   } catch (const std::invalid_argument& e) {
     std::cerr << "troupe start: bad --resources: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    settle_token(f);
+  } catch (const std::exception& e) {
+    std::cerr << "troupe start: " << e.what() << "\n";
     return 2;
   }
   try {

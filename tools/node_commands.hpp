@@ -23,6 +23,8 @@ struct start_flags {
   int head_grace = 60;   ///< seconds a head's absence is waited out
   std::string bind = "127.0.0.1";
   bool block = false; ///< run the node in this process
+  std::string token;     ///< the cluster's token ("": see settle_token)
+  bool insecure = false; ///< no TLS, no token
 };
 
 /// Starts a head node, or a node that joins the head at `address` (in the background, or in the foreground with

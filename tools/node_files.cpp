@@ -1,5 +1,7 @@
 #include "tools/node_files.hpp"
 
+#include "lib/net/security.hpp"
+
 #include <climits>
 #include <cstdlib>
 #include <fstream>
@@ -13,16 +15,7 @@ namespace troupe::tools {
 namespace fs = std::filesystem;
 
 fs::path state_dir() {
-  auto* xdg = std::getenv("XDG_RUNTIME_DIR");
-  fs::path base = xdg && *xdg ? xdg : "/tmp";
-  auto dir = base / ("troupe-" + std::to_string(::getuid()));
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
-  // Pid files decide which processes `troupe stop` signals: only we may write them.
-  ::chmod(dir.c_str(), 0700);
-  return dir;
+  return net::runtime_dir();
 }
 
 fs::path pid_file(int pid) {

@@ -13,6 +13,8 @@
 
 #include "lib/common/ask.hpp"
 #include "lib/common/config.hpp"
+#include "lib/net/security.hpp"
+#include "lib/net/transport.hpp"
 #include "lib/protocol/messages.hpp"
 #include "scheduler/resources.hpp"
 #include "tools/format.hpp"
@@ -24,13 +26,31 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// The CLI's security: TROUPE_TOKEN, TROUPE_INSECURE, else what a head
+/// started here left; notes it in `out`. Returns why there is none, or "".
+std::string cli_security(net::security& sec, cluster_status& out) {
+  try {
+    net::settle_security("", false, false);
+    sec = net::security_from_env("cli");
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  out.insecure = sec.insecure;
+  out.cluster_id = sec.cluster_id;
+  return {};
+}
+
 } // namespace
 
 std::string query_cluster(const std::string& host, std::uint16_t port, cluster_status& out,
                           bool with_processes) {
+  net::security sec;
+  if (auto why = cli_security(sec, out); !why.empty())
+    return why;
   auto cfg = detail::make_system_config();
   caf::actor_system sys{*cfg};
-  auto cs = sys.middleman().remote_actor<control_store_actor>(host, port);
+  net::transport transport{sys, std::move(sec)};
+  auto cs = net::remote_actor<control_store_actor>(sys, host, port);
   if (!cs)
     return "cannot reach a troupe node at " + host + ":" + std::to_string(port) + ": " +
            sys.render(cs.error());
@@ -62,33 +82,27 @@ std::string query_cluster(const std::string& host, std::uint16_t port, cluster_s
     }
     return true;
   };
+  auto ask_text = [&](const auto& who, auto atom) {
+    return detail::try_ask<std::string>(sys, who, 5s, atom);
+  };
   auto info = value_of(detail::try_ask<node_info>(sys, *cs, 5s, node_atom::value),
                        "the control store");
   auto list = value_of(detail::try_ask<node_list>(sys, *cs, 5s, nodes_atom::value),
                        "the control store");
-  read_into(out.control, detail::try_ask<std::string>(sys, *cs, 5s, status_atom::value),
-            "the control store");
+  read_into(out.control, ask_text(*cs, status_atom::value), "the control store");
   if (!failure.empty())
     return failure;
-  read_into(out.cluster,
-            detail::try_ask<std::string>(sys, info.cluster, 5s, status_atom::value),
-            "the cluster scheduler");
+  read_into(out.cluster, ask_text(info.cluster, status_atom::value), "the cluster scheduler");
   for (auto& n : list.nodes) {
     node_status ns;
     ns.info = n;
     // A node that does not answer is reported as such, not as a failure.
     if (n.alive) {
       local_scheduler_status sched;
-      if (read_into(
-              sched,
-              detail::try_ask<std::string>(sys, n.scheduler, 5s, status_atom::value),
-              nullptr))
-        ns.scheduler = sched;
       store_status store;
-      if (read_into(
-              store,
-              detail::try_ask<std::string>(sys, n.store_manager, 5s, stats_atom::value),
-              nullptr))
+      if (read_into(sched, ask_text(n.scheduler, status_atom::value), nullptr))
+        ns.scheduler = sched;
+      if (read_into(store, ask_text(n.store_manager, stats_atom::value), nullptr))
         ns.store = store;
     }
     out.nodes.push_back(std::move(ns));
@@ -150,6 +164,16 @@ void print_on_disk(const store_status& s) {
             << "\n";
 }
 
+/// Says how the cluster is secured, loudly when it is not.
+void print_security(const cluster_status& st) {
+  if (st.insecure)
+    std::cout << "\n*** WARNING: this cluster runs WITHOUT TLS (--insecure). Anyone who "
+                 "can reach its ports can run code on it, read its objects and stop "
+                 "it. ***\n\n";
+  else
+    std::cout << "security: mutual TLS, cluster " << st.cluster_id << "\n";
+}
+
 void print_summary(const cluster_status& st) {
   std::size_t alive = 0, jobs_alive = 0;
   for (auto& n : st.nodes)
@@ -161,6 +185,7 @@ void print_summary(const cluster_status& st) {
             << st.nodes.size() - alive << " dead), " << jobs_alive << " job"
             << (jobs_alive == 1 ? "" : "s") << " connected, " << st.control.jobs.size()
             << " since start\n";
+  print_security(st);
   std::map<std::string, std::pair<double, double>> sum; // name -> used, total
   std::vector<std::string> pending;
   for (auto& n : st.nodes) {
@@ -233,7 +258,8 @@ void print_json(const cluster_status& st) {
   for (auto& n : st.nodes)
     nodes.push_back(node_json(n, true));
   nlohmann::ordered_json doc = {
-      {"address", st.address}, {"control", st.control}, {"cluster", st.cluster}, {"nodes", nodes}};
+      {"address", st.address}, {"insecure", st.insecure}, {"cluster_id", st.cluster_id},
+      {"control", st.control}, {"cluster", st.cluster}, {"nodes", nodes}};
   std::cout << doc.dump() << "\n";
 }
 

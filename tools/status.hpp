@@ -28,6 +28,8 @@ struct node_status {
 /// reported it.
 struct cluster_status {
   std::string address; ///< where we reached it
+  bool insecure = false;  ///< reached without TLS: the cluster runs --insecure
+  std::string cluster_id; ///< from the token, when TLS is on
   control_store_status control;     ///< the head control store's: nodes, jobs, actors
   cluster_scheduler_status cluster; ///< resources, groups, infeasible demands
   std::vector<node_status> nodes;

@@ -1,5 +1,7 @@
 #include "lib/core/client.hpp"
 
+#include "lib/net/transport.hpp"
+
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -52,8 +54,10 @@ client& client::get() {
 client::client(process_role role, const std::string& host, std::uint16_t port,
                bool embedded)
   : role_(role), exe_(job_exe()), owner_id_(random_owner_id()) {
+  auto sec = net::security_from_env(role == process_role::worker ? "worker" : "driver");
   config_ = make_system_config();
   system_ = std::make_unique<caf::actor_system>(*config_);
+  transport_ = std::make_unique<net::transport>(*system_, std::move(sec));
   table_ = std::make_shared<object_table>(
     owner_id_, [this](std::uint64_t off, std::uint64_t node) { unpin_stored(off, node); },
     [this](const stored_value& v) { return view_stored(v); });
@@ -66,11 +70,16 @@ client::~client() {
 
 void client::connect(const std::string& host, std::uint16_t port, bool embedded) {
   using namespace std::chrono_literals;
-  auto cs = system_->middleman().remote_actor<control_store_actor>(host, port);
+  auto cs = net::remote_actor<control_store_actor>(*system_, host, port);
   if (!cs)
-    throw error(error_kind::runtime, "cannot reach a troupe node at " + host + ":"
-                                       + std::to_string(port) + ": "
-                                       + system_->render(cs.error()));
+    throw error(error_kind::runtime,
+                "cannot reach a troupe node at " + host + ":" + std::to_string(port) + ": "
+                  + system_->render(cs.error())
+                  + (net::insecure(*system_)
+                       ? std::string{" (this process runs without TLS: is the cluster "
+                                     "started with --insecure too?)"}
+                       : std::string{" (check that this process has the cluster's "
+                                     "token: a node refuses a wrong one and logs it)"}));
   control_store_ = *cs;
   // A node answers in milliseconds. Rarely (seen with many workers starting
   // at once) a new connection's messages go unanswered for good: asking
@@ -131,7 +140,7 @@ void client::listen_for_peers() {
   // reach this process the same way. A driver whose node is on another
   // machine cannot listen there: it still connects to its peers, and they
   // answer over those connections, or reach it through the nodes.
-  auto port = system_->middleman().open(0, node_.host.c_str(), false);
+  auto port = net::open(*system_, 0, node_.host);
   if (!port) {
     spdlog::info("not listening for direct connections on {}: {}", node_.host,
                  system_->render(port.error()));
@@ -156,6 +165,7 @@ void client::close() {
   control_store_ = nullptr;
   node_.scheduler = nullptr;
   node_.store_manager = nullptr;
+  transport_.reset();
   system_.reset();
   config_.reset();
 }

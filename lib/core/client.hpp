@@ -22,6 +22,10 @@
 #include "troupe/runtime.hpp"
 #include "troupe/task.hpp"
 
+namespace troupe::net {
+class transport;
+} // namespace troupe::net
+
 namespace troupe::detail {
 
 /// Values up to this size travel inside messages; larger ones go to the store.
@@ -162,6 +166,9 @@ private:
   std::uint64_t job_id_ = 0;
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
+  /// Every connection of this process goes through it; it goes before the
+  /// system.
+  std::unique_ptr<troupe::net::transport> transport_;
   /// Shared so that refs hold it weakly and outlive it harmlessly.
   std::shared_ptr<object_table> table_;
   /// The mapped store segment. Every view handed out shares it, so a view

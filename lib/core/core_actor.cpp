@@ -9,6 +9,8 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+
+#include "lib/net/transport.hpp"
 #include <spdlog/spdlog.h>
 
 #include "lib/core/core_state.hpp"
@@ -113,14 +115,14 @@ void core_io::fetch(const object_id& id, const caf::actor& known_owner) {
   });
 }
 
-/// Opens the direct connections of `peer_links` through the middleman.
+/// Opens the direct connections of `peer_links` through the transport.
 class link_io final : public peer_links::io {
 public:
   explicit link_io(core_ptr self) : self_(self) {}
 
   void connect(const endpoint& where) override {
     auto self = self_;
-    self->request(self->system().middleman().actor_handle(), std::chrono::seconds(10),
+    self->request(net::transport_of(self->system()), std::chrono::seconds(10),
                   caf::connect_atom::value, where.host, where.port)
       .then(
         [self, where](const caf::node_id& who, const caf::strong_actor_ptr&,

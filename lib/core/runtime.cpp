@@ -19,6 +19,7 @@
 #include "lib/common/config.hpp"
 #include "lib/core/executor.hpp"
 #include "lib/common/process.hpp"
+#include "lib/net/security.hpp"
 #include "troupe/get.hpp"
 
 namespace troupe {
@@ -162,6 +163,12 @@ void init(const init_options& options) {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   auto address = options.address.empty() ? env_or("TROUPE_ADDRESS", "") : options.address;
+  try {
+    // Before the embedded node starts: it inherits the token.
+    net::settle_security(options.token, options.insecure, address.empty());
+  } catch (const std::exception& e) {
+    throw error(error_kind::runtime, e.what());
+  }
   if (address.empty()) {
     port = start_embedded_node(options);
   } else {

@@ -24,6 +24,13 @@ struct init_options {
   /// Folder where the embedded node's full store writes objects ("": one in
   /// the session folder, removed when the node stops).
   std::string spill_dir;
+  /// The cluster's token, as `troupe start --head` printed it; empty uses
+  /// TROUPE_TOKEN, then the token of a head started on this machine. An
+  /// embedded cluster makes a new one.
+  std::string token;
+  /// Connect without TLS, to a cluster started with `--insecure`
+  /// (TROUPE_INSECURE=1 does the same).
+  bool insecure = false;
   /// spdlog level name for troupe's own log lines (`TROUPE_LOG_LEVEL` wins).
   std::string log_level = "warn";
 };
