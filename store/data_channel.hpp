@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "lib/net/blocking_stream.hpp"
 #include "store/object_store.hpp"
 
 struct addrinfo;
@@ -19,7 +20,8 @@ struct addrinfo;
 namespace troupe::store {
 
 // The data channel: the bytes of objects pulled between nodes travel over a
-// plain TCP connection between the two store managers, not as CAF messages.
+// TCP connection between the two store managers (TLS with the cluster's
+// certificates, unless the cluster runs --insecure), not as CAF messages.
 // Measured on loopback (cross_node_put_get_gigabytes, 400 MB): CAF messages
 // of 1 MiB moved 0.8-1.0 GB/s (each chunk copied into a vector, serialised,
 // sent, deserialised, copied again, over CAF's own threads), 8 -> 32 in
@@ -44,8 +46,10 @@ namespace troupe::store {
 class data_server {
 public:
   /// `release(offset)` gives back a pin the server took for a send (the
-  /// store manager's unpin, which reports a freed object).
-  data_server(object_store& store, std::function<void(std::uint64_t)> release);
+  /// store manager's unpin, which reports a freed object). With `tls`, every
+  /// connection speaks TLS with a certificate of this cluster.
+  data_server(object_store& store, std::function<void(std::uint64_t)> release,
+              std::shared_ptr<net::tls_context> tls = nullptr);
   ~data_server();
 
   data_server(const data_server&) = delete;
@@ -70,10 +74,11 @@ private:
 
   void accept_loop();
   void serve(connection& c);
-  bool serve_one(int fd);
+  bool serve_one(net::blocking_stream& stream);
 
   object_store& store_;
   std::function<void(std::uint64_t)> release_;
+  std::shared_ptr<net::tls_context> tls_;
   std::uint64_t key_;
   int listener_ = -1;
   std::thread acceptor_;
@@ -89,7 +94,8 @@ public:
   /// `stall` bounds a wait for the next bytes (or for connecting): a source
   /// that stops sending without closing (a frozen node, a cut cable) fails
   /// the read after it.
-  explicit data_client(std::chrono::milliseconds stall = std::chrono::seconds(30));
+  explicit data_client(std::shared_ptr<net::tls_context> tls = nullptr,
+                       std::chrono::milliseconds stall = std::chrono::seconds(30));
   ~data_client();
 
   data_client(const data_client&) = delete;
@@ -115,9 +121,11 @@ private:
   std::string connect_to(const addrinfo* a, const std::string& where);
   void close_locked();
 
+  std::shared_ptr<net::tls_context> tls_;
   std::chrono::milliseconds stall_;
   std::mutex mutex_; ///< guards the members below against cancel()
   int fd_ = -1;      ///< also while connecting, so that cancel() ends that
+  net::blocking_stream stream_; ///< over fd_: read() uses it unlocked
   std::string peer_; ///< host:port:key of the open connection
   bool cancelled_ = false;
 };

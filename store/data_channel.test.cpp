@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/net/tls_context.hpp"
 #include "store/allocator.hpp"
 #include "store/object_store.hpp"
 
@@ -35,15 +36,18 @@ struct source {
   heap_allocator heap{64 * mib};
   object_store store{heap};
   std::atomic<int> released{0};
-  data_server server{store, [this](std::uint64_t offset) {
-                       store.unpin(offset);
-                       ++released;
-                     }};
+  data_server server;
   object_id id{7, 1};
   std::uint64_t offset = 0;
   std::uint16_t port = 0;
 
-  explicit source(std::size_t size) {
+  explicit source(std::size_t size, std::shared_ptr<troupe::net::tls_context> tls = nullptr)
+    : server{store,
+             [this](std::uint64_t offset) {
+               store.unpin(offset);
+               ++released;
+             },
+             std::move(tls)} {
     auto w = store.create(id, size, 0, "bytes", troupe::encoding::raw_array);
     for (std::size_t i = 0; i < size; ++i)
       w.data[i] = pattern(i);
@@ -174,7 +178,7 @@ TEST_CASE("a source that stops sending without closing fails the read after the 
     send_part(fd, length, 1000);
     fake.finish.get_future().wait(); // silent, the connection open
   });
-  data_client client(200ms);
+  data_client client(nullptr, 200ms);
   REQUIRE(client.connect("127.0.0.1", fake.port, 1) == "");
   std::vector<std::byte> copy(1 * mib);
   auto why = client.read(64, object_id{1, 1}, 0, copy.size(), copy.data());
@@ -212,4 +216,37 @@ TEST_CASE("a stopped server ends its connections: the next read fails") {
   src.server.stop();
   CHECK(client.read(src.offset, src.id, 0, copy.size(), copy.data()) != "");
   CHECK(client.connect("127.0.0.1", src.port, src.server.key()) != "");
+}
+
+TEST_CASE("with TLS, a puller of the cluster reads; one of another cluster, or without "
+          "TLS, is refused, and the source goes on serving") {
+  using namespace troupe::net;
+  auto token = cluster_token::generate();
+  auto ctx = [](const cluster_token& t) {
+    return std::make_shared<tls_context>(issue_credentials(t, "node"));
+  };
+  source src(3 * mib, ctx(token));
+  std::vector<std::byte> copy(3 * mib);
+  {
+    data_client rogue{ctx(cluster_token::generate()), 2s};
+    auto why = rogue.connect("127.0.0.1", src.port, src.server.key());
+    if (why.empty()) // TLS 1.3: the client may finish before the server refuses
+      why = rogue.read(src.offset, src.id, 0, copy.size(), copy.data());
+    CHECK(why != "");
+  }
+  {
+    data_client plain{nullptr, 2s};
+    auto why = plain.connect("127.0.0.1", src.port, src.server.key());
+    if (why.empty())
+      why = plain.read(src.offset, src.id, 0, copy.size(), copy.data());
+    CHECK(why != "");
+  }
+  data_client member{ctx(token)};
+  REQUIRE(member.connect("127.0.0.1", src.port, src.server.key()) == "");
+  REQUIRE(member.read(src.offset, src.id, 0, copy.size(), copy.data()) == "");
+  bool same = true;
+  for (std::size_t i = 0; i < copy.size(); ++i)
+    same = same && copy[i] == pattern(i);
+  CHECK(same);
+  CHECK(released_within(src, 1, 5s)); // the rogues got no object
 }

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "lib/net/transport.hpp"
 #include "store/manager_state.hpp"
 
 namespace troupe::store {
@@ -206,7 +207,7 @@ void on_channel(self_ptr self, std::uint64_t node, std::uint16_t port,
     ch.at = source_channel::phase::ready;
     ch.port = port;
     ch.key = key;
-    ch.client = std::make_shared<data_client>();
+    ch.client = std::make_shared<data_client>(net::tls_of(self->system()));
     ch.receiver = spawn_data_receiver(self->system(), ch.client, s.store);
   } else {
     ch.at = source_channel::phase::none;

@@ -1,3 +1,4 @@
+#include "lib/net/transport.hpp"
 #include "store/store_manager.hpp"
 #include "lib/protocol/messages.hpp"
 #include "lib/protocol/status.hpp"
@@ -292,7 +293,7 @@ void listen_for_data(self_ptr self, const std::string& host) {
         spdlog::warn("unpin of offset {} after a send failed: {}", offset, e.what());
       }
     };
-    s.server = std::make_unique<data_server>(*s.store, release);
+    s.server = std::make_unique<data_server>(*s.store, release, net::tls_of(self->system()));
     s.server_port = s.server->listen(host);
   }
   if (s.server_port == 0) {

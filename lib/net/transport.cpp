@@ -245,8 +245,8 @@ private:
 
 const caf::atom_value registry_key = caf::atom("troupe-mm");
 
-std::mutex insecure_mutex;
-std::map<const caf::actor_system*, bool> insecure_systems;
+std::mutex systems_mutex;
+std::map<const caf::actor_system*, security> systems;
 
 } // namespace
 
@@ -255,15 +255,15 @@ transport::transport(caf::actor_system& sys, security sec) : sys_(sys), sec_(std
   // Detached: connect() blocks in the kernel's TCP connect.
   actor_ = sys.spawn<transport_actor, caf::detached + caf::hidden>(std::move(broker), sec_);
   sys.registry().put(registry_key, handle_cast<caf::strong_actor_ptr>(actor_));
-  std::lock_guard<std::mutex> guard{insecure_mutex};
-  insecure_systems[&sys] = sec_.insecure;
+  std::lock_guard<std::mutex> guard{systems_mutex};
+  systems[&sys] = sec_;
 }
 
 transport::~transport() {
   sys_.registry().erase(registry_key);
   {
-    std::lock_guard<std::mutex> guard{insecure_mutex};
-    insecure_systems.erase(&sys_);
+    std::lock_guard<std::mutex> guard{systems_mutex};
+    systems.erase(&sys_);
   }
   caf::scoped_actor self{sys_, true};
   self->send_exit(actor_, caf::exit_reason::kill);
@@ -278,9 +278,15 @@ caf::io::middleman_actor transport_of(caf::actor_system& sys) {
 }
 
 bool insecure(caf::actor_system& sys) {
-  std::lock_guard<std::mutex> guard{insecure_mutex};
-  auto i = insecure_systems.find(&sys);
-  return i == insecure_systems.end() || i->second;
+  std::lock_guard<std::mutex> guard{systems_mutex};
+  auto i = systems.find(&sys);
+  return i == systems.end() || i->second.insecure;
+}
+
+std::shared_ptr<tls_context> tls_of(caf::actor_system& sys) {
+  std::lock_guard<std::mutex> guard{systems_mutex};
+  auto i = systems.find(&sys);
+  return i == systems.end() ? nullptr : i->second.tls;
 }
 
 caf::expected<std::uint16_t> publish(caf::actor_system& sys, caf::strong_actor_ptr whom,

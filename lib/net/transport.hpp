@@ -50,6 +50,10 @@ caf::io::middleman_actor transport_of(caf::actor_system& sys);
 /// Whether `sys`'s transport runs without TLS.
 bool insecure(caf::actor_system& sys);
 
+/// The TLS context of `sys`'s transport: for connections troupe makes
+/// outside CAF (the store's data channel). Null when insecure.
+std::shared_ptr<tls_context> tls_of(caf::actor_system& sys);
+
 /// Publishes `whom`, of interface `ifs`, on `port` (0: any free one) at
 /// `bind` ("" for all addresses); returns the port.
 caf::expected<std::uint16_t> publish(caf::actor_system& sys, caf::strong_actor_ptr whom,
