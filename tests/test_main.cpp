@@ -115,6 +115,22 @@ void run_scenario(const std::string& name) {
     troupe::shutdown();
     std::_Exit(0);
   }
+  if (name == "try_driver") {
+    // A driver with whatever token or mode its environment gives it: says
+    // "connected N" when a task ran, or "refused: WHY".
+    std::string line;
+    try {
+      troupe::init();
+      line = "connected " + std::to_string(troupe::get(
+                              troupe::task(triple_for_scenario).remote(5)));
+    } catch (const std::exception& e) {
+      line = std::string{"refused: "} + e.what();
+    }
+    line += "\n";
+    auto fd = std::stoi(std::getenv("TROUPE_READY_FD"));
+    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
+    std::_Exit(0);
+  }
   std::_Exit(99);
 }
 
