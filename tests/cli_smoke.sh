@@ -39,6 +39,24 @@ echo "$out"
 addr=$(grep -o '127\.0\.0\.1:[0-9]*' <<<"$out" | head -n1)
 check "start prints the address" test -n "$addr"
 
+token=$(grep -oE 'trp1\.[0-9a-f]{64}' <<<"$out" | head -n1)
+check "start prints the cluster token" test -n "$token"
+check "the local cluster file holds it, for the owner only" \
+  test "$(stat -c %a "$XDG_RUNTIME_DIR/troupe-$(id -u)/cluster.token")" = 600
+human=$("$troupe" status --address "$addr")
+check "status says the cluster runs mutual TLS" grep -q 'security: mutual TLS' <<<"$human"
+wrong=$("$troupe" new-token)
+join=$("$troupe" start --address "$addr" --token "$wrong" --num-cpus 1 2>&1)
+check "a node with another cluster's token cannot join" test $? -ne 0
+echo "$join"
+check "  and says why" grep -q 'cannot reach the head' <<<"$join"
+malformed=$("$troupe" start --address "$addr" --token trp1.xyz 2>&1)
+check "a malformed token is refused before anything starts" test $? -eq 2
+check "  naming what is wrong" grep -q 'malformed' <<<"$malformed"
+bad_driver=$(TROUPE_ADDRESS=$addr TROUPE_TOKEN=$wrong timeout 60 "$sample" 2>&1)
+check "a driver with another cluster's token cannot run anything" \
+  bash -c '! grep -q "f(0..3)" <<<"$1"' _ "$bad_driver"
+
 status=$("$troupe" status --address "$addr" --json)
 echo "$status"
 check "status shows the custom resource" grep -q '"accelerator"' <<<"$status"

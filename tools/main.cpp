@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <troupe/runtime.hpp>
 
+#include "lib/net/credentials.hpp"
 #include "tools/microbenchmark.hpp"
 #include "tools/node_commands.hpp"
 #include "tools/status.hpp"
@@ -38,6 +39,7 @@ struct commands {
   CLI::App* list_cmd = nullptr;
   troupe::tools::microbenchmark_options bench;
   CLI::App* bench_cmd = nullptr;
+  CLI::App* token_cmd = nullptr;
 };
 
 void add_start(commands& c) {
@@ -136,6 +138,8 @@ int main(int argc, char** argv) {
   c.stop_cmd = c.app.add_subcommand("stop", "stop the node daemons started here");
   add_queries(c);
   add_microbenchmark(c);
+  c.token_cmd = c.app.add_subcommand("new-token", "print a new cluster token (to rotate a "
+                                                  "cluster's: README, Security)");
   try {
     c.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -152,5 +156,9 @@ int main(int argc, char** argv) {
     return run_list(c.list_what, c.list_address, c.list_json);
   if (*c.bench_cmd)
     return run_microbenchmark(c.bench);
+  if (*c.token_cmd) {
+    std::cout << troupe::net::cluster_token::generate().text() << "\n";
+    return 0;
+  }
   return 2;
 }

@@ -62,8 +62,9 @@ public:
   /// Goes on with the handshake; `ok` once it is done.
   status handshake();
 
-  /// Decrypted bytes waiting in the session (no socket event announces them).
-  std::size_t pending() const;
+  /// Whether bytes wait in the session, decrypted or not yet (no socket
+  /// event announces them).
+  bool pending() const;
 
   /// Whether the handshake is done.
   bool established() const noexcept { return established_; }

@@ -84,9 +84,10 @@ public:
     return rw_state::success;
   }
 
-  bool must_read_more(native_socket, std::size_t threshold) {
-    return tls_ && tls_->pending() >= threshold;
-  }
+  // Bytes buffered in the session get no socket event: read on while there
+  // are any (a partial record makes the next read come back empty, which
+  // ends CAF's loop until the rest arrives).
+  bool must_read_more(native_socket, std::size_t) { return tls_ && tls_->pending(); }
 
 private:
   std::unique_ptr<tls_session> tls_;
