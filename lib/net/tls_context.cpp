@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdexcept>
 #include <sys/socket.h>
 
@@ -161,10 +162,9 @@ tls_context::tls_context(const credentials& creds) : cluster_id_(creds.cluster_i
            != 1)
     fail("cannot restrict the protocol to TLS 1.3");
   SSL_CTX_set_num_tickets(ctx_, 0);
-  // Read what the socket has, not a record header and then its body: one
-  // recv for many small records (session::pending() then counts what is
-  // buffered and not yet decrypted, so nothing waits for a socket event).
-  SSL_CTX_set_read_ahead(ctx_, 1);
+  // No read-ahead: with it, a handshake finished in a write could take the
+  // peer's first records into the session, where no socket event announces
+  // them (seen: direct connections that timed out in their BASP handshake).
   SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_OFF);
   // Every peer has the CA: the leaf alone goes on the wire.
   SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
@@ -204,7 +204,7 @@ std::unique_ptr<tls_session> tls_context::open_session(int fd, bool accepted) {
 }
 
 tls_session::tls_session(SSL* ssl, int fd, bool accepted)
-  : ssl_(ssl), address_(peer_address(fd)), accepted_(accepted) {
+  : ssl_(ssl), fd_(fd), address_(peer_address(fd)), accepted_(accepted) {
   SSL_set_app_data(ssl_, this);
   if (accepted)
     SSL_set_accept_state(ssl_);
@@ -269,6 +269,25 @@ tls_session::status tls_session::handshake() {
   return result_of(ret, "handshake");
 }
 
+tls_session::status tls_session::finish_handshake(std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto s = handshake();
+    if (s != status::again)
+      return s;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      log_failure("handshake", "no handshake within " + std::to_string(timeout.count()) + " ms",
+                  false);
+      return status::again;
+    }
+    pollfd p{fd_, static_cast<short>(SSL_want_write(ssl_) ? POLLOUT : POLLIN), 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) < 0 && errno != EINTR)
+      return status::closed;
+  }
+}
+
 tls_session::status tls_session::read(void* buf, std::size_t len, std::size_t& n) {
   n = 0;
   if (!established_) {
@@ -297,8 +316,8 @@ tls_session::status tls_session::write(const void* buf, std::size_t len, std::si
   return result_of(0, "write");
 }
 
-bool tls_session::pending() const {
-  return SSL_has_pending(ssl_) == 1;
+std::size_t tls_session::pending() const {
+  return static_cast<std::size_t>(SSL_pending(ssl_));
 }
 
 } // namespace troupe::net

@@ -4,6 +4,7 @@
 // process (made once from its credentials, not per connection), and a
 // session per connection that CAF's network layer drives without blocking.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -62,9 +63,13 @@ public:
   /// Goes on with the handshake; `ok` once it is done.
   status handshake();
 
-  /// Whether bytes wait in the session, decrypted or not yet (no socket
-  /// event announces them).
-  bool pending() const;
+  /// Runs the handshake to its end, waiting for the socket (non-blocking or
+  /// not) up to `timeout`: `ok`, `closed` (refused, logged), or `again` when
+  /// the time ran out (logged).
+  status finish_handshake(std::chrono::milliseconds timeout);
+
+  /// Decrypted bytes waiting in the session (no socket event announces them).
+  std::size_t pending() const;
 
   /// Whether the handshake is done.
   bool established() const noexcept { return established_; }
@@ -81,6 +86,7 @@ private:
   void log_failure(const char* what, const std::string& why, bool refused);
 
   SSL* ssl_;
+  int fd_;
   std::string address_; ///< the peer's, taken at once: a reset loses it
   bool accepted_;
   bool established_ = false;

@@ -1,6 +1,7 @@
 #include "lib/net/transport.hpp"
 
 #include <cerrno>
+#include <poll.h>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 
 #include "lib/net/connection_limits.hpp"
 #include "lib/net/frame_guard.hpp"
+#include "lib/net/handshakes.hpp"
 #include "lib/net/tls_context.hpp"
 
 namespace troupe::net {
@@ -31,7 +33,7 @@ using caf::io::network::rw_state;
 /// One connection's bytes: through TLS (or plain TCP), then the frame guard.
 class guarded_policy {
 public:
-  guarded_policy(std::unique_ptr<tls_session> tls, bool accepted, connection_slot slot)
+  guarded_policy(std::shared_ptr<tls_session> tls, bool accepted, connection_slot slot)
     : tls_(std::move(tls)), guard_(accepted, max_message_bytes()), slot_(std::move(slot)) {}
 
   rw_state read_some(std::size_t& result, native_socket fd, void* buf, std::size_t len) {
@@ -64,18 +66,12 @@ public:
   rw_state write_some(std::size_t& result, native_socket fd, const void* buf,
                       std::size_t len) {
     result = 0;
-    if (tls_) {
-      // An empty write (CAF's nudge after a connect) drives the handshake:
-      // it stays armed until the handshake is done.
-      auto s = tls_->write(buf, len, result);
-      if (s == tls_session::status::closed)
-        return rw_state::failure;
-      if (len == 0 && s == tls_session::status::ok)
-        return rw_state::indeterminate;
-      return rw_state::success;
-    }
     if (len == 0)
       return rw_state::indeterminate;
+    if (tls_) { // established: handshakes are done before CAF sees a socket
+      auto s = tls_->write(buf, len, result);
+      return s == tls_session::status::closed ? rw_state::failure : rw_state::success;
+    }
     auto r = ::send(fd, buf, len, MSG_NOSIGNAL);
     if (r < 0)
       return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? rw_state::success
@@ -84,13 +80,14 @@ public:
     return rw_state::success;
   }
 
-  // Bytes buffered in the session get no socket event: read on while there
-  // are any (a partial record makes the next read come back empty, which
-  // ends CAF's loop until the rest arrives).
-  bool must_read_more(native_socket, std::size_t) { return tls_ && tls_->pending(); }
+  // Decrypted bytes buffered in the session get no socket event: read on
+  // while they fill what CAF waits for.
+  bool must_read_more(native_socket, std::size_t threshold) {
+    return tls_ && tls_->pending() >= threshold;
+  }
 
 private:
-  std::unique_ptr<tls_session> tls_;
+  std::shared_ptr<tls_session> tls_;
   frame_guard guard_;
   connection_slot slot_;
 };
@@ -98,9 +95,8 @@ private:
 class guarded_scribe : public caf::io::scribe {
 public:
   guarded_scribe(default_multiplexer& mpx, native_socket fd,
-                 std::unique_ptr<tls_session> tls, bool accepted, connection_slot slot)
+                 std::shared_ptr<tls_session> tls, bool accepted, connection_slot slot)
     : scribe(caf::io::network::conn_hdl_from_socket(fd)),
-      tls_(tls != nullptr),
       stream_(mpx, fd, std::move(tls), accepted, std::move(slot)) {}
 
   void configure_read(caf::io::receive_policy::config config) override {
@@ -140,26 +136,25 @@ private:
   void launch() {
     launched_ = true;
     stream_.start(this);
-    // The handshake needs turns before CAF has anything to write.
-    if (tls_)
-      stream_.force_empty_write(this);
   }
 
   bool launched_ = false;
-  bool tls_;
   caf::io::network::stream_impl<guarded_policy> stream_;
 };
 
 class guarded_doorman : public caf::io::network::doorman_impl {
 public:
   guarded_doorman(default_multiplexer& mpx, native_socket fd, security sec,
-                  std::shared_ptr<connection_limits> limits)
-    : doorman_impl(mpx, fd), sec_(std::move(sec)), limits_(std::move(limits)) {}
+                  std::shared_ptr<connection_limits> limits,
+                  std::shared_ptr<handshakes> pending)
+    : doorman_impl(mpx, fd),
+      sec_(std::move(sec)),
+      limits_(std::move(limits)),
+      pending_(std::move(pending)) {}
 
   bool new_connection() override {
     if (detached())
       return false;
-    auto& mpx = acceptor_.backend();
     auto fd = acceptor_.accepted_socket();
     auto peer = peer_address(fd);
     auto slot = limits_->admit(host_of(peer));
@@ -171,14 +166,39 @@ public:
       return false;
     }
     caf::io::network::nonblocking(fd, true);
-    std::unique_ptr<tls_session> tls;
-    if (sec_.tls) {
-      tls = sec_.tls->open_session(fd, true);
-      if (!tls) {
-        ::close(fd);
+    if (!sec_.tls)
+      return adopt(fd, nullptr, std::move(slot));
+    // The handshake runs on a thread of its own; the scribe is made in the
+    // event loop once it is done.
+    auto self = caf::intrusive_ptr<guarded_doorman>{this};
+    auto slot_ptr = std::make_shared<connection_slot>(std::move(slot));
+    auto pending = pending_;
+    auto started = pending_->start(fd, [self, fd, slot_ptr, pending] {
+      std::shared_ptr<tls_session> tls = self->sec_.tls->open_session(fd, true);
+      if (!tls || tls->finish_handshake(handshake_timeout()) != tls_session::status::ok)
         return false;
-      }
+      return pending->unless_closed([&] {
+        self->acceptor_.backend().post([self, fd, tls, slot_ptr]() mutable {
+          self->adopt(fd, std::move(tls), std::move(*slot_ptr));
+        });
+      });
+    });
+    if (!started) {
+      spdlog::warn("refused a connection from {}: {} TLS handshakes are in progress already",
+                   peer, pending_->pending());
+      ::close(fd);
     }
+    return started;
+  }
+
+private:
+  /// Hands an accepted connection to the BASP broker (in the event loop).
+  bool adopt(int fd, std::shared_ptr<tls_session> tls, connection_slot slot) {
+    if (detached()) {
+      ::close(fd);
+      return false;
+    }
+    auto& mpx = acceptor_.backend();
     auto scribe =
       caf::make_counted<guarded_scribe>(mpx, fd, std::move(tls), true, std::move(slot));
     auto hdl = scribe->hdl();
@@ -186,21 +206,23 @@ public:
     return doorman::new_connection(&mpx, hdl);
   }
 
-private:
   static std::string host_of(const std::string& address) {
     return address.substr(0, address.rfind(':'));
   }
 
   security sec_;
   std::shared_ptr<connection_limits> limits_;
+  std::shared_ptr<handshakes> pending_;
 };
 
 class transport_actor : public caf::io::middleman_actor_impl {
 public:
-  transport_actor(caf::actor_config& cfg, caf::actor broker, security sec)
+  transport_actor(caf::actor_config& cfg, caf::actor broker, security sec,
+                  std::shared_ptr<handshakes> pending)
     : middleman_actor_impl(cfg, std::move(broker)),
       sec_(std::move(sec)),
-      limits_(std::make_shared<connection_limits>(max_connections_per_peer())) {}
+      limits_(std::make_shared<connection_limits>(max_connections_per_peer())),
+      pending_(std::move(pending)) {}
 
   const char* name() const override { return "troupe.transport"; }
 
@@ -212,18 +234,43 @@ protected:
       return std::move(fd.error());
     caf::io::network::nonblocking(*fd, true);
     caf::io::network::child_process_inherit(*fd, false);
-    std::unique_ptr<tls_session> tls;
+    std::shared_ptr<tls_session> tls;
     if (sec_.tls) {
+      // This actor runs on a thread of its own: the handshake is done here,
+      // before CAF's event loop sees the socket.
       tls = sec_.tls->open_session(*fd, false);
-      if (!tls) {
+      if (!tls || tls->finish_handshake(handshake_timeout()) != tls_session::status::ok) {
+        auto why = tls && !tls->refusal.empty() ? ": " + tls->refusal : std::string{};
         ::close(*fd);
         return caf::make_error(caf::sec::cannot_connect_to_node,
                                "the TLS handshake with " + host + ":" + std::to_string(port)
-                                 + " failed");
+                                 + " failed" + why);
       }
+    }
+    if (auto why = await_first_bytes(*fd, tls.get()); !why.empty()) {
+      ::close(*fd);
+      return caf::make_error(caf::sec::cannot_connect_to_node,
+                             host + ":" + std::to_string(port) + " " + why);
     }
     return caf::make_counted<guarded_scribe>(mpx(), *fd, std::move(tls), false,
                                              connection_slot{});
+  }
+
+  /// Waits until the peer's first bytes (its BASP server handshake) are
+  /// there. CAF 0.17's broker makes a connecting side's context with a
+  /// "last seen" of the clock's epoch: a heartbeat tick before those bytes
+  /// are read drops the connection with `connection_timeout` (seen for
+  /// direct connections whose peer finished its TLS handshake on its own
+  /// thread a few milliseconds later).
+  static std::string await_first_bytes(int fd, tls_session* tls) {
+    if (tls && tls->pending() > 0)
+      return {};
+    pollfd p{fd, POLLIN, 0};
+    auto ms = static_cast<int>(handshake_timeout().count());
+    if (::poll(&p, 1, ms) == 1)
+      return {};
+    return "sent nothing within " + std::to_string(ms) + " ms"
+           + (tls ? "" : " (is it running with TLS while this process runs --insecure?)");
   }
 
   caf::expected<caf::io::doorman_ptr> open(std::uint16_t port, const char* addr,
@@ -232,7 +279,7 @@ protected:
     if (!fd)
       return std::move(fd.error());
     caf::io::network::child_process_inherit(*fd, false);
-    return caf::make_counted<guarded_doorman>(mpx(), *fd, sec_, limits_);
+    return caf::make_counted<guarded_doorman>(mpx(), *fd, sec_, limits_, pending_);
   }
 
 private:
@@ -242,6 +289,7 @@ private:
 
   security sec_;
   std::shared_ptr<connection_limits> limits_;
+  std::shared_ptr<handshakes> pending_;
 };
 
 const caf::atom_value registry_key = caf::atom("troupe-mm");
@@ -251,16 +299,20 @@ std::map<const caf::actor_system*, security> systems;
 
 } // namespace
 
-transport::transport(caf::actor_system& sys, security sec) : sys_(sys), sec_(std::move(sec)) {
+transport::transport(caf::actor_system& sys, security sec)
+  : sys_(sys), sec_(std::move(sec)), pending_(std::make_shared<handshakes>(256)) {
   auto broker = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
   // Detached: connect() blocks in the kernel's TCP connect.
-  actor_ = sys.spawn<transport_actor, caf::detached + caf::hidden>(std::move(broker), sec_);
+  actor_ = sys.spawn<transport_actor, caf::detached + caf::hidden>(std::move(broker), sec_,
+                                                                  pending_);
   sys.registry().put(registry_key, handle_cast<caf::strong_actor_ptr>(actor_));
   std::lock_guard<std::mutex> guard{systems_mutex};
   systems[&sys] = sec_;
 }
 
 transport::~transport() {
+  // No handshake thread posts into the event loop from now on.
+  pending_->close();
   sys_.registry().erase(registry_key);
   {
     std::lock_guard<std::mutex> guard{systems_mutex};

@@ -25,6 +25,8 @@
 
 namespace troupe::net {
 
+class handshakes;
+
 /// The connection actor of one actor system: spawned by the constructor and
 /// registered with the system (so `publish`, `open`, `remote_actor` below
 /// find it), stopped by the destructor, which must run before the system's.
@@ -40,6 +42,7 @@ public:
 private:
   caf::actor_system& sys_;
   security sec_;
+  std::shared_ptr<handshakes> pending_;
   caf::io::middleman_actor actor_;
 };
 
