@@ -176,13 +176,15 @@ for row in single_client_tasks_sync single_client_tasks_async multi_client_tasks
     task_roundtrip_p50_us task_roundtrip_p99_us actor_call_p50_us actor_call_p99_us \
     chain_1000_tasks tree_reduce_1024_s large_arg_100mb_s get_large_gigabytes \
     actor_creation_per_s cluster_start_s cross_node_put_get_gigabytes first_put_gigabytes \
-    spill_gigabytes restore_gigabytes tcp_stream_gigabytes tcp_roundtrip_us cross_node_floor_ratio task_roundtrip_floor_ratio; do
+    spill_gigabytes restore_gigabytes tcp_stream_gigabytes tcp_roundtrip_us cross_node_floor_ratio task_roundtrip_floor_ratio \
+    single_client_tasks_async_insecure task_roundtrip_p50_us_insecure \
+    cross_node_put_get_gigabytes_insecure; do
   check "benchmark row $row has a figure" grep -qE "^ *\"$row\": *[0-9][0-9.]*,?$" <<<"$bench"
 done
-check "the benchmark prints exactly those 35 rows, all numbers" python3 -c '
+check "the benchmark prints exactly those 38 rows, all numbers" python3 -c '
 import json, sys
 rows = json.loads(sys.argv[1])
-sys.exit(not (len(rows) == 35 and all(isinstance(v, (int, float)) for v in rows.values())))
+sys.exit(not (len(rows) == 38 and all(isinstance(v, (int, float)) for v in rows.values())))
 ' "$bench"
 check "no benchmark row failed or is unsupported" \
   bash -c "! grep -qE '\"(error|unsupported)\"' <<<'$bench'"

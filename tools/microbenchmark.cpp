@@ -11,7 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <troupe/troupe.hpp>
 
+#include "lib/common/config.hpp"
+#include "tools/bench_cluster.hpp"
 #include "tools/bench_ray.hpp"
+#include "tools/bench_tasks.hpp"
 #include "tools/bench_spill.hpp"
 #include "tools/bench_workloads.hpp"
 
@@ -62,7 +65,16 @@ constexpr figure_spec all_figures[] = {
     {"tcp_roundtrip_us", "us"},
     {"cross_node_floor_ratio", "x"},
     {"task_roundtrip_floor_ratio", "x"},
+    // The rows TLS moves, again on a cluster without it (--insecure).
+    {"single_client_tasks_async_insecure", "tasks/s"},
+    {"task_roundtrip_p50_us_insecure", "us"},
+    {"cross_node_put_get_gigabytes_insecure", "GB/s"},
 };
+
+/// The figures measured again without TLS, each as `<name>_insecure`.
+const std::vector<std::string> tls_moved = {"single_client_tasks_async",
+                                            "task_roundtrip_p50_us",
+                                            "cross_node_put_get_gigabytes"};
 
 double median(std::vector<double> xs) {
   std::sort(xs.begin(), xs.end());
@@ -195,6 +207,37 @@ struct bench_run {
   }
 };
 
+/// The rows TLS moves, on an embedded cluster of their own without TLS: what
+/// TLS costs is the difference. The process's security settings are put
+/// back afterwards, so that later clusters run TLS again.
+void run_insecure_rows(bench_run& r) {
+  std::vector<std::string> names;
+  for (auto& n : tls_moved)
+    names.push_back(n + "_insecure");
+  progress(r.show, "the rows TLS moves, without TLS");
+  auto saved_token = detail::env_or("TROUPE_TOKEN", "");
+  bench_samples plain;
+  try {
+    init_options init;
+    init.object_store_memory = 2ULL << 30;
+    init.insecure = true;
+    troupe::init(init);
+    warm_up(r.cfg);
+    bench::tasks_sync(r.cfg, plain);
+    bench::tasks_async(r.cfg, plain);
+    bench::cross_node_put_get(r.cfg, plain);
+    troupe::shutdown();
+    for (std::size_t i = 0; i < tls_moved.size(); ++i)
+      r.samples[names[i]] = plain[tls_moved[i]];
+  } catch (const std::exception& e) {
+    troupe::shutdown();
+    r.fail(names, e.what());
+  }
+  ::unsetenv("TROUPE_INSECURE");
+  if (!saved_token.empty())
+    ::setenv("TROUPE_TOKEN", saved_token.c_str(), 1);
+}
+
 int run_default_suite(bench_run& r) {
   // A fresh cluster each time: only meaningful for the embedded one, and it
   // must run before the main `init` (one cluster per process at a time).
@@ -209,6 +252,10 @@ int run_default_suite(bench_run& r) {
       r.run(w.names, w.run);
   progress(r.show, "shutdown");
   troupe::shutdown();
+  if (r.options.address.empty()
+      && r.wanted({"single_client_tasks_async_insecure", "task_roundtrip_p50_us_insecure",
+                   "cross_node_put_get_gigabytes_insecure"}))
+    run_insecure_rows(r);
   // Clusters of their own with a small store, after the main one: the
   // gigabytes they write to disk do not disturb the other rows.
   if (r.options.address.empty() && r.wanted({"spill_gigabytes", "restore_gigabytes"}))
