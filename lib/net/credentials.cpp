@@ -24,19 +24,9 @@ namespace {
 constexpr const char* token_prefix = "trp1.";
 constexpr std::size_t secret_bytes = 32;
 
-std::string openssl_error() {
-  std::string msg;
-  while (auto e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    msg += msg.empty() ? "" : "; ";
-    msg += buf;
-  }
-  return msg.empty() ? "unknown OpenSSL error" : msg;
-}
-
 [[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what + ": " + openssl_error());
+  auto why = openssl_errors();
+  throw std::runtime_error(what + ": " + (why.empty() ? "unknown OpenSSL error" : why));
 }
 
 std::string to_hex(const unsigned char* bytes, std::size_t n) {
@@ -273,6 +263,17 @@ std::string subject_field(X509* cert, int nid) {
   char buf[256] = {};
   auto n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), nid, buf, sizeof(buf));
   return n > 0 ? std::string{buf, static_cast<std::size_t>(n)} : std::string{};
+}
+
+std::string openssl_errors() {
+  std::string msg;
+  while (auto e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    msg += msg.empty() ? "" : "; ";
+    msg += buf;
+  }
+  return msg;
 }
 
 std::string to_pem(X509* cert) {

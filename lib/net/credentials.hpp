@@ -101,4 +101,7 @@ std::string subject_field(X509* cert, int nid);
 /// PEM text of `cert`.
 std::string to_pem(X509* cert);
 
+/// The texts of OpenSSL's queued errors (and clears them), "" if none.
+std::string openssl_errors();
+
 } // namespace troupe::net

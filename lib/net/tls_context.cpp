@@ -17,17 +17,6 @@ namespace troupe::net {
 
 namespace {
 
-std::string last_openssl_error() {
-  std::string msg;
-  while (auto e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    msg += msg.empty() ? "" : "; ";
-    msg += buf;
-  }
-  return msg;
-}
-
 /// What an OpenSSL error at the handshake means for a troupe cluster.
 std::string explain(unsigned long e) {
   switch (ERR_GET_REASON(e)) {
@@ -47,12 +36,12 @@ std::string explain(unsigned long e) {
       ERR_clear_error();
       return "it presented no certificate";
     default:
-      return last_openssl_error();
+      return openssl_errors();
   }
 }
 
 [[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error("TLS: " + what + ": " + last_openssl_error());
+  throw std::runtime_error("TLS: " + what + ": " + openssl_errors());
 }
 
 // A socket BIO that sends with MSG_NOSIGNAL: a peer that vanished mid-write
@@ -186,13 +175,13 @@ tls_context::~tls_context() {
 std::unique_ptr<tls_session> tls_context::open_session(int fd, bool accepted) {
   auto* ssl = SSL_new(ctx_);
   if (!ssl) {
-    spdlog::error("TLS: cannot create a session: {}", last_openssl_error());
+    spdlog::error("TLS: cannot create a session: {}", openssl_errors());
     return nullptr;
   }
   auto* bio = BIO_new(socket_method());
   if (!bio) {
     SSL_free(ssl);
-    spdlog::error("TLS: cannot create a socket BIO: {}", last_openssl_error());
+    spdlog::error("TLS: cannot create a socket BIO: {}", openssl_errors());
     return nullptr;
   }
   BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd)));
@@ -288,7 +277,9 @@ tls_session::status tls_session::finish_handshake(std::chrono::milliseconds time
   }
 }
 
-tls_session::status tls_session::read(void* buf, std::size_t len, std::size_t& n) {
+template <class Transfer>
+tls_session::status tls_session::transfer(Transfer f, std::size_t len, std::size_t& n,
+                                          const char* what) {
   n = 0;
   if (!established_) {
     auto s = handshake();
@@ -297,23 +288,20 @@ tls_session::status tls_session::read(void* buf, std::size_t len, std::size_t& n
   }
   if (len == 0)
     return status::ok;
-  if (SSL_read_ex(ssl_, buf, len, &n) == 1)
+  if (f(ssl_, &n) == 1)
     return status::ok;
-  return result_of(0, "read");
+  return result_of(0, what);
+}
+
+tls_session::status tls_session::read(void* buf, std::size_t len, std::size_t& n) {
+  return transfer([&](SSL* s, std::size_t* got) { return SSL_read_ex(s, buf, len, got); },
+                  len, n, "read");
 }
 
 tls_session::status tls_session::write(const void* buf, std::size_t len, std::size_t& n) {
-  n = 0;
-  if (!established_) {
-    auto s = handshake();
-    if (s != status::ok)
-      return s;
-  }
-  if (len == 0)
-    return status::ok;
-  if (SSL_write_ex(ssl_, buf, len, &n) == 1)
-    return status::ok;
-  return result_of(0, "write");
+  return transfer(
+    [&](SSL* s, std::size_t* put) { return SSL_write_ex(s, buf, len, put); }, len, n,
+    "write");
 }
 
 std::size_t tls_session::pending() const {

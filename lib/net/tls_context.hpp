@@ -83,6 +83,9 @@ public:
 
 private:
   status result_of(int ret, const char* what);
+  /// A read or write (`f`) once the handshake is done.
+  template <class Transfer>
+  status transfer(Transfer f, std::size_t len, std::size_t& n, const char* what);
   void log_failure(const char* what, const std::string& why, bool refused);
 
   SSL* ssl_;

@@ -49,15 +49,23 @@ case "$cmd" in
     ensure_troupe "$head"
     head_ip=$(host_ip "$head")
     # shellcheck disable=SC2086 # the per-host flags are meant to split
-    ssh "${ssh_opts[@]}" "$head" "$remote_troupe start --head --bind $head_ip --port $port $head_flags"
+    started=$(ssh "${ssh_opts[@]}" "$head" "$remote_troupe start --head --bind $head_ip --port $port $head_flags") || exit 1
+    echo "$started" | grep -v 'trp1\.' # the token stays off the terminal's scrollback
+    # The cluster's token (README, Security): handed to each node on its
+    # ssh stdin, never on a command line, which every user of a host can read.
+    token=$(grep -oE 'trp1\.[0-9a-f]{64}' <<<"$started" | head -n1)
     addr="$head_ip:$port"
     for line in "${lines[@]:1}"; do
       read -r host flags <<<"$line"
       ensure_troupe "$host"
       ip=$(host_ip "$host")
-      ssh "${ssh_opts[@]}" "$host" "$remote_troupe start --address $addr --bind $ip $flags"
+      ssh "${ssh_opts[@]}" "$host" \
+        "read -r TROUPE_TOKEN; export TROUPE_TOKEN; $remote_troupe start --address $addr --bind $ip $flags" \
+        <<<"$token"
     done
-    echo "cluster up: run programs with TROUPE_ADDRESS=$addr"
+    echo "cluster up: run programs with TROUPE_ADDRESS=$addr (on the head's machine;"
+    echo "elsewhere also TROUPE_TOKEN, from troupe-UID/cluster.token in /tmp or"
+    echo "\$XDG_RUNTIME_DIR on $head)"
     ;;
   down)
     # Workers first, the head last.
