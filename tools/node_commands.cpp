@@ -154,7 +154,6 @@ void settle_token(const start_flags& f) {
                              "start --head` printed with --token (or TROUPE_TOKEN)");
   if (token.empty())
     token = net::cluster_token::generate().text();
-  ::unsetenv("TROUPE_INSECURE");
   net::settle_security(token, false, false);
   if (f.head)
     net::write_token_file(net::local_cluster_file(), net::cluster_token::parse(token));

@@ -5,20 +5,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/common/config.hpp"
 #include "lib/net/credentials.hpp"
 #include "lib/net/tls_context.hpp"
 
 namespace troupe::net {
 
+namespace {
+
+bool insecure_in_env() {
+  return detail::env_or("TROUPE_INSECURE", "") == "1";
+}
+
+} // namespace
+
 security security_from_env(const std::string& role) {
   security sec;
-  auto* insecure = std::getenv("TROUPE_INSECURE");
-  if (insecure && std::string{insecure} == "1") {
+  if (insecure_in_env()) {
     sec.insecure = true;
     return sec;
   }
-  auto* text = std::getenv(token_variable);
-  if (!text || !*text)
+  auto text = detail::env_or(token_variable, "");
+  if (text.empty())
     throw std::runtime_error(
       "no cluster token: pass the one `troupe start --head` printed with --token or "
       "TROUPE_TOKEN (or run every process with --insecure / TROUPE_INSECURE=1)");
@@ -67,9 +75,7 @@ void settle_security(const std::string& token, bool insecure, bool embedded) {
     ::unsetenv("TROUPE_INSECURE");
     return;
   }
-  auto* env_insecure = std::getenv("TROUPE_INSECURE");
-  auto* env_token = std::getenv(token_variable);
-  if ((env_insecure && std::string{env_insecure} == "1") || (env_token && *env_token))
+  if (insecure_in_env() || !detail::env_or(token_variable, "").empty())
     return;
   if (embedded) {
     ::setenv(token_variable, cluster_token::generate().text().c_str(), 1);

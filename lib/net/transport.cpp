@@ -292,10 +292,16 @@ private:
   std::shared_ptr<handshakes> pending_;
 };
 
-const caf::atom_value registry_key = caf::atom("troupe-mm");
-
+/// Each actor system's transport: one table answers transport_of, insecure
+/// and tls_of.
 std::mutex systems_mutex;
-std::map<const caf::actor_system*, security> systems;
+std::map<const caf::actor_system*, const transport*> systems;
+
+/// `sys`'s transport, or null; call with systems_mutex held.
+const transport* find_transport(const caf::actor_system& sys) {
+  auto i = systems.find(&sys);
+  return i == systems.end() ? nullptr : i->second;
+}
 
 } // namespace
 
@@ -305,15 +311,13 @@ transport::transport(caf::actor_system& sys, security sec)
   // Detached: connect() blocks in the kernel's TCP connect.
   actor_ = sys.spawn<transport_actor, caf::detached + caf::hidden>(std::move(broker), sec_,
                                                                   pending_);
-  sys.registry().put(registry_key, handle_cast<caf::strong_actor_ptr>(actor_));
   std::lock_guard<std::mutex> guard{systems_mutex};
-  systems[&sys] = sec_;
+  systems[&sys] = this;
 }
 
 transport::~transport() {
   // No handshake thread posts into the event loop from now on.
   pending_->close();
-  sys_.registry().erase(registry_key);
   {
     std::lock_guard<std::mutex> guard{systems_mutex};
     systems.erase(&sys_);
@@ -324,22 +328,23 @@ transport::~transport() {
 }
 
 caf::io::middleman_actor transport_of(caf::actor_system& sys) {
-  auto ptr = sys.registry().get(registry_key);
-  if (!ptr)
+  std::lock_guard<std::mutex> guard{systems_mutex};
+  auto* t = find_transport(sys);
+  if (!t)
     throw std::logic_error("no troupe transport is installed in this actor system");
-  return handle_cast<caf::io::middleman_actor>(ptr);
+  return t->actor();
 }
 
 bool insecure(caf::actor_system& sys) {
   std::lock_guard<std::mutex> guard{systems_mutex};
-  auto i = systems.find(&sys);
-  return i == systems.end() || i->second.insecure;
+  auto* t = find_transport(sys);
+  return !t || t->settings().insecure;
 }
 
 std::shared_ptr<tls_context> tls_of(caf::actor_system& sys) {
   std::lock_guard<std::mutex> guard{systems_mutex};
-  auto i = systems.find(&sys);
-  return i == systems.end() ? nullptr : i->second.tls;
+  auto* t = find_transport(sys);
+  return t ? t->settings().tls : nullptr;
 }
 
 caf::expected<std::uint16_t> publish(caf::actor_system& sys, caf::strong_actor_ptr whom,

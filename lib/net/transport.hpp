@@ -28,8 +28,8 @@ namespace troupe::net {
 class handshakes;
 
 /// The connection actor of one actor system: spawned by the constructor and
-/// registered with the system (so `publish`, `open`, `remote_actor` below
-/// find it), stopped by the destructor, which must run before the system's.
+/// recorded for the system (so `publish`, `open`, `remote_actor` below find
+/// it), stopped by the destructor, which must run before the system's.
 class transport {
 public:
   transport(caf::actor_system& sys, security sec);
@@ -38,6 +38,8 @@ public:
   transport& operator=(const transport&) = delete;
 
   const security& settings() const noexcept { return sec_; }
+
+  const caf::io::middleman_actor& actor() const noexcept { return actor_; }
 
 private:
   caf::actor_system& sys_;
