@@ -12,8 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "actors/actor_directory.hpp"
-#include "actors/node_directory.hpp"
+#include "actors/head_codec.hpp"
 #include "actors/state_store.hpp"
 #include "scheduler/group_keeper.hpp"
 
@@ -72,16 +71,6 @@ private:
   /// (table, key) -> the value to write, or nothing to erase the key.
   std::map<std::pair<std::string, std::string>, std::optional<std::string>> batch_;
 };
-
-// The encodings, for tests.
-std::string encode_node(const node_info& n);
-node_info decode_node(const std::string& bytes);
-std::string encode_job(const job_record& j);
-job_record decode_job(const std::string& bytes);
-std::string encode_actor(const actor_entry& e);
-actor_entry decode_actor(const std::string& bytes);
-std::string encode_group(const group_spec& spec, const group_state& state);
-std::pair<group_spec, group_state> decode_group(const std::string& bytes);
 
 /// The cluster scheduler's placement groups, kept in `records` (flushed at
 /// each change: a group's id is durable before its creator hears it).

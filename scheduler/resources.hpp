@@ -26,4 +26,10 @@ std::string to_string(const resource_map& rs);
 /// `std::invalid_argument` naming the bad item.
 resource_map parse_resources(const std::string& text);
 
+/// Throws `std::invalid_argument` naming `what` and the resource unless every
+/// amount of `rs` is finite and non-negative. Checked where amounts come in:
+/// CAF 0.17 serializes an infinite double by a loop that never ends, so an
+/// infinite amount would hang the process that sends it to the scheduler.
+void check_amounts(const resource_map& rs, const std::string& what);
+
 } // namespace troupe::sched

@@ -12,6 +12,7 @@
 // futex); a free asked meanwhile is left to the busy process (`doomed`);
 // a busy process that dies is undone by the reaper (abandon_locked).
 #include "store/object_layout.hpp"
+#include "store/object_meta.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -125,8 +126,13 @@ spill_outcome object_store::spill(std::uint64_t bytes,
       if (h == nullptr || h->state.load(std::memory_order_relaxed) != state_sealed
           || h->external() || h->read() || h->busy != 0 || (skip && skip(offset)))
         return;
-      auto* meta = fb::Getobject_meta(h->meta());
-      candidates.emplace_back(meta->creation_time_ns(), offset);
+      try {
+        auto meta = read_meta(reinterpret_cast<const std::uint8_t*>(h->meta()), h->meta_size,
+                              h->data_size);
+        candidates.emplace_back(meta.created_ns, offset);
+      } catch (const std::invalid_argument&) {
+        // Corrupt metadata: its readers fail; spilling it would keep that.
+      }
     });
   }
   std::sort(candidates.begin(), candidates.end());

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "object_meta_generated.h"
+#include "store/object_meta.hpp"
 #include "store/page_faults.hpp"
 #include "store/object_layout.hpp"
 #include "troupe/errors.hpp"
@@ -260,32 +261,20 @@ readable object_store::view_of(std::uint64_t offset, header& h, bool& verified) 
                                 + " is not sealed");
   // Verified once per reader: it turns corrupt metadata into an error
   // rather than a wild read, and sealed metadata never changes.
-  if (!verified) {
-    flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(h.meta()),
-                                   h.meta_size);
-    if (!fb::Verifyobject_metaBuffer(verifier))
-      throw std::invalid_argument("object at " + format_offset(offset)
-                                  + " has corrupt metadata");
+  meta_fields meta;
+  try {
+    meta = read_meta(reinterpret_cast<const std::uint8_t*>(h.meta()), h.meta_size,
+                     h.data_size, !verified);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("object at " + format_offset(offset) + " has " + e.what());
   }
-  auto* meta = fb::Getobject_meta(h.meta());
-  // The verifier checks structure, not values: an unknown encoding is
-  // caught here.
-  if (meta->id() == nullptr || meta->data_size() != h.data_size
-      || meta->encoding() > fb::encoding::MAX)
-    throw std::invalid_argument("object at " + format_offset(offset)
-                                + " has inconsistent metadata");
   auto cap = alloc_.capacity();
   if (h.data_block != 0 && (h.data_block > cap || h.data_size > cap - h.data_block))
     throw std::invalid_argument("object at " + format_offset(offset)
                                 + " has its data outside the store");
   verified = true;
-  troupe::object_id id{meta->id()->owner(), meta->id()->seq()};
-  std::string_view type_name;
-  if (auto* s = meta->type_name())
-    type_name = std::string_view{s->data(), s->size()};
   auto* data = h.external() ? disk_data(offset, h) : h.data(alloc_.base());
-  return {data, h.data_size, id, meta->type_hash(), type_name,
-          static_cast<encoding>(meta->encoding())};
+  return {data, h.data_size, meta.id, meta.type_hash, meta.type_name, meta.enc};
 }
 store_stats object_store::stats() const {
   auto& st = *state_;

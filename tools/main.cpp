@@ -2,6 +2,7 @@
 // status, run the microbenchmark. This executable is also the node daemon
 // and worker process of the clusters it starts.
 
+#include <cmath>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -14,15 +15,17 @@
 
 namespace {
 
-/// Returns an error message unless `text` is a non-negative number. CLI11's
-/// own NonNegativeNumber prints the largest double as its bound.
+/// Returns an error message unless `text` is a finite, non-negative number.
+/// CLI11's own NonNegativeNumber prints the largest double as its bound, and
+/// takes "inf" (which CAF 0.17 cannot send: scheduler/resources.hpp).
 std::string check_non_negative(std::string& text) {
   try {
-    if (std::stod(text) >= 0)
+    auto value = std::stod(text);
+    if (std::isfinite(value) && value >= 0)
       return {};
   } catch (const std::exception&) {
   }
-  return "'" + text + "' is not a non-negative number";
+  return "'" + text + "' is not a finite, non-negative number";
 }
 
 /// The CLI's commands and the values their flags set.

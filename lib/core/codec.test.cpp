@@ -2,8 +2,11 @@
 // system (no client is initialised in this program).
 #include "troupe/codec.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -270,4 +273,64 @@ TEST_CASE("an argument of the parameter's own type borrows until the client owns
   xs.assign(3, 0);
   CHECK(codec<std::vector<double>>::decode(view_of(args[0].value)) ==
         std::vector<double>{3, 4, 5});
+}
+
+namespace codec_test {
+
+/// A user type holding floating-point fields (not a raw array: CAF's format).
+struct reading {
+  double value = 0;
+  float gain = 0;
+  std::map<std::string, double> limits;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, reading& x) {
+  return f(caf::meta::type_name("codec_test.reading"), x.value, x.gain, x.limits);
+}
+
+/// A user type holding bytes (a field: CAF's format, not a raw array).
+struct blob {
+  std::vector<char> bytes;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, blob& x) {
+  return f(caf::meta::type_name("codec_test.blob"), x.bytes);
+}
+
+} // namespace codec_test
+
+TEST_CASE("infinities, NaN and subnormal numbers survive a round trip") {
+  // CAF 0.17's own conversion never returns for an infinity (the encode
+  // hung), has no NaN and loses subnormals.
+  using limits = std::numeric_limits<double>;
+  codec_test::reading r{limits::infinity(), -std::numeric_limits<float>::infinity(),
+                        {{"low", -limits::infinity()}, {"tiny", limits::denorm_min()},
+                         {"nan", limits::quiet_NaN()}, {"pi", 3.141592653589793}}};
+  auto back = round_trip(r);
+  CHECK(back.value == limits::infinity());
+  CHECK(back.gain == -std::numeric_limits<float>::infinity());
+  CHECK(back.limits.at("low") == -limits::infinity());
+  CHECK(back.limits.at("tiny") == limits::denorm_min());
+  CHECK(std::isnan(back.limits.at("nan")));
+  CHECK(back.limits.at("pi") == 3.141592653589793);
+}
+
+TEST_CASE("bytes that claim a huge vector are a codec error, not a huge allocation") {
+  // A blob whose std::vector<char> claims 2^32 - 1 bytes, in 5 bytes of
+  // length and two of data: CAF 0.17 allocated and zeroed 4 GiB before it
+  // found the bytes missing.
+  auto small = troupe::detail::encode(codec_test::blob{{'a', 'b'}});
+  auto v = view_of(small);
+  std::vector<char> bytes{'\xff', '\xff', '\xff', '\xff', '\x0f', 'a', 'b'};
+  v.data = reinterpret_cast<const std::byte*>(bytes.data());
+  v.size = bytes.size();
+  CHECK(round_trip(codec_test::blob{{'a', 'b'}}).bytes == std::vector<char>{'a', 'b'});
+  try {
+    codec<codec_test::blob>::decode(v);
+    FAIL("decoded a vector of 4 GiB from 7 bytes");
+  } catch (const troupe::error& e) {
+    CHECK(std::string{e.what()}.find("claims 4294967295 elements") != std::string::npos);
+  }
 }

@@ -5,11 +5,14 @@
 // place. The two option structs stay separate aggregates (see task.hpp);
 // this concept keeps their placement fields the same.
 
+#include <cmath>
 #include <concepts>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "lib/protocol/fwd.hpp"
+#include "scheduler/resources.hpp"
 #include "troupe/actor.hpp"
 #include "troupe/scheduling.hpp"
 #include "troupe/task.hpp"
@@ -39,9 +42,17 @@ struct placement {
 };
 
 /// Returns where work with options `o` runs. Amounts of zero are left out:
-/// a task with `num_cpus = 0` holds no CPU.
+/// a task with `num_cpus = 0` holds no CPU. Throws std::invalid_argument for
+/// an amount that is negative or not finite.
 template <placement_options Options>
 placement placement_of(const Options& o) {
+  // On every submission: nothing is allocated unless an amount is bad.
+  constexpr const char* what = "troupe: bad task or actor options";
+  for (auto [name, amount] : {std::pair{"num_cpus", o.num_cpus}, std::pair{"num_gpus", o.num_gpus},
+                              std::pair{"memory", o.memory}})
+    if (!(std::isfinite(amount) && amount >= 0))
+      sched::check_amounts({{name, amount}}, what);
+  sched::check_amounts(o.resources, what);
   placement out{o.resources, o.strategy};
   if (o.num_cpus > 0)
     out.resources["CPU"] = o.num_cpus;

@@ -2,6 +2,10 @@
 
 #include <cstddef>
 
+#include <limits>
+#include <stdexcept>
+#include <string>
+
 #include <doctest/doctest.h>
 
 namespace troupe::detail {
@@ -66,6 +70,23 @@ TEST_CASE("amounts of zero are left out of the resources") {
 TEST_CASE("a custom resource named like a built-in one is overridden by the field") {
   task_options t{.num_cpus = 4, .resources = {{"CPU", 1}, {"disk", 2}}};
   CHECK(placement_of(t).resources == resource_map{{"CPU", 4}, {"disk", 2}});
+}
+
+TEST_CASE("a negative or infinite amount is refused with the resource's name") {
+  // An infinite amount would hang the process that sends it: CAF 0.17 has
+  // no end to its conversion of an infinite double.
+  auto refused = [](auto options, const std::string& name) {
+    try {
+      placement_of(options);
+      FAIL("accepted a bad amount of " << name);
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string{e.what()}.find("'" + name + "'") != std::string::npos);
+    }
+  };
+  refused(task_options{.num_cpus = -1}, "num_cpus");
+  refused(actor_options{.num_gpus = std::numeric_limits<double>::infinity()}, "num_gpus");
+  refused(task_options{.memory = std::numeric_limits<double>::quiet_NaN()}, "memory");
+  refused(task_options{.resources = {{"disk", -std::numeric_limits<double>::infinity()}}}, "disk");
 }
 
 } // namespace troupe::detail

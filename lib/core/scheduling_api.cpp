@@ -6,6 +6,7 @@
 
 #include "lib/common/ask.hpp"
 #include "lib/core/client.hpp"
+#include "scheduler/resources.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/scheduling.hpp"
 
@@ -37,6 +38,9 @@ group_state ask_group(detail::client& c, const Ts&... xs) {
 
 placement_group create_placement_group(
   const std::vector<std::map<std::string, double>>& bundles, placement_strategy strategy) {
+  for (std::size_t i = 0; i < bundles.size(); ++i)
+    sched::check_amounts(bundles[i], "troupe: bad placement group bundle "
+                                       + std::to_string(i));
   auto& c = detail::client::get();
   group_spec spec;
   spec.bundles.assign(bundles.begin(), bundles.end());

@@ -10,18 +10,27 @@ std::vector<char> to_bytes(capnp::MessageBuilder& builder) {
   return {chars.begin(), chars.end()};
 }
 
+capnp::ReaderOptions reader_options(std::size_t words) {
+  capnp::ReaderOptions opts;
+  // Cap'n Proto charges each element of a list of empty structs one word:
+  // without a limit this close, 680 bytes read as a list of 2^29 results
+  // (tests/fuzz/result_batch found it: seconds of work and gigabytes of
+  // results). troupe's readers read each word of a message a few times at
+  // most (a task's name twice, say): eight times is room to spare.
+  opts.traversalLimitInWords = 8 * words + 4096;
+  return opts;
+}
+
 message_reader::message_reader(const std::vector<char>& bytes) {
   if (bytes.size() % sizeof(capnp::word) != 0
       || reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) != 0)
     throw_malformed("size is not a whole number of words");
-  capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = 1ULL << 32; // large inline batches are fine
+  auto words = bytes.size() / sizeof(capnp::word);
   try {
     reader_ = std::make_unique<capnp::FlatArrayMessageReader>(
-      kj::ArrayPtr<const capnp::word>(
-        reinterpret_cast<const capnp::word*>(bytes.data()),
-        bytes.size() / sizeof(capnp::word)),
-      opts);
+      kj::ArrayPtr<const capnp::word>(reinterpret_cast<const capnp::word*>(bytes.data()),
+                                      words),
+      reader_options(words));
   } catch (const std::exception& e) {
     throw_malformed(e.what());
   }

@@ -17,6 +17,11 @@ namespace troupe::detail {
 /// Returns the message's bytes as carried in CAF messages.
 std::vector<char> to_bytes(capnp::MessageBuilder& builder);
 
+/// The reader options for a message of `words` words from another process
+/// or from storage: its reader may do work in proportion to its size, no
+/// more.
+capnp::ReaderOptions reader_options(std::size_t words);
+
 /// Reads a message from bytes received from another process; throws
 /// `troupe::error` (protocol) for bytes that are not a valid message.
 class message_reader {

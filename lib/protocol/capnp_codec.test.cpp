@@ -11,6 +11,7 @@
 #include <capnp/message.h>
 #include <doctest/doctest.h>
 
+#include "lib/protocol/result_codec.hpp"
 #include "task.capnp.h"
 #include "troupe/errors.hpp"
 
@@ -215,4 +216,27 @@ TEST_CASE("message_reader reads an empty message as an empty result batch") {
   auto bytes = to_bytes(builder);
   message_reader reader{bytes};
   CHECK(reader.root<schema::ResultBatch>().getResults().size() == 0);
+}
+
+TEST_CASE("a list of 2^28 empty entries in 32 bytes is malformed, not 2^28 results") {
+  // Hand-made words: a one-segment table, the root ResultBatch (no data,
+  // one pointer), its `results` as a composite list of no words, and the
+  // list's tag claiming 2^28 elements of size zero. Cap'n Proto charges
+  // each such element one word of the traversal limit: the limit, sized by
+  // the message, stops it (tests/fuzz/result_batch found 680 bytes that
+  // took seconds and gigabytes to read as 2^29 results).
+  std::uint64_t words[4] = {
+    std::uint64_t{3} << 32,      // segment table: 1 segment of 3 words
+    std::uint64_t{1} << 48,      // root: struct, offset 0, 0 data, 1 pointer
+    1 | (std::uint64_t{7} << 32), // list, offset 0, inline composite, 0 words
+    std::uint64_t{1} << 30,      // tag: 2^28 elements (<< 2), 0 data, 0 pointers
+  };
+  std::vector<char> bytes(sizeof words);
+  std::memcpy(bytes.data(), words, sizeof words);
+  try {
+    auto results = parse_results(bytes);
+    FAIL("read " << results.size() << " results from 32 bytes");
+  } catch (const troupe::error& e) {
+    CHECK(e.kind() == troupe::error_kind::protocol);
+  }
 }

@@ -2,7 +2,8 @@
 
 // How values become bytes and back. Arithmetic arrays are stored raw so that
 // a reader on the same node can view them in shared memory; everything else
-// goes through CAF's `inspect` convention and its binary serializer.
+// goes through CAF's `inspect` convention and its binary format (with the
+// changes detail/value_format.hpp explains).
 
 #include <cstddef>
 #include <cstdint>
@@ -14,9 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
 
+#include "troupe/detail/value_format.hpp"
 #include "troupe/detail/type_name.hpp"
 #include "troupe/encoding.hpp"
 #include "troupe/errors.hpp"
@@ -129,8 +129,7 @@ struct codec {
     out.type_name = name;
     nested_ref_capture capture{out.nested};
     auto* sys = serialization_system();
-    auto err = sys ? caf::binary_serializer{*sys, out.buffer}(const_cast<T&>(x))
-                   : caf::binary_serializer{nullptr, out.buffer}(const_cast<T&>(x));
+    auto err = value_serializer{sys, out.buffer}(const_cast<T&>(x));
     if (err)
       throw_codec_error("cannot serialize", name, caf::to_string(err));
   }
@@ -141,8 +140,7 @@ struct codec {
     T x{};
     auto* sys = serialization_system();
     auto* p = reinterpret_cast<const char*>(v.data);
-    auto err = sys ? caf::binary_deserializer{*sys, p, v.size}(x)
-                   : caf::binary_deserializer{nullptr, p, v.size}(x);
+    auto err = value_deserializer{sys, p, v.size}(x);
     if (err)
       throw_codec_error("cannot deserialize", name, caf::to_string(err));
     return x;
