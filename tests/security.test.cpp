@@ -6,6 +6,9 @@
 
 #include <arpa/inet.h>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
@@ -16,7 +19,12 @@
 #include <unistd.h>
 #include <vector>
 
+#include <caf/all.hpp>
+
 #include "lib/core/client.hpp"
+#include "lib/protocol/capnp_codec.hpp"
+#include "lib/protocol/handles.hpp"
+#include "lib/protocol/result_codec.hpp"
 #include "lib/net/blocking_stream.hpp"
 #include "lib/net/tls_context.hpp"
 #include "tests/process_helpers.hpp"
@@ -67,6 +75,20 @@ struct logged_node {
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
+  }
+
+  /// Every log of the session (the node's and its workers'), one after
+  /// another.
+  std::string all_logs() const {
+    std::string all;
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(logs / "session_latest", ec)) {
+      std::ifstream in{e.path()};
+      std::stringstream text;
+      text << in.rdbuf();
+      all += text.str();
+    }
+    return all;
   }
 };
 
@@ -200,4 +222,147 @@ TEST_CASE("--insecure: frames CAF must not see are dropped before its parser, an
   CHECK(log.find("running without TLS") != std::string::npos);
   CHECK(log.find("its first frame is a server handshake, not a client handshake")
         != std::string::npos);
+}
+
+namespace {
+
+/// Plays a submitter's core actor in the driver: hears the lease it asks
+/// for and the results of the batches it pushes, as a member of the
+/// cluster that sends what it should not.
+struct member_probe {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::optional<troupe::lease_grant> grant;
+  std::string denied;
+  std::vector<std::vector<char>> results;
+
+  template <class Pred>
+  bool wait(Pred pred) {
+    std::unique_lock lock{mutex};
+    return changed.wait_for(lock, 30s, [&] { return pred(); });
+  }
+};
+
+caf::behavior probe_fn(caf::event_based_actor*, std::shared_ptr<member_probe> p) {
+  auto note = [p](auto change) {
+    std::lock_guard lock{p->mutex};
+    change();
+    p->changed.notify_all();
+  };
+  return {
+    [=](troupe::granted_atom, const troupe::lease_grant& g) { note([&] { p->grant = g; }); },
+    [=](troupe::denied_atom, std::uint64_t, const std::string& why) {
+      note([&] { p->denied = why; });
+    },
+    [=](troupe::done_atom, const std::vector<char>& bytes) {
+      note([&] { p->results.push_back(bytes); });
+    },
+  };
+}
+
+/// A TaskBatch of one task of function `fn` with `args`.
+std::vector<char> one_task(std::uint64_t id, const std::string& fn,
+                           const std::vector<troupe::detail::stored_value>& args) {
+  capnp::MallocMessageBuilder b;
+  auto task = b.initRoot<troupe::schema::TaskBatch>().initTasks(1)[0];
+  task.setTaskId(id);
+  task.setFunction(fn);
+  task.setName(fn);
+  troupe::detail::write_object_id(task.initReturnId(), {999, id});
+  auto list = task.initArgs(static_cast<unsigned>(args.size()));
+  for (unsigned i = 0; i < args.size(); ++i)
+    troupe::detail::write_value(list[i], args[i]);
+  return troupe::detail::to_bytes(b);
+}
+
+/// Sends `msg` as a request to `target`; returns the error it got back, or
+/// "" when it got an answer.
+template <class Handle>
+std::string rejection(caf::actor_system& sys, const Handle& target, caf::message msg) {
+  caf::scoped_actor self{sys};
+  std::string why = "no answer";
+  self->request(troupe::handle_cast<caf::actor>(target), 10s, std::move(msg))
+    .receive([&](caf::message&) { why = ""; },
+             [&](caf::error& e) { why = sys.render(e); });
+  return why;
+}
+
+} // namespace
+
+TEST_CASE("a member's malformed payloads in valid frames (task and result batches, "
+          "CAF messages of wrong types, a stored argument nowhere) are refused, and the "
+          "node and the worker keep serving") {
+  troupe::test::ensure_cluster_token();
+  logged_node node;
+  troupe::init({.address = node.address()});
+  auto& c = troupe::detail::client::get();
+  auto& sys = c.system();
+  auto probe = std::make_shared<member_probe>();
+  auto fake = sys.spawn(probe_fn, probe);
+
+  // A lease, as a submitter gets one: a worker's executor and core.
+  troupe::lease_request req;
+  req.request_id = std::uint64_t{1} << 40;
+  req.exe = c.exe();
+  req.resources = {{"CPU", 1.0}};
+  req.task_name = "probe";
+  req.requester = troupe::handle_cast<troupe::core_actor>(fake);
+  caf::anon_send(c.node().scheduler, troupe::lease_atom::value, req);
+  REQUIRE_MESSAGE(probe->wait([&] { return probe->grant || !probe->denied.empty(); }),
+                  "no lease");
+  REQUIRE_MESSAGE(probe->grant, probe->denied);
+  auto grant = *probe->grant;
+
+  // To the worker: a batch of bytes that is no batch, a CAF message of
+  // types it does not take, and a result batch of garbage to its core.
+  std::vector<char> garbage(96, '\x5a');
+  caf::send_as(fake, grant.executor, troupe::push_atom::value, garbage);
+  CHECK(rejection(sys, grant.executor, caf::make_message(std::string{"run"}, 42)) != "");
+  caf::send_as(fake, grant.core, troupe::done_atom::value, garbage);
+  CHECK(rejection(sys, grant.core, caf::make_message(troupe::done_atom::value, 7)) != "");
+  // Valid batches that ask for what is not there: each task fails with a
+  // reason, answered to the sender.
+  troupe::detail::stored_value nowhere;
+  nowhere.in_store = true;
+  nowhere.offset = std::uint64_t{1} << 40;
+  nowhere.size = 8;
+  nowhere.id = {999, 77};
+  caf::send_as(fake, grant.executor, troupe::push_atom::value,
+               one_task(1, "no_such_function", {}));
+  caf::send_as(fake, grant.executor, troupe::push_atom::value,
+               one_task(2, "guarded_triple", {nowhere}));
+  REQUIRE(probe->wait([&] { return probe->results.size() >= 2; }));
+  std::map<std::uint64_t, troupe::detail::parsed_result> answered;
+  for (auto& bytes : probe->results)
+    for (auto& r : troupe::detail::parse_results(bytes))
+      answered[r.task_id] = r;
+  REQUIRE(answered.count(1) == 1);
+  REQUIRE(answered.count(2) == 1);
+  CHECK(answered[1].error.kind == troupe::error_kind::unknown_function);
+  CHECK_FALSE(answered[2].ok);
+  MESSAGE("a stored argument nowhere: " << answered[2].error.message);
+
+  // To the node: CAF messages of wrong types to each of its actors, and a
+  // pull of an object at no place in its store.
+  CHECK(rejection(sys, c.node().scheduler, caf::make_message(troupe::lease_atom::value, 1))
+        != "");
+  CHECK(rejection(sys, c.control_store(), caf::make_message(troupe::nodes_atom::value, "x"))
+        != "");
+  CHECK(rejection(sys, c.node().store_manager, caf::make_message(troupe::object_id{1, 2}, 2.5))
+        != "");
+  CHECK(rejection(sys, c.node().store_manager,
+                  caf::make_message(troupe::pull_atom::value,
+                                    troupe::pull_request{{999, 78}, c.node().node_id,
+                                                         std::uint64_t{1} << 40}))
+        != "");
+
+  caf::anon_send(c.node().scheduler, troupe::return_atom::value, grant.worker_id);
+  caf::anon_send_exit(fake, caf::exit_reason::user_shutdown);
+  CHECK(troupe::test::alive(node.process->pid()));
+  CHECK(troupe::test::alive(grant.pid));
+  CHECK(troupe::get(troupe::task(guarded_triple).remote(9), 30s) == 27);
+  troupe::shutdown();
+  auto logs = node.all_logs();
+  CHECK(logs.find("dropped a malformed task batch") != std::string::npos);
+  CHECK(logs.find("dropped a result batch") != std::string::npos);
 }
