@@ -5,20 +5,9 @@
 
 namespace troupe::detail {
 
-namespace {
-
-caf::execution_unit* context_of(caf::actor_system* sys) {
+caf::execution_unit* value_format_context(caf::actor_system* sys) {
   return sys != nullptr ? sys->dummy_execution_unit() : nullptr;
 }
-
-} // namespace
-
-value_serializer::value_serializer(caf::actor_system* sys, std::vector<char>& buf)
-  : caf::serializer(context_of(sys)), inner_(context_of(sys), buf) {}
-
-value_deserializer::value_deserializer(caf::actor_system* sys, const char* data,
-                                       std::size_t size)
-  : caf::deserializer(context_of(sys)), inner_(context_of(sys), data, size) {}
 
 caf::error value_deserializer::begin_sequence(std::size_t& n) {
   if (auto err = inner_.begin_sequence(n))

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/binary_deserializer.hpp>
@@ -26,16 +27,19 @@
 
 namespace caf {
 class actor_system;
+class execution_unit;
 } // namespace caf
 
 namespace troupe::detail {
 
-/// Writes a value's bytes into `buf`.
-class value_serializer final : public caf::serializer {
+/// What the value serializer and deserializer share: every call goes to
+/// CAF's binary (de)serializer `Inner`, except those the two override.
+template <class Base, class Inner>
+class value_format_base : public Base {
 public:
-  /// `sys` (may be null) names types and actor handles as for
-  /// caf::binary_serializer.
-  value_serializer(caf::actor_system* sys, std::vector<char>& buf);
+  template <class... Ts>
+  explicit value_format_base(caf::execution_unit* ctx, Ts&&... xs)
+    : Base(ctx), inner_(ctx, std::forward<Ts>(xs)...) {}
 
   caf::error begin_object(uint16_t& nr, std::string& name) override {
     return inner_.begin_object(nr, name);
@@ -54,6 +58,29 @@ protected:
   caf::error apply_impl(uint32_t& x) override { return inner_(x); }
   caf::error apply_impl(int64_t& x) override { return inner_(x); }
   caf::error apply_impl(uint64_t& x) override { return inner_(x); }
+  caf::error apply_impl(float& x) override { return inner_(x); }
+  caf::error apply_impl(double& x) override { return inner_(x); }
+  caf::error apply_impl(long double& x) override { return inner_(x); }
+  caf::error apply_impl(std::string& x) override { return inner_(x); }
+  caf::error apply_impl(std::u16string& x) override { return inner_(x); }
+  caf::error apply_impl(std::u32string& x) override { return inner_(x); }
+
+  Inner inner_;
+};
+
+/// Returns the execution unit CAF's (de)serializers take for `sys`.
+caf::execution_unit* value_format_context(caf::actor_system* sys);
+
+/// Writes a value's bytes into `buf`.
+class value_serializer final
+  : public value_format_base<caf::serializer, caf::binary_serializer> {
+public:
+  /// `sys` (may be null) names types and actor handles as for
+  /// caf::binary_serializer.
+  value_serializer(caf::actor_system* sys, std::vector<char>& buf)
+    : value_format_base(value_format_context(sys), buf) {}
+
+protected:
   caf::error apply_impl(float& x) override {
     auto bits = std::bit_cast<std::uint32_t>(x);
     return inner_(bits);
@@ -62,42 +89,24 @@ protected:
     auto bits = std::bit_cast<std::uint64_t>(x);
     return inner_(bits);
   }
-  caf::error apply_impl(long double& x) override { return inner_(x); }
-  caf::error apply_impl(std::string& x) override { return inner_(x); }
-  caf::error apply_impl(std::u16string& x) override { return inner_(x); }
-  caf::error apply_impl(std::u32string& x) override { return inner_(x); }
-
-private:
-  caf::binary_serializer inner_;
+  using value_format_base::apply_impl;
 };
 
 /// Reads a value's bytes.
-class value_deserializer final : public caf::deserializer {
+class value_deserializer final
+  : public value_format_base<caf::deserializer, caf::binary_deserializer> {
 public:
   /// Sequences of up to this many elements pass unchecked.
   static constexpr std::size_t unchecked_elements = 65536;
 
   /// Reads the `size` bytes at `data`; `sys` (may be null) resolves types
   /// and actor handles as for caf::binary_deserializer.
-  value_deserializer(caf::actor_system* sys, const char* data, std::size_t size);
+  value_deserializer(caf::actor_system* sys, const char* data, std::size_t size)
+    : value_format_base(value_format_context(sys), data, size) {}
 
-  caf::error begin_object(uint16_t& nr, std::string& name) override {
-    return inner_.begin_object(nr, name);
-  }
-  caf::error end_object() override { return inner_.end_object(); }
   caf::error begin_sequence(std::size_t& n) override;
-  caf::error end_sequence() override { return inner_.end_sequence(); }
-  caf::error apply_raw(std::size_t n, void* data) override { return inner_.apply_raw(n, data); }
 
 protected:
-  caf::error apply_impl(int8_t& x) override { return inner_(x); }
-  caf::error apply_impl(uint8_t& x) override { return inner_(x); }
-  caf::error apply_impl(int16_t& x) override { return inner_(x); }
-  caf::error apply_impl(uint16_t& x) override { return inner_(x); }
-  caf::error apply_impl(int32_t& x) override { return inner_(x); }
-  caf::error apply_impl(uint32_t& x) override { return inner_(x); }
-  caf::error apply_impl(int64_t& x) override { return inner_(x); }
-  caf::error apply_impl(uint64_t& x) override { return inner_(x); }
   caf::error apply_impl(float& x) override {
     std::uint32_t bits = 0;
     auto err = inner_(bits);
@@ -110,13 +119,7 @@ protected:
     x = std::bit_cast<double>(bits);
     return err;
   }
-  caf::error apply_impl(long double& x) override { return inner_(x); }
-  caf::error apply_impl(std::string& x) override { return inner_(x); }
-  caf::error apply_impl(std::u16string& x) override { return inner_(x); }
-  caf::error apply_impl(std::u32string& x) override { return inner_(x); }
-
-private:
-  caf::binary_deserializer inner_;
+  using value_format_base::apply_impl;
 };
 
 } // namespace troupe::detail
