@@ -1,7 +1,9 @@
 #pragma once
 
 // How troupe writes and reads a value's bytes (codec.hpp): CAF's binary
-// format, with two differences, each for a flaw of CAF 0.17 that the fuzz
+// format (big-endian integers, sequences and strings after their length in
+// 7-bit groups), written and read here rather than by CAF's own binary
+// serializer and deserializer, with two differences, each for a flaw of CAF 0.17 that the fuzz
 // targets found (tests/fuzz/caf_message):
 //
 // - Floating-point numbers are their IEEE 754 bits. CAF's own conversion
@@ -13,113 +15,90 @@
 //   Every element takes a byte at least, except for empty types, so small
 //   counts pass whatever remains.
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
 #include <caf/deserializer.hpp>
 #include <caf/serializer.hpp>
 
 namespace caf {
 class actor_system;
-class execution_unit;
 } // namespace caf
 
 namespace troupe::detail {
 
-/// What the value serializer and deserializer share: every call goes to
-/// CAF's binary (de)serializer `Inner`, except those the two override.
-template <class Base, class Inner>
-class value_format_base : public Base {
-public:
-  template <class... Ts>
-  explicit value_format_base(caf::execution_unit* ctx, Ts&&... xs)
-    : Base(ctx), inner_(ctx, std::forward<Ts>(xs)...) {}
-
-  caf::error begin_object(uint16_t& nr, std::string& name) override {
-    return inner_.begin_object(nr, name);
-  }
-  caf::error end_object() override { return inner_.end_object(); }
-  caf::error begin_sequence(std::size_t& n) override { return inner_.begin_sequence(n); }
-  caf::error end_sequence() override { return inner_.end_sequence(); }
-  caf::error apply_raw(std::size_t n, void* data) override { return inner_.apply_raw(n, data); }
-
-protected:
-  caf::error apply_impl(int8_t& x) override { return inner_(x); }
-  caf::error apply_impl(uint8_t& x) override { return inner_(x); }
-  caf::error apply_impl(int16_t& x) override { return inner_(x); }
-  caf::error apply_impl(uint16_t& x) override { return inner_(x); }
-  caf::error apply_impl(int32_t& x) override { return inner_(x); }
-  caf::error apply_impl(uint32_t& x) override { return inner_(x); }
-  caf::error apply_impl(int64_t& x) override { return inner_(x); }
-  caf::error apply_impl(uint64_t& x) override { return inner_(x); }
-  caf::error apply_impl(float& x) override { return inner_(x); }
-  caf::error apply_impl(double& x) override { return inner_(x); }
-  caf::error apply_impl(long double& x) override { return inner_(x); }
-  caf::error apply_impl(std::string& x) override { return inner_(x); }
-  caf::error apply_impl(std::u16string& x) override { return inner_(x); }
-  caf::error apply_impl(std::u32string& x) override { return inner_(x); }
-
-  Inner inner_;
-};
-
-/// Returns the execution unit CAF's (de)serializers take for `sys`.
-caf::execution_unit* value_format_context(caf::actor_system* sys);
-
-/// Writes a value's bytes into `buf`.
-class value_serializer final
-  : public value_format_base<caf::serializer, caf::binary_serializer> {
+/// Writes a value's bytes at the end of `buf`.
+class value_serializer final : public caf::serializer {
 public:
   /// `sys` (may be null) names types and actor handles as for
   /// caf::binary_serializer.
-  value_serializer(caf::actor_system* sys, std::vector<char>& buf)
-    : value_format_base(value_format_context(sys), buf) {}
+  value_serializer(caf::actor_system* sys, std::vector<char>& buf);
+
+  caf::error begin_object(uint16_t& nr, std::string& name) override;
+  caf::error end_object() override;
+  caf::error begin_sequence(std::size_t& n) override;
+  caf::error end_sequence() override;
+  caf::error apply_raw(std::size_t n, void* data) override;
 
 protected:
-  caf::error apply_impl(float& x) override {
-    auto bits = std::bit_cast<std::uint32_t>(x);
-    return inner_(bits);
-  }
-  caf::error apply_impl(double& x) override {
-    auto bits = std::bit_cast<std::uint64_t>(x);
-    return inner_(bits);
-  }
-  using value_format_base::apply_impl;
+  caf::error apply_impl(int8_t& x) override;
+  caf::error apply_impl(uint8_t& x) override;
+  caf::error apply_impl(int16_t& x) override;
+  caf::error apply_impl(uint16_t& x) override;
+  caf::error apply_impl(int32_t& x) override;
+  caf::error apply_impl(uint32_t& x) override;
+  caf::error apply_impl(int64_t& x) override;
+  caf::error apply_impl(uint64_t& x) override;
+  caf::error apply_impl(float& x) override;
+  caf::error apply_impl(double& x) override;
+  caf::error apply_impl(long double& x) override;
+  caf::error apply_impl(std::string& x) override;
+  caf::error apply_impl(std::u16string& x) override;
+  caf::error apply_impl(std::u32string& x) override;
+
+private:
+  std::vector<char>& buf_;
 };
 
 /// Reads a value's bytes.
-class value_deserializer final
-  : public value_format_base<caf::deserializer, caf::binary_deserializer> {
+class value_deserializer final : public caf::deserializer {
 public:
   /// Sequences of up to this many elements pass unchecked.
   static constexpr std::size_t unchecked_elements = 65536;
 
   /// Reads the `size` bytes at `data`; `sys` (may be null) resolves types
   /// and actor handles as for caf::binary_deserializer.
-  value_deserializer(caf::actor_system* sys, const char* data, std::size_t size)
-    : value_format_base(value_format_context(sys), data, size) {}
+  value_deserializer(caf::actor_system* sys, const char* data, std::size_t size);
 
+  caf::error begin_object(uint16_t& nr, std::string& name) override;
+  caf::error end_object() override;
   caf::error begin_sequence(std::size_t& n) override;
+  caf::error end_sequence() override;
+  caf::error apply_raw(std::size_t n, void* data) override;
+
+  std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - pos_); }
 
 protected:
-  caf::error apply_impl(float& x) override {
-    std::uint32_t bits = 0;
-    auto err = inner_(bits);
-    x = std::bit_cast<float>(bits);
-    return err;
-  }
-  caf::error apply_impl(double& x) override {
-    std::uint64_t bits = 0;
-    auto err = inner_(bits);
-    x = std::bit_cast<double>(bits);
-    return err;
-  }
-  using value_format_base::apply_impl;
+  caf::error apply_impl(int8_t& x) override;
+  caf::error apply_impl(uint8_t& x) override;
+  caf::error apply_impl(int16_t& x) override;
+  caf::error apply_impl(uint16_t& x) override;
+  caf::error apply_impl(int32_t& x) override;
+  caf::error apply_impl(uint32_t& x) override;
+  caf::error apply_impl(int64_t& x) override;
+  caf::error apply_impl(uint64_t& x) override;
+  caf::error apply_impl(float& x) override;
+  caf::error apply_impl(double& x) override;
+  caf::error apply_impl(long double& x) override;
+  caf::error apply_impl(std::string& x) override;
+  caf::error apply_impl(std::u16string& x) override;
+  caf::error apply_impl(std::u32string& x) override;
+
+private:
+  const char* pos_;
+  const char* end_;
 };
 
 } // namespace troupe::detail
