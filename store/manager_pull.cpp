@@ -317,6 +317,10 @@ void start_transfer(self_ptr self, const object_id& id) {
 
 caf::result<std::uint64_t> pull(self_ptr self, const pull_request& req) {
   auto& s = self->state;
+  if (req.node_id == s.node_id)
+    return caf::make_error(caf::sec::invalid_argument,
+                           "a pull of object " + req.id.to_string()
+                             + " names this node as its source: it is here, or nowhere");
   auto waiter = s.next_waiter++;
   bool start = false;
   if (auto local = s.puller->want({req.id, req.node_id, req.offset}, waiter, &start)) {

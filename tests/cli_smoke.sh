@@ -141,6 +141,9 @@ sys.exit(not (len(nodes) == 3 and dead == [sys.argv[2]] and len(alive) == 2))
 
 err=$("$troupe" start --head --resources 'gpu=lots' 2>&1)
 check "bad resources are refused with the item named" grep -q "gpu=lots" <<<"$err"
+err=$("$troupe" start --head --num-cpus inf 2>&1)
+check "an infinite CPU count is refused (CAF cannot send one)" \
+  grep -q "'inf' is not a finite, non-negative number" <<<"$err"
 
 "$troupe" stop
 check "stop stops the head" bash -c "! '$troupe' status --address '$addr' >/dev/null 2>&1"
