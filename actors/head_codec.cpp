@@ -60,18 +60,20 @@ public:
     std::memcpy(words_.begin(), bytes.data(), bytes.size());
     try {
       reader_.emplace(words_.asPtr(), detail::reader_options(words_.size()));
-    } catch (const std::exception& e) {
+    } catch (const kj::Exception& e) {
       throw error(error_kind::protocol, std::string{"a stored "} + what
-                                          + " record is malformed: " + e.what());
+                                          + " record is malformed: "
+                                          + e.getDescription().cStr());
     }
   }
   template <class T>
   typename T::Reader root(const char* what) {
     try {
       return reader_->getRoot<T>();
-    } catch (const std::exception& e) {
+    } catch (const kj::Exception& e) {
       throw error(error_kind::protocol, std::string{"a stored "} + what
-                                          + " record is malformed: " + e.what());
+                                          + " record is malformed: "
+                                          + e.getDescription().cStr());
     }
   }
 

@@ -31,8 +31,8 @@ message_reader::message_reader(const std::vector<char>& bytes) {
       kj::ArrayPtr<const capnp::word>(reinterpret_cast<const capnp::word*>(bytes.data()),
                                       words),
       reader_options(words));
-  } catch (const std::exception& e) {
-    throw_malformed(e.what());
+  } catch (const kj::Exception& e) {
+    throw_malformed(e.getDescription().cStr());
   }
 }
 

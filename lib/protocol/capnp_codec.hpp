@@ -32,8 +32,9 @@ public:
   typename T::Reader root() {
     try {
       return reader_->getRoot<T>();
-    } catch (const std::exception& e) {
-      throw_malformed(e.what());
+    } catch (const kj::Exception& e) {
+      // The description, not what(): that carries a stack of addresses.
+      throw_malformed(e.getDescription().cStr());
     }
   }
 
