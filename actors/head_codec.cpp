@@ -1,7 +1,6 @@
 #include "actors/head_codec.hpp"
 
 #include <cstring>
-#include <optional>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -48,46 +47,20 @@ resource_map read_resources(capnp::List<schema::Resource>::Reader list) {
   return m;
 }
 
-/// Reads a record's message from its bytes (copied to words: a string's
-/// bytes need not be aligned).
-class record_reader {
-public:
-  explicit record_reader(const std::string& bytes, const char* what)
-    : words_(kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word))) {
-    if (bytes.size() % sizeof(capnp::word) != 0 || bytes.empty())
-      throw error(error_kind::protocol, std::string{"a stored "} + what
-                                          + " record is not a whole number of words");
-    std::memcpy(words_.begin(), bytes.data(), bytes.size());
-    try {
-      reader_.emplace(words_.asPtr(), detail::reader_options(words_.size()));
-    } catch (const kj::Exception& e) {
-      throw error(error_kind::protocol, std::string{"a stored "} + what
-                                          + " record is malformed: "
-                                          + e.getDescription().cStr());
-    }
-  }
-  template <class T>
-  typename T::Reader root(const char* what) {
-    try {
-      return reader_->getRoot<T>();
-    } catch (const kj::Exception& e) {
-      throw error(error_kind::protocol, std::string{"a stored "} + what
-                                          + " record is malformed: "
-                                          + e.getDescription().cStr());
-    }
-  }
-
-private:
-  kj::Array<capnp::word> words_ = nullptr;
-  std::optional<capnp::FlatArrayMessageReader> reader_;
-};
-
-/// Runs a decoder's body: Cap'n Proto reads lazily, so any field's getter
-/// may find the bytes malformed, and its exception becomes a protocol error.
-template <class F>
-auto guarded(const char* what, F read) {
+/// Reads a record of schema `T` from its bytes and returns `read(root)`.
+/// Cap'n Proto reads lazily, so any field's getter in `read` may find the
+/// bytes malformed: its exception becomes a protocol error here.
+template <class T, class F>
+auto decode_record(const std::string& bytes, const char* what, F read) {
+  if (bytes.size() % sizeof(capnp::word) != 0 || bytes.empty())
+    throw error(error_kind::protocol, std::string{"a stored "} + what
+                                        + " record is not a whole number of words");
+  // Copied to words: a string's bytes need not be aligned.
+  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
   try {
-    return read();
+    capnp::FlatArrayMessageReader reader{words.asPtr(), detail::reader_options(words.size())};
+    return read(reader.getRoot<T>());
   } catch (const kj::Exception& e) {
     throw error(error_kind::protocol, std::string{"a stored "} + what
                                         + " record is malformed: " + e.getDescription().cStr());
@@ -110,9 +83,7 @@ std::string encode_node(const node_info& n) {
 }
 
 node_info decode_node(const std::string& bytes) {
-  return guarded("node", [&] {
-    record_reader rd{bytes, "node"};
-    auto r = rd.root<schema::NodeRecord>("node");
+  return decode_record<schema::NodeRecord>(bytes, "node", [](auto r) {
     node_info n;
     n.node_id = r.getNodeId();
     n.host = r.getHost();
@@ -139,9 +110,7 @@ std::string encode_job(const job_record& j) {
 }
 
 job_record decode_job(const std::string& bytes) {
-  return guarded("job", [&] {
-    record_reader rd{bytes, "job"};
-    auto r = rd.root<schema::JobRecord>("job");
+  return decode_record<schema::JobRecord>(bytes, "job", [](auto r) {
     job_record j;
     j.id = r.getId();
     j.pid = r.getPid();
@@ -191,9 +160,7 @@ std::string encode_actor(const actor_entry& e) {
 }
 
 actor_entry decode_actor(const std::string& bytes) {
-  return guarded("actor", [&] {
-    record_reader rd{bytes, "actor"};
-    auto r = rd.root<schema::ActorRecord>("actor");
+  return decode_record<schema::ActorRecord>(bytes, "actor", [](auto r) {
     actor_entry e;
     e.rec.id = detail::read_object_id(r.getId());
     e.rec.class_name = r.getClassName();
@@ -251,9 +218,8 @@ std::string encode_group(const group_spec& spec, const group_state& state) {
 }
 
 std::pair<group_spec, group_state> decode_group(const std::string& bytes) {
-  return guarded("placement group", [&]() -> std::pair<group_spec, group_state> {
-    record_reader rd{bytes, "placement group"};
-    auto r = rd.root<schema::GroupRecord>("placement group");
+  using group = std::pair<group_spec, group_state>;
+  return decode_record<schema::GroupRecord>(bytes, "placement group", [](auto r) -> group {
     group_spec spec;
     group_state state;
     spec.id = state.id = r.getId();
@@ -284,10 +250,8 @@ std::string encode_counters(std::uint64_t next_job) {
 }
 
 std::uint64_t decode_counters(const std::string& bytes) {
-  return guarded("counters", [&] {
-    record_reader rd{bytes, "counters"};
-    return rd.root<schema::HeadCounters>("counters").getNextJob();
-  });
+  return decode_record<schema::HeadCounters>(bytes, "counters",
+                                             [](auto r) { return r.getNextJob(); });
 }
 
 std::string encode_group_counter(std::uint64_t next_group) {
@@ -297,10 +261,8 @@ std::string encode_group_counter(std::uint64_t next_group) {
 }
 
 std::uint64_t decode_group_counter(const std::string& bytes) {
-  return guarded("group counter", [&] {
-    record_reader rd{bytes, "group counter"};
-    return rd.root<schema::GroupCounter>("group counter").getNextGroup();
-  });
+  return decode_record<schema::GroupCounter>(bytes, "group counter",
+                                             [](auto r) { return r.getNextGroup(); });
 }
 
 } // namespace troupe

@@ -54,14 +54,11 @@ std::string to_string(const resource_map& rs) {
   return out.str();
 }
 
-void check_amounts(const resource_map& rs, const std::string& what) {
-  for (auto& [name, amount] : rs)
-    if (!std::isfinite(amount) || amount < 0) {
-      std::ostringstream text;
-      text << what << ": resource '" << name << "' has amount " << amount
-           << "; amounts must be finite and non-negative";
-      throw std::invalid_argument(text.str());
-    }
+void throw_bad_amount(std::string_view name, double amount, std::string_view what) {
+  std::ostringstream text;
+  text << what << ": resource '" << name << "' has amount " << amount
+       << "; amounts must be finite and non-negative";
+  throw std::invalid_argument(text.str());
 }
 
 resource_map parse_resources(const std::string& text) {

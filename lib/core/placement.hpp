@@ -5,11 +5,10 @@
 // place. The two option structs stay separate aggregates (see task.hpp);
 // this concept keeps their placement fields the same.
 
-#include <cmath>
 #include <concepts>
 #include <map>
 #include <string>
-#include <utility>
+#include <string_view>
 
 #include "lib/protocol/fwd.hpp"
 #include "scheduler/resources.hpp"
@@ -46,12 +45,10 @@ struct placement {
 /// an amount that is negative or not finite.
 template <placement_options Options>
 placement placement_of(const Options& o) {
-  // On every submission: nothing is allocated unless an amount is bad.
-  constexpr const char* what = "troupe: bad task or actor options";
-  for (auto [name, amount] : {std::pair{"num_cpus", o.num_cpus}, std::pair{"num_gpus", o.num_gpus},
-                              std::pair{"memory", o.memory}})
-    if (!(std::isfinite(amount) && amount >= 0))
-      sched::check_amounts({{name, amount}}, what);
+  constexpr std::string_view what = "troupe: bad task or actor options";
+  sched::check_amount("num_cpus", o.num_cpus, what);
+  sched::check_amount("num_gpus", o.num_gpus, what);
+  sched::check_amount("memory", o.memory, what);
   sched::check_amounts(o.resources, what);
   placement out{o.resources, o.strategy};
   if (o.num_cpus > 0)

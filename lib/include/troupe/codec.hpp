@@ -15,9 +15,8 @@
 #include <utility>
 #include <vector>
 
-
-#include "troupe/detail/value_format.hpp"
 #include "troupe/detail/type_name.hpp"
+#include "troupe/detail/value_format.hpp"
 #include "troupe/encoding.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/shared_array.hpp"

@@ -3,8 +3,8 @@
 // How troupe writes and reads a value's bytes (codec.hpp): CAF's binary
 // format (big-endian integers, sequences and strings after their length in
 // 7-bit groups), written and read here rather than by CAF's own binary
-// serializer and deserializer, with two differences, each for a flaw of CAF 0.17 that the fuzz
-// targets found (tests/fuzz/caf_message):
+// serializer and deserializer, with two differences, each for a flaw of
+// CAF 0.17 that the fuzz targets found (tests/fuzz/caf_message):
 //
 // - Floating-point numbers are their IEEE 754 bits. CAF's own conversion
 //   loops forever on an infinity (the writer hangs) and has no NaN; the bits
