@@ -223,6 +223,15 @@ bool actor_directory::built(const object_id& id, std::uint64_t worker_id,
   return true;
 }
 
+bool actor_directory::building(const object_id& id, std::uint32_t restarts) const {
+  auto it = actors_.find(id);
+  if (it == actors_.end())
+    return false;
+  auto& e = it->second;
+  return e.restarts == restarts
+         && (e.phase == actor_phase::pending || e.phase == actor_phase::restarting);
+}
+
 std::uint64_t actor_directory::request_kill(const object_id& id, bool no_restart,
                                            std::string why) {
   auto* e = entry(id);

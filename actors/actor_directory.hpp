@@ -138,6 +138,10 @@ public:
   /// own, so that the worker's or its node's death is the actor's. Returns
   /// false when that creation is not the current one or the actor is up.
   bool built(const object_id& id, std::uint64_t worker_id, std::uint32_t restarts);
+  /// Returns whether creation number `restarts` is the one the actor waits
+  /// for (it is pending or restarting, rebuilt `restarts` times): a failure
+  /// of an earlier one, told late, is stale.
+  bool building(const object_id& id, std::uint32_t restarts) const;
   /// Records a kill (`no_restart`: for good) whose death says `why`. Returns
   /// the worker to kill now, or 0 when there is none yet (the actor is
   /// killed as soon as it is up) or it is dead already.

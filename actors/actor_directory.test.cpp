@@ -242,6 +242,25 @@ TEST_CASE("a death that allows no restart, or whose creator is gone, is final") 
   CHECK_FALSE(d.died(object_id{5, 5}, "unknown", true, true));
 }
 
+TEST_CASE("only the build an actor waits for may fail it: a late failure of an earlier "
+          "build is stale") {
+  actor_directory d;
+  object_id a{9, 7};
+  auto rec = named(a, "");
+  rec.max_restarts = 2;
+  d.add(rec);
+  CHECK(d.building(a, 0)); // pending: its first build
+  CHECK_FALSE(d.building(a, 1));
+  d.up(a, {}, worker(1, 5));
+  CHECK_FALSE(d.building(a, 0)); // up: its build's worker may die only as the actor
+  REQUIRE(d.died(a, "its worker crashed", true, true)->restarting);
+  CHECK_FALSE(d.building(a, 0)); // the first build's late failure
+  CHECK(d.building(a, 1));       // the rebuild it waits for
+  CHECK_FALSE(d.building(object_id{5, 5}, 0));
+  d.settle(a, "killed");
+  CHECK_FALSE(d.building(a, 1));
+}
+
 TEST_CASE("without its creator, a detached actor with a kept creation restarts (the "
           "head rebuilds it); a non-detached one keeps none and dies") {
   actor_directory d;

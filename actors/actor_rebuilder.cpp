@@ -97,7 +97,7 @@ void tell(rebuilder_ptr self, const rebuild_state::outcome& o) {
   if (o.error) {
     spdlog::warn("the head could not rebuild actor {}: {}", o.id.to_string(),
                  o.error->message);
-    self->send(self->state.control, actor_fail_atom::value, o.id, *o.error);
+    self->send(self->state.control, actor_fail_atom::value, o.id, *o.error, o.restarts);
   } else {
     spdlog::info("the head rebuilt actor {} on worker {}", o.id.to_string(), o.worker_id);
     self->send(self->state.control, built_atom::value, o.id, o.worker_id, o.restarts);

@@ -212,8 +212,12 @@ void actor_up(cs_ptr self, const object_id& id, const executor_actor& instance,
 
 /// The actor's creation failed. A worker that crashed or a node that died
 /// while it was built is a death like any other; a constructor that threw
-/// is for good.
-void creation_failed(cs_ptr self, const object_id& id, const error_info& why) {
+/// is for good. A failure of an earlier build (its worker died after the
+/// actor came up, and that death restarted it already) changes nothing.
+void creation_failed(cs_ptr self, const object_id& id, const error_info& why,
+                     std::uint32_t restarts) {
+  if (!self->state.st.actors.building(id, restarts))
+    return;
   if (why.kind == error_kind::worker_crashed || why.kind == error_kind::node_died) {
     died(self, id, "its worker died while it was built: " + why.message, true);
     return;
@@ -337,8 +341,9 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
         actor_up(self, id, instance, worker_id, address, core);
         save(self);
       },
-      [self](actor_fail_atom, const object_id& id, const error_info& why) {
-        creation_failed(self, id, why);
+      [self](actor_fail_atom, const object_id& id, const error_info& why,
+             std::uint32_t restarts) {
+        creation_failed(self, id, why, restarts);
         save(self);
       },
       [self](creation_atom, const actor_creation& c) {

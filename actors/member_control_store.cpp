@@ -135,8 +135,9 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
       [self](creation_atom, const actor_creation& c) {
         tell_head(self, creation_atom::value, c);
       },
-      [self](actor_fail_atom, const object_id& id, const error_info& why) {
-        tell_head(self, actor_fail_atom::value, id, why);
+      [self](actor_fail_atom, const object_id& id, const error_info& why,
+             std::uint32_t restarts) {
+        tell_head(self, actor_fail_atom::value, id, why, restarts);
       },
       [self](resolve_atom, const object_id& id, const owner_entry& caller) {
         tell_head(self, resolve_atom::value, id, caller);

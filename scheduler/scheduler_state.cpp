@@ -277,10 +277,11 @@ void scheduler_state::on_child_exit(int pid, int status) {
   if (w.st == wstate::leased) {
     if (!w.blocked)
       give(pool_of(w), w.held);
+    // An actor's worker: the control store settles the actor's death once
+    // it is up; until then only its holder knows that it was building one.
     if (w.dedicated)
       io_.dedicated_worker_exited(w.id, {status, why});
-    else
-      io_.worker_died(w.holder, w.id, why);
+    io_.worker_died(w.holder, w.id, why);
   }
   // Keep the job's pool at its size: the node goes on serving.
   refill(w.exe);

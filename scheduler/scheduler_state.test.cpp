@@ -384,6 +384,27 @@ TEST_CASE("a leased worker that is killed tells its holder why and is replaced")
   CHECK(f.io.starts.size() == 3);
 }
 
+TEST_CASE("an actor's worker that exits is told to the control store and to its holder") {
+  // The holder may still be waiting for the actor's constructor: the
+  // control store does not know that worker before the actor is up.
+  fixture f{{{"CPU", 1}}};
+  f.st->prestart(exe, 1);
+  f.register_all();
+  auto a = f.actor();
+  lease_request req{f.next_request++, exe, {}, "create actor", a};
+  req.dedicated = true;
+  f.st->on_lease(req);
+  REQUIRE(f.io.grants.size() == 1);
+  auto w = f.io.grants[0].grant.worker_id;
+  f.st->on_child_exit(f.io.grants[0].grant.pid, 9);
+  REQUIRE(f.io.exited.size() == 1);
+  CHECK(f.io.exited[0].first == w);
+  CHECK(f.io.exited[0].second.find("SIGKILL") != std::string::npos);
+  REQUIRE(f.io.deaths.size() == 1);
+  CHECK(f.io.deaths[0].holder == a.address());
+  CHECK(f.io.deaths[0].worker_id == w);
+}
+
 TEST_CASE("an idle worker that exits is replaced without telling anyone") {
   fixture f{{{"CPU", 2}}};
   f.st->prestart(exe, 2);

@@ -62,6 +62,16 @@ std::unique_ptr<phoenix> make_failing_phoenix(std::string dir) {
 }
 TROUPE_REMOTE(make_failing_phoenix);
 
+/// Kills its own worker while it builds: on every build, or (`once`) on the
+/// first only.
+std::unique_ptr<phoenix> make_crashing_phoenix(std::string dir, bool once) {
+  write_file(dir + "/build-" + std::to_string(::getpid()), "");
+  if (!once || count_files(dir, "build-") == 1)
+    ::raise(SIGKILL);
+  return std::make_unique<phoenix>(dir);
+}
+TROUPE_REMOTE(make_crashing_phoenix);
+
 using handle = troupe::actor_handle<phoenix>;
 
 int pid_of(const handle& a) { return troupe::get(a.task(&phoenix::pid).remote(), 30s); }
@@ -149,6 +159,31 @@ TEST_CASE("kill with no_restart = false lets the actor restart; kill by default 
   troupe::kill(a);
   dies_with(a.task(&phoenix::pid).remote(), "killed by troupe::kill");
   CHECK(count_files(dir.str(), "build-") == 2);
+}
+
+TEST_CASE("an actor whose constructor crashes its worker dies saying so (max_restarts 0)") {
+  local_cluster cluster;
+  temp_dir dir;
+  auto a = troupe::actor(make_crashing_phoenix).remote(dir.str(), false);
+  dies_with(a.task(&phoenix::pid).remote(), "its worker died while it was built");
+  dies_with(a.task(&phoenix::pid).remote(), "SIGKILL");
+  CHECK(count_files(dir.str(), "build-") == 1);
+}
+
+TEST_CASE("a constructor that crashed its worker is run again while restarts are left") {
+  local_cluster cluster;
+  temp_dir dir;
+  SUBCASE("it crashes once: the second build serves") {
+    auto a = troupe::actor(make_crashing_phoenix, {.max_restarts = 1}).remote(dir.str(), true);
+    CHECK(troupe::get(a.task(&phoenix::add).remote(7), 30s) == 7);
+    CHECK(troupe::get(a.task(&phoenix::restarted).remote(), 30s));
+    CHECK(count_files(dir.str(), "build-") == 2);
+  }
+  SUBCASE("it always crashes: max_restarts ends it") {
+    auto a = troupe::actor(make_crashing_phoenix, {.max_restarts = 2}).remote(dir.str(), false);
+    dies_with(a.task(&phoenix::pid).remote(), "max_restarts used up");
+    CHECK(count_files(dir.str(), "build-") == 3);
+  }
 }
 
 TEST_CASE("an actor whose constructor throws is not rebuilt") {

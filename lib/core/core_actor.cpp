@@ -78,7 +78,7 @@ public:
     // The worker reports success itself, with the instance's handle, but
     // that report dies with its node: where it was built is told too.
     if (error)
-      self_->send(control(), actor_fail_atom::value, id, *error);
+      self_->send(control(), actor_fail_atom::value, id, *error, restarts);
     else
       self_->send(control(), built_atom::value, id, worker_id, restarts);
   }

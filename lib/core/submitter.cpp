@@ -305,8 +305,10 @@ void submitter::flush() {
     auto& l = it->second;
     auto& s = shapes_[l.key];
     if (s.dedicated)
-      for (auto tid : l.outbox)
+      for (auto tid : l.outbox) {
         offer_creation(tid, s);
+        building_[wid] = {tid, l.node_id};
+      }
     io_.push(l.executor, encode_batch(l.outbox));
     l.outbox.clear();
     if (s.dedicated) {

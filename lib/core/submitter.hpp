@@ -318,6 +318,16 @@ private:
   std::uint64_t next_rebuild_task_ = std::uint64_t{1} << 62;
   std::vector<object_id> dirty_actors_;
   std::unordered_map<std::uint64_t, lease> leases_;
+  /// A creation pushed to its worker and not answered yet: no lease of
+  /// ours any more, and not the control store's actor worker until it is
+  /// up, so its worker's death (or its node's) is ours to handle.
+  struct building {
+    std::uint64_t task_id = 0;
+    std::uint64_t node_id = 0;
+  };
+  std::unordered_map<std::uint64_t, building> building_; // by worker id
+  /// Fails the creation building on `worker_id` (its worker died: `why`).
+  void lose_building(std::uint64_t worker_id, const std::string& why, error_kind kind);
   std::vector<std::uint64_t> dirty_leases_;
   bool tick_scheduled_ = false;
   /// Set once the node is gone: every later task fails with this at once.

@@ -191,3 +191,69 @@ TEST_CASE("a restart asked before the creation's answer arrives rebuilds from th
   CHECK(spec.getRestarts() == 1);
   f.complete(first[0].task_id); // the late answer changes nothing more
 }
+
+TEST_CASE("a creation whose worker dies before it answers fails with the crash, once; the "
+          "control store decides on a rebuild") {
+  // The worker is no lease of ours once the creation went out, and the
+  // control store knows it as the actor's only when the actor is up.
+  fixture f;
+  object_id actor{me, 902};
+  auto t = creation(f, actor, 1);
+  auto created = f.table.create_owned(t.return_id, t.name);
+  f.sub.submit(std::move(t));
+  f.sub.on_granted(grant(f.io.requests.back().request_id, 7));
+  REQUIRE(f.flushed().size() == 1);
+  f.sub.on_worker_died(7, "worker process 1007 killed by signal 9 (SIGKILL)");
+  REQUIRE(f.io.created.size() == 1);
+  CHECK(f.io.created[0].id == actor);
+  CHECK(f.io.created[0].restarts == 0);
+  REQUIRE(f.io.created[0].error);
+  CHECK(f.io.created[0].error->kind == error_kind::worker_crashed);
+  CHECK(f.io.created[0].error->message.find("SIGKILL") != std::string::npos);
+  CHECK(f.sub.active_tasks() == 0);
+  f.sub.on_worker_died(7, "told again");
+  CHECK(f.io.created.size() == 1);
+  // The rebuild the control store asks for runs the creation again.
+  auto pushes = f.io.pushes.size();
+  f.sub.on_restart(actor, 0);
+  f.sub.on_granted(grant(f.io.requests.back().request_id, 8));
+  f.sub.flush();
+  REQUIRE(f.io.pushes.size() == pushes + 1);
+  message_reader reader{f.io.pushes.back()};
+  CHECK(reader.root<schema::TaskBatch>().getTasks()[0].getRestarts() == 1);
+}
+
+TEST_CASE("a creation building on a node that dies fails with the node's death") {
+  fixture f;
+  object_id actor{me, 903};
+  auto t = creation(f, actor, 0);
+  auto created = f.table.create_owned(t.return_id, t.name);
+  f.sub.submit(std::move(t));
+  auto g = grant(f.io.requests.back().request_id, 7);
+  g.node_id = 3;
+  f.sub.on_granted(g);
+  REQUIRE(f.flushed().size() == 1);
+  f.sub.on_peer_node_down(4, "node 4 died"); // another node: nothing
+  CHECK(f.io.created.empty());
+  f.sub.on_peer_node_down(3, "node 3 died");
+  REQUIRE(f.io.created.size() == 1);
+  REQUIRE(f.io.created[0].error);
+  CHECK(f.io.created[0].error->kind == error_kind::node_died);
+  CHECK(f.io.created[0].error->message == "node 3 died");
+}
+
+TEST_CASE("a creation answered before its worker dies is done: the death is the actor's") {
+  fixture f;
+  object_id actor{me, 904};
+  auto t = creation(f, actor, 1);
+  auto created = f.table.create_owned(t.return_id, t.name);
+  f.sub.submit(std::move(t));
+  f.sub.on_granted(grant(f.io.requests.back().request_id, 7));
+  auto first = f.flushed();
+  REQUIRE(first.size() == 1);
+  f.complete(first[0].task_id);
+  REQUIRE(f.io.created.size() == 1);
+  CHECK_FALSE(f.io.created[0].error);
+  f.sub.on_worker_died(7, "worker process 1007 killed by signal 9 (SIGKILL)");
+  CHECK(f.io.created.size() == 1); // the control store settles it
+}

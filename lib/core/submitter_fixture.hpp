@@ -71,6 +71,17 @@ struct fake_io : submitter_io {
     killed.push_back(worker);
   }
   void rebuild_borrowed(const object_id& id) override { rebuilds.push_back(id); }
+  /// actor_created: (actor, rebuild number, the error when it failed).
+  struct created_actor {
+    object_id id;
+    std::uint32_t restarts = 0;
+    std::optional<error_info> error;
+  };
+  std::vector<created_actor> created;
+  void actor_created(const object_id& id, std::uint64_t, std::uint32_t restarts,
+                     const stored_value*, const error_info* error) override {
+    created.push_back({id, restarts, error ? std::optional<error_info>{*error} : std::nullopt});
+  }
 
   std::size_t calls() const {
     return requests.size() + cancelled.size() + returned.size() + pushes.size() +

@@ -262,6 +262,8 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
   if (value)
     keep_lineage(t, value, extra);
   if (t.creates_actor) {
+    if (auto b = building_.find(worker_id); b != building_.end() && b->second.task_id == task_id)
+      building_.erase(b);
     io_.actor_created(t.actor_id, worker_id, t.restarts, value, error);
     // Kept to rebuild it from, while it may be rebuilt.
     if (t.max_restarts != 0 && (value || error->kind == error_kind::worker_crashed
@@ -333,8 +335,10 @@ void submitter::fail_task(std::uint64_t task_id, const error_info& error) {
 void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reason,
                                error_kind kind) {
   auto lit = leases_.find(worker_id);
-  if (lit == leases_.end())
+  if (lit == leases_.end()) {
+    lose_building(worker_id, reason, kind);
     return;
+  }
   auto key = lit->second.key;
   std::vector<std::uint64_t> lost;
   for (auto& [tid, t] : tasks_)
@@ -356,6 +360,22 @@ void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reaso
   }
   pump(key);
 }
+void submitter::lose_building(std::uint64_t worker_id, const std::string& why,
+                              error_kind kind) {
+  auto it = building_.find(worker_id);
+  if (it == building_.end())
+    return;
+  auto tid = it->second.task_id;
+  building_.erase(it);
+  auto t = tasks_.find(tid);
+  if (t == tasks_.end())
+    return;
+  // The control store rebuilds it while restarts are left (or settles it
+  // dead): a crash in its constructor is a death like any other.
+  error_info e{kind, t->second.name, "", why};
+  finish(tid, nullptr, &e);
+}
+
 void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why) {
   dead_nodes_.insert(node_id);
   // Its leases first: the requests asked again below must not hand queued
@@ -364,6 +384,9 @@ void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why)
   std::vector<std::uint64_t> lost;
   for (auto& [wid, l] : leases_)
     if (l.node_id == node_id)
+      lost.push_back(wid);
+  for (auto& [wid, b] : building_)
+    if (b.node_id == node_id)
       lost.push_back(wid);
   for (auto wid : lost)
     on_worker_died(wid, why, error_kind::node_died);
@@ -390,6 +413,7 @@ void submitter::on_node_down(const error_info& why) {
     all.push_back(tid);
   std::sort(all.begin(), all.end());
   leases_.clear();
+  building_.clear();
   shapes_.clear();
   for (auto tid : all) {
     auto it = tasks_.find(tid);

@@ -29,7 +29,8 @@ namespace troupe {
 ///     driver, CLI -> control : stop             ==> true (stops this node)
 ///     creator     -> control : register(actor_record) ==> registration
 ///                            | actor_up(id, instance, worker id, endpoint, worker's core)
-///                            | actor_fail(id, error_info)
+///                            | actor_fail(id, error_info, restarts) (a build
+///                            failed; one not the latest is stale)
 ///                            | built(id, worker id, restarts) (its creation
 ///                            finished there: its worker's or node's death
 ///                            is its death, even before actor_up arrives)
@@ -125,7 +126,7 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<actor_up_atom, object_id, executor_actor, std::uint64_t, endpoint, core_actor>,
   caf::reacts_to<built_atom, object_id, std::uint64_t, std::uint32_t>,
   caf::reacts_to<creation_atom, actor_creation>,
-  caf::reacts_to<actor_fail_atom, object_id, error_info>,
+  caf::reacts_to<actor_fail_atom, object_id, error_info, std::uint32_t>,
   caf::reacts_to<resolve_atom, object_id, owner_entry>,
   caf::reacts_to<kill_atom, object_id, bool, std::string>,
   caf::replies_to<lookup_atom, std::string, std::string>::with<actor_record>,
