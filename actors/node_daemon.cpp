@@ -208,7 +208,8 @@ public:
   /// node the cluster scheduler (the head is node 1), and the control store,
   /// which describes this node to others.
   void spawn_actors() {
-    manager_ = store::spawn_store_manager(*sys_, segment_, opts_.spill_dir);
+    manager_ = store::spawn_store_manager(*sys_, segment_, opts_.spill_dir,
+                                          opts_.max_job_store_bytes);
     sched_ = sched::spawn_local_scheduler(
         *sys_, {opts_.resources, opts_.worker_exe, opts_.pool_size, 64});
     info_.host = advertised_host(opts_.bind);
@@ -418,6 +419,7 @@ node_options node_options_from_env() {
   if (gpus > 0)
     o.resources["GPU"] = gpus;
   o.object_store_bytes = std::stoull(env_or("TROUPE_OBJECT_STORE_BYTES", "0"));
+  o.max_job_store_bytes = std::stoull(env_or("TROUPE_MAX_JOB_STORE_BYTES", "0"));
   o.worker_exe = env_or("TROUPE_WORKER_EXE", "");
   o.ready_fd = std::stoi(env_or("TROUPE_READY_FD", "-1"));
   o.head_address = env_or("TROUPE_HEAD_ADDRESS", "");

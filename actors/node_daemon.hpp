@@ -15,6 +15,8 @@ struct node_options {
   std::uint16_t port = 0;        ///< 0: the OS picks one
   resource_map resources;        ///< CPU, GPU and custom resources
   std::size_t object_store_bytes = 0; ///< 0: 30% of RAM
+  /// Bytes of the store's memory one job's objects may take (0: no limit).
+  std::size_t max_job_store_bytes = 0;
   std::string worker_exe;        ///< prestart a pool for this executable
   std::size_t pool_size = 0;     ///< 0: one worker per CPU
   int ready_fd = -1;             ///< write "PORT\n" here once listening

@@ -40,7 +40,8 @@ bool object_store::fits_in_memory(std::size_t data_size) const {
 
 writable object_store::create_on_disk(const troupe::object_id& id, std::size_t data_size,
                                       std::uint64_t type_hash, std::string_view type_name,
-                                      encoding enc, const std::byte* src) {
+                                      encoding enc, const std::byte* src,
+                                      std::uint64_t job) {
   auto& st = *state_;
   auto refuse = [&](const std::string& why) {
     return troupe::object_store_full("object store full: " + std::to_string(data_size)
@@ -50,7 +51,7 @@ writable object_store::create_on_disk(const troupe::object_id& id, std::size_t d
   };
   if (st.control->spill_dir[0] == '\0')
     throw refuse("spilling is off (no spill folder) for a fallback file");
-  auto w = allocate_object(id, data_size, type_hash, type_name, enc, true);
+  auto w = allocate_object(id, data_size, type_hash, type_name, enc, job, true);
   auto& h = checked_header(w.offset);
   auto path = spill_path(h, w.offset);
   auto give_up = [&](const std::string& what) {

@@ -136,7 +136,7 @@ bool object_store::free_locked(header& h, freed_object* freed) {
   h.state.store(state_freed, std::memory_order_relaxed);
   h.magic.store(0, std::memory_order_release);
   --st.control->live_objects;
-  st.control->bytes_in_use -= memory_of(h, state);
+  charge_locked(h, -static_cast<std::int64_t>(memory_of(h, state)));
   if (h.data_block != 0)
     st.heap->deallocate(h.data_block);
   st.heap_of(offset).deallocate(offset);
@@ -222,6 +222,7 @@ void object_store::recover() {
   std::sort(data_blocks.begin(), data_blocks.end());
   std::uint64_t live = 0, bytes = 0;
   store_stats on_disk{};
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> shares; // (job, bytes), counted again
   for (auto offset : blocks) {
     if (std::binary_search(data_blocks.begin(), data_blocks.end(), offset))
       continue; // an object's data, read back from disk
@@ -247,6 +248,7 @@ void object_store::recover() {
     auto state = h->state.load(std::memory_order_relaxed);
     ++live;
     bytes += memory_of(*h, state);
+    shares.emplace_back(h->job, memory_of(*h, state));
     if (h->external()) {
       ++on_disk.fallback_objects;
       on_disk.fallback_bytes += h->data_size;
@@ -262,6 +264,9 @@ void object_store::recover() {
   c.spilled_bytes = on_disk.spilled_bytes;
   c.fallback_objects = on_disk.fallback_objects;
   c.fallback_bytes = on_disk.fallback_bytes;
+  clear_jobs(c);
+  for (auto& [job, n] : shares)
+    charge_job(c, job, static_cast<std::int64_t>(n));
 }
 
 std::uint32_t object_store::pins(std::uint64_t offset) const {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "object_meta_generated.h"
+#include "store/job_shares.hpp"
 #include "store/object_store.hpp"
 #include "store/region_heap.hpp"
 #include "store/store_control.hpp"
@@ -141,6 +142,7 @@ struct object_store::header {
   std::uint32_t flags;        // flag_on_disk, flag_doomed
   std::uint64_t holders[layout::holder_words]; // bit s: the process of slot s holds it
   std::uint64_t readers[layout::holder_words]; // bit s: ... is reading its data
+  std::uint64_t job; // the job its bytes count for (0: none); never changes
 
   const std::byte* meta() const {
     return reinterpret_cast<const std::byte*>(this) + sizeof(header);

@@ -83,7 +83,7 @@ void object_store::abandon_locked(header& h) {
     // Its reader died reading the file: the data is still only there.
     st.heap->deallocate(h.data_block);
     h.data_block = 0;
-    st.control->bytes_in_use -= h.data_size;
+    charge_locked(h, -static_cast<std::int64_t>(h.data_size));
     ++st.control->spilled_objects;
     st.control->spilled_bytes += h.data_size;
     h.state.store(state_spilled, std::memory_order_release);
@@ -135,11 +135,49 @@ spill_outcome object_store::spill(std::uint64_t bytes,
       }
     });
   }
-  std::sort(candidates.begin(), candidates.end());
-  for (auto& [created, offset] : candidates) {
+  return spill_until(candidates, [&] { return stats().free_bytes >= bytes; });
+}
+
+spill_outcome object_store::spill_job(std::uint64_t job, std::uint64_t bytes) {
+  auto& st = *state_;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> candidates;
+  auto fits = [&] { return job_fits(*st.control, job, bytes); };
+  {
+    store_lock lock{*st.control, st.recover};
+    if (st.control->spill_dir[0] == '\0' || job == 0)
+      return {0, 0, job == 0 ? "" : "spilling is off (no spill folder)"};
+    if (fits())
+      return {};
+    st.for_each_block([&](std::uint64_t offset) {
+      auto* h = live_header(offset);
+      if (h == nullptr || h->job != job
+          || h->state.load(std::memory_order_relaxed) != state_sealed || h->external()
+          || h->read() || h->busy != 0)
+        return;
+      try {
+        auto meta = read_meta(reinterpret_cast<const std::uint8_t*>(h->meta()), h->meta_size,
+                              h->data_size);
+        candidates.emplace_back(meta.created_ns, offset);
+      } catch (const std::invalid_argument&) {
+      }
+    });
+  }
+  return spill_until(candidates, [&] {
+    store_lock lock{*st.control, st.recover};
+    return fits();
+  });
+}
+
+spill_outcome object_store::spill_until(
+    const std::vector<std::pair<std::int64_t, std::uint64_t>>& oldest,
+    const std::function<bool()>& done) {
+  auto sorted = oldest;
+  std::sort(sorted.begin(), sorted.end());
+  spill_outcome out;
+  for (auto& [created, offset] : sorted) {
     if (spill_one(offset, out))
       ++out.objects;
-    if (!out.error.empty() || stats().free_bytes >= bytes)
+    if (!out.error.empty() || done())
       break;
   }
   return out;
@@ -190,7 +228,7 @@ bool object_store::spill_one(std::uint64_t offset, spill_outcome& out) {
     } else {
       out.freed += st.heap_of(offset).shrink(offset, h->data_at);
     }
-    st.control->bytes_in_use -= h->data_size;
+    charge_locked(*h, -static_cast<std::int64_t>(h->data_size));
     ++st.control->spilled_objects;
     st.control->spilled_bytes += h->data_size;
     h->state.store(state_spilled, std::memory_order_release);
@@ -249,7 +287,8 @@ readable object_store::read(std::uint64_t offset) {
             + std::to_string(st.heap->free_bytes()) + " free");
         h->data_block = block;
         h->busy = st.slot + 1;
-        st.control->bytes_in_use += h->data_size;
+        // Read back past its job's share, if need be: the reader needs it.
+        charge_locked(*h, static_cast<std::int64_t>(h->data_size));
         --st.control->spilled_objects;
         st.control->spilled_bytes -= h->data_size;
         h->state.store(state_restoring, std::memory_order_relaxed);

@@ -87,8 +87,8 @@ object_store::object_store(allocator& alloc)
 
 writable object_store::create(const troupe::object_id& id,
                               std::size_t data_size, std::uint64_t type_hash,
-                              std::string_view type_name, encoding enc) {
-  auto w = allocate_object(id, data_size, type_hash, type_name, enc);
+                              std::string_view type_name, encoding enc, std::uint64_t job) {
+  auto w = allocate_object(id, data_size, type_hash, type_name, enc, job);
   // A large object is about to be written whole: map its pages at one read
   // fault per 64 KiB rather than take a write fault per page.
   if (data_size >= page_aligned_from)
@@ -98,8 +98,9 @@ writable object_store::create(const troupe::object_id& id,
 
 writable object_store::create_copy(const troupe::object_id& id, const std::byte* src,
                                    std::size_t size, std::uint64_t type_hash,
-                                   std::string_view type_name, encoding enc) {
-  auto w = allocate_object(id, size, type_hash, type_name, enc);
+                                   std::string_view type_name, encoding enc,
+                                   std::uint64_t job) {
+  auto w = allocate_object(id, size, type_hash, type_name, enc, job);
   if (size > 0)
     alloc_.copy_in(static_cast<std::size_t>(w.data - alloc_.base()), src, size);
   return w;
@@ -108,7 +109,7 @@ writable object_store::create_copy(const troupe::object_id& id, const std::byte*
 writable object_store::allocate_object(const troupe::object_id& id,
                                        std::size_t data_size, std::uint64_t type_hash,
                                        std::string_view type_name, encoding enc,
-                                       bool on_disk) {
+                                       std::uint64_t job, bool on_disk) {
   auto& st = *state_;
   auto full = [&](std::uint64_t free) {
     return troupe::object_store_full(
@@ -138,6 +139,8 @@ writable object_store::allocate_object(const troupe::object_id& id,
     // that no unpin of this thread's can miss it.
     std::lock_guard guard{st.mtx};
     store_lock lock{*st.control, st.recover};
+    if (!on_disk)
+      check_job_room(*st.control, job, total);
     if (apart) {
       data_block = on_disk ? 0 : st.heap->allocate(data_size, page_size);
       if (data_block == 0 && !on_disk)
@@ -163,6 +166,7 @@ writable object_store::allocate_object(const troupe::object_id& id,
     h->data_at = static_cast<std::uint32_t>(data_at);
     h->id_owner = id.owner;
     h->id_seq = id.seq;
+    h->job = job;
     if (on_disk) {
       h->flags = flag_external | flag_on_disk;
       ++st.control->fallback_objects;
@@ -175,13 +179,47 @@ writable object_store::allocate_object(const troupe::object_id& id,
     // process killed before this store leaves a block that recovery frees.
     h->magic.store(header_magic, std::memory_order_release);
     ++st.control->live_objects;
-    st.control->bytes_in_use += total;
+    charge_locked(*h, static_cast<std::int64_t>(total));
     st.held[offset] = {1, 0, false};
   }
   if (on_disk)
     return {offset, nullptr, data_size};
   raise_high_water(apart ? data_block + data_size : offset + total);
   return {offset, h->data(alloc_.base()), data_size};
+}
+
+void object_store::charge_locked(const header& h, std::int64_t delta) {
+  auto& c = *state_->control;
+  c.bytes_in_use += static_cast<std::uint64_t>(delta); // wraps back for a negative one
+  charge_job(c, h.job, delta);
+}
+
+void object_store::set_job_limit(std::uint64_t bytes) {
+  auto& st = *state_;
+  store_lock lock{*st.control, st.recover};
+  st.control->job_limit = bytes;
+}
+
+std::uint64_t object_store::job_limit() const {
+  auto& st = *state_;
+  store_lock lock{*st.control, st.recover};
+  return st.control->job_limit;
+}
+
+std::uint64_t object_store::job_bytes(std::uint64_t job) const {
+  auto& st = *state_;
+  store_lock lock{*st.control, st.recover};
+  return store::job_bytes(*st.control, job);
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> object_store::job_shares() const {
+  auto& st = *state_;
+  store_lock lock{*st.control, st.recover};
+  auto& c = *st.control;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+  for (std::uint64_t i = 0; i < c.job_count && i < max_jobs; ++i)
+    out.emplace_back(c.jobs[i].job, c.jobs[i].bytes);
+  return out;
 }
 
 void object_store::raise_high_water(std::uint64_t end) {

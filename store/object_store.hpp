@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "store/allocator.hpp"
 #include "troupe/encoding.hpp"
@@ -117,7 +119,7 @@ struct freed_object {
 class object_store {
 public:
   /// Bytes of an object's fixed header (its metadata follows).
-  static constexpr std::size_t header_size = 320;
+  static constexpr std::size_t header_size = 328;
 
   /// Works on `alloc`, which must outlive the store, and takes a slot in its
   /// process table (formatting the region when it is fresh). Several
@@ -135,15 +137,18 @@ public:
   /// Allocates an object of `data_size` bytes with its metadata, pinned
   /// once, for the caller to fill and then `seal`. Throws
   /// `troupe::object_store_full` when it does not fit.
+  /// `job`: the job it counts for (job_shares.hpp; 0: none); throws
+  /// `troupe::job_store_limit_error` when it would take the job past the
+  /// store's job limit.
   writable create(const troupe::object_id& id, std::size_t data_size,
                   std::uint64_t type_hash, std::string_view type_name,
-                  encoding enc);
+                  encoding enc, std::uint64_t job = 0);
 
   /// As `create`, then copies the `size` bytes at `src` in as its data, by
   /// the fastest way for the store's pages (see `allocator::copy_in`).
   writable create_copy(const troupe::object_id& id, const std::byte* src,
                        std::size_t size, std::uint64_t type_hash,
-                       std::string_view type_name, encoding enc);
+                       std::string_view type_name, encoding enc, std::uint64_t job = 0);
 
   /// Fallback allocation, for an object larger than the region can ever
   /// hold or than spilling could make room for: as `create`, but the data
@@ -151,10 +156,13 @@ public:
   /// object maps (its header stays in the region, so it is named by an
   /// offset like any other). With `src`, copies those `data_size` bytes in
   /// and returns no data pointer. Throws `troupe::object_store_full` when
-  /// spilling is off or the disk has no room either, and says which.
+  /// spilling is off or the disk has no room either, and says which. Only
+  /// its header counts for `job`, which is never refused here: this is
+  /// where a job past its share of memory puts its objects.
   writable create_on_disk(const troupe::object_id& id, std::size_t data_size,
                           std::uint64_t type_hash, std::string_view type_name,
-                          encoding enc, const std::byte* src = nullptr);
+                          encoding enc, const std::byte* src = nullptr,
+                          std::uint64_t job = 0);
   /// Whether an object of `data_size` bytes fits in the region at all (when
   /// every other object is spilled).
   bool fits_in_memory(std::size_t data_size) const;
@@ -207,6 +215,20 @@ public:
   spill_outcome spill(std::uint64_t bytes,
                       const std::function<bool(std::uint64_t)>& skip = {});
 
+  /// As `spill`, for one job past its share: spills that job's objects
+  /// until `bytes` more fit in its share (or none is left).
+  spill_outcome spill_job(std::uint64_t job, std::uint64_t bytes);
+
+  /// Sets the region bytes one job's objects may take (0: no limit; kept in
+  /// the region, for every process of the node). Objects over it stay.
+  void set_job_limit(std::uint64_t bytes);
+  /// Returns the job limit (0: none).
+  std::uint64_t job_limit() const;
+  /// Returns the region bytes `job`'s objects take.
+  std::uint64_t job_bytes(std::uint64_t job) const;
+  /// Returns (job, region bytes) of every job holding objects here.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> job_shares() const;
+
   /// Starts reading the sealed object at `offset`, which the caller holds a
   /// pin (or a read) of: while this process reads it, it is neither spilled
   /// nor freed. An object in memory takes no lock. A spilled object is read back first (into new
@@ -258,7 +280,13 @@ private:
   /// `on_disk`: only the header, marked external (create_on_disk).
   writable allocate_object(const troupe::object_id& id, std::size_t data_size,
                            std::uint64_t type_hash, std::string_view type_name,
-                           encoding enc, bool on_disk = false);
+                           encoding enc, std::uint64_t job, bool on_disk = false);
+  /// Counts `delta` region bytes for the object `h` (under the lock): in
+  /// the store's bytes in use and in its job's share.
+  void charge_locked(const header& h, std::int64_t delta);
+  /// Spills candidates (offsets, oldest first) until `done()`.
+  spill_outcome spill_until(const std::vector<std::pair<std::int64_t, std::uint64_t>>& oldest,
+                            const std::function<bool()>& done);
   /// The data of fallback object `h` at `offset`, mapped in this process.
   const std::byte* disk_data(std::uint64_t offset, const header& h) const;
   /// Unmaps a fallback object's file once this process holds it no more

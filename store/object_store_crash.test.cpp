@@ -32,7 +32,8 @@ namespace {
 constexpr std::size_t mib = 1024 * 1024;
 
 writable make(object_store& s, std::uint64_t seq, std::size_t size) {
-  return s.create(object_id{7, seq}, size, 0x1234, "blob", encoding::caf_binary);
+  // Job 3's: its share must come back to zero too.
+  return s.create(object_id{7, seq}, size, 0x1234, "blob", encoding::caf_binary, 3);
 }
 
 std::uint64_t seed_from_env() {
@@ -237,6 +238,7 @@ TEST_CASE("a process SIGKILLed at a random moment of allocating, sealing or free
     auto s = store.stats();
     REQUIRE(s.live_objects == 0);
     REQUIRE(s.bytes_in_use == 0);
+    REQUIRE(store.job_bytes(3) == 0);
     REQUIRE(s.free_bytes == baseline);
     REQUIRE(s.processes == 1);
   }

@@ -18,7 +18,7 @@ namespace {
 constexpr std::uint64_t control_magic = 0x74726f7570652e73; // "troupe.s"
 // Bumped whenever the region's layout changes: a process built from other
 // sources refuses the region instead of misreading it.
-constexpr std::uint32_t layout_version = 4;
+constexpr std::uint32_t layout_version = 5;
 
 constexpr std::uint32_t init_fresh = 0;
 constexpr std::uint32_t init_formatting = 1;

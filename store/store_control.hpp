@@ -42,6 +42,16 @@ struct process_slot {
   std::uint64_t start;
 };
 
+/// Jobs that may hold objects in one store at once (a job's entry leaves
+/// the table with its last byte).
+inline constexpr std::size_t max_jobs = 1024;
+
+/// The region bytes one job's objects take (job_shares.hpp).
+struct job_share {
+  std::uint64_t job;
+  std::uint64_t bytes;
+};
+
 struct store_control {
   std::uint64_t magic;
   std::uint32_t version;
@@ -56,6 +66,9 @@ struct store_control {
   std::uint64_t fallback_objects; ///< objects made on disk (too large for the region)
   std::uint64_t fallback_bytes;   ///< their data bytes
   char spill_dir[512];           ///< where spill files go ("": no spilling)
+  std::uint64_t job_limit;       ///< region bytes a job may hold (0: no limit)
+  std::uint64_t job_count;       ///< entries of `jobs` in use, from the first
+  job_share jobs[max_jobs];
   // Atomic (atomic_ref), raised by whoever allocates past it:
   std::uint64_t high_water;
   process_slot slots[max_processes];

@@ -334,17 +334,22 @@ caf::result<std::uint16_t, std::uint64_t> data_address(self_ptr self) {
 }
 
 std::string stats(self_ptr self) {
-  auto s = self->state.store->stats();
-  return to_json_text(store_status{self->state.segment->name(), s.capacity, s.free_bytes,
-                                   s.live_objects, s.bytes_in_use,
-                                   self->state.puller->cached(), s.processes, s.recoveries,
-                                   s.spilled_objects, s.spilled_bytes, s.fallback_objects,
-                                   s.fallback_bytes, self->state.store->spill_dir()});
+  auto& store = *self->state.store;
+  auto s = store.stats();
+  store_status out{self->state.segment->name(), s.capacity, s.free_bytes,
+                   s.live_objects, s.bytes_in_use,
+                   self->state.puller->cached(), s.processes, s.recoveries,
+                   s.spilled_objects, s.spilled_bytes, s.fallback_objects,
+                   s.fallback_bytes, store.spill_dir(), store.job_limit()};
+  for (auto& [job, bytes] : store.job_shares())
+    out.jobs[job] = bytes;
+  return to_json_text(out);
 }
 
 store_manager_actor::behavior_type manager_fn(self_ptr self,
                                               std::shared_ptr<shm_allocator> segment,
-                                              std::string spill_dir) {
+                                              std::string spill_dir,
+                                              std::uint64_t max_job_bytes) {
   self->state.segment = segment;
   self->state.spill_dir = spill_dir;
   // The store keeps its segment mapped: a receiver thread may outlive the
@@ -355,6 +360,7 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
                                                        caf_chunks_in_flight);
   auto* store = self->state.store.get();
   open_spill_dir(*store, spill_dir);
+  store->set_job_limit(max_job_bytes);
   self->state.pages = std::make_unique<prefaulter>(
     *segment, [store] { return store->high_water(); }, prefault_ahead(segment->capacity()));
   self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
@@ -411,6 +417,13 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
         return evicted;
       return evicted + spill(self, bytes - evicted);
     },
+    [self](evict_atom, std::uint64_t bytes, std::uint64_t job) -> std::uint64_t {
+      // A job past its share: its own objects nobody reads go to disk.
+      auto out = self->state.store->spill_job(job, bytes);
+      if (!out.error.empty())
+        spdlog::warn("store: spilling job {}'s objects stopped: {}", job, out.error);
+      return out.freed;
+    },
     [self](stop_atom) -> bool {
       self->state.pages.reset();
       shm_allocator::remove(self->state.segment->name());
@@ -451,7 +464,8 @@ void refresh_managers(self_ptr self) {
 
 store_manager_actor spawn_store_manager(caf::actor_system& sys,
                                         std::shared_ptr<shm_allocator> segment,
-                                        std::string spill_dir) {
+                                        std::string spill_dir,
+                                        std::uint64_t max_job_bytes) {
   // A folder of this store's own inside: the manager removes it at its stop,
   // and never a folder the user named, with whatever else it holds.
   if (spill_dir.empty()) {
@@ -459,7 +473,7 @@ store_manager_actor spawn_store_manager(caf::actor_system& sys,
     spill_dir = root ? root : "/tmp";
   }
   spill_dir += "/spill-" + segment->name();
-  return sys.spawn(manager_fn, std::move(segment), std::move(spill_dir));
+  return sys.spawn(manager_fn, std::move(segment), std::move(spill_dir), max_job_bytes);
 }
 
 void remove_stale_segments() {

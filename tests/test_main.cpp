@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 #include "tests/service_actor.hpp"
 #include "lib/common/exe_files.hpp"
+#include "lib/core/client.hpp"
 #include "troupe/troupe.hpp"
 
 using troupe::test::make_service_counter;
@@ -36,6 +38,18 @@ void run_scenario(const std::string& name) {
     troupe::init({.num_cpus = 2, .object_store_memory = 64 << 20});
     troupe::get(troupe::task(triple_for_scenario).remote(1));
     say_ready();
+    for (;;)
+      ::pause();
+  }
+  if (name == "hold_store_bytes") {
+    // A driver (TROUPE_ADDRESS) whose job holds TROUPE_TEST_BYTES in its
+    // node's store, and waits to be killed.
+    troupe::init();
+    auto bytes = std::stoull(std::getenv("TROUPE_TEST_BYTES"));
+    auto ref = troupe::put(std::vector<std::uint8_t>(bytes, 9));
+    auto line = "held job " + std::to_string(troupe::detail::client::get().job_id()) + "\n";
+    auto fd = std::stoi(std::getenv("TROUPE_READY_FD"));
+    [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
     for (;;)
       ::pause();
   }

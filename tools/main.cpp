@@ -62,6 +62,10 @@ void add_start(commands& c) {
   cmd->add_option("--resources", start.resources, "custom resources, e.g. accelerator=2,disk=1");
   cmd->add_option("--object-store-memory", start.object_store_memory,
                   "bytes of the shared-memory object store (default: 30% of RAM)");
+  cmd->add_option("--max-job-store-bytes", start.max_job_store_bytes,
+                  "bytes of this node's object store memory one job's objects may take; "
+                  "past them its oldest unread objects are spilled, then its puts and "
+                  "results fail with job_store_limit (default: no limit)");
   cmd->add_option("--spill-dir", start.spill_dir,
                   "folder where a full object store writes objects (default: one in the "
                   "session folder, removed when the node stops)");

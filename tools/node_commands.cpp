@@ -201,6 +201,7 @@ int start_background(const start_flags& f) {
       "TROUPE_NUM_GPUS=" + format_number(f.num_gpus),
       "TROUPE_RESOURCES=" + f.resources,
       "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(f.object_store_memory),
+      "TROUPE_MAX_JOB_STORE_BYTES=" + std::to_string(f.max_job_store_bytes),
       "TROUPE_HEAD_ADDRESS=" + f.address,
       "TROUPE_SPILL_DIR=" + f.spill_dir,
       "TROUPE_STATE=" + state_of(f),
@@ -252,6 +253,7 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
   if (f.num_gpus > 0)
     opts.resources["GPU"] = f.num_gpus;
   opts.object_store_bytes = f.object_store_memory;
+  opts.max_job_store_bytes = f.max_job_store_bytes;
   opts.head_address = f.address;
   opts.spill_dir = f.spill_dir;
   opts.state = state_of(f);

@@ -17,6 +17,7 @@ struct start_flags {
   double num_gpus = 0;
   std::string resources;               ///< `name=value,...`
   std::size_t object_store_memory = 0; ///< bytes; 0: 30% of RAM
+  std::size_t max_job_store_bytes = 0; ///< a job's share of the store; 0: no limit
   std::string spill_dir; ///< "": a folder of the session's
   std::string state_dir; ///< head: where its state persists (SQLite)
   std::string state_url; ///< head: redis://HOST:PORT/KEY instead

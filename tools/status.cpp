@@ -164,6 +164,19 @@ void print_on_disk(const store_status& s) {
             << "\n";
 }
 
+/// Each job's share of the store, against the limit.
+void print_job_shares(const store_status& s) {
+  if (s.job_limit == 0 && s.jobs.empty())
+    return;
+  std::cout << "    jobs' shares (limit "
+            << (s.job_limit == 0 ? std::string{"none"}
+                                 : format_bytes(static_cast<double>(s.job_limit)))
+            << "):";
+  for (auto& [job, bytes] : s.jobs)
+    std::cout << " job " << job << " " << format_bytes(static_cast<double>(bytes)) << ";";
+  std::cout << "\n";
+}
+
 /// Says how the cluster is secured, loudly when it is not.
 void print_security(const cluster_status& st) {
   if (st.insecure)
@@ -223,6 +236,7 @@ void print_summary(const cluster_status& st) {
                   << " time(s)";
       std::cout << "\n";
       print_on_disk(*n.store);
+      print_job_shares(*n.store);
     }
   }
   std::cout << "\ntotal resources (used / total):";

@@ -27,6 +27,7 @@ std::atomic<std::size_t> remembered{0};
 // run_task) and id. Plain values: setting them costs no reference count.
 thread_local const core_actor* current_submitter = nullptr;
 thread_local std::uint64_t current_task_id = 0;
+thread_local std::uint64_t current_job = 0;
 
 } // namespace
 
@@ -61,9 +62,15 @@ task_key current_task() {
   return {current_submitter->address(), current_task_id};
 }
 
-running_task::running_task(const core_actor& submitter, std::uint64_t task_id) noexcept
+std::uint64_t current_task_job() noexcept {
+  return current_job;
+}
+
+running_task::running_task(const core_actor& submitter, std::uint64_t task_id,
+                           std::uint64_t job) noexcept
     : previous_submitter_(std::exchange(current_submitter, &submitter))
-    , previous_task_(std::exchange(current_task_id, task_id)) {
+    , previous_task_(std::exchange(current_task_id, task_id))
+    , previous_job_(std::exchange(current_job, job)) {
 }
 
 running_task::~running_task() {
@@ -71,6 +78,7 @@ running_task::~running_task() {
     forget_cancel(current_task());
   current_submitter = previous_submitter_;
   current_task_id = previous_task_;
+  current_job = previous_job_;
 }
 
 } // namespace troupe::detail

@@ -41,12 +41,17 @@ bool any_cancels() noexcept;
 /// Returns the task running on this thread (empty outside tasks).
 task_key current_task();
 
-/// Makes task `task_id` of `submitter` the one running on this thread for
-/// its life, and forgets its cancel at the end. Holds no reference: the
-/// submitter's handle outlives the task.
+/// Returns the job the task running on this thread works for (0: none, or
+/// no task runs here).
+std::uint64_t current_task_job() noexcept;
+
+/// Makes task `task_id` of `submitter`, working for `job`, the one running
+/// on this thread for its life, and forgets its cancel at the end. Holds no
+/// reference: the submitter's handle outlives the task.
 class running_task {
 public:
-  running_task(const core_actor& submitter, std::uint64_t task_id) noexcept;
+  running_task(const core_actor& submitter, std::uint64_t task_id,
+               std::uint64_t job = 0) noexcept;
   ~running_task();
   running_task(const running_task&) = delete;
   running_task& operator=(const running_task&) = delete;
@@ -54,6 +59,7 @@ public:
 private:
   const core_actor* previous_submitter_;
   std::uint64_t previous_task_;
+  std::uint64_t previous_job_;
 };
 
 } // namespace troupe::detail

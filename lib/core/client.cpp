@@ -181,6 +181,7 @@ ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
   t.resources = std::move(where.resources);
   t.strategy = where.strategy;
   t.parent = current_task(); // a recursive cancel of it reaches this task
+  t.job = current_job();
   for (auto& a : args) {
     if (a.ref)
       continue;
@@ -287,6 +288,11 @@ void client::wait(const std::vector<ref_ptr>& refs, std::size_t num, const deadl
     caf::anon_send(node_.scheduler, unblocked_atom::value, worker_id);
 }
 
+std::uint64_t client::current_job() const noexcept {
+  auto job = current_task_job();
+  return job != 0 ? job : job_id_;
+}
+
 ref_ptr client::put(encoded_value&& value, bool in_store) {
   auto id = next_object_id();
   auto nested = std::move(value.nested);
@@ -335,9 +341,18 @@ stored_value client::store_value(encoded_value& v, const object_id& id, bool in_
 
 store::writable client::create_in_store(const object_id& id, encoded_value& v) {
   auto& store = *mapping_->store;
+  auto job = current_job();
   while (store.fits_in_memory(v.size())) {
     try {
-      return store.create_copy(id, v.data(), v.size(), v.type_hash, v.type_name, v.enc);
+      return store.create_copy(id, v.data(), v.size(), v.type_hash, v.type_name, v.enc, job);
+    } catch (const job_store_limit_error&) {
+      // The job's own objects nobody reads go to disk first, as the store's
+      // would when it is full; what is read stays, and the put fails.
+      using namespace std::chrono_literals;
+      auto freed = try_ask<std::uint64_t>(*system_, node_.store_manager, 60s, evict_atom::value,
+                                          static_cast<std::uint64_t>(v.size()), job);
+      if (!freed || *freed == 0)
+        throw;
     } catch (const object_store_full&) {
       // The node's manager makes room (cached copies of other nodes'
       // objects, then objects nobody reads, to disk), and the put tries again.
@@ -349,7 +364,7 @@ store::writable client::create_in_store(const object_id& id, encoded_value& v) {
     }
   }
   // Larger than the store, or no room to be made: a file of its own.
-  return store.create_on_disk(id, v.size(), v.type_hash, v.type_name, v.enc, v.data());
+  return store.create_on_disk(id, v.size(), v.type_hash, v.type_name, v.enc, v.data(), job);
 }
 
 store::readable client::read_in_store(std::uint64_t offset, std::uint64_t size) {

@@ -137,6 +137,9 @@ public:
   std::uint64_t owner_id() const noexcept { return owner_id_; }
   const std::string& exe() const noexcept { return exe_; }
   std::uint64_t job_id() const noexcept { return job_id_; }
+  /// The job this thread works for: the task's running here, else this
+  /// driver's (0 in a worker outside tasks).
+  std::uint64_t current_job() const noexcept;
 
   /// Workers: the worker id given by the node, and whether a task is running
   /// (a `get` inside a task tells the scheduler the worker is blocked).

@@ -55,6 +55,7 @@ std::uint16_t start_embedded_node(const init_options& o) {
     "TROUPE_NUM_GPUS=" + std::to_string(o.num_gpus),
     "TROUPE_RESOURCES=" + format_resources(o.resources),
     "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(o.object_store_memory),
+    "TROUPE_MAX_JOB_STORE_BYTES=" + std::to_string(o.max_job_store_bytes),
     "TROUPE_SPILL_DIR=" + o.spill_dir,
     "TROUPE_WORKER_EXE=" + self_exe(),
   };

@@ -279,6 +279,7 @@ std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids)
         write_object_id(extra[e], t.extra_returns[e]);
     }
     spec.setBackpressure(t.backpressure);
+    spec.setJobId(t.job);
     spec.setRestarts(t.restarts);
     auto args = spec.initArgs(static_cast<unsigned>(t.resolved.size()));
     for (unsigned a = 0; a < t.resolved.size(); ++a)

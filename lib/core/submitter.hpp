@@ -79,6 +79,8 @@ struct task_record {
   /// The task that submitted it, when a task running here did (a
   /// recursive cancel of that one reaches this one).
   task_key parent;
+  /// The job it works for (its driver's): its stored values count there.
+  std::uint64_t job = 0;
 };
 
 /// The submitter's effects on the world; the core actor sends messages, tests

@@ -290,7 +290,7 @@ void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
   out.setTaskId(spec.getTaskId());
   if (skip_cancelled(spec, out, caller))
     return;
-  running_task running{caller, spec.getTaskId()};
+  running_task running{caller, spec.getTaskId(), spec.getJobId()};
   std::string name = spec.getName();
   std::vector<raw_value> args;
   auto* fn = prepare_task(c, instance, spec, batch, args, out, name);

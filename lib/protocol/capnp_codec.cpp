@@ -106,7 +106,7 @@ void write_error(schema::Error::Builder b, const error_info& e) {
 error_info read_error(schema::Error::Reader r) {
   error_info e;
   auto k = r.getKind();
-  e.kind = k >= 1 && k <= static_cast<std::uint8_t>(error_kind::head_unavailable)
+  e.kind = k >= 1 && k <= static_cast<std::uint8_t>(error_kind::job_store_limit)
              ? static_cast<error_kind>(k)
              : error_kind::protocol;
   e.task_name = r.getTaskName();

@@ -132,7 +132,8 @@ TEST_CASE("an error survives write_error and read_error") {
   CHECK(r.message == "index 7 is out of range");
 
   for (auto k : {troupe::error_kind::worker_crashed, troupe::error_kind::unschedulable,
-                 troupe::error_kind::object_lost, troupe::error_kind::runtime}) {
+                 troupe::error_kind::object_lost, troupe::error_kind::runtime,
+                 troupe::error_kind::job_store_limit}) {
     e.kind = k;
     CHECK(error_round_trip(e).kind == k);
   }
@@ -140,7 +141,7 @@ TEST_CASE("an error survives write_error and read_error") {
 
 TEST_CASE("an error of an unknown kind reads back as a protocol error") {
   constexpr auto past_last =
-    static_cast<std::uint8_t>(static_cast<std::uint8_t>(troupe::error_kind::head_unavailable) + 1);
+    static_cast<std::uint8_t>(static_cast<std::uint8_t>(troupe::error_kind::job_store_limit) + 1);
   for (std::uint8_t k : {std::uint8_t{0}, past_last, std::uint8_t{200}, std::uint8_t{255}}) {
     capnp::MallocMessageBuilder builder;
     auto b = builder.initRoot<schema::Error>();

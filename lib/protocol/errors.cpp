@@ -27,6 +27,7 @@ const char* to_string(error_kind kind) noexcept {
     case error_kind::name_taken: return "name_taken";
     case error_kind::task_cancelled: return "task_cancelled";
     case error_kind::head_unavailable: return "head_unavailable";
+    case error_kind::job_store_limit: return "job_store_limit";
   }
   return "unknown";
 }
@@ -101,6 +102,8 @@ void error_info::rethrow() const {
       throw worker_crashed_error(task_name, message);
     case error_kind::object_store_full:
       throw object_store_full(where + message);
+    case error_kind::job_store_limit:
+      throw job_store_limit_error(where + message);
     case error_kind::timeout:
       throw timeout_error(where + message);
     case error_kind::unschedulable:

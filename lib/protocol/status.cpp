@@ -179,7 +179,11 @@ void to_json(json& j, const store_status& x) {
        {"processes", x.processes}, {"recoveries", x.recoveries},
        {"spilled_objects", x.spilled_objects}, {"spilled_bytes", x.spilled_bytes},
        {"fallback_objects", x.fallback_objects}, {"fallback_bytes", x.fallback_bytes},
-       {"spill_dir", x.spill_dir}};
+       {"spill_dir", x.spill_dir}, {"job_limit", x.job_limit}};
+  // JSON keys are strings: the job ids as text.
+  auto& jobs = j["jobs"] = json::object();
+  for (auto& [job, bytes] : x.jobs)
+    jobs[std::to_string(job)] = bytes;
 }
 
 void from_json(const json& j, store_status& x) {
@@ -196,6 +200,10 @@ void from_json(const json& j, store_status& x) {
   read(j, "fallback_objects", x.fallback_objects);
   read(j, "fallback_bytes", x.fallback_bytes);
   read(j, "spill_dir", x.spill_dir);
+  read(j, "job_limit", x.job_limit);
+  if (auto it = j.find("jobs"); it != j.end() && it->is_object())
+    for (auto& [job, bytes] : it->items())
+      x.jobs[std::stoull(job)] = bytes.get<std::uint64_t>();
 }
 
 void to_json(json& j, const task_row& x) {

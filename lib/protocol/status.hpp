@@ -8,6 +8,7 @@
 // their defaults.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -132,6 +133,10 @@ struct store_status {
   std::uint64_t fallback_objects = 0; ///< objects larger than the store, on disk
   std::uint64_t fallback_bytes = 0;
   std::string spill_dir; ///< where those files are ("": spilling is off)
+  std::uint64_t job_limit = 0; ///< store bytes one job may take (0: no limit)
+  /// Store bytes each job's objects take, by job id (jobs holding none are
+  /// left out).
+  std::map<std::uint64_t, std::uint64_t> jobs;
 
   bool operator==(const store_status&) const = default;
 };

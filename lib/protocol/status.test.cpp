@@ -123,9 +123,11 @@ TEST_CASE("a store manager's document keeps its keys and their order") {
   check_reads_and_writes(R"({"segment":"/troupe-1","capacity":67108864,"free":1000,)"
                          R"("objects":3,"bytes_in_use":500,"copies":1,"processes":4,"recoveries":2,)"
                          R"("spilled_objects":5,"spilled_bytes":6000,"fallback_objects":1,)"
-                         R"("fallback_bytes":900000,"spill_dir":"/tmp/s/spill-troupe-1"})",
+                         R"("fallback_bytes":900000,"spill_dir":"/tmp/s/spill-troupe-1",)"
+                         R"("job_limit":8388608,"jobs":{"3":4096,"12":700}})",
                          store_status{"/troupe-1", 67108864, 1000, 3, 500, 1, 4, 2, 5, 6000, 1,
-                                      900000, "/tmp/s/spill-troupe-1"});
+                                      900000, "/tmp/s/spill-troupe-1", 8388608,
+                                      {{3, 4096}, {12, 700}}});
 }
 
 TEST_CASE("a process's document keeps its keys and their order") {

@@ -48,6 +48,9 @@ namespace troupe {
 ///     process     -> manager : evict(bytes) ==> bytes freed (its put found
 ///                              the store full: cached copies that nobody
 ///                              pins go, least recently pulled first)
+///     process     -> manager : evict(bytes, job) ==> bytes freed (its put
+///                              would pass the job's share: that job's
+///                              objects nobody reads are spilled, oldest first)
 ///     anyone      -> manager : stats ==> JSON of store_status
 ///     control st. -> manager : stop  ==> true   (remove the segment)
 ///     control st. -> manager : object (report every copy cached here to the
@@ -69,6 +72,7 @@ using store_manager_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>,
   caf::replies_to<stats_atom>::with<std::string>,
   caf::replies_to<evict_atom, std::uint64_t>::with<std::uint64_t>,
+  caf::replies_to<evict_atom, std::uint64_t, std::uint64_t>::with<std::uint64_t>,
   caf::replies_to<stop_atom>::with<bool>,
   caf::reacts_to<object_atom>>;
 

@@ -57,6 +57,10 @@ struct TaskSpec {
                               # id is returnId
   restarts @9 :UInt32;        # actor creations: how often this actor was
                               # rebuilt before (0: its first instance)
+  jobId @10 :UInt64;          # the job it works for: the driver's, passed on
+                              # to the tasks it submits (0: none); what it
+                              # puts in a node's store counts against that
+                              # job's share (--max-job-store-bytes)
 }
 
 struct TaskBatch {

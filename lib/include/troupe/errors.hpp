@@ -27,6 +27,7 @@ enum class error_kind : std::uint8_t {
   name_taken,           ///< another actor has that name already
   task_cancelled,       ///< `troupe::cancel` stopped the task or call
   head_unavailable,     ///< the cluster's head is gone and did not come back in time
+  job_store_limit,      ///< the job holds its limit of a node's store memory
 };
 
 /// Returns the kind's name, e.g. `"task_failed"`.
@@ -123,6 +124,17 @@ public:
                     std::size_t available);
   explicit object_store_full(const std::string& what)
     : error(error_kind::object_store_full, what) {
+  }
+};
+
+/// The value would take the job past the memory it may hold in a node's
+/// object store (the node's `--max-job-store-bytes`): the message names the
+/// job, what it holds, what was asked and the limit. Freeing the job's refs
+/// (or raising the limit) makes room; the store itself may have room left.
+class job_store_limit_error : public error {
+public:
+  explicit job_store_limit_error(const std::string& what)
+    : error(error_kind::job_store_limit, what) {
   }
 };
 

@@ -21,6 +21,10 @@ struct init_options {
   std::map<std::string, double> resources;
   /// Bytes of the embedded node's shared-memory object store (0: 30% of RAM).
   std::size_t object_store_memory = 0;
+  /// Bytes of the embedded node's store memory one job's objects may take:
+  /// past them its oldest unread objects are spilled, then a put or result
+  /// fails with `job_store_limit_error` (0: no limit).
+  std::size_t max_job_store_bytes = 0;
   /// Folder where the embedded node's full store writes objects ("": one in
   /// the session folder, removed when the node stops).
   std::string spill_dir;
