@@ -127,6 +127,23 @@ void fail_transfer(self_ptr self, const object_id& id, const std::string& why);
 /// object directory knows one, else fails the readers.
 void try_other_copy(self_ptr self, const object_id& id, const std::string& why);
 
+/// Drops the holds of this node's processes that are gone; what only they
+/// held is freed and leaves the directory. Returns the bytes freed.
+/// `at_once`: also those found dead for the first time (the store is full:
+/// room now beats waiting for an answer a dead worker may have sent).
+std::uint64_t reap(self_ptr self, bool at_once = false);
+
+/// Makes the spill folder and tells the store (no folder: no spilling).
+void open_spill_dir(object_store& store, const std::string& dir);
+
+/// A put found the store full: frees `bytes` (the holds of dead processes,
+/// then cached copies nobody pins, then spilling); returns the bytes freed.
+std::uint64_t make_room(self_ptr self, std::uint64_t bytes);
+
+/// A job past its share: its own objects nobody reads go to disk until
+/// `bytes` more fit in its share; returns the bytes freed.
+std::uint64_t spill_job(self_ptr self, std::uint64_t bytes, std::uint64_t job);
+
 /// Forgets the data channel of a node that is gone, ending its reads.
 void drop_channel(self_ptr self, std::uint64_t node);
 

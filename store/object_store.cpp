@@ -139,8 +139,7 @@ writable object_store::allocate_object(const troupe::object_id& id,
     // that no unpin of this thread's can miss it.
     std::lock_guard guard{st.mtx};
     store_lock lock{*st.control, st.recover};
-    if (!on_disk)
-      check_job_room(*st.control, job, total);
+    if (!on_disk) check_job_room(*st.control, job, total);
     if (apart) {
       data_block = on_disk ? 0 : st.heap->allocate(data_size, page_size);
       if (data_block == 0 && !on_disk)

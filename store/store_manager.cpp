@@ -229,52 +229,6 @@ void adopt(self_ptr self, std::uint64_t offset, const object_id& id, std::uint64
     relay(self, {node, offset, relayed::op::adopt, id});
 }
 
-/// Drops the holds of this node's processes that are gone; what only they
-/// held is freed and leaves the directory. Returns the bytes freed.
-/// `at_once`: also those found dead for the first time (the store is full:
-/// room now beats waiting for an answer a dead worker may have sent).
-std::uint64_t reap(self_ptr self, bool at_once = false) {
-  std::uint64_t objects = 0, bytes = 0;
-  auto n = self->state.store->reap_dead(
-    [&](const freed_object& f) {
-      ++objects;
-      bytes += f.size;
-      if (f.sealed)
-        report(self, f.id, f.offset, 0, false);
-    },
-    !at_once);
-  if (n > 0)
-    spdlog::info("store: dropped the holds of {} dead process(es), freeing {} object(s) "
-                 "of {} bytes",
-                 n, objects, bytes);
-  return bytes;
-}
-
-/// Makes the spill folder and tells the store (no folder: no spilling).
-void open_spill_dir(object_store& store, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    spdlog::warn("store: no spill folder '{}' ({}): a full store refuses objects", dir,
-                 ec.message());
-  else
-    store.set_spill_dir(dir);
-}
-
-/// Spills objects nobody reads (oldest first) until `bytes` more are free;
-/// returns the bytes freed.
-std::uint64_t spill(self_ptr self, std::uint64_t bytes) {
-  auto& s = self->state;
-  auto& puller = *s.puller;
-  auto want = s.store->stats().free_bytes + bytes;
-  auto out = s.store->spill(want, [&](std::uint64_t o) { return puller.holds_copy(o); });
-  if (!out.error.empty())
-    spdlog::warn("store: spilling stopped: {}", out.error);
-  else if (out.objects > 0)
-    spdlog::info("store: spilled {} object(s), {} bytes freed", out.objects, out.freed);
-  return out.freed;
-}
-
 /// Starts this node's data server on `host` (none when empty) and tells the
 /// pullers that asked where it is (port 0: nowhere, pull by CAF messages).
 void listen_for_data(self_ptr self, const std::string& host) {
@@ -407,22 +361,9 @@ store_manager_actor::behavior_type manager_fn(self_ptr self,
       for (auto& [id, offset] : self->state.puller->copies())
         report(self, id, offset, self->state.store->view(offset).size, true);
     },
-    [self](evict_atom, std::uint64_t bytes) -> std::uint64_t {
-      // A dead process's objects may be what fills the store.
-      auto reaped = reap(self, true);
-      if (reaped >= bytes)
-        return reaped;
-      auto evicted = reaped + evict_copies(self, bytes - reaped);
-      if (evicted >= bytes)
-        return evicted;
-      return evicted + spill(self, bytes - evicted);
-    },
+    [self](evict_atom, std::uint64_t bytes) -> std::uint64_t { return make_room(self, bytes); },
     [self](evict_atom, std::uint64_t bytes, std::uint64_t job) -> std::uint64_t {
-      // A job past its share: its own objects nobody reads go to disk.
-      auto out = self->state.store->spill_job(job, bytes);
-      if (!out.error.empty())
-        spdlog::warn("store: spilling job {}'s objects stopped: {}", job, out.error);
-      return out.freed;
+      return spill_job(self, bytes, job);
     },
     [self](stop_atom) -> bool {
       self->state.pages.reset();
