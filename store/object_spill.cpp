@@ -110,21 +110,34 @@ void object_store::set_spill_dir(const std::string& dir) {
 spill_outcome object_store::spill(std::uint64_t bytes,
                                   const std::function<bool(std::uint64_t)>& skip) {
   auto& st = *state_;
-  spill_outcome out;
+  return spill_where([&](const header&, std::uint64_t offset) { return !skip || !skip(offset); },
+                     [&] { return st.heap->free_bytes() + st.headers->free_bytes() >= bytes; });
+}
+
+spill_outcome object_store::spill_job(std::uint64_t job, std::uint64_t bytes) {
+  if (job == 0)
+    return {};
+  auto& st = *state_;
+  return spill_where([&](const header& h, std::uint64_t) { return h.job == job; },
+                     [&] { return job_fits(*st.control, job, bytes); });
+}
+
+spill_outcome object_store::spill_where(
+    const std::function<bool(const header&, std::uint64_t)>& take,
+    const std::function<bool()>& enough) {
+  auto& st = *state_;
   // Candidates, oldest first (their creation time is in the metadata).
   std::vector<std::pair<std::int64_t, std::uint64_t>> candidates;
   {
     store_lock lock{*st.control, st.recover};
-    if (st.control->spill_dir[0] == '\0') {
-      out.error = "spilling is off (no spill folder)";
-      return out;
-    }
-    if (st.heap->free_bytes() >= bytes)
-      return out;
+    if (st.control->spill_dir[0] == '\0')
+      return {0, 0, "spilling is off (no spill folder)"};
+    if (enough())
+      return {};
     st.for_each_block([&](std::uint64_t offset) {
       auto* h = live_header(offset);
       if (h == nullptr || h->state.load(std::memory_order_relaxed) != state_sealed
-          || h->external() || h->read() || h->busy != 0 || (skip && skip(offset)))
+          || h->external() || h->read() || h->busy != 0 || !take(*h, offset))
         return;
       try {
         auto meta = read_meta(reinterpret_cast<const std::uint8_t*>(h->meta()), h->meta_size,
@@ -135,49 +148,15 @@ spill_outcome object_store::spill(std::uint64_t bytes,
       }
     });
   }
-  return spill_until(candidates, [&] { return stats().free_bytes >= bytes; });
-}
-
-spill_outcome object_store::spill_job(std::uint64_t job, std::uint64_t bytes) {
-  auto& st = *state_;
-  std::vector<std::pair<std::int64_t, std::uint64_t>> candidates;
-  auto fits = [&] { return job_fits(*st.control, job, bytes); };
-  {
-    store_lock lock{*st.control, st.recover};
-    if (st.control->spill_dir[0] == '\0' || job == 0)
-      return {0, 0, job == 0 ? "" : "spilling is off (no spill folder)"};
-    if (fits())
-      return {};
-    st.for_each_block([&](std::uint64_t offset) {
-      auto* h = live_header(offset);
-      if (h == nullptr || h->job != job
-          || h->state.load(std::memory_order_relaxed) != state_sealed || h->external()
-          || h->read() || h->busy != 0)
-        return;
-      try {
-        auto meta = read_meta(reinterpret_cast<const std::uint8_t*>(h->meta()), h->meta_size,
-                              h->data_size);
-        candidates.emplace_back(meta.created_ns, offset);
-      } catch (const std::invalid_argument&) {
-      }
-    });
-  }
-  return spill_until(candidates, [&] {
-    store_lock lock{*st.control, st.recover};
-    return fits();
-  });
-}
-
-spill_outcome object_store::spill_until(
-    const std::vector<std::pair<std::int64_t, std::uint64_t>>& oldest,
-    const std::function<bool()>& done) {
-  auto sorted = oldest;
-  std::sort(sorted.begin(), sorted.end());
+  std::sort(candidates.begin(), candidates.end());
   spill_outcome out;
-  for (auto& [created, offset] : sorted) {
+  for (auto& [created, offset] : candidates) {
     if (spill_one(offset, out))
       ++out.objects;
-    if (!out.error.empty() || done())
+    if (!out.error.empty())
+      break;
+    store_lock lock{*st.control, st.recover};
+    if (enough())
       break;
   }
   return out;

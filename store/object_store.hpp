@@ -284,9 +284,10 @@ private:
   /// Counts `delta` region bytes for the object `h` (under the lock): in
   /// the store's bytes in use and in its job's share.
   void charge_locked(const header& h, std::int64_t delta);
-  /// Spills candidates (offsets, oldest first) until `done()`.
-  spill_outcome spill_until(const std::vector<std::pair<std::int64_t, std::uint64_t>>& oldest,
-                            const std::function<bool()>& done);
+  /// Spills the objects that may be spilled and that `take` names, oldest
+  /// first, until `enough()` (asked under the lock).
+  spill_outcome spill_where(const std::function<bool(const header&, std::uint64_t)>& take,
+                            const std::function<bool()>& enough);
   /// The data of fallback object `h` at `offset`, mapped in this process.
   const std::byte* disk_data(std::uint64_t offset, const header& h) const;
   /// Unmaps a fallback object's file once this process holds it no more
