@@ -75,10 +75,12 @@ store::writable client::create_in_store(const object_id& id, encoded_value& v) {
       return store.create_copy(id, v.data(), v.size(), v.type_hash, v.type_name, v.enc, job);
     } catch (const job_store_limit_error&) {
       // The job's own objects nobody reads go to disk first, as the store's
-      // would when it is full; what is read stays, and the put fails.
+      // would when it is full; what is read stays, and the put fails. Room
+      // for its header and metadata (the type's name in them) too.
       using namespace std::chrono_literals;
+      auto room = v.size() + store::object_store::header_size + v.type_name.size() + 512;
       auto freed = try_ask<std::uint64_t>(*system_, node_.store_manager, 60s, evict_atom::value,
-                                          static_cast<std::uint64_t>(v.size()), job);
+                                          static_cast<std::uint64_t>(room), job);
       if (!freed || *freed == 0)
         throw;
     } catch (const object_store_full&) {

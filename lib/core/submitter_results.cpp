@@ -360,6 +360,7 @@ void submitter::on_worker_died(std::uint64_t worker_id, const std::string& reaso
   }
   pump(key);
 }
+
 void submitter::lose_building(std::uint64_t worker_id, const std::string& why,
                               error_kind kind) {
   auto it = building_.find(worker_id);
