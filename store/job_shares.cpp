@@ -11,11 +11,17 @@ namespace {
 
 /// The entry of `job`, or nullptr. Entries are packed from the first: a
 /// lookup scans only the jobs that hold something (usually one or two).
-job_share* find(store_control& c, std::uint64_t job) noexcept {
+template <class Control>
+auto* find(Control& c, std::uint64_t job) noexcept {
   for (std::uint64_t i = 0; i < c.job_count && i < max_jobs; ++i)
     if (c.jobs[i].job == job)
       return &c.jobs[i];
-  return nullptr;
+  return static_cast<decltype(&c.jobs[0])>(nullptr);
+}
+
+/// Whether `bytes` more fit a share of `held` bytes under the limit.
+bool within_limit(const store_control& c, std::uint64_t held, std::uint64_t bytes) noexcept {
+  return c.job_limit == 0 || (bytes <= c.job_limit && held <= c.job_limit - bytes);
 }
 
 } // namespace
@@ -23,24 +29,24 @@ job_share* find(store_control& c, std::uint64_t job) noexcept {
 std::uint64_t job_bytes(const store_control& c, std::uint64_t job) noexcept {
   if (job == 0)
     return 0;
-  auto* e = find(const_cast<store_control&>(c), job);
+  auto* e = find(c, job);
   return e == nullptr ? 0 : e->bytes;
 }
 
 bool job_fits(const store_control& c, std::uint64_t job, std::uint64_t bytes) noexcept {
-  auto held = job_bytes(c, job);
-  return job == 0 || c.job_limit == 0 || (bytes <= c.job_limit && held <= c.job_limit - bytes);
+  return job == 0 || c.job_limit == 0 || within_limit(c, job_bytes(c, job), bytes);
 }
 
 void check_job_room(const store_control& c, std::uint64_t job, std::uint64_t bytes) {
-  if (job == 0)
+  // The allocation path: without a limit only a full table is looked for.
+  if (job == 0 || (c.job_limit == 0 && c.job_count < max_jobs))
     return;
   auto held = job_bytes(c, job);
   if (held == 0 && c.job_count >= max_jobs)
     throw job_store_limit_error("job " + std::to_string(job) + " cannot hold objects in this "
                                 "node's object store: " + std::to_string(max_jobs)
                                 + " other jobs hold objects there");
-  if (job_fits(c, job, bytes))
+  if (within_limit(c, held, bytes))
     return;
   throw job_store_limit_error(
     "job " + std::to_string(job) + " holds " + format_bytes(held)

@@ -3,6 +3,7 @@
 #include "store/manager_state.hpp"
 
 #include <filesystem>
+#include <string>
 
 #include <spdlog/spdlog.h>
 
@@ -10,18 +11,24 @@ namespace troupe::store {
 
 namespace {
 
+/// Logs what a spill of `whose` objects did; returns the bytes it freed.
+std::uint64_t logged(const spill_outcome& out, const std::string& whose) {
+  if (!out.error.empty())
+    spdlog::warn("store: spilling {} stopped: {}", whose, out.error);
+  else if (out.objects > 0)
+    spdlog::info("store: spilled {} object(s) of {}, {} bytes freed", out.objects, whose,
+                 out.freed);
+  return out.freed;
+}
+
 /// Spills objects nobody reads (oldest first) until `bytes` more are free;
 /// returns the bytes freed.
 std::uint64_t spill(self_ptr self, std::uint64_t bytes) {
   auto& s = self->state;
   auto& puller = *s.puller;
   auto want = s.store->stats().free_bytes + bytes;
-  auto out = s.store->spill(want, [&](std::uint64_t o) { return puller.holds_copy(o); });
-  if (!out.error.empty())
-    spdlog::warn("store: spilling stopped: {}", out.error);
-  else if (out.objects > 0)
-    spdlog::info("store: spilled {} object(s), {} bytes freed", out.objects, out.freed);
-  return out.freed;
+  return logged(s.store->spill(want, [&](std::uint64_t o) { return puller.holds_copy(o); }),
+                "the store's objects");
 }
 
 } // namespace
@@ -61,13 +68,7 @@ void open_spill_dir(object_store& store, const std::string& dir) {
 /// A job past its share: its own objects nobody reads go to disk until
 /// `bytes` more fit in its share; returns the bytes freed.
 std::uint64_t spill_job(self_ptr self, std::uint64_t bytes, std::uint64_t job) {
-  auto out = self->state.store->spill_job(job, bytes);
-  if (!out.error.empty())
-    spdlog::warn("store: spilling job {}'s objects stopped: {}", job, out.error);
-  else if (out.objects > 0)
-    spdlog::info("store: spilled {} object(s) of job {}, {} bytes freed", out.objects, job,
-                 out.freed);
-  return out.freed;
+  return logged(self->state.store->spill_job(job, bytes), "job " + std::to_string(job));
 }
 
 std::uint64_t make_room(self_ptr self, std::uint64_t bytes) {

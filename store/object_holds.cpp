@@ -247,8 +247,9 @@ void object_store::recover() {
     }
     auto state = h->state.load(std::memory_order_relaxed);
     ++live;
-    bytes += memory_of(*h, state);
-    shares.emplace_back(h->job, memory_of(*h, state));
+    auto memory = memory_of(*h, state);
+    bytes += memory;
+    shares.emplace_back(h->job, memory);
     if (h->external()) {
       ++on_disk.fallback_objects;
       on_disk.fallback_bytes += h->data_size;

@@ -192,17 +192,31 @@ TEST_CASE("a restart asked before the creation's answer arrives rebuilds from th
   f.complete(first[0].task_id); // the late answer changes nothing more
 }
 
+namespace {
+
+/// Submits the creation of `actor` and pushes it to worker 7 of `node`, as
+/// a grant and a flush do; returns the handle of its result.
+ref_ptr push_creation(fixture& f, const object_id& actor, int max_restarts,
+                      std::uint64_t node = 0) {
+  auto t = creation(f, actor, max_restarts);
+  auto created = f.table.create_owned(t.return_id, t.name);
+  f.sub.submit(std::move(t));
+  auto g = grant(f.io.requests.back().request_id, 7);
+  g.node_id = node;
+  f.sub.on_granted(g);
+  REQUIRE(f.flushed().size() == 1);
+  return created;
+}
+
+} // namespace
+
 TEST_CASE("a creation whose worker dies before it answers fails with the crash, once; the "
           "control store decides on a rebuild") {
   // The worker is no lease of ours once the creation went out, and the
   // control store knows it as the actor's only when the actor is up.
   fixture f;
   object_id actor{me, 902};
-  auto t = creation(f, actor, 1);
-  auto created = f.table.create_owned(t.return_id, t.name);
-  f.sub.submit(std::move(t));
-  f.sub.on_granted(grant(f.io.requests.back().request_id, 7));
-  REQUIRE(f.flushed().size() == 1);
+  auto created = push_creation(f, actor, 1);
   f.sub.on_worker_died(7, "worker process 1007 killed by signal 9 (SIGKILL)");
   REQUIRE(f.io.created.size() == 1);
   CHECK(f.io.created[0].id == actor);
@@ -226,13 +240,7 @@ TEST_CASE("a creation whose worker dies before it answers fails with the crash, 
 TEST_CASE("a creation building on a node that dies fails with the node's death") {
   fixture f;
   object_id actor{me, 903};
-  auto t = creation(f, actor, 0);
-  auto created = f.table.create_owned(t.return_id, t.name);
-  f.sub.submit(std::move(t));
-  auto g = grant(f.io.requests.back().request_id, 7);
-  g.node_id = 3;
-  f.sub.on_granted(g);
-  REQUIRE(f.flushed().size() == 1);
+  auto created = push_creation(f, actor, 0, 3);
   f.sub.on_peer_node_down(4, "node 4 died"); // another node: nothing
   CHECK(f.io.created.empty());
   f.sub.on_peer_node_down(3, "node 3 died");
