@@ -2,6 +2,9 @@
 
 #include <caf/all.hpp>
 
+#include "actors/node_logs.hpp"
+#include "lib/common/config.hpp"
+
 namespace troupe {
 
 namespace {
@@ -79,6 +82,20 @@ control_store_actor spawn_control_store(caf::actor_system& sys, node_info node,
                                         control_store_actor head,
                                         control_store_options opts) {
   return sys.spawn(cs_fn, std::move(node), std::move(head), std::move(opts));
+}
+
+std::string list_node_logs(cs_ptr self) {
+  return log_files_json(self->state.st.node.node_id,
+                        list_log_files(detail::env_or("TROUPE_SESSION_DIR", "")));
+}
+
+caf::result<std::string> read_node_log(const std::string& file, std::uint64_t offset,
+                                       std::uint64_t max) {
+  try {
+    return read_log_file(detail::env_or("TROUPE_SESSION_DIR", ""), file, offset, max);
+  } catch (const std::exception& e) {
+    return caf::make_error(caf::sec::runtime_error, e.what());
+  }
 }
 
 } // namespace troupe

@@ -94,6 +94,13 @@ void set_peers(cs_ptr self, const std::vector<node_info>& nodes);
 /// A process registered: one of this node's is introduced to every peer.
 void note_process(cs_ptr self, const core_actor& core, std::uint64_t node_id);
 
+/// Returns this node's log files as JSON (node_logs.hpp).
+std::string list_node_logs(cs_ptr self);
+
+/// Returns bytes of one of this node's log files, or an error naming it.
+caf::result<std::string> read_node_log(const std::string& file, std::uint64_t offset,
+                                       std::uint64_t max);
+
 /// A process of this node is down: it is introduced no more.
 void forget_process(cs_ptr self, const caf::actor_addr& addr);
 

@@ -178,7 +178,7 @@ hello_reply hello(cs_ptr self, job_spec spec) {
   if (spec.node_id == 0)
     spec.node_id = st.node.node_id;
   // A driver that resumes after the head's restart keeps its job.
-  auto id = spec.job_id != 0 && st.nodes.resume_job(spec.job_id, spec.core)
+  auto id = spec.job_id != 0 && st.nodes.resume_job(spec.job_id, spec)
                 ? spec.job_id
                 : st.nodes.add_job(spec);
   s.unconfirmed_jobs.erase(id);
@@ -394,6 +394,17 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
       },
       [self](tick_atom) { head_tick(self); },
       [self](resume_atom, std::uint64_t node_id) { node_resumed(self, node_id); },
+      [self](log_atom, std::uint64_t job) -> core_actor {
+        auto& jobs = self->state.st.nodes.jobs();
+        auto it = jobs.find(job);
+        if (it == jobs.end() || !it->second.alive || !it->second.log_to_driver)
+          return {};
+        return it->second.core;
+      },
+      [self](log_atom) { return list_node_logs(self); },
+      [](log_atom, const std::string& file, std::uint64_t offset, std::uint64_t max) {
+        return read_node_log(file, offset, max);
+      },
   };
 }
 

@@ -174,8 +174,8 @@ TEST_CASE("a node that rejoins under its old id gets it back; a new one the next
   CHECK(d.add(back).node_id == 2);
   CHECK(d.find(2)->host == "m");
   CHECK(d.add(node_info{}).node_id == 3);
-  CHECK(d.resume_job(4, core_actor{}));
-  CHECK_FALSE(d.resume_job(7, core_actor{}));
+  CHECK(d.resume_job(4, job_spec{}));
+  CHECK_FALSE(d.resume_job(7, job_spec{}));
   CHECK(d.add_job(job_spec{}) == 5); // ids go on where they were
   CHECK(d.take_changed_nodes().size() == 2);
   CHECK(d.take_changed_jobs() == std::vector<std::uint64_t>{5});

@@ -177,6 +177,13 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
       },
       [self](tick_atom) { member_tick(self); },
       [](resume_atom, std::uint64_t) {}, // only the head takes nodes back
+      [self](log_atom, std::uint64_t job) -> caf::result<core_actor> {
+        return ask_head<core_actor>(self, log_atom::value, job);
+      },
+      [self](log_atom) { return list_node_logs(self); },
+      [](log_atom, const std::string& file, std::uint64_t offset, std::uint64_t max) {
+        return read_node_log(file, offset, max);
+      },
   };
 }
 

@@ -35,11 +35,12 @@ void node_directory::restore(const std::vector<node_info>& nodes,
   next_job_ = std::max(next_job_, next_job);
 }
 
-bool node_directory::resume_job(std::uint64_t job_id, const core_actor& core) {
+bool node_directory::resume_job(std::uint64_t job_id, const job_spec& spec) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end() || !it->second.alive)
     return false;
-  it->second.core = core;
+  it->second.core = spec.core;
+  it->second.log_to_driver = spec.log_to_driver;
   return true;
 }
 
@@ -75,7 +76,7 @@ node_list node_directory::list() const {
 std::uint64_t node_directory::add_job(const job_spec& spec) {
   auto id = next_job_++;
   jobs_[id] = {id,   spec.pid,     spec.exe,      spec.embedded,
-               true, spec.node_id, spec.exe_hash, spec.core};
+               true, spec.node_id, spec.exe_hash, spec.core, spec.log_to_driver};
   changed_job(id);
   return id;
 }

@@ -21,6 +21,7 @@ struct job_record {
   std::uint64_t node_id = 0; ///< where the driver runs
   std::string exe_hash;      ///< nodes fetch the executable by it...
   core_actor core;           ///< ...from the driver
+  bool log_to_driver = true; ///< its workers' output goes to the driver
 };
 
 /// The cluster's members on the head's control store: its nodes, in the
@@ -76,7 +77,7 @@ public:
                std::uint64_t next_job);
   /// Attaches a resumed job (its driver reconnected) to its driver's core;
   /// false when it is not a living job.
-  bool resume_job(std::uint64_t job_id, const core_actor& core);
+  bool resume_job(std::uint64_t job_id, const job_spec& spec);
   std::uint64_t next_job() const noexcept { return next_job_; }
 
 private:

@@ -52,8 +52,8 @@ client& client::get() {
 }
 
 client::client(process_role role, const std::string& host, std::uint16_t port,
-               bool embedded)
-  : role_(role), exe_(job_exe()), owner_id_(random_owner_id()) {
+               bool embedded, bool log_to_driver)
+  : role_(role), exe_(job_exe()), owner_id_(random_owner_id()), log_to_driver_(log_to_driver) {
   auto sec = net::security_from_env(role == process_role::worker ? "worker" : "driver");
   config_ = make_system_config();
   system_ = std::make_unique<caf::actor_system>(*config_);
@@ -124,6 +124,7 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
     // Nodes of a cluster may lack this executable: they fetch it by hash.
     if (!embedded)
       spec.exe_hash = file_sha256("/proc/self/exe");
+    spec.log_to_driver = log_to_driver_;
     job_id_ = ask<hello_reply>(*system_, *cs, 10s, "the node refused this driver",
                                hello_atom::value, spec)
                 .job_id;

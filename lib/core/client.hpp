@@ -57,9 +57,10 @@ public:
   static client* try_get() noexcept;
 
   /// Connects to the node whose control store listens at `host:port`;
-  /// `embedded`: the node lives only as long as this driver.
+  /// `embedded`: the node lives only as long as this driver;
+  /// `log_to_driver`: a driver prints its job's worker output.
   client(process_role role, const std::string& host, std::uint16_t port,
-         bool embedded = false);
+         bool embedded = false, bool log_to_driver = true);
   ~client();
 
   /// Stops the actor system; waits for nothing remote.
@@ -167,6 +168,7 @@ private:
   std::atomic<std::uint64_t> next_seq_{1};
   std::atomic<std::uint64_t> next_task_{1};
   std::uint64_t job_id_ = 0;
+  bool log_to_driver_ = true;
   std::unique_ptr<caf::actor_system_config> config_;
   std::unique_ptr<caf::actor_system> system_;
   /// Every connection of this process goes through it; it goes before the

@@ -18,6 +18,7 @@
 #include "lib/core/exe_server.hpp"
 #include "lib/core/peer_links.hpp"
 #include "lib/core/submitter.hpp"
+#include "lib/core/worker_output.hpp"
 #include "lib/protocol/capnp_codec.hpp"
 #include "lib/protocol/handles.hpp"
 
@@ -310,6 +311,7 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     [self](unborrow_atom, const object_id& id, const caf::actor_addr& borrower,
            std::uint32_t n) { self->state.c->table().remove_borrower(id, borrower, n); },
     [self](status_atom) -> std::string { return describe(self); },
+    [](log_atom, const log_batch& batch) { print_log_batch(batch); },
     [](exe_atom) { return exe_size(); },
     [](exe_atom, std::uint64_t start, std::uint64_t len) { return exe_chunk(start, len); },
     [self](cancel_atom, const object_id& ref, bool force, bool recursive) -> std::string {

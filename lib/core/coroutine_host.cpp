@@ -13,6 +13,7 @@
 
 #include "lib/core/client.hpp"
 #include "lib/core/task_runner.hpp"
+#include "lib/core/worker_output.hpp"
 #include "lib/protocol/handles.hpp"
 #include "troupe/async.hpp"
 
@@ -193,6 +194,7 @@ private:
     if (skip_cancelled(spec, out, caller))
       return;
     std::string name = spec.getName();
+    note_output_source(spec.getJobId(), spec.getTaskId(), name, true);
     std::vector<raw_value> args;
     auto* fn = prepare_task(c_, instance_.get(), spec, batch, args, out, name);
     if (!fn)
@@ -324,6 +326,7 @@ void handle(host_ptr self, F&& body) {
   auto* before = std::exchange(the_host, &host);
   body(host);
   host.end_of_message([self](const core_actor& caller, std::vector<char> bytes) {
+    sync_worker_output(); // output before results, as executors send them
     self->send(caller, done_atom::value, std::move(bytes));
   });
   the_host = before;

@@ -10,6 +10,7 @@
 #include "lib/core/coroutine_host.hpp"
 #include "lib/core/stream_producer.hpp"
 #include "lib/core/task_runner.hpp"
+#include "lib/core/worker_output.hpp"
 #include "lib/protocol/capnp_codec.hpp"
 #include "lib/protocol/handles.hpp"
 
@@ -49,6 +50,7 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
             static_cast<unsigned>(upto - sent));
           for (std::size_t i = sent; i < upto; ++i)
             plist.setWithCaveats(static_cast<unsigned>(i - sent), list[i].asReader());
+          sync_worker_output(); // a task's output reaches its driver before its result
           self->send(sender, done_atom::value, to_bytes(part));
           sent = upto;
         };
@@ -68,6 +70,7 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
           }
         }
         if (sent == 0) {
+          sync_worker_output();
           self->send(sender, done_atom::value, to_bytes(*out));
         } else {
           flush_from(n);

@@ -18,6 +18,7 @@
 #include "lib/core/client.hpp"
 #include "lib/common/config.hpp"
 #include "lib/core/executor.hpp"
+#include "lib/core/worker_output.hpp"
 #include "lib/common/process.hpp"
 #include "lib/net/security.hpp"
 #include "troupe/get.hpp"
@@ -116,10 +117,29 @@ void exit_without_shutdown() {
   }
 }
 
+/// Sends each job's share of this worker's output to the job's driver, as
+/// the control store names it (cached: none when it takes no output).
+output_sender output_to_drivers(client& c) {
+  return [&c, drivers = std::map<std::uint64_t, core_actor>{}](
+           std::uint64_t job, std::vector<log_line> lines) mutable {
+    auto it = drivers.find(job);
+    if (it == drivers.end()) {
+      auto driver = try_ask<core_actor>(c.system(), c.control_store(),
+                                        std::chrono::seconds(5), log_atom::value, job);
+      if (!driver)
+        return; // asked again with the next lines
+      it = drivers.emplace(job, *driver).first;
+    }
+    if (it->second)
+      caf::anon_send(it->second, log_atom::value,
+                     log_batch{c.node().node_id, static_cast<std::int32_t>(::getpid()),
+                               std::move(lines)});
+  };
+}
+
 [[noreturn]] void run_worker() {
-  init_logging("worker", env_or("TROUPE_LOG_LEVEL", "warn"),
-               "worker-" + env_or("TROUPE_WORKER_ID", "0") + "-"
-                 + std::to_string(::getpid()) + ".log");
+  auto stem = "worker-" + env_or("TROUPE_WORKER_ID", "0") + "-" + std::to_string(::getpid());
+  init_logging("worker", env_or("TROUPE_LOG_LEVEL", "warn"), stem + ".log");
   auto addr = env_or("TROUPE_NODE", "127.0.0.1:0");
   auto colon = addr.rfind(':');
   try {
@@ -128,6 +148,7 @@ void exit_without_shutdown() {
     c->worker_id = std::stoull(env_or("TROUPE_WORKER_ID", "0"));
     set_client(c);
     spdlog::info("worker {} connected to its node at {}", c->worker_id, addr);
+    start_worker_output(env_or("TROUPE_SESSION_DIR", ""), stem, output_to_drivers(*c));
     auto exec = spawn_executor(c->system(), *c);
     caf::anon_send(c->node().scheduler, register_atom::value,
                    worker_hello{c->worker_id, static_cast<std::int32_t>(::getpid()), exec,
@@ -184,7 +205,8 @@ void init(const init_options& options) {
     }
   }
   try {
-    driver_client = new client(process_role::driver, host, port, embedded_node_pid > 0);
+    driver_client = new client(process_role::driver, host, port, embedded_node_pid > 0,
+                               options.log_to_driver);
   } catch (...) {
     if (embedded_node_pid > 0) {
       ::kill(embedded_node_pid, SIGTERM);

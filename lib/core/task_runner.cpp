@@ -13,6 +13,7 @@
 
 #include "lib/core/client.hpp"
 #include "lib/core/executor.hpp"
+#include "lib/core/worker_output.hpp"
 #include "lib/protocol/handles.hpp"
 #include "troupe/actor.hpp"
 
@@ -292,6 +293,7 @@ void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
     return;
   running_task running{caller, spec.getTaskId(), spec.getJobId()};
   std::string name = spec.getName();
+  note_output_source(spec.getJobId(), spec.getTaskId(), name, instance != nullptr);
   std::vector<raw_value> args;
   auto* fn = prepare_task(c, instance, spec, batch, args, out, name);
   if (!fn)

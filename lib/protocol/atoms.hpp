@@ -64,5 +64,6 @@ using unborrow_atom = caf::atom_constant<caf::atom("unborrow")>;
 using built_atom = caf::atom_constant<caf::atom("built")>;
 using creation_atom = caf::atom_constant<caf::atom("creation")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+using log_atom = caf::atom_constant<caf::atom("log")>;
 
 } // namespace troupe

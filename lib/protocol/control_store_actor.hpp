@@ -54,6 +54,12 @@ namespace troupe {
 ///     process, store manager -> control : object(object_location)
 ///                              (a copy of a stored object appeared or went)
 ///     store manager -> control : object(id) ==> object_locations (every copy)
+///     worker      -> control : log(job id) ==> core_actor (the driver its tasks'
+///                              output goes to; none when the job ended or
+///                              its driver turned log_to_driver off)
+///     CLI, head   -> control : log          ==> JSON of this node's log files
+///                                              (node_logs.hpp)
+///                            | log(file, offset, max bytes) ==> those bytes
 ///
 /// Routing: a process is connected only to its node, and node daemons to
 /// each other. CAF forwards a message between nodes without reading it, so
@@ -141,6 +147,9 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>,
   caf::reacts_to<resume_atom, std::uint64_t>,
   caf::reacts_to<object_atom, object_location>,
-  caf::replies_to<object_atom, object_id>::with<object_locations>>;
+  caf::replies_to<object_atom, object_id>::with<object_locations>,
+  caf::replies_to<log_atom, std::uint64_t>::with<core_actor>,
+  caf::replies_to<log_atom>::with<std::string>,
+  caf::replies_to<log_atom, std::string, std::uint64_t, std::uint64_t>::with<std::string>>;
 
 } // namespace troupe

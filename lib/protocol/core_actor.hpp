@@ -47,6 +47,8 @@ namespace troupe {
 ///                            (a node fetches this process's executable)
 ///     control st.  -> core : node_down(node, why)   (its leases' tasks fail,
 ///                            awaited objects of owners there fail)
+///     worker       -> driver core : log(log_batch)  (what a task of this
+///                            driver's job wrote: printed with its prefix)
 ///   Reference counting (lib/core/borrowing.hpp):
 ///     object table -> core : borrow(id, borrower)   (register this process,
 ///                            or a null borrower's, with the owner of id)
@@ -79,6 +81,7 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<unborrow_atom, object_id, caf::actor_addr, std::uint32_t>,
   caf::replies_to<exe_atom>::with<std::uint64_t>,
   caf::replies_to<status_atom>::with<std::string>,
-  caf::replies_to<exe_atom, std::uint64_t, std::uint64_t>::with<std::vector<char>>>;
+  caf::replies_to<exe_atom, std::uint64_t, std::uint64_t>::with<std::vector<char>>,
+  caf::reacts_to<log_atom, log_batch>>;
 
 } // namespace troupe

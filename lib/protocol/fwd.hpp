@@ -31,6 +31,7 @@ struct hello_reply;
 struct job_spec;
 struct lease_grant;
 struct lease_request;
+struct log_batch;
 struct node_info;
 struct node_list;
 struct object_location;

@@ -41,6 +41,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<owner_entry>("troupe.owner_entry");
   cfg.add_message_type<process_exit>("troupe.process_exit");
   cfg.add_message_type<registration>("troupe.registration");
+  cfg.add_message_type<log_line>("troupe.log_line");
+  cfg.add_message_type<log_batch>("troupe.log_batch");
   // The typed handles that travel as message elements or struct fields.
   cfg.add_message_type<core_actor>("troupe.core_actor");
   cfg.add_message_type<executor_actor>("troupe.executor_actor");

@@ -88,12 +88,15 @@ struct job_spec {
   std::string exe_hash;
   /// A job that resumes after the head restarted: its id (0: a new job).
   std::uint64_t job_id = 0;
+  /// Its tasks' and actors' output goes to the driver's terminal too
+  /// (`init_options::log_to_driver`).
+  bool log_to_driver = true;
 };
 
 template <class I>
 typename I::result_type inspect(I& f, job_spec& x) {
   return f(caf::meta::type_name("troupe.job_spec"), x.exe, x.pid, x.embedded,
-           x.core, x.node_id, x.exe_hash, x.job_id);
+           x.core, x.node_id, x.exe_hash, x.job_id, x.log_to_driver);
 }
 
 /// What a client needs to know of its node, and the control store of each
@@ -469,6 +472,30 @@ struct registration {
 template <class I>
 typename I::result_type inspect(I& f, registration& x) {
   return f(caf::meta::type_name("troupe.registration"), x.accepted, x.refusal);
+}
+
+/// A line a task or actor wrote to its worker's stdout or stderr.
+struct log_line {
+  bool err = false;  ///< stderr
+  std::string tag;   ///< who wrote it: the task's function, or the actor's class
+  std::string text;  ///< without the newline
+};
+
+template <class I>
+typename I::result_type inspect(I& f, log_line& x) {
+  return f(caf::meta::type_name("troupe.log_line"), x.err, x.tag, x.text);
+}
+
+/// Lines of one worker for one job, sent to the job's driver.
+struct log_batch {
+  std::uint64_t node = 0;
+  std::int32_t pid = 0;
+  std::vector<log_line> lines;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, log_batch& x) {
+  return f(caf::meta::type_name("troupe.log_batch"), x.node, x.pid, x.lines);
 }
 
 /// Registers every type above with the actor system; every process calls it.

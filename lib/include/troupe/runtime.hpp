@@ -37,6 +37,10 @@ struct init_options {
   bool insecure = false;
   /// spdlog level name for troupe's own log lines (`TROUPE_LOG_LEVEL` wins).
   std::string log_level = "warn";
+  /// Print what this job's tasks and actors write to stdout and stderr here,
+  /// each line prefixed like `(task_name pid=123, node=2)`; false keeps it
+  /// in the workers' log files only (`troupe logs` reads them).
+  bool log_to_driver = true;
 };
 
 /// Connects this program, the *driver*, to a cluster: with no address it
