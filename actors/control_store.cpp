@@ -57,7 +57,7 @@ std::string control_store_state::describe_json() const {
   for (auto& [id, e] : actors.all())
     doc.actors.push_back({id.to_string(), e.rec.class_name, e.rec.name, e.rec.name_space,
                           to_string(e.phase), node_of_worker(e.worker_id), e.rec.detached,
-                          e.death.message});
+                          e.death.message, e.worker_id, e.restarts});
   return to_json_text(doc);
 }
 

@@ -1,5 +1,5 @@
 // Four tasks f(i) run in parallel on the worker pool, and the driver gets
-// their results: the "hello world" of troupe.
+// their results (and sees what they print): the "hello world" of troupe.
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -8,6 +8,9 @@
 #include <troupe/troupe.hpp>
 
 int f(int i) {
+  // A task's output reaches the driver's terminal, prefixed with the task
+  // and its worker: "(f pid=1234, node=1) computing f(2)".
+  std::cout << "computing f(" << i << ")" << std::endl;
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   return i * i;
 }

@@ -65,6 +65,14 @@ check "status shows the real port" grep -q "$addr" <<<"$status"
 result=$(TROUPE_ADDRESS=$addr timeout 60 "$sample")
 echo "$result"
 check "a driver runs against the head" grep -q 'f(0..3) = 0 1 4 9' <<<"$result"
+check "a task's output reaches its driver, prefixed" \
+  grep -q '^(f pid=[0-9]*, node=1) computing f(2)$' <<<"$result"
+logs=$("$troupe" logs --address "$addr")
+echo "$logs"
+check "troupe logs lists the workers' output files" grep -q 'worker-[0-9]*-[0-9]*\.out' <<<"$logs"
+printed=$(for f in $(grep -o 'worker-[0-9]*-[0-9]*\.out' <<<"$logs"); do
+            "$troupe" logs "$f" --address "$addr"; done)
+check "troupe logs prints what the tasks wrote" grep -q '^computing f(3)$' <<<"$printed"
 check "the head outlives its driver" "$troupe" status --address "$addr" --json >/dev/null
 
 # Actors as microservices: one program leaves a named detached actor, a

@@ -12,13 +12,19 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <csignal>
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 #include "actors/node_logs.hpp"
 #include "lib/common/ask.hpp"
+#include "lib/common/process.hpp"
+#include "lib/core/cancellation.hpp"
 #include "lib/core/client.hpp"
 #include "tests/cluster_fixture.hpp"
+#include "tests/process_helpers.hpp"
 
 using namespace std::chrono_literals;
 using troupe::test::local_cluster;
@@ -90,6 +96,46 @@ TROUPE_REMOTE(make_parrot);
 TROUPE_REMOTE(&parrot::repeat);
 
 namespace {
+
+/// Writes `word` and returns its own task id, as `troupe list tasks` shows it.
+std::uint64_t say_with_id(std::string word) {
+  std::cout << "task says " << word << std::endl;
+  return troupe::detail::current_task().task_id;
+}
+TROUPE_REMOTE(say_with_id);
+
+/// Runs the troupe CLI (TROUPE_CLI, set by meson) with `args` against the
+/// cluster of this driver; returns what it printed on stdout and stderr.
+std::string cli(const std::string& args) {
+  auto* exe = std::getenv("TROUPE_CLI");
+  REQUIRE_MESSAGE(exe, "TROUPE_CLI names the troupe executable (meson test sets it)");
+  auto& node = troupe::detail::client::get().node();
+  auto cmd = std::string{exe} + " " + args + " --address " + node.host + ":"
+             + std::to_string(node.port) + " 2>&1";
+  std::string out;
+  if (auto* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    while (auto n = std::fread(buf, 1, sizeof(buf), p))
+      out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+/// Returns whether `path` holds `text` within `timeout`.
+bool file_shows(const std::string& path, const std::string& text,
+                std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    std::ifstream in{path};
+    std::stringstream all;
+    all << in.rdbuf();
+    if (all.str().find(text) != std::string::npos)
+      return true;
+    std::this_thread::sleep_for(50ms); // polled with a deadline
+  }
+  return false;
+}
 
 /// A word no other run of this test writes.
 std::string unique_word(const char* what) {
@@ -185,4 +231,56 @@ TEST_CASE("a node refuses to serve a file that is not one of its logs") {
   REQUIRE_FALSE(r);
   CHECK(c.system().render(r.error()).find("no log file '../../etc/passwd'")
         != std::string::npos);
+}
+
+TEST_CASE("troupe logs lists the nodes' files and prints a file, an actor's, a task's, "
+          "the tail, and follows") {
+  troupe::init_options o = local_cluster::small();
+  o.log_to_driver = false; // the test reads the files only
+  local_cluster cluster{o};
+  auto word = unique_word("cli");
+  auto id = troupe::get(troupe::task(say_with_id).remote(word), 30s);
+  auto list = cli("logs");
+  INFO(list);
+  CHECK(list.find("NODE") != std::string::npos);
+  CHECK(list.find("node.log") != std::string::npos);
+  CHECK(list.find(".out") != std::string::npos);
+
+  auto task_out = cli("logs --task " + std::to_string(id));
+  CHECK(task_out.find("task says " + word + "\n") != std::string::npos);
+  CHECK(task_out.find(":task:") == std::string::npos);
+  CHECK(cli("logs --task 987654321").find("no worker file has output of task 987654321")
+        != std::string::npos);
+
+  troupe::actor_options named;
+  named.name = unique_word("parrot");
+  auto p = troupe::actor(make_parrot, named).remote();
+  troupe::get(p.task(&parrot::repeat).remote(word + "-1"), 30s);
+  troupe::get(p.task(&parrot::repeat).remote(word + "-2"), 30s);
+  auto actor_out = cli("logs --actor " + named.name);
+  CHECK(actor_out.find("parrot says " + word + "-1\nparrot says " + word + "-2\n")
+        != std::string::npos);
+  auto tail = cli("logs --tail 1 --actor " + named.name);
+  CHECK(tail.find(word + "-1") == std::string::npos);
+  CHECK(tail.find("parrot says " + word + "-2") != std::string::npos);
+  CHECK(cli("logs --actor nobody-here").find("no actor named 'nobody-here'")
+        != std::string::npos);
+  CHECK(cli("logs no-such.out").find("no log file 'no-such.out'") != std::string::npos);
+
+  // --follow prints what the actor writes after it started.
+  auto& node = troupe::detail::client::get().node();
+  auto follow_file = "/tmp/troupe-follow-" + std::to_string(::getpid());
+  auto follower = troupe::detail::spawn_process(
+    "/bin/sh",
+    {"-c", "exec \"$0\" logs --follow --actor \"$1\" --address \"$2\" > \"$3\" 2>&1",
+     std::getenv("TROUPE_CLI"), named.name, node.host + ":" + std::to_string(node.port),
+     follow_file},
+    {});
+  CHECK(file_shows(follow_file, word + "-2", 20s));
+  troupe::get(p.task(&parrot::repeat).remote(word + "-3"), 30s);
+  CHECK(file_shows(follow_file, "parrot says " + word + "-3", 20s));
+  ::kill(follower, SIGTERM);
+  troupe::detail::wait_child(follower, 5000);
+  std::filesystem::remove(follow_file);
+  troupe::kill(p);
 }

@@ -26,26 +26,6 @@ std::string resources(const resource_map& rs) {
   return out.empty() ? "-" : out;
 }
 
-/// A table: a header row and rows of cells, printed in aligned columns.
-struct table {
-  std::vector<std::vector<std::string>> rows;
-
-  void print() const {
-    std::vector<std::size_t> width;
-    for (auto& r : rows)
-      for (std::size_t i = 0; i < r.size(); ++i) {
-        width.resize(std::max(width.size(), r.size()));
-        width[i] = std::max(width[i], r[i].size());
-      }
-    for (auto& r : rows) {
-      for (std::size_t i = 0; i < r.size(); ++i)
-        std::cout << (i ? "  " : "") << std::left
-                  << std::setw(static_cast<int>(i + 1 < r.size() ? width[i] : 0)) << r[i];
-      std::cout << "\n";
-    }
-  }
-};
-
 /// Returns a cell of a table: resources as `name=amount,...`, a list as its
 /// length.
 std::string text(const nlohmann::json& v) {

@@ -9,6 +9,7 @@
 #include <troupe/runtime.hpp>
 
 #include "lib/net/credentials.hpp"
+#include "tools/logs.hpp"
 #include "tools/microbenchmark.hpp"
 #include "tools/node_commands.hpp"
 #include "tools/status.hpp"
@@ -43,6 +44,8 @@ struct commands {
   troupe::tools::microbenchmark_options bench;
   CLI::App* bench_cmd = nullptr;
   CLI::App* token_cmd = nullptr;
+  troupe::tools::logs_options logs;
+  CLI::App* logs_cmd = nullptr;
 };
 
 void add_start(commands& c) {
@@ -114,6 +117,30 @@ void add_queries(commands& c) {
   c.list_cmd->add_flag("--json", c.list_json, "print one JSON array");
 }
 
+void add_logs(commands& c) {
+  auto& o = c.logs;
+  c.logs_cmd = c.app.add_subcommand(
+    "logs", "list the log files of every node, or print one: a file, what an actor's "
+            "worker wrote (--actor), or what a task wrote (--task)");
+  auto* cmd = c.logs_cmd;
+  cmd->add_option("file", o.file, "a log file to print, as the list names it");
+  cmd->add_option("--address", o.address,
+                  "HOST:PORT of any node of the cluster (default: the head started here)");
+  cmd->add_option("--node", o.node, "only this node's files");
+  auto* actor = cmd->add_option("--actor", o.actor,
+                                "print what the named actor's worker wrote (stdout, then "
+                                "stderr)");
+  cmd->add_option("--namespace", o.name_space, "the actor's namespace")->needs(actor);
+  auto* task = cmd->add_option("--task", o.task,
+                               "print what task ID (as `troupe list tasks` shows it) wrote, "
+                               "on whichever worker ran it")
+                 ->excludes(actor);
+  cmd->add_flag("--follow,-f", o.follow, "keep printing what is written (Ctrl-C ends)")
+    ->excludes(task);
+  cmd->add_option("--tail", o.tail, "print only the last N lines")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--json", o.json, "list the files as one JSON array");
+}
+
 void add_microbenchmark(commands& c) {
   auto& bench = c.bench;
   c.bench_cmd = c.app.add_subcommand("microbenchmark", "measure the figures of BENCHMARKS.md");
@@ -145,6 +172,7 @@ int main(int argc, char** argv) {
   c.stop_cmd = c.app.add_subcommand("stop", "stop the node daemons started here");
   add_queries(c);
   add_microbenchmark(c);
+  add_logs(c);
   c.token_cmd = c.app.add_subcommand("new-token", "print a new cluster token (to rotate a "
                                                   "cluster's: README, Security)");
   try {
@@ -163,6 +191,8 @@ int main(int argc, char** argv) {
     return run_list(c.list_what, c.list_address, c.list_json);
   if (*c.bench_cmd)
     return run_microbenchmark(c.bench);
+  if (*c.logs_cmd)
+    return run_logs(c.logs);
   if (*c.token_cmd) {
     std::cout << troupe::net::cluster_token::generate().text() << "\n";
     return 0;

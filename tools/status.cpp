@@ -17,43 +17,26 @@
 #include "lib/net/transport.hpp"
 #include "lib/protocol/messages.hpp"
 #include "scheduler/resources.hpp"
+#include "tools/cli_session.hpp"
 #include "tools/format.hpp"
 #include "tools/node_commands.hpp"
 
 namespace troupe::tools {
 
-namespace {
-
 using namespace std::chrono_literals;
-
-/// The CLI's security: TROUPE_TOKEN, TROUPE_INSECURE, else what a head
-/// started here left; notes it in `out`. Returns why there is none, or "".
-std::string cli_security(net::security& sec, cluster_status& out) {
-  try {
-    net::settle_security("", false, false);
-    sec = net::security_from_env("cli");
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  out.insecure = sec.insecure;
-  out.cluster_id = sec.cluster_id;
-  return {};
-}
-
-} // namespace
 
 std::string query_cluster(const std::string& host, std::uint16_t port, cluster_status& out,
                           bool with_processes) {
-  net::security sec;
-  if (auto why = cli_security(sec, out); !why.empty())
-    return why;
-  auto cfg = detail::make_system_config();
-  caf::actor_system sys{*cfg};
-  net::transport transport{sys, std::move(sec)};
-  auto cs = net::remote_actor<control_store_actor>(sys, host, port);
-  if (!cs)
-    return "cannot reach a troupe node at " + host + ":" + std::to_string(port) + ": " +
-           sys.render(cs.error());
+  std::unique_ptr<cli_session> session;
+  try {
+    session = std::make_unique<cli_session>(host, port);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  out.insecure = session->insecure();
+  out.cluster_id = session->cluster_id();
+  auto& sys = session->system();
+  auto cs = &session->control();
   std::string failure;
   auto fail = [&](std::string why) {
     if (failure.empty())

@@ -72,7 +72,9 @@ void to_json(json& j, const actor_row& x) {
        {"state", x.state},
        {"node", x.node},
        {"detached", x.detached},
-       {"death", x.death}};
+       {"death", x.death},
+       {"worker", x.worker},
+       {"restarts", x.restarts}};
 }
 
 void from_json(const json& j, actor_row& x) {
@@ -84,6 +86,8 @@ void from_json(const json& j, actor_row& x) {
   read(j, "node", x.node);
   read(j, "detached", x.detached);
   read(j, "death", x.death);
+  read(j, "worker", x.worker);
+  read(j, "restarts", x.restarts);
 }
 
 void to_json(json& j, const control_store_status& x) {

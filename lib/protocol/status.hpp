@@ -38,7 +38,8 @@ struct job_row {
   bool operator==(const job_row&) const = default;
 };
 
-/// An actor: `{id, class, name, namespace, state, node, detached, death}`.
+/// An actor: `{id, class, name, namespace, state, node, detached, death,
+/// worker, restarts}`.
 struct actor_row {
   std::string id;
   std::string class_name;
@@ -48,6 +49,8 @@ struct actor_row {
   std::uint64_t node = 0;
   bool detached = false;
   std::string death; ///< why it died, if it did
+  std::uint64_t worker = 0;   ///< its worker's id (0: none yet)
+  std::uint32_t restarts = 0; ///< how often it was rebuilt
 
   bool operator==(const actor_row&) const = default;
 };

@@ -32,7 +32,7 @@ control_store_status control_sample() {
   x.nodes.push_back({1, "127.0.0.1:4242", true, {{"CPU", 4}}});
   x.nodes.push_back({2, "10.0.0.1:6380", false, {{"CPU", 2}, {"GPU", 0.5}}});
   x.jobs.push_back({77, 100, false});
-  x.actors.push_back({"1.2", "counter", "c", "ns", "alive", 2, true, ""});
+  x.actors.push_back({"1.2", "counter", "c", "ns", "alive", 2, true, "", 8589934593, 1});
   return x;
 }
 
@@ -100,7 +100,7 @@ TEST_CASE("the control store's document keeps its keys and their order") {
       R"({"id":2,"address":"10.0.0.1:6380","alive":false,"total":{"CPU":2,"GPU":0.5}}],)"
       R"("jobs":[{"id":77,"pid":100,"alive":false}],)"
       R"("actors":[{"id":"1.2","class":"counter","name":"c","namespace":"ns",)"
-      R"("state":"alive","node":2,"detached":true,"death":""}]})",
+      R"("state":"alive","node":2,"detached":true,"death":"","worker":8589934593,"restarts":1}]})",
       control_sample());
 }
 
