@@ -89,6 +89,13 @@ std::string list_node_logs(cs_ptr self) {
                         list_log_files(detail::env_or("TROUPE_SESSION_DIR", "")));
 }
 
+owner_list node_processes(cs_ptr self) {
+  owner_list out;
+  for (auto& [addr, core] : self->state.local_cores)
+    out.cores.push_back(core);
+  return out;
+}
+
 caf::result<std::string> read_node_log(const std::string& file, std::uint64_t offset,
                                        std::uint64_t max) {
   try {

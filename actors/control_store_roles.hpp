@@ -35,6 +35,7 @@ struct cs_actor_state {
   std::map<std::uint64_t, control_store_actor> peers;
   std::map<caf::actor_addr, core_actor> local_cores;
   std::chrono::seconds grace{60}; ///< how long a head's absence is waited out
+  std::string endpoints = "{}";   ///< this node's HTTP servers (metrics, dashboard)
 
   /// Head: builds actors whose creator is gone (spawned when first needed).
   actor_rebuilder_actor rebuilder;
@@ -96,6 +97,9 @@ void note_process(cs_ptr self, const core_actor& core, std::uint64_t node_id);
 
 /// Returns this node's log files as JSON (node_logs.hpp).
 std::string list_node_logs(cs_ptr self);
+
+/// Returns this node's drivers and workers (their core actors).
+owner_list node_processes(cs_ptr self);
 
 /// Returns bytes of one of this node's log files, or an error naming it.
 caf::result<std::string> read_node_log(const std::string& file, std::uint64_t offset,

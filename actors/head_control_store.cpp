@@ -307,6 +307,13 @@ void start_head(cs_ptr self) {
   });
 }
 
+/// The record of the actor named `name` in namespace `ns` (an empty one
+/// when there is none).
+actor_record lookup(cs_ptr self, const std::string& name, const std::string& ns) {
+  auto* e = self->state.st.actors.find_by_name(name, ns);
+  return e ? e->rec : actor_record{};
+}
+
 } // namespace
 
 void head_actor_died(cs_ptr self, const object_id& id, const std::string& why,
@@ -362,10 +369,8 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
         kill_actor(self, id, no_restart, why);
         save(self);
       },
-      [self](lookup_atom, const std::string& name,
-             const std::string& ns) -> actor_record {
-        auto* e = self->state.st.actors.find_by_name(name, ns);
-        return e ? e->rec : actor_record{};
+      [self](lookup_atom, const std::string& name, const std::string& ns) {
+        return lookup(self, name, ns);
       },
       [self](worker_exit_atom, std::uint64_t worker_id, const process_exit& how) {
         worker_exit(self, worker_id, how);
@@ -386,22 +391,15 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
       [self](object_atom, const object_location& loc) {
         self->state.st.objects.record_location(loc);
       },
-      [self](object_atom, const object_id& id) -> object_locations {
-        return self->state.st.objects.locations_of(id);
-      },
-      [](introduce_atom, const owner_list&) {
-        // Reading the handles taught this node's middleman the routes.
-      },
+      [self](object_atom, const object_id& id) { return self->state.st.objects.locations_of(id); },
+      [](introduce_atom, const owner_list&) {}, // reading them taught CAF the routes
       [self](tick_atom) { head_tick(self); },
       [self](resume_atom, std::uint64_t node_id) { node_resumed(self, node_id); },
-      [self](log_atom, std::uint64_t job) -> core_actor {
-        auto& jobs = self->state.st.nodes.jobs();
-        auto it = jobs.find(job);
-        if (it == jobs.end() || !it->second.alive || !it->second.log_to_driver)
-          return {};
-        return it->second.core;
-      },
+      [self](log_atom, std::uint64_t job) { return self->state.st.nodes.output_driver(job); },
       [self](log_atom) { return list_node_logs(self); },
+      [self](metrics_atom, std::string& json) { self->state.endpoints = std::move(json); },
+      [self](metrics_atom) { return self->state.endpoints; },
+      [self](processes_atom) { return node_processes(self); },
       [](log_atom, const std::string& file, std::uint64_t offset, std::uint64_t max) {
         return read_node_log(file, offset, max);
       },

@@ -106,9 +106,7 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
   return {
       [self](node_atom, std::uint16_t port) { self->state.st.node.port = port; },
       [self](node_atom) -> node_info { return self->state.st.node; },
-      [self](join_atom, const node_info& n) -> caf::result<node_info> {
-        return join(self, n);
-      },
+      [self](join_atom, const node_info& n) -> caf::result<node_info> { return join(self, n); },
       [self](nodes_atom) -> caf::result<node_list> {
         return ask_head<node_list>(self, nodes_atom::value);
       },
@@ -132,9 +130,7 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
       [self](built_atom, const object_id& id, std::uint64_t worker_id, std::uint32_t restarts) {
         tell_head(self, built_atom::value, id, worker_id, restarts);
       },
-      [self](creation_atom, const actor_creation& c) {
-        tell_head(self, creation_atom::value, c);
-      },
+      [self](creation_atom, const actor_creation& c) { tell_head(self, creation_atom::value, c); },
       [self](actor_fail_atom, const object_id& id, const error_info& why,
              std::uint32_t restarts) {
         tell_head(self, actor_fail_atom::value, id, why, restarts);
@@ -153,34 +149,29 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
         tell_head(self, worker_exit_atom::value, worker_id, how);
       },
       [](finalize_atom, const object_id&) {}, // only the head settles actors
-      [self](register_atom, const owner_entry& owner, std::uint64_t node_id) {
-        register_owner(self, owner, node_id);
-      },
+      [self](register_atom, const owner_entry& o, std::uint64_t n) { register_owner(self, o, n); },
       [self](owner_atom, std::uint64_t owner_id, const core_actor& caller) {
         tell_head(self, owner_atom::value, owner_id, caller);
       },
       [self](owner_atom) -> caf::result<owner_list> {
         return ask_head<owner_list>(self, owner_atom::value);
       },
-      [](gone_atom, const caf::actor&) {
-        // Only the head is told of processes gone.
-      },
+      [](gone_atom, const caf::actor&) {}, // only the head is told of processes gone
       [self](nodes_atom, const node_list& l) { set_peers(self, l.nodes); },
-      [self](object_atom, const object_location& loc) {
-        tell_head(self, object_atom::value, loc);
-      },
+      [self](object_atom, const object_location& loc) { tell_head(self, object_atom::value, loc); },
       [self](object_atom, const object_id& id) -> caf::result<object_locations> {
         return ask_head<object_locations>(self, object_atom::value, id);
       },
-      [](introduce_atom, const owner_list&) {
-        // Reading the handles taught this node's middleman the routes.
-      },
+      [](introduce_atom, const owner_list&) {}, // reading them taught CAF the routes
       [self](tick_atom) { member_tick(self); },
       [](resume_atom, std::uint64_t) {}, // only the head takes nodes back
-      [self](log_atom, std::uint64_t job) -> caf::result<core_actor> {
+      [self](log_atom, std::uint64_t job) {
         return ask_head<core_actor>(self, log_atom::value, job);
       },
       [self](log_atom) { return list_node_logs(self); },
+      [self](metrics_atom, std::string& json) { self->state.endpoints = std::move(json); },
+      [self](metrics_atom) { return self->state.endpoints; },
+      [self](processes_atom) { return node_processes(self); },
       [](log_atom, const std::string& file, std::uint64_t offset, std::uint64_t max) {
         return read_node_log(file, offset, max);
       },

@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/control_store.hpp"
+#include "actors/node_http.hpp"
 #include "scheduler/cluster_scheduler.hpp"
 #include "lib/common/config.hpp"
 #include "lib/common/port_users.hpp"
@@ -289,6 +290,23 @@ public:
     }).detach();
   }
 
+  /// Starts the HTTP server of the node's metrics and health, and tells
+  /// the control store where it is. One that cannot listen costs a warning,
+  /// not the node.
+  void start_http() {
+    if (opts_.metrics_port < 0)
+      return;
+    try {
+      http_ = std::make_unique<node_http>(*sys_, info_, cluster_, opts_.metrics_bind,
+                                          static_cast<std::uint16_t>(opts_.metrics_port));
+      spdlog::info("metrics at http://{}/metrics", http_->address());
+      caf::anon_send(cs_, metrics_atom::value,
+                     std::string{"{\"metrics\":\""} + http_->address() + "\"}");
+    } catch (const std::exception& e) {
+      spdlog::warn("no metrics: {}", e.what());
+    }
+  }
+
   /// Logs that the node is up and writes its port to the ready pipe, on
   /// which the process that started it waits.
   void report_ready() {
@@ -312,6 +330,7 @@ public:
   /// Stops what outlives the control store; the reaper last, so that workers
   /// ending meanwhile are still reaped.
   void stop() {
+    http_.reset();
     store::shm_allocator::remove(segment_name_);
     caf::anon_send_exit(sched_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
@@ -380,6 +399,7 @@ private:
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_reaper_{false};
   std::thread reaper_;
+  std::unique_ptr<node_http> http_; ///< before the actor system goes
 };
 
 } // namespace
@@ -426,6 +446,8 @@ node_options node_options_from_env() {
   o.spill_dir = env_or("TROUPE_SPILL_DIR", "");
   o.state = env_or("TROUPE_STATE", "");
   o.head_grace_seconds = std::stoi(env_or("TROUPE_HEAD_GRACE", "60"));
+  o.metrics_bind = env_or("TROUPE_METRICS_BIND", "127.0.0.1");
+  o.metrics_port = std::stoi(env_or("TROUPE_METRICS_PORT", "0"));
   return o;
 }
 
@@ -451,6 +473,7 @@ int run_node(const node_options& in) {
     return 2;
   node.tell_node_to_actors();
   node.start_threads(sigs);
+  node.start_http();
   node.report_ready();
   node.serve_until_stopped();
   node.stop();

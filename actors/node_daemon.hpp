@@ -29,6 +29,10 @@ struct node_options {
   /// How long a member waits for its head to come back, and a restarted
   /// head for its nodes, drivers and actors (0: a member stops at once).
   int head_grace_seconds = 60;
+  /// Where the node serves its metrics and health over HTTP (node_http.hpp);
+  /// port 0: any free one, -1: no HTTP server.
+  std::string metrics_bind = "127.0.0.1";
+  int metrics_port = 0;
 };
 
 /// Runs a node daemon until it is stopped (`stop` message, SIGTERM or SIGINT,

@@ -44,6 +44,13 @@ bool node_directory::resume_job(std::uint64_t job_id, const job_spec& spec) {
   return true;
 }
 
+core_actor node_directory::output_driver(std::uint64_t job_id) const {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || !it->second.alive || !it->second.log_to_driver)
+    return {};
+  return it->second.core;
+}
+
 bool node_directory::mark_dead(std::uint64_t node_id) {
   auto it = nodes_.find(node_id);
   if (it == nodes_.end() || !it->second.alive)

@@ -61,6 +61,10 @@ public:
   /// Ends the jobs whose drivers ran on `node_id`; returns them.
   std::vector<job_record> end_jobs_on(std::uint64_t node_id);
 
+  /// Returns the driver that job `job_id`'s worker output goes to: none when
+  /// the job ended or turned log_to_driver off.
+  core_actor output_driver(std::uint64_t job_id) const;
+
   /// Returns the jobs still alive.
   std::vector<job_record> live_jobs() const;
 

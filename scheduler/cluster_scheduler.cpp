@@ -122,8 +122,12 @@ bool group_waits(const cluster_actor_state& s, std::uint64_t id) {
 std::string describe(const cluster_actor_state& s) {
   static const char* states[] = {"pending", "placed", "infeasible", "removed"};
   cluster_scheduler_status doc;
+  auto now = std::chrono::steady_clock::now();
   for (auto& [id, n] : s.st.nodes())
-    doc.nodes.push_back({id, n.alive, n.total, n.available, n.queued});
+    doc.nodes.push_back({id, n.alive, n.total, n.available, n.queued,
+                         n.reported == std::chrono::steady_clock::time_point{}
+                           ? -1.0
+                           : std::chrono::duration<double>(now - n.reported).count()});
   for (auto& [id, g] : s.st.groups())
     doc.placement_groups.push_back(
         {id, states[g.state.state & 3], g.spec.bundles, g.state.nodes, g.state.why});

@@ -79,6 +79,7 @@ void cluster_state::update(const resource_report& r) {
   it->second.total = r.total;
   it->second.available = r.available;
   it->second.queued = r.queued;
+  it->second.reported = std::chrono::steady_clock::now();
 }
 
 double cluster_state::utilization(const node_view& n) {

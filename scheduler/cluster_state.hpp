@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -44,6 +45,8 @@ public:
     resource_map available;
     std::uint32_t queued = 0;
     bool alive = true;
+    /// When its last report came (its heartbeat: every 250 ms).
+    std::chrono::steady_clock::time_point reported{};
   };
 
   struct group {

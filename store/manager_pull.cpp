@@ -33,7 +33,10 @@ void report_evicted(self_ptr self) {
 void deliver(self_ptr self, const object_puller::completed& done) {
   auto& s = self->state;
   s.retries.erase(done.source.id);
-  report(self, done.source.id, done.offset, s.store->view(done.offset).size, true);
+  auto size = s.store->view(done.offset).size;
+  ++s.pulls;
+  s.pull_bytes += size;
+  report(self, done.source.id, done.offset, size, true);
   if (auto src = manager_of(self, done.source.node))
     self->send(src, release_atom::value, done.source.offset);
   for (auto w : done.waiters) {
@@ -248,6 +251,7 @@ store_manager_actor manager_of(self_ptr self, std::uint64_t node) {
 void fail_transfer(self_ptr self, const object_id& id, const std::string& why) {
   auto& s = self->state;
   s.retries.erase(id);
+  ++s.pull_failures;
   spdlog::warn("pull of object {} failed: {}", id.to_string(), why);
   for (auto w : s.puller->fail(id)) {
     auto it = s.waiting.find(w);

@@ -81,6 +81,10 @@ struct manager_state {
   std::uint16_t server_port = 0;
   bool server_failed = false;
   std::vector<caf::typed_response_promise<std::uint16_t, std::uint64_t>> address_waiters;
+  // Pulls since the manager started (`troupe metrics`).
+  std::uint64_t pulls = 0;
+  std::uint64_t pull_bytes = 0;
+  std::uint64_t pull_failures = 0;
   static inline const char* name = "troupe.store_manager";
 
   /// Ends the reads of every source's receiver: they give their pins back,

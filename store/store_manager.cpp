@@ -297,6 +297,9 @@ std::string stats(self_ptr self) {
                    s.fallback_bytes, store.spill_dir(), store.job_limit()};
   for (auto& [job, bytes] : store.job_shares())
     out.jobs[job] = bytes;
+  out.pulls = self->state.pulls;
+  out.pull_bytes = self->state.pull_bytes;
+  out.pull_failures = self->state.pull_failures;
   return to_json_text(out);
 }
 

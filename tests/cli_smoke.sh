@@ -73,6 +73,9 @@ check "troupe logs lists the workers' output files" grep -q 'worker-[0-9]*-[0-9]
 printed=$(for f in $(grep -o 'worker-[0-9]*-[0-9]*\.out' <<<"$logs"); do
             "$troupe" logs "$f" --address "$addr"; done)
 check "troupe logs prints what the tasks wrote" grep -q '^computing f(3)$' <<<"$printed"
+metrics=$("$troupe" metrics --address "$addr")
+check "troupe metrics prints the head's scrape" \
+  grep -q '^troupe_cluster_nodes{node="1",state="alive"} 1$' <<<"$metrics"
 check "the head outlives its driver" "$troupe" status --address "$addr" --json >/dev/null
 
 # Actors as microservices: one program leaves a named detached actor, a

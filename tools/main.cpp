@@ -10,6 +10,7 @@
 
 #include "lib/net/credentials.hpp"
 #include "tools/logs.hpp"
+#include "tools/metrics.hpp"
 #include "tools/microbenchmark.hpp"
 #include "tools/node_commands.hpp"
 #include "tools/status.hpp"
@@ -46,6 +47,9 @@ struct commands {
   CLI::App* token_cmd = nullptr;
   troupe::tools::logs_options logs;
   CLI::App* logs_cmd = nullptr;
+  std::string metrics_address;
+  std::uint64_t metrics_node = 0;
+  CLI::App* metrics_cmd = nullptr;
 };
 
 void add_start(commands& c) {
@@ -87,6 +91,15 @@ void add_start(commands& c) {
     ->capture_default_str()
     ->check(CLI::Range(0, 86400));
   cmd->add_option("--bind", start.bind, "address to listen on")->capture_default_str();
+  cmd->add_option("--metrics-port", start.metrics_port,
+                  "port of the node's Prometheus metrics (/metrics) and health (/healthz) "
+                  "over HTTP (0: any free one, -1: none)")
+    ->capture_default_str()
+    ->check(CLI::Range(-1, 65535));
+  cmd->add_option("--metrics-bind", start.metrics_bind,
+                  "address the metrics listen on (0.0.0.0 for a Prometheus or probes "
+                  "elsewhere)")
+    ->capture_default_str();
   cmd->add_flag("--block", start.block, "run the node in the foreground until it is stopped");
   auto* token = cmd->add_option("--token", start.token,
                                 "the cluster's token (printed by `troupe start --head`; "
@@ -141,6 +154,15 @@ void add_logs(commands& c) {
   cmd->add_flag("--json", o.json, "list the files as one JSON array");
 }
 
+void add_metrics(commands& c) {
+  c.metrics_cmd = c.app.add_subcommand(
+    "metrics", "print the nodes' Prometheus metrics, as a scrape of their /metrics");
+  c.metrics_cmd->add_option("--address", c.metrics_address,
+                            "HOST:PORT of any node of the cluster (default: the head "
+                            "started here)");
+  c.metrics_cmd->add_option("--node", c.metrics_node, "only this node's (default: every node's)");
+}
+
 void add_microbenchmark(commands& c) {
   auto& bench = c.bench;
   c.bench_cmd = c.app.add_subcommand("microbenchmark", "measure the figures of BENCHMARKS.md");
@@ -173,6 +195,7 @@ int main(int argc, char** argv) {
   add_queries(c);
   add_microbenchmark(c);
   add_logs(c);
+  add_metrics(c);
   c.token_cmd = c.app.add_subcommand("new-token", "print a new cluster token (to rotate a "
                                                   "cluster's: README, Security)");
   try {
@@ -193,6 +216,8 @@ int main(int argc, char** argv) {
     return run_microbenchmark(c.bench);
   if (*c.logs_cmd)
     return run_logs(c.logs);
+  if (*c.metrics_cmd)
+    return run_metrics(c.metrics_address, c.metrics_node);
   if (*c.token_cmd) {
     std::cout << troupe::net::cluster_token::generate().text() << "\n";
     return 0;

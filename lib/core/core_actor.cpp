@@ -1,6 +1,8 @@
 #include "lib/core/core_actor.hpp"
 
 #include <cstdio>
+#include <limits>
+#include <map>
 #include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "lib/net/transport.hpp"
 #include <spdlog/spdlog.h>
 
+#include "lib/common/process_metrics.hpp"
 #include "lib/core/core_state.hpp"
 #include "lib/core/executor.hpp"
 #include "lib/core/exe_server.hpp"
@@ -237,6 +240,27 @@ std::string describe(core_ptr self) {
   return to_json_text(doc);
 }
 
+/// This process's metrics (process_metrics.hpp), and its tasks by state.
+std::vector<char> metrics(core_ptr self) {
+  auto families = collect_process_metrics();
+  prometheus::MetricFamily tasks{"troupe_tasks", "Tasks this process submitted that are "
+                                                 "not done, by state",
+                                 prometheus::MetricType::Gauge, {}};
+  std::map<std::string, double> by_state{{"waiting", 0}, {"queued", 0}, {"running", 0}};
+  for (auto& row : self->state.sub->task_rows(std::numeric_limits<std::size_t>::max()))
+    by_state[row.state] += 1;
+  for (auto& [state, n] : by_state) {
+    prometheus::ClientMetric m;
+    m.label = {{"state", state}};
+    m.gauge.value = n;
+    tasks.metric.push_back(std::move(m));
+  }
+  families.push_back(std::move(tasks));
+  metric_families labelled;
+  merge_metrics(labelled, std::move(families), {{"pid", std::to_string(::getpid())}});
+  return encode_metrics(labelled);
+}
+
 /// A worker is ours: its executor is watched, and its address known.
 void on_granted(core_ptr self, const lease_grant& g) {
   if (g.executor) {
@@ -312,6 +336,7 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
            std::uint32_t n) { self->state.c->table().remove_borrower(id, borrower, n); },
     [self](status_atom) -> std::string { return describe(self); },
     [](log_atom, const log_batch& batch) { print_log_batch(batch); },
+    [self](metrics_atom) { return metrics(self); },
     [](exe_atom) { return exe_size(); },
     [](exe_atom, std::uint64_t start, std::uint64_t len) { return exe_chunk(start, len); },
     [self](cancel_atom, const object_id& ref, bool force, bool recursive) -> std::string {

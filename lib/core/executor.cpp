@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/common/process_metrics.hpp"
 #include "lib/core/client.hpp"
 #include "lib/core/coroutine_host.hpp"
 #include "lib/core/stream_producer.hpp"
@@ -61,6 +62,8 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
           auto took = clock::now() - start;
           list[i].setExecNanos(static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));
+          observe_task(tasks[i].getName().cStr(), std::chrono::duration<double>(took).count(),
+                       list[i].asReader().isError());
           if (took > std::chrono::microseconds(200) || exit_requested())
             flush_from(i + 1);
           if (exit_requested()) {

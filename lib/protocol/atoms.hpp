@@ -65,5 +65,7 @@ using built_atom = caf::atom_constant<caf::atom("built")>;
 using creation_atom = caf::atom_constant<caf::atom("creation")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using log_atom = caf::atom_constant<caf::atom("log")>;
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+using processes_atom = caf::atom_constant<caf::atom("processes")>;
 
 } // namespace troupe

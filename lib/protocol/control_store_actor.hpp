@@ -60,6 +60,11 @@ namespace troupe {
 ///     CLI, head   -> control : log          ==> JSON of this node's log files
 ///                                              (node_logs.hpp)
 ///                            | log(file, offset, max bytes) ==> those bytes
+///     node daemon -> control : metrics(endpoints JSON) (its HTTP servers:
+///                              `{"metrics": "HOST:PORT", "dashboard": ...}`)
+///     CLI         -> control : metrics ==> that JSON
+///     metrics server -> control : processes ==> owner_list (this node's
+///                              drivers and workers)
 ///
 /// Routing: a process is connected only to its node, and node daemons to
 /// each other. CAF forwards a message between nodes without reading it, so
@@ -150,6 +155,9 @@ using control_store_actor = caf::typed_actor<
   caf::replies_to<object_atom, object_id>::with<object_locations>,
   caf::replies_to<log_atom, std::uint64_t>::with<core_actor>,
   caf::replies_to<log_atom>::with<std::string>,
-  caf::replies_to<log_atom, std::string, std::uint64_t, std::uint64_t>::with<std::string>>;
+  caf::replies_to<log_atom, std::string, std::uint64_t, std::uint64_t>::with<std::string>,
+  caf::reacts_to<metrics_atom, std::string>,
+  caf::replies_to<metrics_atom>::with<std::string>,
+  caf::replies_to<processes_atom>::with<owner_list>>;
 
 } // namespace troupe

@@ -47,6 +47,8 @@ namespace troupe {
 ///                            (a node fetches this process's executable)
 ///     control st.  -> core : node_down(node, why)   (its leases' tasks fail,
 ///                            awaited objects of owners there fail)
+///     metrics server -> core : metrics ==> MetricFamilies bytes (this
+///                            process's metrics, metrics.capnp)
 ///     worker       -> driver core : log(log_batch)  (what a task of this
 ///                            driver's job wrote: printed with its prefix)
 ///   Reference counting (lib/core/borrowing.hpp):
@@ -82,6 +84,7 @@ using core_actor = caf::typed_actor<
   caf::replies_to<exe_atom>::with<std::uint64_t>,
   caf::replies_to<status_atom>::with<std::string>,
   caf::replies_to<exe_atom, std::uint64_t, std::uint64_t>::with<std::vector<char>>,
-  caf::reacts_to<log_atom, log_batch>>;
+  caf::reacts_to<log_atom, log_batch>,
+  caf::replies_to<metrics_atom>::with<std::vector<char>>>;
 
 } // namespace troupe

@@ -20,6 +20,7 @@
 #include "lib/protocol/executor_actor.hpp"
 #include "lib/protocol/fwd.hpp"
 #include "lib/protocol/local_scheduler_actor.hpp"
+#include "lib/protocol/log_messages.hpp"
 #include "lib/protocol/store_manager_actor.hpp"
 #include "lib/protocol/stored_value.hpp"
 
@@ -472,30 +473,6 @@ struct registration {
 template <class I>
 typename I::result_type inspect(I& f, registration& x) {
   return f(caf::meta::type_name("troupe.registration"), x.accepted, x.refusal);
-}
-
-/// A line a task or actor wrote to its worker's stdout or stderr.
-struct log_line {
-  bool err = false;  ///< stderr
-  std::string tag;   ///< who wrote it: the task's function, or the actor's class
-  std::string text;  ///< without the newline
-};
-
-template <class I>
-typename I::result_type inspect(I& f, log_line& x) {
-  return f(caf::meta::type_name("troupe.log_line"), x.err, x.tag, x.text);
-}
-
-/// Lines of one worker for one job, sent to the job's driver.
-struct log_batch {
-  std::uint64_t node = 0;
-  std::int32_t pid = 0;
-  std::vector<log_line> lines;
-};
-
-template <class I>
-typename I::result_type inspect(I& f, log_batch& x) {
-  return f(caf::meta::type_name("troupe.log_batch"), x.node, x.pid, x.lines);
 }
 
 /// Registers every type above with the actor system; every process calls it.

@@ -110,7 +110,8 @@ void to_json(json& j, const node_load& x) {
        {"alive", x.alive},
        {"total", amounts(x.total)},
        {"available", amounts(x.available)},
-       {"queued", x.queued}};
+       {"queued", x.queued},
+       {"report_age", x.report_age}};
 }
 
 void from_json(const json& j, node_load& x) {
@@ -119,6 +120,7 @@ void from_json(const json& j, node_load& x) {
   read(j, "total", x.total);
   read(j, "available", x.available);
   read(j, "queued", x.queued);
+  read(j, "report_age", x.report_age);
 }
 
 void to_json(json& j, const placement_group_row& x) {
@@ -188,6 +190,9 @@ void to_json(json& j, const store_status& x) {
   auto& jobs = j["jobs"] = json::object();
   for (auto& [job, bytes] : x.jobs)
     jobs[std::to_string(job)] = bytes;
+  j["pulls"] = x.pulls;
+  j["pull_bytes"] = x.pull_bytes;
+  j["pull_failures"] = x.pull_failures;
 }
 
 void from_json(const json& j, store_status& x) {
@@ -208,6 +213,9 @@ void from_json(const json& j, store_status& x) {
   if (auto it = j.find("jobs"); it != j.end() && it->is_object())
     for (auto& [job, bytes] : it->items())
       x.jobs[std::stoull(job)] = bytes.get<std::uint64_t>();
+  read(j, "pulls", x.pulls);
+  read(j, "pull_bytes", x.pull_bytes);
+  read(j, "pull_failures", x.pull_failures);
 }
 
 void to_json(json& j, const task_row& x) {

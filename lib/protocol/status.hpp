@@ -67,13 +67,15 @@ struct control_store_status {
 };
 
 /// A node's load as the cluster scheduler sees it:
-/// `{id, alive, total, available, queued}`.
+/// `{id, alive, total, available, queued, report_age}`.
 struct node_load {
   std::uint64_t id = 0;
   bool alive = true;
   resource_map total;
   resource_map available;
   std::uint32_t queued = 0;
+  /// Seconds since its last report (its heartbeat; -1: none yet).
+  double report_age = -1;
 
   bool operator==(const node_load&) const = default;
 };
@@ -121,7 +123,8 @@ struct local_scheduler_status {
 };
 
 /// A store manager's reply to `stats`: `{segment, capacity, free, objects,
-/// bytes_in_use, copies, processes, recoveries}`.
+/// bytes_in_use, copies, processes, recoveries, ..., jobs, pulls,
+/// pull_bytes, pull_failures}`.
 struct store_status {
   std::string segment;
   std::uint64_t capacity = 0;
@@ -140,6 +143,9 @@ struct store_status {
   /// Store bytes each job's objects take, by job id (jobs holding none are
   /// left out).
   std::map<std::uint64_t, std::uint64_t> jobs;
+  std::uint64_t pulls = 0;         ///< objects pulled from other nodes, since start
+  std::uint64_t pull_bytes = 0;    ///< their bytes
+  std::uint64_t pull_failures = 0; ///< pulls that failed
 
   bool operator==(const store_status&) const = default;
 };

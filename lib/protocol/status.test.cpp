@@ -38,7 +38,7 @@ control_store_status control_sample() {
 
 cluster_scheduler_status cluster_sample() {
   cluster_scheduler_status x;
-  x.nodes.push_back({1, true, {{"CPU", 4}}, {{"CPU", 1.5}}, 3});
+  x.nodes.push_back({1, true, {{"CPU", 4}}, {{"CPU", 1.5}}, 3, 0.25});
   x.placement_groups.push_back({5, "placed", {{{"CPU", 1}}, {{"GPU", 1}}}, {1, 2}, ""});
   x.infeasible.push_back("needs {CPU: 8}");
   return x;
@@ -106,7 +106,8 @@ TEST_CASE("the control store's document keeps its keys and their order") {
 
 TEST_CASE("the cluster scheduler's document keeps its keys and their order") {
   check_reads_and_writes(
-      R"({"nodes":[{"id":1,"alive":true,"total":{"CPU":4},"available":{"CPU":1.5},"queued":3}],)"
+      R"({"nodes":[{"id":1,"alive":true,"total":{"CPU":4},"available":{"CPU":1.5},"queued":3,)"
+      R"("report_age":0.25}],)"
       R"("placement_groups":[{"id":5,"state":"placed","bundles":[{"CPU":1},{"GPU":1}],)"
       R"("nodes":[1,2],"why":""}],"infeasible":["needs {CPU: 8}"]})",
       cluster_sample());
@@ -124,10 +125,11 @@ TEST_CASE("a store manager's document keeps its keys and their order") {
                          R"("objects":3,"bytes_in_use":500,"copies":1,"processes":4,"recoveries":2,)"
                          R"("spilled_objects":5,"spilled_bytes":6000,"fallback_objects":1,)"
                          R"("fallback_bytes":900000,"spill_dir":"/tmp/s/spill-troupe-1",)"
-                         R"("job_limit":8388608,"jobs":{"3":4096,"12":700}})",
+                         R"("job_limit":8388608,"jobs":{"3":4096,"12":700},)"
+                         R"("pulls":9,"pull_bytes":123456,"pull_failures":1})",
                          store_status{"/troupe-1", 67108864, 1000, 3, 500, 1, 4, 2, 5, 6000, 1,
                                       900000, "/tmp/s/spill-troupe-1", 8388608,
-                                      {{3, 4096}, {12, 700}}});
+                                      {{3, 4096}, {12, 700}}, 9, 123456, 1});
 }
 
 TEST_CASE("a process's document keeps its keys and their order") {
@@ -144,7 +146,8 @@ TEST_CASE("a process's document keeps its keys and their order") {
 TEST_CASE("whole resource amounts are written as integers, others as decimals") {
   node_load n{1, true, {{"CPU", 2}, {"GPU", 0.25}, {"memory", 16e9}}, {{"CPU", -1}}, 0};
   CHECK(to_json_text(n) == R"({"id":1,"alive":true,"total":{"CPU":2,"GPU":0.25,)"
-                           R"("memory":16000000000},"available":{"CPU":-1},"queued":0})");
+                           R"("memory":16000000000},"available":{"CPU":-1},"queued":0,)"
+                           R"("report_age":-1.0})");
 }
 
 TEST_CASE("amounts in exponent form, as the old writers printed large ones, are read") {

@@ -41,6 +41,10 @@ struct init_options {
   /// each line prefixed like `(task_name pid=123, node=2)`; false keeps it
   /// in the workers' log files only (`troupe logs` reads them).
   bool log_to_driver = true;
+  /// Port of the embedded node's metrics and health endpoints
+  /// (`http://127.0.0.1:PORT/metrics`, `/healthz`; `troupe metrics` finds
+  /// it): 0 picks a free one, -1 starts none.
+  int metrics_port = 0;
 };
 
 /// Connects this program, the *driver*, to a cluster: with no address it

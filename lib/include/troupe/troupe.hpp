@@ -18,6 +18,7 @@
 #include "troupe/codec.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/get.hpp"
+#include "troupe/metrics.hpp"
 #include "troupe/object_id.hpp"
 #include "troupe/object_ref.hpp"
 #include "troupe/runtime.hpp"
