@@ -22,7 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/control_store.hpp"
-#include "actors/node_http.hpp"
+#include "actors/node_servers.hpp"
 #include "scheduler/cluster_scheduler.hpp"
 #include "lib/common/config.hpp"
 #include "lib/common/port_users.hpp"
@@ -290,21 +290,11 @@ public:
     }).detach();
   }
 
-  /// Starts the HTTP server of the node's metrics and health, and tells
-  /// the control store where it is. One that cannot listen costs a warning,
-  /// not the node.
+  /// Starts the node's HTTP servers (metrics, and the head's dashboard),
+  /// and tells the control store where they are.
   void start_http() {
-    if (opts_.metrics_port < 0)
-      return;
-    try {
-      http_ = std::make_unique<node_http>(*sys_, info_, cluster_, opts_.metrics_bind,
-                                          static_cast<std::uint16_t>(opts_.metrics_port));
-      spdlog::info("metrics at http://{}/metrics", http_->address());
-      caf::anon_send(cs_, metrics_atom::value,
-                     std::string{"{\"metrics\":\""} + http_->address() + "\"}");
-    } catch (const std::exception& e) {
-      spdlog::warn("no metrics: {}", e.what());
-    }
+    http_ = start_node_servers(*sys_, info_, cs_, cluster_, opts_);
+    caf::anon_send(cs_, metrics_atom::value, http_.endpoints());
   }
 
   /// Logs that the node is up and writes its port to the ready pipe, on
@@ -330,7 +320,7 @@ public:
   /// Stops what outlives the control store; the reaper last, so that workers
   /// ending meanwhile are still reaped.
   void stop() {
-    http_.reset();
+    http_ = {};
     store::shm_allocator::remove(segment_name_);
     caf::anon_send_exit(sched_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
@@ -399,7 +389,7 @@ private:
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_reaper_{false};
   std::thread reaper_;
-  std::unique_ptr<node_http> http_; ///< before the actor system goes
+  node_servers http_; ///< stopped before the actor system goes
 };
 
 } // namespace
@@ -448,6 +438,8 @@ node_options node_options_from_env() {
   o.head_grace_seconds = std::stoi(env_or("TROUPE_HEAD_GRACE", "60"));
   o.metrics_bind = env_or("TROUPE_METRICS_BIND", "127.0.0.1");
   o.metrics_port = std::stoi(env_or("TROUPE_METRICS_PORT", "0"));
+  o.dashboard_bind = env_or("TROUPE_DASHBOARD_BIND", "127.0.0.1");
+  o.dashboard_port = std::stoi(env_or("TROUPE_DASHBOARD_PORT", "8265"));
   return o;
 }
 

@@ -33,6 +33,9 @@ struct node_options {
   /// port 0: any free one, -1: no HTTP server.
   std::string metrics_bind = "127.0.0.1";
   int metrics_port = 0;
+  /// The head's dashboard (dashboard.hpp): port 0 any free one, -1 none.
+  std::string dashboard_bind = "127.0.0.1";
+  int dashboard_port = 8265;
 };
 
 /// Runs a node daemon until it is stopped (`stop` message, SIGTERM or SIGINT,

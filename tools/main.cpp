@@ -100,6 +100,15 @@ void add_start(commands& c) {
                   "address the metrics listen on (0.0.0.0 for a Prometheus or probes "
                   "elsewhere)")
     ->capture_default_str();
+  cmd->add_option("--dashboard-port", start.dashboard_port,
+                  "head: port of the web dashboard and its JSON API (0: any free one, "
+                  "-1: none)")
+    ->capture_default_str()
+    ->check(CLI::Range(-1, 65535));
+  cmd->add_option("--dashboard-bind", start.dashboard_bind,
+                  "head: address the dashboard listens on (it asks for the cluster's "
+                  "token when TLS is on)")
+    ->capture_default_str();
   cmd->add_flag("--block", start.block, "run the node in the foreground until it is stopped");
   auto* token = cmd->add_option("--token", start.token,
                                 "the cluster's token (printed by `troupe start --head`; "

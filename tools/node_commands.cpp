@@ -208,6 +208,8 @@ int start_background(const start_flags& f) {
       "TROUPE_HEAD_GRACE=" + std::to_string(f.head_grace),
       "TROUPE_METRICS_PORT=" + std::to_string(f.metrics_port),
       "TROUPE_METRICS_BIND=" + f.metrics_bind,
+      "TROUPE_DASHBOARD_PORT=" + std::to_string(f.dashboard_port),
+      "TROUPE_DASHBOARD_BIND=" + f.dashboard_bind,
       // A CLI run from inside a troupe program must not pass its settings on.
       "TROUPE_WORKER_EXE=",
       "TROUPE_EMBEDDED_NODE=",

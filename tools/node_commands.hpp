@@ -28,6 +28,8 @@ struct start_flags {
   bool insecure = false; ///< no TLS, no token
   int metrics_port = 0;  ///< the node's metrics and health over HTTP (0: any port, -1: none)
   std::string metrics_bind = "127.0.0.1";
+  int dashboard_port = 8265; ///< the head's dashboard (0: any port, -1: none)
+  std::string dashboard_bind = "127.0.0.1";
 };
 
 /// Starts a head node, or a node that joins the head at `address` (in the background, or in the foreground with

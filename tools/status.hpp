@@ -10,31 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "lib/protocol/messages.hpp"
-#include "lib/protocol/status.hpp"
+#include "actors/cluster_query.hpp"
 
 namespace troupe::tools {
-
-/// One node as status shows it: its address and its parts' descriptions.
-struct node_status {
-  node_info info;
-  /// The local scheduler's and the store's reports; none when the node did
-  /// not answer (a dead node).
-  std::optional<local_scheduler_status> scheduler;
-  std::optional<store_status> store;
-};
-
-/// The cluster's self-description, as its system actors and processes
-/// reported it.
-struct cluster_status {
-  std::string address; ///< where we reached it
-  bool insecure = false;  ///< reached without TLS: the cluster runs --insecure
-  std::string cluster_id; ///< from the token, when TLS is on
-  control_store_status control;     ///< the head control store's: nodes, jobs, actors
-  cluster_scheduler_status cluster; ///< resources, groups, infeasible demands
-  std::vector<node_status> nodes;
-  std::vector<process_status> processes; ///< each owner's tasks and objects
-};
 
 /// Asks the node at `host:port` (any node of the cluster) to describe the
 /// cluster, and with `with_processes` every driver and worker its tasks and
@@ -42,10 +20,6 @@ struct cluster_status {
 /// document) or an empty string.
 std::string query_cluster(const std::string& host, std::uint16_t port, cluster_status& out,
                           bool with_processes);
-
-/// Returns a node as `{id, address, alive, scheduler}`, and with
-/// `with_store` also `store`; a report the node did not send is null.
-nlohmann::ordered_json node_json(const node_status& n, bool with_store);
 
 /// Splits `HOST:PORT` (empty: the head started here); returns 0, or the exit
 /// code with `why` set: 1 when no head runs here, 2 when it is not HOST:PORT.

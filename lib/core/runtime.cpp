@@ -60,6 +60,8 @@ std::uint16_t start_embedded_node(const init_options& o) {
     "TROUPE_SPILL_DIR=" + o.spill_dir,
     "TROUPE_METRICS_PORT=" + std::to_string(o.metrics_port),
     "TROUPE_METRICS_BIND=127.0.0.1",
+    "TROUPE_DASHBOARD_PORT=" + std::to_string(o.dashboard_port),
+    "TROUPE_DASHBOARD_BIND=127.0.0.1",
     "TROUPE_WORKER_EXE=" + self_exe(),
   };
   try {

@@ -21,6 +21,7 @@
 #include "lib/protocol/atoms.hpp"
 #include "lib/protocol/capnp_codec.hpp"
 #include "lib/protocol/messages.hpp"
+#include "lib/protocol/metrics_codec.hpp"
 #include "object_meta_generated.h"
 
 namespace fs = std::filesystem;
@@ -229,6 +230,27 @@ void message_seeds() {
   put("group_spec", caf::make_message(g, group_state{}));
 }
 
+// --- metric families ----------------------------------------------------------
+
+void metric_seeds() {
+  prometheus::MetricFamily counter{"app_requests_total", "requests",
+                                   prometheus::MetricType::Counter, {}};
+  prometheus::ClientMetric c;
+  c.label = {{"route", "/a"}, {"pid", "7"}};
+  c.counter.value = 3;
+  counter.metric.push_back(c);
+  prometheus::MetricFamily hist{"troupe_task_duration_seconds", "durations",
+                                prometheus::MetricType::Histogram, {}};
+  prometheus::ClientMetric h;
+  h.label = {{"name", "f"}};
+  h.histogram.sample_count = 2;
+  h.histogram.sample_sum = 0.3;
+  h.histogram.bucket = {{1, 0.1}, {2, 1}};
+  hist.metric.push_back(h);
+  auto bytes = encode_metrics({counter, hist});
+  write("metric_families", "counter_and_histogram", std::string(bytes.begin(), bytes.end()));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -243,6 +265,7 @@ int main(int argc, char** argv) {
   record_seeds();
   meta_seeds();
   message_seeds();
+  metric_seeds();
   std::printf("seeds written to %s\n", argv[1]);
   return 0;
 }

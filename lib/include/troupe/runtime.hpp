@@ -45,6 +45,10 @@ struct init_options {
   /// (`http://127.0.0.1:PORT/metrics`, `/healthz`; `troupe metrics` finds
   /// it): 0 picks a free one, -1 starts none.
   int metrics_port = 0;
+  /// Port of the embedded cluster's dashboard (`http://127.0.0.1:8265`; when
+  /// another cluster has it, any free one: `troupe status` says where);
+  /// 0 picks a free one, -1 starts none.
+  int dashboard_port = 8265;
 };
 
 /// Connects this program, the *driver*, to a cluster: with no address it
