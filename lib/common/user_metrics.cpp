@@ -57,25 +57,16 @@ const char* kind_name(family::kind k) {
                                     : k == family::kind::gauge ? "gauge" : "histogram";
 }
 
-bool valid_name(const std::string& name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9'))
-    return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-           || c == '_' || c == ':';
-  });
-}
-
 /// Returns the family of `name`, registered on first use; throws when the
 /// declaration is invalid or differs from an earlier one.
 std::shared_ptr<family> declare(family::kind what, const std::string& name,
                                 const std::string& help, std::vector<std::string> keys,
                                 std::vector<double> bounds = {}) {
-  if (!valid_name(name))
+  if (!valid_metric_name(name))
     throw argument_type_error("'" + name + "' is not a valid metric name "
                               "([a-zA-Z_:][a-zA-Z0-9_:]*)");
   for (auto& k : keys)
-    if (!valid_name(k) || k.rfind("__", 0) == 0 || k.find(':') != std::string::npos)
+    if (!valid_metric_name(k) || k.rfind("__", 0) == 0 || k.find(':') != std::string::npos)
       throw argument_type_error("'" + k + "' is not a valid tag key of metric '" + name + "'");
   for (const char* reserved : {"pid", "node"})
     if (std::find(keys.begin(), keys.end(), reserved) != keys.end())

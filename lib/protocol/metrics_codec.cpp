@@ -64,16 +64,6 @@ void set_value(ClientMetric& m, MetricType t, double v) {
     m.untyped.value = v;
 }
 
-/// Prometheus's metric and label names: [a-zA-Z_:][a-zA-Z0-9_:]*.
-bool valid_name(const std::string& name) {
-  if (name.empty() || (name[0] >= '0' && name[0] <= '9'))
-    return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-           || c == '_' || c == ':';
-  });
-}
-
 void write_metric(schema::Metric::Builder out, const ClientMetric& m, MetricType t) {
   auto labels = out.initLabels(static_cast<unsigned>(m.label.size()));
   for (unsigned i = 0; i < m.label.size(); ++i) {
@@ -97,7 +87,7 @@ ClientMetric read_metric(schema::Metric::Reader in, MetricType t) {
   ClientMetric m;
   for (auto l : in.getLabels()) {
     std::string name = l.getName();
-    if (!valid_name(name))
+    if (!valid_metric_name(name))
       throw std::invalid_argument("a metric label has an invalid name");
     m.label.push_back({std::move(name), l.getValue()});
   }
@@ -113,6 +103,15 @@ ClientMetric read_metric(schema::Metric::Reader in, MetricType t) {
 }
 
 } // namespace
+
+bool valid_metric_name(const std::string& name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9'))
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || c == '_' || c == ':';
+  });
+}
 
 std::vector<char> encode_metrics(const metric_families& families) {
   capnp::MallocMessageBuilder msg;
@@ -137,7 +136,7 @@ metric_families decode_metrics(const std::vector<char>& bytes) {
   for (auto f : reader.root<schema::MetricFamilies>().getFamilies()) {
     prometheus::MetricFamily family;
     family.name = f.getName();
-    if (!valid_name(family.name))
+    if (!valid_metric_name(family.name))
       throw std::invalid_argument("a metric family has an invalid name");
     family.help = f.getHelp();
     family.type = from_schema(f.getType());

@@ -15,6 +15,10 @@ namespace troupe {
 using metric_families = std::vector<prometheus::MetricFamily>;
 using metric_labels = std::vector<prometheus::ClientMetric::Label>;
 
+/// Returns whether Prometheus takes `name` as a metric or label name:
+/// [a-zA-Z_:][a-zA-Z0-9_:]*.
+bool valid_metric_name(const std::string& name);
+
 /// Returns `families` as MetricFamilies bytes.
 std::vector<char> encode_metrics(const metric_families& families);
 
