@@ -12,11 +12,13 @@
 # Usage: samples/cluster/ssh_cluster.sh up HOSTS_FILE [PORT] [BUILD_DIR]
 #        samples/cluster/ssh_cluster.sh down HOSTS_FILE [BUILD_DIR]
 #        samples/cluster/ssh_cluster.sh status HOSTS_FILE [BUILD_DIR]
+# Environment: TROUPE_SSH_CONFIG (an ssh config file: ports, keys, aliases),
+# TROUPE_REMOTE_DIR (where troupe goes on the hosts, ~/.cache/troupe/bin).
 set -euo pipefail
 cmd=${1:-}
 hosts_file=${2:-}
 if [ -z "$cmd" ] || [ ! -f "$hosts_file" ]; then
-  sed -n '2,16p' "$0" >&2
+  sed -n '2,18p' "$0" >&2
   exit 2
 fi
 if [ "$cmd" = up ]; then
@@ -26,20 +28,31 @@ else
   build=${3:-build}
 fi
 local_troupe=${TROUPE:-$build/tools/troupe}
-remote_troupe='~/.cache/troupe/bin/troupe'
+remote_dir=${TROUPE_REMOTE_DIR:-'~/.cache/troupe/bin'}
+remote_troupe="$remote_dir/troupe"
 ssh_opts=(-o BatchMode=yes -o ConnectTimeout=10)
+[ -z "${TROUPE_SSH_CONFIG:-}" ] || ssh_opts+=(-F "$TROUPE_SSH_CONFIG")
 
 mapfile -t lines < <(grep -v '^[[:space:]]*\(#\|$\)' "$hosts_file")
 [ "${#lines[@]}" -gt 0 ] || { echo "no hosts in $hosts_file" >&2; exit 2; }
 
-# Resolves the address a host listens on: its own view of its primary address.
-host_ip() { ssh "${ssh_opts[@]}" "$1" "hostname -I | cut -d' ' -f1"; }
+# Resolves the address a host listens on: its own view of its primary
+# address (loopback on a host without another).
+host_ip() {
+  local ip
+  ip=$(ssh "${ssh_opts[@]}" "$1" "hostname -I 2>/dev/null | cut -d' ' -f1")
+  echo "${ip:-127.0.0.1}"
+}
 
+# Copies this build's troupe to the host unless it has the same one (by
+# SHA-256: an older build there would not speak this one's protocol).
 ensure_troupe() {
-  local host=$1
-  if ! ssh "${ssh_opts[@]}" "$host" "test -x $remote_troupe"; then
-    ssh "${ssh_opts[@]}" "$host" 'mkdir -p ~/.cache/troupe/bin'
-    scp -q "${ssh_opts[@]}" "$local_troupe" "$host:.cache/troupe/bin/troupe"
+  local host=$1 want have
+  want=$(sha256sum "$local_troupe" | cut -d' ' -f1)
+  have=$(ssh "${ssh_opts[@]}" "$host" "sha256sum $remote_troupe 2>/dev/null | cut -d' ' -f1")
+  if [ "$want" != "$have" ]; then
+    ssh "${ssh_opts[@]}" "$host" "mkdir -p $remote_dir && cat > $remote_troupe.new && chmod +x $remote_troupe.new && mv $remote_troupe.new $remote_troupe" \
+      <"$local_troupe"
   fi
 }
 
@@ -79,7 +92,7 @@ case "$cmd" in
     ssh "${ssh_opts[@]}" "$head" "$remote_troupe status"
     ;;
   *)
-    sed -n '2,16p' "$0" >&2
+    sed -n '2,18p' "$0" >&2
     exit 2
     ;;
 esac
