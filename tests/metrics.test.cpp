@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <httplib.h>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "lib/common/ask.hpp"
@@ -32,6 +33,21 @@ TROUPE_REMOTE(square_for_metrics);
 
 int metrics_worker_pid() { return static_cast<int>(::getpid()); }
 TROUPE_REMOTE(metrics_worker_pid);
+
+} // namespace
+
+/// An async actor: its calls run as coroutines on the actor's thread.
+class echo_for_metrics {
+public:
+  troupe::async<int> echo(int x) { co_return x; }
+};
+std::unique_ptr<echo_for_metrics> make_echo_for_metrics() {
+  return std::make_unique<echo_for_metrics>();
+}
+TROUPE_REMOTE(make_echo_for_metrics);
+TROUPE_REMOTE(&echo_for_metrics::echo);
+
+namespace {
 
 /// `HOST:PORT` of this driver's node's metrics, as its control store says.
 std::string metrics_endpoint() {
@@ -116,4 +132,15 @@ TEST_CASE("a node's /healthz says ok while it serves") {
   CHECK(status == 200);
   CHECK(body == "ok\n");
   CHECK(get("/nothing-here").first == 404);
+}
+
+TEST_CASE("an async actor's calls are timed too") {
+  local_cluster cluster;
+  auto e = troupe::actor(make_echo_for_metrics).remote();
+  for (int i = 0; i < 5; ++i)
+    CHECK(troupe::get(e.task(&echo_for_metrics::echo).remote(i), 30s) == i);
+  auto scrape = get("/metrics").second;
+  INFO(scrape);
+  CHECK(sum_of(scrape, "troupe_task_duration_seconds_count", "echo_for_metrics::echo") == 5);
+  troupe::kill(e);
 }

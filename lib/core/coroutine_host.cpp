@@ -1,6 +1,7 @@
 #include "lib/core/coroutine_host.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <exception>
 #include <string>
@@ -11,6 +12,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/common/process_metrics.hpp"
 #include "lib/core/client.hpp"
 #include "lib/core/task_runner.hpp"
 #include "lib/core/worker_output.hpp"
@@ -22,6 +24,10 @@ namespace troupe::detail {
 class coroutine_host;
 
 namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
 /// The host whose thread this is, while it handles a message: what
 /// `co_await` of a ref does depends on it.
@@ -175,6 +181,7 @@ private:
   /// A call in flight: its coroutine, started and not finished.
   struct running {
     call_info info;
+    std::chrono::steady_clock::time_point began; ///< for troupe_task_duration_seconds
     std::unique_ptr<coroutine_call> co;
     std::uint64_t items = 0; ///< a generator's items sent so far
     std::size_t parked = 0;  ///< its coroutines parked (0 or 1)
@@ -193,6 +200,7 @@ private:
     out.setTaskId(spec.getTaskId());
     if (skip_cancelled(spec, out, caller))
       return;
+    auto began = std::chrono::steady_clock::now();
     std::string name = spec.getName();
     note_output_source(spec.getJobId(), spec.getTaskId(), name, true);
     std::vector<raw_value> args;
@@ -207,11 +215,13 @@ private:
     if (!result.coroutine) {
       write_result(c_, info, result, out); // a plain method: done
       settle_borrows(c_);
+      observe_task(name, seconds_since(began), out.asReader().isError());
       return;
     }
     outbox_.drop_last(caller); // its result comes when it finishes
     running call;
     call.info = std::move(info);
+    call.began = began;
     call.co = std::move(result.coroutine);
     if (call.co->streams())
       producer_credits().open(call.info.return_id);
@@ -288,6 +298,8 @@ private:
     } catch (...) {
       write_current_error(out, call.info.name);
     }
+    // From its start to its end, the time it awaited included: its latency.
+    observe_task(call.info.name, seconds_since(call.began), out.asReader().isError());
     if (call.co->streams()) {
       out.setItemCount(call.items);
       producer_credits().close(call.info.return_id);
