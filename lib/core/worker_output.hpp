@@ -7,10 +7,10 @@
 //
 // A worker's fds 1 and 2 are pipes that a thread of its own reads. The hot
 // path pays nothing for it: starting a task notes who writes now (a short
-// lock, no system call), and before a batch's results go back one `poll`
-// tells whether that batch wrote anything still unsent; only then does the
-// executor wait for the lines to go out first, so that a driver sees a
-// task's output before its result.
+// lock, no system call), and stdio's streams count their writes, so before
+// a batch's results go back two atomic loads tell whether it wrote anything
+// still unsent; only then does the executor wait for the lines to go out
+// first, so that a driver sees a task's output before its result.
 //
 // In the files, a line `:task: job=J task=ID name=NAME` marks where output of
 // another task starts (written only when a task writes), so that
