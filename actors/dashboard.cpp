@@ -1,5 +1,7 @@
 #include "actors/dashboard.hpp"
 
+#include <string_view>
+
 #include <caf/all.hpp>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -35,9 +37,12 @@ std::string token_of(const httplib::Request& req) {
   return {};
 }
 
-json snapshot(caf::actor_system& sys, const control_store_actor& cs, std::string& failure) {
+/// The cluster as the page shows it; `with_processes`: asks every driver
+/// and worker for its tasks too (the tasks and errors need them).
+json snapshot(caf::actor_system& sys, const control_store_actor& cs, bool with_processes,
+              std::string& failure) {
   cluster_status st;
-  failure = query_cluster(sys, cs, st, true);
+  failure = query_cluster(sys, cs, st, with_processes);
   json doc;
   auto& nodes = doc["nodes"] = json::array();
   for (auto& n : st.nodes)
@@ -157,7 +162,7 @@ void dashboard_routes(httplib::Server& s, caf::actor_system& sys, const control_
     });
   s.Get("/api/cluster", [&sys, cs](const httplib::Request&, httplib::Response& res) {
     std::string failure;
-    auto doc = snapshot(sys, cs, failure);
+    auto doc = snapshot(sys, cs, true, failure);
     if (!failure.empty())
       doc["failure"] = failure;
     reply_json(res, doc);
@@ -166,7 +171,8 @@ void dashboard_routes(httplib::Server& s, caf::actor_system& sys, const control_
     s.Get(std::string{"/api/"} + part,
           [&sys, cs, part](const httplib::Request&, httplib::Response& res) {
             std::string failure;
-            auto doc = snapshot(sys, cs, failure);
+            std::string_view name{part};
+            auto doc = snapshot(sys, cs, name == "tasks" || name == "errors", failure);
             if (!failure.empty()) {
               res.status = 503;
               reply_json(res, {{"error", failure}});

@@ -2,6 +2,9 @@
 
 #include "lib/common/config.hpp"
 #include "lib/net/security.hpp"
+#include "tools/status.hpp"
+
+#include <iostream>
 
 namespace troupe::tools {
 
@@ -30,6 +33,23 @@ cli_session::cli_session(const std::string& host, std::uint16_t port) {
     throw std::runtime_error("cannot reach a troupe node at " + host + ":"
                              + std::to_string(port) + ": " + sys_->render(cs.error()));
   cs_ = *cs;
+}
+
+int run_on_cluster(const char* command, std::string address,
+                   const std::function<int(cli_session&)>& body) {
+  std::string host, why;
+  std::uint16_t port = 0;
+  if (auto rc = parse_address(address, host, port, why); rc != 0) {
+    std::cerr << "troupe " << command << ": " << why << "\n";
+    return rc;
+  }
+  try {
+    cli_session s{host, port};
+    return body(s);
+  } catch (const std::exception& e) {
+    std::cerr << "troupe " << command << ": " << e.what() << "\n";
+    return 1;
+  }
 }
 
 cli_session::~cli_session() {

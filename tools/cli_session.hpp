@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -57,5 +58,13 @@ private:
   bool insecure_ = false;
   std::string cluster_id_;
 };
+
+/// Runs `body` on a session with the cluster at `address` (HOST:PORT; "":
+/// the head started here) for CLI command `command`: a bad address, a
+/// cluster out of reach or an exception of `body` is printed as
+/// `troupe COMMAND: why`. Returns body's exit code, else 1 (2 for a bad
+/// address).
+int run_on_cluster(const char* command, std::string address,
+                   const std::function<int(cli_session&)>& body);
 
 } // namespace troupe::tools

@@ -250,19 +250,7 @@ int run_logs(const logs_options& opts) {
     std::cerr << "troupe logs: --follow goes with a file or --actor, not --task\n";
     return 2;
   }
-  std::string address = opts.address, host, why;
-  std::uint16_t port = 0;
-  if (auto rc = parse_address(address, host, port, why); rc != 0) {
-    std::cerr << "troupe logs: " << why << "\n";
-    return rc;
-  }
-  try {
-    cli_session s{host, port};
-    return run(s, opts);
-  } catch (const std::exception& e) {
-    std::cerr << "troupe logs: " << e.what() << "\n";
-    return 1;
-  }
+  return run_on_cluster("logs", opts.address, [&](cli_session& s) { return run(s, opts); });
 }
 
 } // namespace troupe::tools

@@ -28,14 +28,7 @@ std::string http_get(const std::string& host_port, const std::string& path) {
 }
 
 int run_metrics(std::string address, std::uint64_t node) {
-  std::string host, why;
-  std::uint16_t port = 0;
-  if (auto rc = parse_address(address, host, port, why); rc != 0) {
-    std::cerr << "troupe metrics: " << why << "\n";
-    return rc;
-  }
-  try {
-    cli_session s{host, port};
+  return run_on_cluster("metrics", std::move(address), [&](cli_session& s) {
     bool found = false;
     for (auto& n : s.nodes().nodes) {
       if ((node != 0 && n.node_id != node) || !n.alive)
@@ -58,10 +51,7 @@ int run_metrics(std::string address, std::uint64_t node) {
       return 1;
     }
     return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "troupe metrics: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 } // namespace troupe::tools

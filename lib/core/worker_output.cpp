@@ -167,6 +167,21 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+/// Writes `n` bytes to `fd` (again after EINTR and short writes); returns
+/// how many went, fewer when it failed.
+std::size_t write_fully(int fd, const char* bytes, std::size_t n) {
+  std::size_t at = 0;
+  while (at < n) {
+    auto w = ::write(fd, bytes + at, n - at);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    at += static_cast<std::size_t>(w);
+  }
+  return at;
+}
+
 /// Lines wait this long for more before they go (one message per burst).
 constexpr auto batch_delay = std::chrono::milliseconds(100);
 constexpr std::size_t batch_bytes = 256 * 1024;
@@ -203,15 +218,8 @@ struct output_pipes {
   }
 
   static void write_all(int fd, const std::string& text) {
-    std::size_t at = 0;
-    while (fd >= 0 && at < text.size()) {
-      auto n = ::write(fd, text.data() + at, text.size() - at);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return; // a full disk costs the file its lines, not the task
-      at += static_cast<std::size_t>(n);
-    }
+    if (fd >= 0) // a full disk costs the file its lines, not the task
+      write_fully(fd, text.data(), text.size());
   }
 
   /// Reads what both pipes hold now.
@@ -304,16 +312,7 @@ int pipe_into(int target) {
 /// stdio's stdout and stderr in a worker: they write to fds 1 and 2 as
 /// before, and count their writes.
 ssize_t counted_write(void* cookie, const char* bytes, std::size_t n) {
-  auto fd = static_cast<int>(reinterpret_cast<std::intptr_t>(cookie));
-  std::size_t at = 0;
-  while (at < n) {
-    auto w = ::write(fd, bytes + at, n - at);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      break;
-    at += static_cast<std::size_t>(w);
-  }
+  auto at = write_fully(static_cast<int>(reinterpret_cast<std::intptr_t>(cookie)), bytes, n);
   pipes->writes.fetch_add(1);
   return at > 0 ? static_cast<ssize_t>(at) : -1;
 }
