@@ -8,10 +8,6 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <thread>
@@ -22,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/control_store.hpp"
+#include "actors/job_manager.hpp"
 #include "actors/node_servers.hpp"
 #include "scheduler/cluster_scheduler.hpp"
 #include "lib/common/config.hpp"
@@ -42,16 +39,22 @@ std::size_t default_store_bytes() {
   return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 10 * 3;
 }
 
-/// Reaps children (workers) and reports each exit to the scheduler.
+/// Reaps children (workers, and jobs on the head) and reports each exit to
+/// the scheduler.
 /// Polls rather than blocks, so that stopping never waits for a child.
-void reap_children(std::atomic<bool>& stop, local_scheduler_actor sched) {
+/// The head's jobs are its children too: each exit goes to both.
+void reap_children(std::atomic<bool>& stop, local_scheduler_actor sched,
+                   job_manager_actor jobs) {
   while (!stop) {
     int status = 0;
     auto pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid > 0)
+    if (pid > 0) {
       caf::anon_send(sched, child_atom::value, static_cast<std::int32_t>(pid),
                      static_cast<std::int32_t>(status));
-    else
+      if (jobs)
+        caf::anon_send(jobs, child_atom::value, static_cast<std::int32_t>(pid),
+                       static_cast<std::int32_t>(status));
+    } else
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
@@ -224,6 +227,8 @@ public:
         *sys_, records_ ? make_group_keeper(records_, 1) : nullptr);
       info_.cluster = cluster_;
       info_.node_id = 1;
+      jobs_ = spawn_job_manager(*sys_, {detail::env_or("TROUPE_SESSION_DIR", "")});
+      info_.jobs = jobs_;
     }
     control_store_options cs_opts;
     cs_opts.records = records_;
@@ -277,12 +282,14 @@ public:
   void tell_node_to_actors() {
     caf::anon_send(sched_, node_atom::value, info_);
     caf::anon_send(manager_, node_atom::value, cs_, info_.node_id);
+    if (jobs_)
+      caf::anon_send(jobs_, node_atom::value, info_);
   }
 
   /// Starts the thread that reaps workers and the one that turns SIGTERM or
   /// SIGINT (blocked in every other thread) into a stop of the control store.
   void start_threads(sigset_t sigs) {
-    reaper_ = std::thread{reap_children, std::ref(stop_reaper_), sched_};
+    reaper_ = std::thread{reap_children, std::ref(stop_reaper_), sched_, jobs_};
     std::thread([cs = cs_, sigs]() mutable {
       int sig = 0;
       sigwait(&sigs, &sig);
@@ -326,6 +333,8 @@ public:
     caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
     if (cluster_)
       caf::anon_send_exit(cluster_, caf::exit_reason::user_shutdown);
+    if (jobs_)
+      caf::anon_send_exit(jobs_, caf::exit_reason::user_shutdown);
     net::unpublish(*sys_, cs_.address(), port_);
     stop_reaper_ = true;
     reaper_.join();
@@ -367,6 +376,8 @@ private:
     caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
     if (cluster_)
       caf::anon_send_exit(cluster_, caf::exit_reason::user_shutdown);
+    if (jobs_)
+      caf::anon_send_exit(jobs_, caf::exit_reason::user_shutdown);
     store::shm_allocator::remove(segment_name_);
   }
 
@@ -385,6 +396,7 @@ private:
   local_scheduler_actor sched_;
   node_info info_;
   cluster_scheduler_actor cluster_; ///< only on the head node
+  job_manager_actor jobs_;          ///< only on the head node
   control_store_actor cs_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_reaper_{false};
@@ -393,55 +405,6 @@ private:
 };
 
 } // namespace
-
-std::string advertised_host(const std::string& bind) {
-  if (bind != "0.0.0.0")
-    return bind;
-  std::string found = "127.0.0.1";
-  ifaddrs* all = nullptr;
-  if (::getifaddrs(&all) != 0)
-    return found;
-  for (auto* a = all; a; a = a->ifa_next) {
-    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || (a->ifa_flags & IFF_LOOPBACK)
-        || !(a->ifa_flags & IFF_UP))
-      continue;
-    char text[INET_ADDRSTRLEN];
-    auto* in = reinterpret_cast<sockaddr_in*>(a->ifa_addr);
-    if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text))) {
-      found = text;
-      break;
-    }
-  }
-  ::freeifaddrs(all);
-  return found;
-}
-
-node_options node_options_from_env() {
-  using detail::env_or;
-  node_options o;
-  o.bind = env_or("TROUPE_BIND", "127.0.0.1");
-  o.port = static_cast<std::uint16_t>(std::stoi(env_or("TROUPE_PORT", "0")));
-  o.resources = sched::parse_resources(env_or("TROUPE_RESOURCES", ""));
-  auto cpus = std::stod(env_or("TROUPE_NUM_CPUS", "0"));
-  auto gpus = std::stod(env_or("TROUPE_NUM_GPUS", "0"));
-  if (cpus > 0)
-    o.resources["CPU"] = cpus;
-  if (gpus > 0)
-    o.resources["GPU"] = gpus;
-  o.object_store_bytes = std::stoull(env_or("TROUPE_OBJECT_STORE_BYTES", "0"));
-  o.max_job_store_bytes = std::stoull(env_or("TROUPE_MAX_JOB_STORE_BYTES", "0"));
-  o.worker_exe = env_or("TROUPE_WORKER_EXE", "");
-  o.ready_fd = std::stoi(env_or("TROUPE_READY_FD", "-1"));
-  o.head_address = env_or("TROUPE_HEAD_ADDRESS", "");
-  o.spill_dir = env_or("TROUPE_SPILL_DIR", "");
-  o.state = env_or("TROUPE_STATE", "");
-  o.head_grace_seconds = std::stoi(env_or("TROUPE_HEAD_GRACE", "60"));
-  o.metrics_bind = env_or("TROUPE_METRICS_BIND", "127.0.0.1");
-  o.metrics_port = std::stoi(env_or("TROUPE_METRICS_PORT", "0"));
-  o.dashboard_bind = env_or("TROUPE_DASHBOARD_BIND", "127.0.0.1");
-  o.dashboard_port = std::stoi(env_or("TROUPE_DASHBOARD_PORT", "8265"));
-  return o;
-}
 
 int run_node(const node_options& in) {
   auto session = detail::start_log_session();

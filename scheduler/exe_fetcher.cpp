@@ -14,12 +14,12 @@ namespace troupe::sched {
 namespace {
 
 /// Copies a driver's executable into the cache in chunks, several in
-/// flight, checks its hash, and tells the scheduler.
+/// flight, checks its hash, and tells its listener.
 struct exe_fetch {
   std::string exe, hash;
   std::filesystem::path target, part;
   exe_source_actor driver;
-  local_scheduler_actor scheduler;
+  exe_listener listener;
   int fd = -1;
   std::uint64_t size = 0, next = 0, written = 0;
   std::uint32_t in_flight = 0;
@@ -47,7 +47,7 @@ void finish_fetch(caf::event_based_actor* self, const std::shared_ptr<exe_fetch>
   }
   if (!failure.empty())
     std::filesystem::remove(f->part, ec);
-  self->send(f->scheduler, exe_atom::value, f->exe,
+  self->send(f->listener, exe_atom::value, f->exe,
              failure.empty() ? f->target.string() : std::string{},
              failure.empty() ? std::string{}
                              : "cannot fetch the executable " + f->exe + " from its driver: "
@@ -110,13 +110,13 @@ caf::behavior exe_fetcher(caf::event_based_actor* self, std::shared_ptr<exe_fetc
 
 void spawn_exe_fetcher(caf::actor_system& sys, std::string exe, std::string hash,
                        std::filesystem::path target, exe_source_actor driver,
-                       local_scheduler_actor scheduler) {
+                       exe_listener listener) {
   auto f = std::make_shared<exe_fetch>();
   f->exe = std::move(exe);
   f->hash = std::move(hash);
   f->target = std::move(target);
   f->driver = std::move(driver);
-  f->scheduler = std::move(scheduler);
+  f->listener = std::move(listener);
   sys.spawn(exe_fetcher, f);
 }
 

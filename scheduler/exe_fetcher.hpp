@@ -10,14 +10,19 @@
 
 namespace troupe::sched {
 
+/// Who a fetcher tells how it went: a local scheduler, or the head's job
+/// manager (both have this signature, so their handles convert).
+using exe_listener =
+  caf::typed_actor<caf::reacts_to<exe_atom, std::string, std::string, std::string>>;
+
 /// Spawns an actor that copies a driver's executable (`exe`, with SHA-256
 /// `hash`) from the driver's core actor into `target`, in chunks with
-/// several in flight, checks its hash, and tells `scheduler` (a local
-/// scheduler) `exe(exe, target, "")`, or `exe(exe, "", why)` when it failed.
+/// several in flight, checks its hash, and tells `listener`
+/// `exe(exe, target, "")`, or `exe(exe, "", why)` when it failed.
 ///
 ///     fetcher -> driver core : exe ==> size | exe(start, length) ==> bytes
 void spawn_exe_fetcher(caf::actor_system& sys, std::string exe, std::string hash,
                        std::filesystem::path target, exe_source_actor driver,
-                       local_scheduler_actor scheduler);
+                       exe_listener listener);
 
 } // namespace troupe::sched

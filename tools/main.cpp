@@ -9,6 +9,7 @@
 #include <troupe/runtime.hpp>
 
 #include "lib/net/credentials.hpp"
+#include "tools/jobs.hpp"
 #include "tools/logs.hpp"
 #include "tools/metrics.hpp"
 #include "tools/microbenchmark.hpp"
@@ -50,6 +51,7 @@ struct commands {
   std::string metrics_address;
   std::uint64_t metrics_node = 0;
   CLI::App* metrics_cmd = nullptr;
+  troupe::tools::job_commands jobs;
 };
 
 void add_start(commands& c) {
@@ -205,6 +207,7 @@ int main(int argc, char** argv) {
   add_microbenchmark(c);
   add_logs(c);
   add_metrics(c);
+  add_job_commands(c.app, c.jobs);
   c.token_cmd = c.app.add_subcommand("new-token", "print a new cluster token (to rotate a "
                                                   "cluster's: README, Security)");
   try {
@@ -227,6 +230,8 @@ int main(int argc, char** argv) {
     return run_logs(c.logs);
   if (*c.metrics_cmd)
     return run_metrics(c.metrics_address, c.metrics_node);
+  if (*c.jobs.job)
+    return run_job_command(c.jobs);
   if (*c.token_cmd) {
     std::cout << troupe::net::cluster_token::generate().text() << "\n";
     return 0;

@@ -18,6 +18,24 @@ namespace troupe::detail {
 int spawn_process(const std::string& exe, const std::vector<std::string>& args,
                   const std::vector<std::string>& env, int ready_fd = -1);
 
+/// A child to start with `spawn_child`: more than `spawn_process` sets.
+struct child_spec {
+  std::string exe;
+  std::vector<std::string> args; ///< argv[1..]
+  std::vector<std::string> env;  ///< `NAME=value`, overriding the inherited ones
+  /// Inherited variables not passed on: an entry ending in `*` drops every
+  /// name it starts, unless `env` sets it or `keep` names it.
+  std::vector<std::string> drop, keep;
+  int output_fd = -1;  ///< the child's stdout and stderr (-1: ours); stdin is /dev/null then
+  std::string cwd;     ///< its working directory ("": ours)
+  bool own_group = false; ///< lead a process group of its own (to signal it whole)
+};
+
+/// Starts `spec`; returns the child's pid, or throws `troupe::error` naming
+/// the program and why it cannot start. The child gets no descriptor but
+/// 0-2.
+int spawn_child(const child_spec& spec);
+
 /// Returns how a child ended, from its `waitpid` status, e.g.
 /// `killed by signal 11 (SIGSEGV)` or `exited with status 3`.
 std::string describe_exit(int status);

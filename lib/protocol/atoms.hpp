@@ -67,5 +67,6 @@ using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using log_atom = caf::atom_constant<caf::atom("log")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 using processes_atom = caf::atom_constant<caf::atom("processes")>;
+using jobs_atom = caf::atom_constant<caf::atom("jobs")>;
 
 } // namespace troupe

@@ -28,6 +28,7 @@ struct forward_request;
 struct group_spec;
 struct group_state;
 struct hello_reply;
+struct job_submission;
 struct job_spec;
 struct lease_grant;
 struct lease_request;
@@ -45,6 +46,8 @@ struct process_exit;
 struct pull_request;
 struct registration;
 struct resource_report;
+struct submitted_job;
+struct submitted_jobs;
 struct worker_hello;
 
 } // namespace troupe

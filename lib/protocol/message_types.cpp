@@ -43,6 +43,9 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<registration>("troupe.registration");
   cfg.add_message_type<log_line>("troupe.log_line");
   cfg.add_message_type<log_batch>("troupe.log_batch");
+  cfg.add_message_type<job_submission>("troupe.job_submission");
+  cfg.add_message_type<submitted_job>("troupe.submitted_job");
+  cfg.add_message_type<submitted_jobs>("troupe.submitted_jobs");
   // The typed handles that travel as message elements or struct fields.
   cfg.add_message_type<core_actor>("troupe.core_actor");
   cfg.add_message_type<executor_actor>("troupe.executor_actor");
@@ -50,6 +53,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<local_scheduler_actor>("troupe.local_scheduler_actor");
   cfg.add_message_type<cluster_scheduler_actor>("troupe.cluster_scheduler_actor");
   cfg.add_message_type<store_manager_actor>("troupe.store_manager_actor");
+  cfg.add_message_type<job_manager_actor>("troupe.job_manager_actor");
+  cfg.add_message_type<exe_source_actor>("troupe.exe_source_actor");
 }
 
 } // namespace troupe

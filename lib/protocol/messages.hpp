@@ -19,6 +19,8 @@
 #include "lib/protocol/core_actor.hpp"
 #include "lib/protocol/executor_actor.hpp"
 #include "lib/protocol/fwd.hpp"
+#include "lib/protocol/job_manager_actor.hpp"
+#include "lib/protocol/job_messages.hpp"
 #include "lib/protocol/local_scheduler_actor.hpp"
 #include "lib/protocol/log_messages.hpp"
 #include "lib/protocol/store_manager_actor.hpp"
@@ -110,6 +112,7 @@ struct node_info {
   store_manager_actor store_manager;  ///< the node's object-store manager
   control_store_actor control;  ///< the node's control store (the head's is global)
   cluster_scheduler_actor cluster; ///< the cluster scheduler (on the head)
+  job_manager_actor jobs; ///< the head's job manager (the head's own info only)
   std::string segment;       ///< name of the shared-memory store segment
   std::uint64_t store_capacity = 0;
   resource_map total;        ///< the node's resources
@@ -119,7 +122,7 @@ struct node_info {
 template <class I>
 typename I::result_type inspect(I& f, node_info& x) {
   return f(caf::meta::type_name("troupe.node_info"), x.node_id, x.host, x.port,
-           x.scheduler, x.store_manager, x.control, x.cluster, x.segment,
+           x.scheduler, x.store_manager, x.control, x.cluster, x.jobs, x.segment,
            x.store_capacity, x.total, x.alive);
 }
 
