@@ -87,6 +87,14 @@ sigset_t block_stop_signals() {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // A handler too, though sigwait takes them: as a container's PID 1 the
+  // kernel drops a signal left at its default disposition (`podman stop`
+  // and Kubernetes would have to wait for SIGKILL).
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
   return sigs;
 }
 

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <httplib.h>
 
+#include "actors/node_daemon.hpp"
 #include "actors/node_metrics.hpp"
 #include "lib/common/ask.hpp"
 
@@ -31,7 +32,8 @@ node_http::~node_http() {
 }
 
 std::string node_http::address() const {
-  return bind_ + ":" + std::to_string(port_);
+  // Bound to every address: the one other machines reach this node at.
+  return advertised_host(bind_) + ":" + std::to_string(port_);
 }
 
 void health_route(httplib::Server& s, caf::actor_system& sys, const control_store_actor& cs) {

@@ -40,7 +40,7 @@ public:
   node_http& operator=(const node_http&) = delete;
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
-  /// `HOST:PORT` where it listens.
+  /// `HOST:PORT` where others reach it (for 0.0.0.0, the machine's address).
   [[nodiscard]] std::string address() const;
 
 private:

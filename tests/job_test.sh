@@ -26,7 +26,8 @@ job_state() {
 }
 
 # A cache of fetched programs of its own: the fetch below happens each run.
-out=$(TROUPE_EXE_CACHE=$work/cache "$troupe" start --head --port 0 --num-cpus 2 --object-store-memory 67108864 \
+out=$(TROUPE_EXE_CACHE=$work/cache "$troupe" start --head --port 0 --num-cpus 2 \
+        --object-store-memory 67108864 \
         --dashboard-port -1)
 addr=$(grep -o '127\.0\.0\.1:[0-9]*' <<<"$out" | head -n1)
 check "the head started" test -n "$addr"
@@ -87,7 +88,8 @@ pid=$("$troupe" job status "$id" --address "$addr" --json | python3 -c \
   'import json, sys; print(json.load(sys.stdin)["pid"])')
 stop_out=$("$troupe" job stop "$id" --address "$addr")
 echo "$stop_out"
-check "job stop waits for the end" contains "$stop_out" "job 4 STOPPED: stopped: killed by signal 15"
+check "job stop waits for the end" \
+  contains "$stop_out" "job 4 STOPPED: stopped: killed by signal 15"
 check "its process is gone" test ! -e "/proc/$pid"
 check "its state is STOPPED" test "$(job_state "$id")" = STOPPED
 

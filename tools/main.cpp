@@ -64,7 +64,8 @@ void add_start(commands& c) {
                   "HOST:PORT of a cluster's head: start a node that joins it")
     ->excludes(head_flag);
   cmd->add_option("--port", start.port, "port to listen on (default: any free one)");
-  cmd->add_option("--num-cpus", start.num_cpus, "CPUs to offer (default: one per hardware thread)")
+  cmd->add_option("--num-cpus", start.num_cpus, "CPUs to offer (default: one per hardware thread; 0: none, for a head "
+                  "that runs no tasks)")
     ->check(CLI::Validator{check_non_negative, "NONNEGATIVE"});
   cmd->add_option("--num-gpus", start.num_gpus, "GPUs to offer")
     ->check(CLI::Validator{check_non_negative, "NONNEGATIVE"});

@@ -197,9 +197,10 @@ int start_background(const start_flags& f) {
       "TROUPE_READY_FD=" + std::to_string(wfd),
       "TROUPE_PORT=" + std::to_string(f.port),
       "TROUPE_BIND=" + f.bind,
-      "TROUPE_NUM_CPUS=" + format_number(f.num_cpus),
+      // 0 means "the default" to the daemon: none is a CPU=0 resource.
+      "TROUPE_NUM_CPUS=" + format_number(std::max(0.0, f.num_cpus)),
       "TROUPE_NUM_GPUS=" + format_number(f.num_gpus),
-      "TROUPE_RESOURCES=" + f.resources,
+      "TROUPE_RESOURCES=" + f.resources + (f.num_cpus == 0 ? ",CPU=0" : ""),
       "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(f.object_store_memory),
       "TROUPE_MAX_JOB_STORE_BYTES=" + std::to_string(f.max_job_store_bytes),
       "TROUPE_HEAD_ADDRESS=" + f.address,
@@ -252,7 +253,7 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
   opts.bind = f.bind;
   opts.port = f.port;
   opts.resources = resources;
-  if (f.num_cpus > 0)
+  if (f.num_cpus >= 0)
     opts.resources["CPU"] = f.num_cpus;
   if (f.num_gpus > 0)
     opts.resources["GPU"] = f.num_gpus;
@@ -262,6 +263,10 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
   opts.spill_dir = f.spill_dir;
   opts.state = state_of(f);
   opts.head_grace_seconds = f.head_grace;
+  opts.metrics_port = f.metrics_port;
+  opts.metrics_bind = f.metrics_bind;
+  opts.dashboard_port = f.dashboard_port;
+  opts.dashboard_bind = f.dashboard_bind;
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     throw std::runtime_error("cannot create a pipe");

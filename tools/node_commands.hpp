@@ -13,7 +13,7 @@ struct start_flags {
   bool head = false;
   std::string address;    ///< HOST:PORT of the head to join (instead of --head)
   std::uint16_t port = 0; ///< 0: the OS picks one
-  double num_cpus = 0;    ///< 0: one per hardware thread
+  double num_cpus = -1;   ///< -1: one per hardware thread; 0: none (a head that runs no tasks)
   double num_gpus = 0;
   std::string resources;               ///< `name=value,...`
   std::size_t object_store_memory = 0; ///< bytes; 0: 30% of RAM
