@@ -8,6 +8,7 @@
 
 #include "actors/cluster_query.hpp"
 #include "actors/dashboard_files.hpp"
+#include "actors/job_table.hpp"
 #include "actors/node_logs.hpp"
 #include "lib/common/ask.hpp"
 
@@ -37,6 +38,20 @@ std::string token_of(const httplib::Request& req) {
   return {};
 }
 
+/// The jobs submitted to the head (`troupe job`), oldest first.
+json submissions(caf::actor_system& sys, const control_store_actor& cs) {
+  auto out = json::array();
+  auto head = detail::try_ask<node_info>(sys, cs, std::chrono::seconds(5), node_atom::value);
+  if (!head || !head->jobs)
+    return out;
+  auto rows = detail::try_ask<submitted_jobs>(sys, head->jobs, std::chrono::seconds(5),
+                                              jobs_atom::value);
+  if (rows)
+    for (auto& r : rows->rows)
+      out.push_back(submitted_job_json<json>(r));
+  return out;
+}
+
 /// The cluster as the page shows it; `with_processes`: asks every driver
 /// and worker for its tasks too (the tasks and errors need them).
 json snapshot(caf::actor_system& sys, const control_store_actor& cs, bool with_processes,
@@ -49,6 +64,7 @@ json snapshot(caf::actor_system& sys, const control_store_actor& cs, bool with_p
     nodes.push_back(node_json(n, true));
   doc["actors"] = st.control.actors;
   doc["jobs"] = st.control.jobs;
+  doc["submissions"] = submissions(sys, cs);
   doc["placement_groups"] = st.cluster.placement_groups;
   auto& tasks = doc["tasks"] = json::array();
   for (auto& p : st.processes)
@@ -71,6 +87,10 @@ json snapshot(caf::actor_system& sys, const control_store_actor& cs, bool with_p
   for (auto& t : tasks)
     if (!t["last_failure"].get<std::string>().empty())
       errors.push_back({{"what", "task"}, {"id", t["name"]}, {"message", t["last_failure"]}});
+  for (auto& j : doc["submissions"])
+    if (j["state"] == "FAILED")
+      errors.push_back({{"what", "job"}, {"id", std::to_string(j["id"].get<std::uint64_t>())},
+                        {"message", j["message"]}});
   for (auto& why : st.cluster.infeasible)
     errors.push_back({{"what", "demand"}, {"id", ""}, {"message", why}});
   return doc;
@@ -167,7 +187,8 @@ void dashboard_routes(httplib::Server& s, caf::actor_system& sys, const control_
       doc["failure"] = failure;
     reply_json(res, doc);
   });
-  for (const char* part : {"nodes", "actors", "tasks", "placement_groups", "jobs", "errors"})
+  for (const char* part : {"nodes", "actors", "tasks", "placement_groups", "jobs", "submissions",
+                           "errors"})
     s.Get(std::string{"/api/"} + part,
           [&sys, cs, part](const httplib::Request&, httplib::Response& res) {
             std::string failure;

@@ -167,9 +167,14 @@ void fetched(self_ptr self, const std::string& hash, const std::string& path,
 
 job_manager_actor::behavior_type job_manager(self_ptr self, job_manager_options opts) {
   self->state.opts = std::move(opts);
-  self->attach_functor([self](const caf::error&) {
-    for (auto& [id, pid] : self->state.table.running())
+  // The node daemon stops it with an exit message: its jobs end with the
+  // head. (Not in an attached functor: CAF destroys the state before those.)
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, pid] : self->state.table.running()) {
+      spdlog::info("the head stops: SIGTERM to job {} (pid {})", id, pid);
       ::kill(-pid, SIGTERM);
+    }
+    self->quit(msg.reason);
   });
   return {
     [self](submit_atom, job_submission& sub) { return submit_job(self, std::move(sub)); },

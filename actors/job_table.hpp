@@ -71,4 +71,14 @@ private:
 /// `PROG ARG...` of a submission, each word quoted when it needs to be.
 std::string entrypoint_of(const job_submission& s);
 
+/// A job as `troupe job list --json` and the dashboard show it (`Json`:
+/// nlohmann::json or ordered_json).
+template <class Json>
+Json submitted_job_json(const submitted_job& r) {
+  return Json{{"id", r.id},           {"state", r.state},     {"entrypoint", r.entrypoint},
+              {"message", r.message}, {"pid", r.pid},         {"exit_code", r.exit_code},
+              {"submitted", r.submitted}, {"started", r.started}, {"ended", r.ended},
+              {"output", r.output}};
+}
+
 } // namespace troupe

@@ -53,6 +53,8 @@ token=$(grep -oE 'trp1\.[0-9a-f]{64}' <<<"$out" | head -n1)
   --object-store-memory 67108864 >/dev/null
 TROUPE_ADDRESS=$addr timeout 60 "$service_create"
 TROUPE_ADDRESS=$addr timeout 60 "$parallel_tasks" >/dev/null
+timeout 60 "$troupe" job submit --address "$addr" -- /bin/sh -c 'echo from a job; exit 4' \
+  >/dev/null 2>&1
 st=$("$troupe" status --address "$addr")
 echo "$st"
 url=$(grep -oE 'dashboard: http://[0-9.]+:[0-9]+' <<<"$st" | sed 's/^dashboard: //')
@@ -62,6 +64,8 @@ check "the API refuses a request without the token" test "$(status "$url/api/nod
 check "and one with another token" \
   test "$(status "$url/api/nodes" "trp1.$(printf '0%.0s' {1..64})")" = 401
 check "and answers one with it" test "$(status "$url/api/nodes" "$token")" = 200
+check "the submitted jobs have their API" \
+  test "$(status "$url/api/submissions" "$token")" = 200
 check "the health endpoint needs no token" test "$(status "$url/healthz")" = 200
 
 dom=$(run_browser "$url/?token=$token" --dump-dom)
@@ -70,6 +74,9 @@ check "the page shows node 2" grep -q 'data-node-id="2"' <<<"$dom"
 check "the page shows the actor 'kv'" grep -q 'data-actor-name="kv"' <<<"$dom"
 check "the page lists node 1's log files" grep -q 'data-file="node.log"' <<<"$dom"
 check "the page shows nodes alive" grep -q '2 of 2 nodes alive' <<<"$dom"
+check "the page shows the submitted job, failed" \
+  grep -qE 'data-submission-id="1"><td>1</td><td><span class="state failed">FAILED' <<<"$dom"
+check "and its failure among the errors" grep -q 'exited with status 4' <<<"$dom"
 refused=$(run_browser "$url/" --dump-dom)
 check "without the token the page is refused" grep -q 'needs its token' <<<"$refused"
 

@@ -19,6 +19,14 @@ check() { # check NAME COMMAND...
   if "${@:2}"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $1"; fi
 }
 contains() { grep -qF -- "$2" <<<"$1"; } # contains TEXT PART
+# gone PID: it ended (gone, or a zombie its parent has not reaped yet).
+gone() {
+  for _ in $(seq 200); do
+    [ -e "/proc/$1" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  return 1
+}
 # job_state ID: the job's state, from `job status --json`.
 job_state() {
   "$troupe" job status "$1" --address "$addr" --json | python3 -c \
@@ -90,7 +98,7 @@ stop_out=$("$troupe" job stop "$id" --address "$addr")
 echo "$stop_out"
 check "job stop waits for the end" \
   contains "$stop_out" "job 4 STOPPED: stopped: killed by signal 15"
-check "its process is gone" test ! -e "/proc/$pid"
+check "its process is gone" gone "$pid"
 check "its state is STOPPED" test "$(job_state "$id")" = STOPPED
 
 # 5. logs --follow prints until the job ends.
@@ -125,6 +133,14 @@ script -qec "$troupe job submit --address $addr -- /bin/sh -c 'sleep 0.5; echo \
   /dev/null >"$work/tty" 2>&1
 check "on a terminal the line is redrawn" grep -q $'\r\033\\[K' "$work/tty"
 check "and the job's output is there" grep -q '42-answer' "$work/tty"
+
+# 8. A head that stops sends its running jobs SIGTERM.
+id=$("$troupe" job submit --no-wait --address "$addr" -- /bin/sh -c 'exec sleep 300')
+pid=$("$troupe" job status "$id" --address "$addr" --json | python3 -c \
+  'import json, sys; print(json.load(sys.stdin)["pid"])')
+check "a long job runs" test -e "/proc/$pid"
+"$troupe" stop >/dev/null
+check "the head's stop ended it" gone "$pid"
 
 echo "$passed passed, $failed failed"
 test "$failed" = 0

@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/job_table.hpp"
 #include "actors/node_logs.hpp"
 #include "lib/common/exe_files.hpp"
 #include "lib/core/exe_server.hpp"
@@ -114,12 +115,6 @@ std::string local_time(double t) {
   return buf;
 }
 
-nlohmann::json to_json(const submitted_job& r) {
-  return {{"id", r.id},           {"state", r.state},         {"entrypoint", r.entrypoint},
-          {"message", r.message}, {"pid", r.pid},             {"exit_code", r.exit_code},
-          {"submitted", r.submitted}, {"started", r.started}, {"ended", r.ended},
-          {"output", r.output}};
-}
 
 /// The final line of a job: `job 3 SUCCEEDED: exited with status 0 (1.2 s)`.
 std::string ending(const submitted_job& r) {
@@ -212,7 +207,7 @@ int list(cli_session& s, const job_options& o) {
   if (o.json) {
     auto out = nlohmann::json::array();
     for (auto& r : rows)
-      out.push_back(to_json(r));
+      out.push_back(submitted_job_json<nlohmann::json>(r));
     std::cout << out.dump() << "\n";
     return 0;
   }
@@ -228,7 +223,7 @@ int list(cli_session& s, const job_options& o) {
 int status(cli_session& s, const job_options& o) {
   auto r = ask<submitted_job>(s, job_manager(s), status_atom::value, o.id);
   if (o.json) {
-    std::cout << to_json(r).dump() << "\n";
+    std::cout << submitted_job_json<nlohmann::json>(r).dump() << "\n";
     return 0;
   }
   std::cout << "job " << r.id << ": " << r.state << "\n"

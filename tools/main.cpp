@@ -182,7 +182,8 @@ void add_microbenchmark(commands& c) {
   cmd->add_flag("--quick", bench.quick, "fewer rounds, smaller objects (< 30 s)");
   cmd->add_flag("--json", bench.json, "print one JSON object");
   cmd->add_flag("--progress", bench.progress,
-                "print each phase's start time to stderr (always on a terminal)");
+                "print each phase as a plain line on stderr, on a terminal too (by default "
+                "one line redrawn there; piped, plain lines)");
   cmd->add_option("--suite", bench.suite,
                   "default: troupe's figures; ray: the rows of Ray's own `ray "
                   "microbenchmark`, as Ray runs them")

@@ -17,6 +17,7 @@
 #include "tools/bench_tasks.hpp"
 #include "tools/bench_spill.hpp"
 #include "tools/bench_workloads.hpp"
+#include "tools/progress.hpp"
 
 namespace troupe::tools {
 
@@ -100,18 +101,6 @@ std::string format_value(double x) {
   return buf;
 }
 
-/// Prints a progress line with the time since the start to stderr, so that
-/// a slow phase shows where it is; stdout stays one figure a line.
-void progress(bool on, const std::string& what) {
-  static const auto start = std::chrono::steady_clock::now();
-  if (on)
-    std::cerr << "# "
-              << format_value(std::chrono::duration<double>(
-                                  std::chrono::steady_clock::now() - start)
-                                  .count())
-              << " s: " << what << std::endl;
-}
-
 double mean(const std::vector<double>& xs) {
   return std::accumulate(xs.begin(), xs.end(), 0.0) / static_cast<double>(xs.size());
 }
@@ -151,7 +140,9 @@ void print_results(const std::vector<figure_spec>& figures, const bench_samples&
 /// workloads that failed.
 struct bench_run {
   const microbenchmark_options& options;
-  bool show = false;
+  /// Each phase as it starts, on stderr: stdout stays one figure a line.
+  /// Redrawn on a terminal, plain lines when piped or with --progress.
+  progress_line line{!options.progress && ::isatty(2) == 1};
   bench_config cfg;
   bench_samples samples;
   std::map<std::string, std::string> errors;
@@ -169,13 +160,13 @@ struct bench_run {
       errors[n] = why;
       samples.erase(n);
     }
-    std::cerr << "troupe microbenchmark: " << names.front() << " failed: " << why << "\n";
+    line.note("troupe microbenchmark: " + names.front() + " failed: " + why);
   }
 
   /// Runs one workload; its failure fails its figures, not the run.
   void run(const std::vector<std::string>& names,
            void (*workload)(const bench_config&, bench_samples&)) {
-    progress(show, names.front());
+    line.show(names.front());
     try {
       workload(cfg, samples);
     } catch (const std::exception& e) {
@@ -187,7 +178,7 @@ struct bench_run {
   /// store for the big objects, and warms it up. Returns false (and says
   /// why) when it cannot.
   bool start_cluster(std::map<std::string, double> resources = {}) {
-    progress(show, "init and warm-up");
+    line.show("init and warm-up");
     try {
       init_options init;
       if (options.address.empty()) {
@@ -214,7 +205,7 @@ void run_insecure_rows(bench_run& r) {
   std::vector<std::string> names;
   for (auto& n : tls_moved)
     names.push_back(n + "_insecure");
-  progress(r.show, "the rows TLS moves, without TLS");
+  r.line.show("the rows TLS moves, without TLS");
   auto saved_token = detail::env_or("TROUPE_TOKEN", "");
   bench_samples plain;
   try {
@@ -250,7 +241,7 @@ int run_default_suite(bench_run& r) {
   for (auto& w : cluster_workloads())
     if (r.wanted(w.names))
       r.run(w.names, w.run);
-  progress(r.show, "shutdown");
+  r.line.show("shutdown");
   troupe::shutdown();
   if (r.options.address.empty()
       && r.wanted({"single_client_tasks_async_insecure", "task_roundtrip_p50_us_insecure",
@@ -260,7 +251,7 @@ int run_default_suite(bench_run& r) {
   // gigabytes they write to disk do not disturb the other rows.
   if (r.options.address.empty() && r.wanted({"spill_gigabytes", "restore_gigabytes"}))
     r.run({"spill_gigabytes", "restore_gigabytes"}, measure_spill);
-  progress(r.show, "done");
+  r.line.clear();
   print_results({std::begin(all_figures), std::end(all_figures)}, r.samples, r.errors,
                 r.options.json, false);
   return r.errors.empty() ? 0 : 1;
@@ -280,7 +271,7 @@ int run_ray_suite(bench_run& r) {
       return 1;
     for (auto* row : shared)
       r.run({row->name}, row->run);
-    progress(r.show, "shutdown");
+    r.line.show("shutdown");
     troupe::shutdown();
   }
   for (auto* row : fresh) {
@@ -291,7 +282,7 @@ int run_ray_suite(bench_run& r) {
     r.run({row->name}, row->run);
     troupe::shutdown();
   }
-  progress(r.show, "done");
+  r.line.clear();
   std::vector<figure_spec> figures;
   for (auto& row : ray_rows())
     figures.push_back({row.name, row.unit});
@@ -303,7 +294,6 @@ int run_ray_suite(bench_run& r) {
 
 int run_microbenchmark(const microbenchmark_options& options) {
   bench_run r{options};
-  r.show = options.progress || ::isatty(2);
   r.cfg.quick = options.quick;
   r.cfg.rounds = r.cfg.pick(5, 3);
   r.cfg.timeout = r.cfg.pick(std::chrono::seconds(30), std::chrono::seconds(10));

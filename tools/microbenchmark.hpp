@@ -12,7 +12,7 @@ struct microbenchmark_options {
   bool quick = false;    ///< fewer rounds and smaller sizes: under 30 s
   bool json = false;     ///< one JSON object instead of `name value unit` lines
   std::string address;   ///< `host:port` of a running head; empty: embedded
-  bool progress = false; ///< progress lines on stderr (always on a terminal)
+  bool progress = false; ///< plain progress lines on stderr, on a terminal too
   std::string only;      ///< run only the workloads of figures containing this
   /// "default": troupe's figures (BENCHMARKS.md); "ray": Ray's own rows,
   /// as Ray runs them (tools/bench_ray.hpp).

@@ -67,6 +67,23 @@ function storeCell(store) {
   return td;
 }
 
+// A submitted job's output file on the head (node 1), shown in the logs below.
+function outputCell(file) {
+  const td = document.createElement("td");
+  const a = document.createElement("a");
+  a.href = "#node=1&file=" + encodeURIComponent(file);
+  a.textContent = file;
+  a.onclick = () => {
+    chosenFile = file;
+    wantedNode = "1";
+    $("log-node").value = "1";
+    showLog();
+    refreshLogFiles();
+  };
+  td.appendChild(a);
+  return td;
+}
+
 function drawNodes(nodes) {
   fill("nodes", nodes, [
     (n) => cell(n.id),
@@ -90,7 +107,8 @@ function draw(doc) {
   const liveActors = doc.actors.filter((a) => a.state === "alive").length;
   $("summary").textContent = alive + " of " + doc.nodes.length + " nodes alive · " +
     liveActors + " actors alive · " + doc.tasks.length + " tasks not done · " +
-    doc.jobs.filter((j) => j.alive).length + " jobs";
+    doc.jobs.filter((j) => j.alive).length + " drivers · " +
+    doc.submissions.filter((j) => j.state === "RUNNING").length + " submitted jobs running";
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();
   drawNodes(doc.nodes);
   fill("actors", doc.actors, [
@@ -112,6 +130,11 @@ function draw(doc) {
     (j) => cell(j.id), (j) => cell(j.pid),
     (j) => cell(j.alive ? "alive" : "ended", j.alive ? "alive" : "dead"),
   ]);
+  fill("submissions", doc.submissions, [
+    (j) => cell(j.id), (j) => cell(j.state, j.state.toLowerCase()),
+    (j) => cell(j.started ? ((j.ended || Date.now() / 1000) - j.started).toFixed(1) + " s" : ""),
+    (j) => cell(j.entrypoint), (j) => cell(j.message), (j) => outputCell(j.output),
+  ], ["submissionId", "id"]);
   fill("errors", doc.errors, [(e) => cell(e.what), (e) => cell(e.id), (e) => cell(e.message)]);
   drawLogNodes(doc.nodes);
 }
