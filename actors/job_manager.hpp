@@ -31,8 +31,8 @@ struct job_manager_options {
 };
 
 /// Spawns the job manager. It learns the head's address from a
-/// `node(node_info)` message; it signals its running jobs with SIGTERM when
-/// it goes down (the head stops).
+/// `node(node_info)` message; an exit message (the head stops) sends its
+/// running jobs SIGTERM before it quits.
 job_manager_actor spawn_job_manager(caf::actor_system& sys, job_manager_options opts);
 
 } // namespace troupe

@@ -23,6 +23,11 @@ distinct_nodes() {
   ids=$(grep -oE "$2( [0-9]+)+$" <<<"$1" | head -n1 | sed "s/^$2//" | tr ' ' '\n' | sed '/^$/d' | sort -n | tr '\n' ' ')
   [ "$ids" = "1 2 3 " ]
 }
+# node_count TEXT PREFIX: how many distinct node ids follow PREFIX.
+node_count() {
+  grep -oE "$2( [0-9]+)+$" <<<"$1" | head -n1 | sed "s/^$2//" | tr ' ' '\n' | sed '/^$/d' \
+    | sort -u | wc -l
+}
 # until_ok SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds or
 # SECONDS pass.
 until_ok() {
@@ -100,8 +105,13 @@ result=$(TROUPE_ADDRESS=$addr timeout 60 "$sample")
 check "a driver runs on the three nodes" grep -q 'f(0..3) = 0 1 4 9' <<<"$result"
 out=$(TROUPE_ADDRESS=$addr timeout 60 "$placement")
 echo "$out"
-check "the placement sample spreads over three distinct nodes" \
-  distinct_nodes "$out" 'SPREAD ran on nodes'
+# SPREAD is best effort, as in Ray: it prefers nodes with room in the head's
+# view, which lags the nodes by a report, so a node still busy with the last
+# driver's tasks may be skipped (seen: "1 2 1"). STRICT_SPREAD must not.
+check "the placement sample's SPREAD uses more than one node" \
+  test "$(node_count "$out" 'SPREAD ran on nodes')" -ge 2
+check "its STRICT_SPREAD group has a bundle on each of the three nodes" \
+  distinct_nodes "$out" 'placement group bundles on nodes'
 check "data made on node 3 is summed there" grep -q 'summed on node 3 = 524288' <<<"$out"
 member=$("$troupe" list nodes --json | grep -o '"127\.0\.0\.1:[0-9]*"' | sed -n 2p | tr -d '"')
 out=$(TROUPE_ADDRESS=$member timeout 60 "$placement")

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -115,7 +116,6 @@ std::string local_time(double t) {
   return buf;
 }
 
-
 /// The final line of a job: `job 3 SUCCEEDED: exited with status 0 (1.2 s)`.
 std::string ending(const submitted_job& r) {
   auto d = duration_of(r);
@@ -135,8 +135,8 @@ std::string pending_text(const submitted_job& r, std::uint64_t sent, std::uint64
 /// Prints job `id`'s output from `offset` as it comes, with its state on
 /// `line`, until it ends; returns its last row.
 submitted_job follow(cli_session& s, const job_manager_actor& jobs, std::uint64_t id,
-               std::uint64_t offset, progress_line& line,
-               const std::function<std::string(const submitted_job&)>& describe) {
+                     std::uint64_t offset, progress_line& line,
+                     const std::function<std::string(const submitted_job&)>& describe) {
   for (;;) {
     // The state first: once it has ended, what is read after it is all.
     auto row = ask<submitted_job>(s, jobs, status_atom::value, id);

@@ -43,10 +43,7 @@ private:
   posix_spawn_file_actions_t actions_;
 };
 
-} // namespace
-
-namespace {
-
+/// Whether inherited variable `name` stays out of the child's environment.
 bool dropped(const std::string& name, const child_spec& spec) {
   for (auto& k : spec.keep)
     if (k == name)

@@ -14,19 +14,20 @@ namespace troupe {
 /// session folder (`job-ID.out`) and their states. Logic: `job_table`.
 ///
 ///     CLI     -> jobs : submit(job_submission) ==> submitted_job (PENDING or RUNNING)
-///                     | jobs                    ==> submitted_jobs (every job)
-///                     | status(id)              ==> submitted_job
-///                     | stop(id)                ==> submitted_job (SIGTERM to its
-///                                                  process group, SIGKILL after
-///                                                  the grace period)
-///                     | log(id, offset, max)    ==> bytes of its output
-///     fetcher -> jobs : exe(exe, cached path, "") | exe(exe, "", why)
+///                     | jobs                   ==> submitted_jobs (every job)
+///                     | status(id)             ==> submitted_job
+///                     | stop(id)               ==> submitted_job (SIGTERM to its
+///                                                 process group, SIGKILL after
+///                                                 the grace period)
+///                     | log(id, offset, max)   ==> bytes of its output
+///     fetcher -> jobs : exe(hash, cached path, "") | exe(hash, "", why)
 ///     reaper  -> jobs : child(pid, wait status)   (any child of the head)
 ///     jobs    -> self : kill(id)                  (its grace period is over)
 ///     node    -> jobs : node(node_info)           (the head's address, for
 ///                                                  the drivers' TROUPE_ADDRESS)
 ///
-/// An unknown id is an error naming it.
+/// An unknown id is an error naming it. The head's stop (an exit message)
+/// sends the running jobs SIGTERM.
 using job_manager_actor = caf::typed_actor<
   caf::replies_to<submit_atom, job_submission>::with<submitted_job>,
   caf::replies_to<jobs_atom>::with<submitted_jobs>,
