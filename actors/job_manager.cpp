@@ -51,14 +51,6 @@ const std::vector<std::string> kept_variables = {
   "TROUPE_CONNECTION_TIMEOUT_MS", "TROUPE_CONNECT_TIMEOUT_MS",
   "TROUPE_HANDSHAKE_TIMEOUT_MS", "TROUPE_MAX_MESSAGE_BYTES"};
 
-bool same_file(const std::string& path, const std::string& hash) {
-  try {
-    return fs::is_regular_file(path) && detail::file_sha256(path) == hash;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 void start_job(self_ptr self, std::uint64_t id, const std::string& program) {
   auto& s = self->state;
   auto it = s.waiting.find(id);
@@ -70,8 +62,9 @@ void start_job(self_ptr self, std::uint64_t id, const std::string& program) {
   if (!row || row->state != "PENDING")
     return; // stopped meanwhile
   auto dir = fs::path{s.opts.session_dir};
+  auto cwd = dir / ("job-" + std::to_string(id));
   std::error_code ec;
-  fs::create_directories(dir / ("job-" + std::to_string(id)), ec);
+  fs::create_directories(cwd, ec);
   auto out = dir / row->output;
   int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
@@ -87,7 +80,7 @@ void start_job(self_ptr self, std::uint64_t id, const std::string& program) {
   spec.drop = {"TROUPE_*"};
   spec.keep = kept_variables;
   spec.output_fd = fd;
-  spec.cwd = (dir / ("job-" + std::to_string(id))).string();
+  spec.cwd = cwd.string();
   spec.own_group = true;
   try {
     auto pid = detail::spawn_child(spec);
@@ -105,12 +98,12 @@ void start_job(self_ptr self, std::uint64_t id, const std::string& program) {
 /// head lacks it.
 void resolve_program(self_ptr self, std::uint64_t id, const job_submission& sub) {
   auto& s = self->state;
-  if (same_file(sub.exe, sub.hash)) {
+  if (detail::file_has_hash(sub.exe, sub.hash)) {
     start_job(self, id, sub.exe);
     return;
   }
   auto cached = detail::exe_cache_dir() / sub.hash;
-  if (same_file(cached.string(), sub.hash)) {
+  if (detail::file_has_hash(cached.string(), sub.hash)) {
     start_job(self, id, cached.string());
     return;
   }
@@ -120,7 +113,7 @@ void resolve_program(self_ptr self, std::uint64_t id, const job_submission& sub)
     return; // a fetch is under way
   spdlog::info("job {}: fetching {} ({}) from the submitter", id, sub.exe, sub.hash);
   sched::spawn_exe_fetcher(self->system(), sub.hash, sub.hash, cached, sub.source,
-                           job_manager_actor{self});
+                           job_manager_actor{self}, sub.exe + " from the submitter");
 }
 
 caf::error fail(const std::exception& e) {
@@ -145,7 +138,8 @@ caf::result<submitted_job> submit_job(self_ptr self, job_submission sub) {
 }
 
 /// A fetch of the program with SHA-256 `hash` ended: in `path`, or failed
-/// with `why`. Starts (or fails) the jobs that waited for it.
+/// with `why` ("cannot fetch PROG from the submitter: ..."). Starts (or
+/// fails) the jobs that waited for it.
 void fetched(self_ptr self, const std::string& hash, const std::string& path,
              const std::string& why) {
   auto& s = self->state;
@@ -156,12 +150,8 @@ void fetched(self_ptr self, const std::string& hash, const std::string& path,
       start_job(self, id, path);
       continue;
     }
-    auto w = s.waiting.find(id);
-    auto name = w != s.waiting.end() ? w->second.exe : hash;
     s.waiting.erase(id);
-    auto cut = why.find(" from its driver: ");
-    auto reason = cut == std::string::npos ? why : why.substr(cut + 18);
-    s.table.start_failed(id, "cannot fetch " + name + " from the submitter: " + reason, now());
+    s.table.start_failed(id, why, now());
   }
 }
 

@@ -59,7 +59,7 @@ bool job_table::started(std::uint64_t id, std::int32_t pid, double now) {
   r.pid = pid;
   by_pid_[pid] = id;
   if (r.state != "PENDING") {
-    stopping_[id] = true; // its exit leaves it STOPPED
+    stopping_.insert(id); // its exit leaves it STOPPED
     return false;
   }
   r.state = "RUNNING";
@@ -86,7 +86,7 @@ job_table::stop_action job_table::stop(std::uint64_t id, double now) {
   }
   if (r.state != "RUNNING")
     return stop_action::none;
-  stopping_[id] = true;
+  stopping_.insert(id);
   return stop_action::signal;
 }
 

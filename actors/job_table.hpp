@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "lib/protocol/job_messages.hpp"
@@ -64,7 +65,7 @@ private:
 
   std::map<std::uint64_t, submitted_job> jobs_;
   std::map<std::int32_t, std::uint64_t> by_pid_; ///< running jobs
-  std::map<std::uint64_t, bool> stopping_;       ///< signalled by `stop`
+  std::set<std::uint64_t> stopping_;             ///< signalled by `stop`
   std::uint64_t next_ = 1;
 };
 

@@ -17,6 +17,7 @@ namespace {
 /// flight, checks its hash, and tells its listener.
 struct exe_fetch {
   std::string exe, hash;
+  std::string what; ///< names the file in errors
   std::filesystem::path target, part;
   exe_source_actor driver;
   exe_listener listener;
@@ -50,8 +51,7 @@ void finish_fetch(caf::event_based_actor* self, const std::shared_ptr<exe_fetch>
   self->send(f->listener, exe_atom::value, f->exe,
              failure.empty() ? f->target.string() : std::string{},
              failure.empty() ? std::string{}
-                             : "cannot fetch the executable " + f->exe + " from its driver: "
-                                 + failure);
+                             : "cannot fetch " + f->what + ": " + failure);
   self->quit();
 }
 
@@ -110,13 +110,14 @@ caf::behavior exe_fetcher(caf::event_based_actor* self, std::shared_ptr<exe_fetc
 
 void spawn_exe_fetcher(caf::actor_system& sys, std::string exe, std::string hash,
                        std::filesystem::path target, exe_source_actor driver,
-                       exe_listener listener) {
+                       exe_listener listener, std::string what) {
   auto f = std::make_shared<exe_fetch>();
   f->exe = std::move(exe);
   f->hash = std::move(hash);
   f->target = std::move(target);
   f->driver = std::move(driver);
   f->listener = std::move(listener);
+  f->what = std::move(what);
   sys.spawn(exe_fetcher, f);
 }
 

@@ -18,11 +18,13 @@ using exe_listener =
 /// Spawns an actor that copies a driver's executable (`exe`, with SHA-256
 /// `hash`) from the driver's core actor into `target`, in chunks with
 /// several in flight, checks its hash, and tells `listener`
-/// `exe(exe, target, "")`, or `exe(exe, "", why)` when it failed.
+/// `exe(exe, target, "")`, or `exe(exe, "", why)` when it failed: `why` is
+/// "cannot fetch WHAT: REASON", WHAT naming the file for its listener's
+/// errors (e.g. "the executable /bin/app from its driver").
 ///
 ///     fetcher -> driver core : exe ==> size | exe(start, length) ==> bytes
 void spawn_exe_fetcher(caf::actor_system& sys, std::string exe, std::string hash,
                        std::filesystem::path target, exe_source_actor driver,
-                       exe_listener listener);
+                       exe_listener listener, std::string what);
 
 } // namespace troupe::sched

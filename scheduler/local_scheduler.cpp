@@ -135,19 +135,12 @@ void resolve_exe(self_ptr self, const std::string& exe, const std::string& hash,
     s.sources[exe] = {hash, driver};
   if (hash.empty() || s.runnable.count(exe))
     return;
-  auto matches = [&](const std::string& path) {
-    try {
-      return std::filesystem::exists(path) && detail::file_sha256(path) == hash;
-    } catch (const std::exception&) {
-      return false;
-    }
-  };
-  if (matches(exe)) {
+  if (detail::file_has_hash(exe, hash)) {
     s.runnable[exe] = exe;
     return;
   }
   auto cached = detail::exe_cache_dir() / hash;
-  if (matches(cached.string())) {
+  if (detail::file_has_hash(cached.string(), hash)) {
     s.runnable[exe] = cached.string();
     return;
   }
@@ -156,7 +149,8 @@ void resolve_exe(self_ptr self, const std::string& exe, const std::string& hash,
   spdlog::info("fetching the executable {} ({}) from its driver into {}", exe, hash,
                cached.string());
   s.st->exe_pending(exe);
-  spawn_exe_fetcher(self->system(), exe, hash, cached, driver, local_scheduler_actor{self});
+  spawn_exe_fetcher(self->system(), exe, hash, cached, driver, local_scheduler_actor{self},
+                    "the executable " + exe + " from its driver");
 }
 
 void actor_io::spill(const lease_request& req) {

@@ -76,7 +76,8 @@ check "the page lists node 1's log files" grep -q 'data-file="node.log"' <<<"$do
 check "the page shows nodes alive" grep -q '2 of 2 nodes alive' <<<"$dom"
 check "the page shows the submitted job, failed" \
   grep -qE 'data-submission-id="1"><td>1</td><td><span class="state failed">FAILED' <<<"$dom"
-check "and its failure among the errors" grep -q 'exited with status 4' <<<"$dom"
+check "and its failure among the errors" \
+  grep -q '<td>job</td><td>1</td><td>exited with status 4</td>' <<<"$dom"
 refused=$(run_browser "$url/" --dump-dom)
 check "without the token the page is refused" grep -q 'needs its token' <<<"$refused"
 

@@ -51,6 +51,14 @@ std::string file_sha256(const std::string& path) {
   return out;
 }
 
+bool file_has_hash(const std::string& path, const std::string& hash) {
+  try {
+    return std::filesystem::is_regular_file(path) && file_sha256(path) == hash;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 std::string job_exe() {
   if (auto* e = std::getenv("TROUPE_JOB_EXE"); e && *e)
     return e;

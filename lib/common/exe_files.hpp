@@ -15,6 +15,10 @@ namespace troupe::detail {
 /// (path, size, modification time), so a second call costs a `stat`.
 std::string file_sha256(const std::string& path);
 
+/// Returns whether `path` is a file whose SHA-256 is `hash` (false when it
+/// is missing or cannot be read).
+bool file_has_hash(const std::string& path, const std::string& hash);
+
 /// Returns this process's executable as its job knows it: TROUPE_JOB_EXE
 /// when set (a worker started from a fetched copy), else /proc/self/exe
 /// (without the " (deleted)" the kernel appends to a removed file).
