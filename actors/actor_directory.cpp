@@ -187,7 +187,7 @@ std::optional<actor_death> actor_directory::died(const object_id& id, const std:
   e->kill_restarts = false;
   auto display = e->rec.name.empty() ? e->rec.class_name : e->rec.name;
   e->death = {error_kind::actor_died, display, "",
-              why + "; restarting it (restart " + std::to_string(e->restarts)
+              why + detail::restarting_marker + std::to_string(e->restarts)
                 + (max < 0 ? std::string{}
                            : " of " + std::to_string(max))
                 + ")"};

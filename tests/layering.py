@@ -12,6 +12,7 @@ back unnoticed:
     3  store, scheduler   (siblings: neither includes the other)
     4  actors             control store, node daemon
     5  lib/core           the client core and the public API's implementation
+  5.5  lib/pool, lib/queue  the libraries: on the public API only
     6  tools, tests       (anything below)
 
 Samples are what users write: they include only public headers. Casts
@@ -35,9 +36,14 @@ LAYERS = {
     'scheduler': 3,
     'actors': 4,
     'lib/core': 5,
+    'lib/pool': 5.5,
+    'lib/queue': 5.5,
     'tools': 6,
     'tests': 6,
 }
+# The libraries (pool, queue, ...) prove the core: like samples, they
+# include only public headers and their own files.
+LIBRARY_LAYER = 5.5
 # Generated headers, by the folder that generates them.
 GENERATED = {'task.capnp.h': 'lib/protocol', 'object_meta_generated.h': 'store'}
 SOURCE = re.compile(r'\.(c|h)(pp|\+\+)?$')
@@ -86,6 +92,11 @@ def check_file(root, path, problems):
                                     'samples use only the public headers (troupe/...)')
                 continue
             if folder is None:
+                continue
+            if LAYERS[folder] == LIBRARY_LAYER and '/' in include \
+                    and not include.startswith('troupe/') and folder_of(include) != folder:
+                problems.append(f'{path}:{number}: the library {folder} includes "{include}": '
+                                'libraries use only the public headers (troupe/...)')
                 continue
             target = target_folder(include, folder)
             if target is None:

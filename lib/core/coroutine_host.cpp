@@ -18,6 +18,7 @@
 #include "lib/core/worker_output.hpp"
 #include "lib/protocol/handles.hpp"
 #include "troupe/async.hpp"
+#include "troupe/condition.hpp"
 
 namespace troupe::detail {
 
@@ -158,6 +159,12 @@ public:
 
   std::function<void()> resumer(std::uint64_t token) const {
     return [self = self_, token] { caf::anon_send(self, resume_atom::value, token); };
+  }
+
+  /// Resumes the coroutine parked under `token` after `delay`, unless it
+  /// was resumed before (then the token is gone and the message does nothing).
+  void resume_after(std::uint64_t token, std::chrono::nanoseconds delay) const {
+    caf::delayed_anon_send(self_, delay, resume_atom::value, token);
   }
 
   /// Ends a message: starts waiting calls that now have a slot and sends
@@ -398,6 +405,17 @@ bool ref_await_suspend(const ref_ptr& ref, std::coroutine_handle<> h) {
   if (id.owner != c.owner_id())
     caf::anon_send(c.core(), fetch_atom::value, id); // a borrowed ref: ask its owner
   return true;
+}
+
+std::function<void()> park_current_call(std::coroutine_handle<> h,
+                                        std::optional<std::chrono::nanoseconds> timeout) {
+  if (!the_host)
+    throw error(error_kind::runtime,
+                "troupe::condition: only a call of an async actor can wait on it");
+  auto token = the_host->park(h);
+  if (timeout)
+    the_host->resume_after(token, *timeout);
+  return the_host->resumer(token);
 }
 
 bool stream_await_ready(stream_handle&) {

@@ -53,6 +53,10 @@ actor_died_error::actor_died_error(std::string actor_name, std::string reason)
     actor_(std::move(actor_name)), reason_(std::move(reason)) {
 }
 
+bool actor_died_error::restarting() const noexcept {
+  return reason_.find(detail::restarting_marker) != std::string::npos;
+}
+
 task_cancelled_error::task_cancelled_error(std::string task_name)
   : error(error_kind::task_cancelled, "task '" + task_name + "' was cancelled"),
     task_(std::move(task_name)) {

@@ -33,6 +33,12 @@ enum class error_kind : std::uint8_t {
 /// Returns the kind's name, e.g. `"task_failed"`.
 const char* to_string(error_kind kind) noexcept;
 
+namespace detail {
+/// What the reason of a lost call to a restarting actor says (after why its
+/// instance died), followed by its restart count.
+inline constexpr const char* restarting_marker = "; restarting it (restart ";
+} // namespace detail
+
 /// Base of all troupe exceptions.
 class error : public std::runtime_error {
 public:
@@ -98,6 +104,11 @@ public:
 
   /// Returns why it died, e.g. `killed by troupe::kill`.
   [[nodiscard]] const std::string& reason() const noexcept { return reason_; }
+
+  /// Returns whether the actor is being rebuilt (`max_restarts`): the call
+  /// was lost with its old instance, but the handle still works, and later
+  /// calls go to the new instance.
+  [[nodiscard]] bool restarting() const noexcept;
 
 private:
   std::string actor_;

@@ -16,6 +16,7 @@
 #include "troupe/async.hpp"
 #include "troupe/cancel.hpp"
 #include "troupe/codec.hpp"
+#include "troupe/condition.hpp"
 #include "troupe/errors.hpp"
 #include "troupe/get.hpp"
 #include "troupe/metrics.hpp"
