@@ -3,6 +3,7 @@
 #include "tools/bench_actors.hpp"
 #include "tools/bench_cluster.hpp"
 #include "tools/bench_floor.hpp"
+#include "tools/bench_libraries.hpp"
 #include "tools/bench_objects.hpp"
 #include "tools/bench_tasks.hpp"
 
@@ -40,6 +41,8 @@ const std::vector<bench_workload>& cluster_workloads() {
       {{"actor_creation_per_s"}, actor_creation},
       {{"placement_group_create_removal"}, placement_groups},
       {{"cross_node_put_get_gigabytes"}, cross_node_put_get},
+      {{"pool_map_items_per_s", "pool_map_cpu_speedup"}, pool_map},
+      {{"queue_put_get_ops_per_s", "queue_task_to_task_items_per_s"}, queue_ops},
       // Last: its ratios divide figures measured before it.
       {{"cross_node_floor_ratio", "task_roundtrip_floor_ratio"}, floor_ratios},
   };

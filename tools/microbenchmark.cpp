@@ -66,6 +66,10 @@ constexpr figure_spec all_figures[] = {
     {"tcp_roundtrip_us", "us"},
     {"cross_node_floor_ratio", "x"},
     {"task_roundtrip_floor_ratio", "x"},
+    {"pool_map_items_per_s", "items/s"},
+    {"pool_map_cpu_speedup", "x"},
+    {"queue_put_get_ops_per_s", "ops/s"},
+    {"queue_task_to_task_items_per_s", "items/s"},
     // The rows TLS moves, again on a cluster without it (--insecure).
     {"single_client_tasks_async_insecure", "tasks/s"},
     {"task_roundtrip_p50_us_insecure", "us"},
