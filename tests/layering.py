@@ -12,7 +12,7 @@ back unnoticed:
     3  store, scheduler   (siblings: neither includes the other)
     4  actors             control store, node daemon
     5  lib/core           the client core and the public API's implementation
-  5.5  lib/pool, lib/queue  the libraries: on the public API only
+  5.5  lib/pool, lib/queue, lib/tune  the libraries: on the public API only
     6  tools, tests       (anything below)
 
 Samples are what users write: they include only public headers. Casts
@@ -38,6 +38,7 @@ LAYERS = {
     'lib/core': 5,
     'lib/pool': 5.5,
     'lib/queue': 5.5,
+    'lib/tune': 5.5,
     'tools': 6,
     'tests': 6,
 }
