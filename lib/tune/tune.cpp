@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iomanip>
 #include <iostream>
 #include <limits>
 #include <optional>
@@ -216,10 +217,13 @@ std::string result_table::to_string() const {
   out.precision(5);
   out << rows_.size() << " trials in " << seconds_ << " s (seed " << seed_ << "), "
       << total_iterations() << " iterations; best " << metric_ << " first\n";
-  out << "trial  status      iters  " << metric_ << "  config\n";
+  auto metric_width = static_cast<int>(std::max<std::size_t>(10, metric_.size()));
+  out << std::left << std::setw(6) << "trial" << std::setw(11) << "status" << std::setw(7)
+      << "iters" << std::setw(metric_width + 2) << metric_ << "config\n";
   for (auto& r : rows_) {
-    out << r.id << "  " << tune::to_string(r.status) << "  " << r.iterations << "  "
-        << value_of(r, metric_) << "  " << r.config.to_string();
+    out << std::setw(6) << r.id << std::setw(11) << tune::to_string(r.status) << std::setw(7)
+        << r.iterations << std::setw(metric_width + 2) << value_of(r, metric_)
+        << r.config.to_string();
     if (!r.error.empty())
       out << "  error: " << r.error;
     out << "\n";
