@@ -12,7 +12,7 @@ back unnoticed:
     3  store, scheduler   (siblings: neither includes the other)
     4  actors             control store, node daemon
     5  lib/core           the client core and the public API's implementation
-  5.5  lib/pool, lib/queue, lib/tune  the libraries: on the public API only
+  5.5  lib/pool, lib/queue, lib/tune, lib/serve  the libraries: on the public API only
     6  tools, tests       (anything below)
 
 Samples are what users write: they include only public headers. Casts
@@ -39,6 +39,7 @@ LAYERS = {
     'lib/pool': 5.5,
     'lib/queue': 5.5,
     'lib/tune': 5.5,
+    'lib/serve': 5.5,
     'tools': 6,
     'tests': 6,
 }
