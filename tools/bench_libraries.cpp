@@ -4,8 +4,12 @@
 #include <cmath>
 #include <numeric>
 
+#include <thread>
+
+#include <httplib.h>
 #include <troupe/pool.hpp>
 #include <troupe/queue.hpp>
+#include <troupe/serve.hpp>
 
 #include "tools/bench_support.hpp"
 
@@ -44,7 +48,78 @@ std::int64_t bench_queue_consume(troupe::queue<std::int64_t> q, std::int64_t n) 
 }
 TROUPE_REMOTE(bench_queue_consume);
 
+/// A replica that answers at once: what is left is the ingress and router.
+class bench_null_model {
+public:
+  explicit bench_null_model(troupe::serve::json) {}
+  troupe::serve::json call(troupe::serve::json request) { return request; }
+};
+std::unique_ptr<bench_null_model> make_bench_null_model(troupe::serve::json args) {
+  return std::make_unique<bench_null_model>(std::move(args));
+}
+TROUPE_REMOTE(make_bench_null_model);
+TROUPE_REMOTE(&bench_null_model::call);
+
+/// Requests per second and latencies (ms) of `connections` keep-alive
+/// clients posting to `port` for `seconds`.
+struct http_load_result {
+  double per_s = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  int failed = 0;
+};
+
+http_load_result http_load(int port, const std::string& path, int connections,
+                           double seconds) {
+  std::vector<std::vector<double>> lat(connections);
+  std::vector<int> failed(connections, 0);
+  auto t0 = clock_type::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < connections; ++c)
+    threads.emplace_back([&, c] {
+      httplib::Client cl("127.0.0.1", port);
+      cl.set_keep_alive(true);
+      cl.set_tcp_nodelay(true);
+      while (seconds_since(t0) < seconds) {
+        auto s = clock_type::now();
+        auto r = cl.Post(path, R"({"x": 1})", "application/json");
+        if (!r || r->status != 200)
+          ++failed[c];
+        else
+          lat[c].push_back(seconds_since(s) * 1000);
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  auto elapsed = seconds_since(t0);
+  std::vector<double> all;
+  http_load_result out;
+  for (int c = 0; c < connections; ++c) {
+    all.insert(all.end(), lat[c].begin(), lat[c].end());
+    out.failed += failed[c];
+  }
+  out.per_s = static_cast<double>(all.size()) / elapsed;
+  out.p50_ms = percentile(all, 0.5);
+  out.p99_ms = percentile(all, 0.99);
+  return out;
+}
+
 } // namespace
+
+void serve_requests(const bench_config& cfg, bench_samples& out) {
+  auto s = troupe::serve::start({.port = 0});
+  s.deploy({"bench_null", make_bench_null_model, &bench_null_model::call,
+            {.route = "/null", .num_replicas = 1}});
+  http_load(s.port(), "/null", 4, 0.3); // warm: connections and workers up
+  for (int r = 0; r < cfg.rounds; ++r) {
+    auto res = http_load(s.port(), "/null", 8, cfg.pick(2.0, 0.5));
+    check(res.failed == 0, "serve requests answered");
+    out["serve_requests_per_s"].push_back(res.per_s);
+    out["serve_p50_ms"].push_back(res.p50_ms);
+    out["serve_p99_ms"].push_back(res.p99_ms);
+  }
+  s.shutdown();
+}
 
 void pool_map(const bench_config& cfg, bench_samples& out) {
   troupe::pool p; // as wide as the cluster's CPUs

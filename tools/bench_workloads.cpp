@@ -43,6 +43,7 @@ const std::vector<bench_workload>& cluster_workloads() {
       {{"cross_node_put_get_gigabytes"}, cross_node_put_get},
       {{"pool_map_items_per_s", "pool_map_cpu_speedup"}, pool_map},
       {{"queue_put_get_ops_per_s", "queue_task_to_task_items_per_s"}, queue_ops},
+      {{"serve_requests_per_s", "serve_p50_ms", "serve_p99_ms"}, serve_requests},
       // Last: its ratios divide figures measured before it.
       {{"cross_node_floor_ratio", "task_roundtrip_floor_ratio"}, floor_ratios},
   };

@@ -70,6 +70,9 @@ constexpr figure_spec all_figures[] = {
     {"pool_map_cpu_speedup", "x"},
     {"queue_put_get_ops_per_s", "ops/s"},
     {"queue_task_to_task_items_per_s", "items/s"},
+    {"serve_requests_per_s", "req/s"},
+    {"serve_p50_ms", "ms"},
+    {"serve_p99_ms", "ms"},
     // The rows TLS moves, again on a cluster without it (--insecure).
     {"single_client_tasks_async_insecure", "tasks/s"},
     {"task_roundtrip_p50_us_insecure", "us"},

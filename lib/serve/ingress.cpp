@@ -53,6 +53,7 @@ public:
   ingress_core(const std::string& host, std::int64_t port, std::int64_t threads) {
     auto n = static_cast<std::size_t>(std::max<std::int64_t>(1, threads));
     server_.new_task_queue = [n] { return new httplib::ThreadPool(n); };
+    server_.set_tcp_nodelay(true); // else Nagle holds small answers for a delayed ACK
     install_routes();
     int bound = port == 0 ? server_.bind_to_any_port(host)
                           : (server_.bind_to_port(host, static_cast<int>(port))

@@ -92,8 +92,8 @@ struct deployment_options {
   int max_replicas = 1;
   double target_ongoing_requests = 2;
   double downscale_delay_s = 10;
-  /// The factory's argument.
-  json init_args;
+  /// The factory's argument (an empty object unless given).
+  json init_args = json::object();
   /// Each replica's actor: its resources, and how many requests it runs at
   /// once (`max_concurrency`; 1: one at a time, the class needs no locks).
   actor_options replica_options;
