@@ -103,6 +103,15 @@ std::vector<node_description> nodes() {
   return out;
 }
 
+std::map<std::string, double> cluster_resources() {
+  std::map<std::string, double> out;
+  for (auto& n : nodes())
+    if (n.alive)
+      for (auto& [name, amount] : n.total)
+        out[name] += amount;
+  return out;
+}
+
 node_id current_node_id() {
   return detail::client::get().node().node_id;
 }

@@ -200,12 +200,9 @@ std::size_t auto_chunksize(std::size_t items, std::size_t processes) {
 }
 
 std::size_t cluster_cpus() {
-  double cpus = 0;
-  for (auto& n : troupe::nodes())
-    if (n.alive)
-      if (auto it = n.total.find("CPU"); it != n.total.end())
-        cpus += it->second;
-  return std::max<std::size_t>(1, static_cast<std::size_t>(cpus));
+  auto all = troupe::cluster_resources();
+  auto it = all.find("CPU");
+  return std::max<std::size_t>(1, it == all.end() ? 0 : static_cast<std::size_t>(it->second));
 }
 
 const std::string& registered_name(const void* fn) {

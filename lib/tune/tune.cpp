@@ -49,11 +49,8 @@ std::size_t concurrency(const run_options& o, std::size_t trials) {
     return o.max_concurrent_trials;
   if (o.resources_per_trial.num_cpus <= 0)
     return std::max<std::size_t>(1, trials);
-  double cpus = 0;
-  for (auto& n : troupe::nodes())
-    if (n.alive)
-      if (auto it = n.total.find("CPU"); it != n.total.end())
-        cpus += it->second;
+  auto all = troupe::cluster_resources();
+  auto cpus = all.contains("CPU") ? all.at("CPU") : 0.0;
   return std::max<std::size_t>(
     1, static_cast<std::size_t>(cpus / o.resources_per_trial.num_cpus));
 }

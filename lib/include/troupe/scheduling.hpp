@@ -102,6 +102,10 @@ struct node_description {
 /// Returns the cluster's nodes, the dead ones included.
 std::vector<node_description> nodes();
 
+/// Returns the resources of the cluster's live nodes, summed by name
+/// (`{"CPU": 4, "memory": ...}`, Ray's `cluster_resources()`).
+std::map<std::string, double> cluster_resources();
+
 /// Returns the id of the node this process runs on.
 node_id current_node_id();
 
