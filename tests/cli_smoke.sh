@@ -201,14 +201,16 @@ for row in single_client_tasks_sync single_client_tasks_async multi_client_tasks
     chain_1000_tasks tree_reduce_1024_s large_arg_100mb_s get_large_gigabytes \
     actor_creation_per_s cluster_start_s cross_node_put_get_gigabytes first_put_gigabytes \
     spill_gigabytes restore_gigabytes tcp_stream_gigabytes tcp_roundtrip_us cross_node_floor_ratio task_roundtrip_floor_ratio \
+    pool_map_items_per_s pool_map_cpu_speedup queue_put_get_ops_per_s \
+    queue_task_to_task_items_per_s serve_requests_per_s serve_p50_ms serve_p99_ms \
     single_client_tasks_async_insecure task_roundtrip_p50_us_insecure \
     cross_node_put_get_gigabytes_insecure; do
   check "benchmark row $row has a figure" grep -qE "^ *\"$row\": *[0-9][0-9.]*,?$" <<<"$bench"
 done
-check "the benchmark prints exactly those 38 rows, all numbers" python3 -c '
+check "the benchmark prints exactly those 45 rows, all numbers" python3 -c '
 import json, sys
 rows = json.loads(sys.argv[1])
-sys.exit(not (len(rows) == 38 and all(isinstance(v, (int, float)) for v in rows.values())))
+sys.exit(not (len(rows) == 45 and all(isinstance(v, (int, float)) for v in rows.values())))
 ' "$bench"
 check "no benchmark row failed or is unsupported" \
   bash -c "! grep -qE '\"(error|unsupported)\"' <<<'$bench'"

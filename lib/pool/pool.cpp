@@ -58,9 +58,8 @@ const function_entry& chunk_function(const std::string& name) {
   return *fn;
 }
 
-/// The task of one chunk: runs the function on each item in turn, in this
-/// worker, through the registry's type-erased invoker (what a task of the
-/// function would run), and stops at the first item that throws.
+} // namespace
+
 pool_chunk_result run_pool_chunk(pool_chunk chunk) {
   auto& fn = chunk_function(chunk.function);
   if (chunk.arity != fn.params.size() || chunk.encodings.size() != chunk.arity
@@ -101,8 +100,6 @@ pool_chunk_result run_pool_chunk(pool_chunk chunk) {
   }
   return out;
 }
-
-} // namespace
 
 TROUPE_REMOTE_AS("troupe::pool::chunk", run_pool_chunk);
 
@@ -195,7 +192,7 @@ std::optional<pool_chunk_result> pool_run::next() {
 }
 
 std::size_t auto_chunksize(std::size_t items, std::size_t processes) {
-  auto chunks = std::max<std::size_t>(1, processes * 4);
+  auto chunks = std::max<std::size_t>(1, processes) * 4;
   return std::max<std::size_t>(1, (items + chunks - 1) / chunks);
 }
 

@@ -118,6 +118,10 @@ private:
   std::unique_ptr<state> s_;
 };
 
+/// The task of one chunk (`troupe::pool::chunk`): runs the function on each
+/// item in turn, in this process, and stops at the first item that throws.
+pool_chunk_result run_pool_chunk(pool_chunk chunk);
+
 /// Returns the chunk size for `items` items on `processes` (Python's rule:
 /// about four chunks per process).
 std::size_t auto_chunksize(std::size_t items, std::size_t processes);
