@@ -41,6 +41,13 @@ actor_options replica_options(const deployment_spec& s) {
   return o;
 }
 
+/// Returns whether `b` runs other replicas than `a` (not only more or fewer).
+bool changes_replicas(const deployment_spec& a, const deployment_spec& b) {
+  return a.version != b.version || a.factory != b.factory || a.method != b.method
+         || a.init_args != b.init_args || a.num_cpus != b.num_cpus || a.num_gpus != b.num_gpus
+         || a.resources != b.resources || a.max_concurrency != b.max_concurrency;
+}
+
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
@@ -73,8 +80,15 @@ public:
 
   std::string deploy(const deployment_spec& spec) {
     std::unique_lock lk(mtx_);
+    auto t = target_of(spec);
+    // Replicas are replaced when what they run changes, even under the same
+    // version name: the router's version is the name and a generation.
+    auto& gen = generations_[spec.name];
+    if (auto it = specs_.find(spec.name); it == specs_.end() || changes_replicas(it->second, spec))
+      ++gen;
+    t.version = spec.version + "#" + std::to_string(gen);
     specs_[spec.name] = spec;
-    router_.set_target(spec.name, target_of(spec));
+    router_.set_target(spec.name, t);
     cv_.notify_all();
     auto until = clock_type::now() + 120s;
     for (;;) {
@@ -103,7 +117,7 @@ public:
     std::lock_guard lk(mtx_);
     std::vector<status_row> out;
     for (auto& [name, d] : router_.deployments()) {
-      status_row row{name, d.goal.route, d.goal.version, d.last_error};
+      status_row row{name, d.goal.route, specs_.at(name).version, d.last_error};
       for (auto& r : d.replicas) {
         row.replicas += r.state == replica_state::active;
         row.starting += r.state == replica_state::starting;
@@ -352,6 +366,7 @@ private:
   bool stopping_ = false;
   router router_;
   std::map<std::string, deployment_spec> specs_;
+  std::map<std::string, std::uint64_t> generations_; ///< by deployment: replaced replicas
   std::map<std::uint64_t, actor_handle<replica>> handles_;
   std::map<std::uint64_t, std::string> names_;
   std::map<std::uint64_t, object_ref<bool>> readying_;

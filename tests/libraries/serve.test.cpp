@@ -199,6 +199,22 @@ TEST_CASE("a new version takes over under load without a failed request") {
   CHECK(st.draining == 0);
   for (auto pid : old_pids) // the old replicas' processes are gone
     CHECK(eventually([&] { return ::kill(pid, 0) != 0; }, 20s));
+  // New init_args under the same version replace the replicas too; a new
+  // count alone scales them.
+  auto v2_pids = s.replica_pids("echo");
+  s.deploy(echo({.version = "2", .num_replicas = 2, .init_args = {{"version", "v3"}}}));
+  httplib::Client c("127.0.0.1", s.port());
+  auto r = c.Post("/echo", "{}", "application/json");
+  REQUIRE(r);
+  CHECK(json::parse(r->body)["version"] == "v3");
+  auto v3_pids = s.replica_pids("echo");
+  s.deploy(echo({.version = "2", .num_replicas = 3, .init_args = {{"version", "v3"}}}));
+  auto scaled = s.replica_pids("echo");
+  CHECK(scaled.size() == 3);
+  for (auto pid : v3_pids) {
+    CHECK(std::find(v2_pids.begin(), v2_pids.end(), pid) == v2_pids.end());
+    CHECK(std::find(scaled.begin(), scaled.end(), pid) != scaled.end()); // kept
+  }
   s.shutdown();
 }
 

@@ -80,7 +80,10 @@ namespace serve {
 struct deployment_options {
   /// The HTTP path it serves, and every path below it ("/classify").
   std::string route;
-  /// A new version replaces the running replicas, without a failed request.
+  /// Its version, for `status`. A `deploy` that changes what the replicas
+  /// run (the version, the class, `init_args`, their resources) replaces
+  /// them without a failed request; one that changes only how many there
+  /// are scales them.
   std::string version = "1";
   /// Replicas, when it does not autoscale.
   int num_replicas = 1;
