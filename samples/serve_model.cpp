@@ -126,7 +126,8 @@ int main(int argc, char** argv) {
   int failures = 0;
   std::printf("replicas  requests/s  p50 ms  p99 ms   (8 connections, a ~1.5 ms model)\n");
   for (int replicas : {1, 2, 4}) {
-    s.deploy({"scorer", make_scorer, &scorer::score, {.route = "/score", .num_replicas = replicas}});
+    s.deploy({"scorer", make_scorer, &scorer::score,
+              {.route = "/score", .num_replicas = replicas}}); // same version: scales
     run_load(s.port(), "/score", body, 8, 0.3); // warm
     auto r = run_load(s.port(), "/score", body, 8, 2.0);
     failures += r.failed;
