@@ -113,11 +113,15 @@ public:
     kill_all(doomed);
   }
 
-  std::vector<status_row> status() const {
+  std::vector<deployment_status> status() const {
     std::lock_guard lk(mtx_);
-    std::vector<status_row> out;
+    std::vector<deployment_status> out;
     for (auto& [name, d] : router_.deployments()) {
-      status_row row{name, d.goal.route, specs_.at(name).version, d.last_error};
+      deployment_status row;
+      row.name = name;
+      row.route = d.goal.route;
+      row.version = specs_.at(name).version;
+      row.last_error = d.last_error;
       for (auto& r : d.replicas) {
         row.replicas += r.state == replica_state::active;
         row.starting += r.state == replica_state::starting;
@@ -389,7 +393,7 @@ void ingress::remove(std::string name) {
   core_->remove(name);
 }
 
-std::vector<status_row> ingress::status() const {
+std::vector<deployment_status> ingress::status() const {
   return core_->status();
 }
 

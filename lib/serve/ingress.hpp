@@ -59,21 +59,6 @@ struct deployment_spec {
   }
 };
 
-/// The status of one deployment, as it travels back.
-struct status_row {
-  std::string name, route, version, last_error;
-  std::int32_t replicas = 0, starting = 0, draining = 0;
-  std::int64_t outstanding = 0;
-  std::uint64_t requests = 0, failed = 0;
-
-  template <class Inspector>
-  friend typename Inspector::result_type inspect(Inspector& f, status_row& x) {
-    return f(caf::meta::type_name("troupe.serve.status_row"), x.name, x.route, x.version,
-             x.last_error, x.replicas, x.starting, x.draining, x.outstanding, x.requests,
-             x.failed);
-  }
-};
-
 class ingress_core;
 
 class ingress {
@@ -84,7 +69,7 @@ public:
   std::int64_t port() const;
   std::string deploy(deployment_spec spec);
   void remove(std::string name);
-  std::vector<status_row> status() const;
+  std::vector<deployment_status> status() const;
   std::vector<std::int64_t> replica_pids(std::string name) const;
   void stop();
 

@@ -158,11 +158,13 @@ plan_steps router::plan(clock::time_point now) {
           r.state = replica_state::draining; // scaled down
       }
     }
-    for (auto& r : d.replicas)
-      if (r.state == replica_state::draining && r.outstanding <= 0)
+    // Drained: the last request was answered.
+    std::erase_if(d.replicas, [&](const replica_slot& r) {
+      bool done = r.state == replica_state::draining && r.outstanding <= 0;
+      if (done)
         out.kills.push_back(r.id);
-    for (auto id : out.kills)
-      erase(d, id);
+      return done;
+    });
   }
   return out;
 }

@@ -90,11 +90,7 @@ void instance::remove(const std::string& name) {
 }
 
 std::vector<deployment_status> instance::status() const {
-  std::vector<deployment_status> out;
-  for (auto& r : troupe::get(ingress_.task(&ingress::status).remote()))
-    out.push_back({r.name, r.route, r.version, r.replicas, r.starting, r.draining,
-                   r.outstanding, r.requests, r.failed, r.last_error});
-  return out;
+  return troupe::get(ingress_.task(&ingress::status).remote());
 }
 
 std::vector<int> instance::replica_pids(const std::string& name) const {

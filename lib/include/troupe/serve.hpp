@@ -152,6 +152,13 @@ struct deployment_status {
   std::uint64_t requests = 0; ///< answered (any status)
   std::uint64_t failed = 0;   ///< answered with an error
   std::string last_error;     ///< why a replica failed to start, if one did
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, deployment_status& x) {
+    return f(caf::meta::type_name("troupe.serve.deployment_status"), x.name, x.route,
+             x.version, x.replicas, x.starting, x.draining, x.outstanding, x.requests,
+             x.failed, x.last_error);
+  }
 };
 
 namespace detail {
