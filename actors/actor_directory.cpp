@@ -198,18 +198,24 @@ std::optional<actor_death> actor_directory::died(const object_id& id, const std:
   return out;
 }
 
-std::optional<actor_exit> actor_directory::worker_exited(std::uint64_t worker_id,
-                                                         const process_exit& how) const {
+std::vector<actor_exit> actor_directory::worker_exited(std::uint64_t worker_id,
+                                                       const process_exit& how) const {
+  std::vector<actor_exit> out;
   for (auto& [id, e] : actors_) {
     if (e.worker_id != worker_id || e.phase == actor_phase::dead)
       continue;
-    if (e.kill_requested)
-      return actor_exit{id, e.kill_reason, e.kill_restarts};
-    if (how.clean())
-      return actor_exit{id, "it ended itself (troupe::exit_actor)", false};
-    return actor_exit{id, "its worker crashed: " + how.description, true};
+    if (e.kill_requested && !e.rec.shared)
+      out.push_back({id, e.kill_reason, e.kill_restarts});
+    else if (how.clean() && !e.rec.shared)
+      out.push_back({id, "it ended itself (troupe::exit_actor)", false});
+    else if (how.clean())
+      out.push_back({id, "its host process exited", true});
+    else
+      out.push_back({id, "its worker crashed: " + how.description, true});
+    if (!e.rec.shared)
+      break; // a process actor's worker holds no other
   }
-  return std::nullopt;
+  return out;
 }
 
 bool actor_directory::built(const object_id& id, std::uint64_t worker_id,

@@ -127,11 +127,12 @@ public:
   std::optional<actor_death> died(const object_id& id, const std::string& why,
                                   bool restartable, bool creator_alive);
 
-  /// (4) The worker of a living actor ended: returns the actor, why it died
-  /// (killed, ended itself, or crashed) and whether that allows a restart,
-  /// or nothing for other workers.
-  std::optional<actor_exit> worker_exited(std::uint64_t worker_id,
-                                          const process_exit& how) const;
+  /// (4) The worker of living actors ended: returns each actor, why it died
+  /// (killed, ended itself, or crashed) and whether that allows a restart;
+  /// nothing for other workers. A process actor's worker holds one; an
+  /// actor host, every light actor on it.
+  std::vector<actor_exit> worker_exited(std::uint64_t worker_id,
+                                        const process_exit& how) const;
 
   /// Creation number `restarts` of the actor finished on worker `worker_id`
   /// (its creator says so; its `up` may never arrive): the worker is its

@@ -110,18 +110,18 @@ TEST_CASE("a dying actor's cause comes from its worker's exit") {
   CHECK_FALSE(d.instance_down(a));
   CHECK_FALSE(d.resolve(a, 7)); // a dying actor's callers wait for its cause
   auto ended = d.worker_exited(worker(1, 1), exited(0));
-  REQUIRE(ended);
-  CHECK(ended->id == a);
-  CHECK(ended->why == "it ended itself (troupe::exit_actor)");
+  REQUIRE(ended.size() == 1);
+  CHECK(ended[0].id == a);
+  CHECK(ended[0].why == "it ended itself (troupe::exit_actor)");
   auto crashed = d.worker_exited(worker(1, 2), killed_by(SIGSEGV));
-  REQUIRE(crashed);
-  CHECK(crashed->why == "its worker crashed: worker process 1 killed by signal 11");
+  REQUIRE(crashed.size() == 1);
+  CHECK(crashed[0].why == "its worker crashed: worker process 1 killed by signal 11");
   // An exit status that is not 0 is a crash, whatever its text says.
   process_exit misleading{3 << 8, "exited with status 0 (not really)"};
   CHECK(
-      d.worker_exited(worker(1, 3), misleading)->why.rfind("its worker crashed", 0) ==
+      d.worker_exited(worker(1, 3), misleading).at(0).why.rfind("its worker crashed", 0) ==
       0);
-  CHECK_FALSE(d.worker_exited(worker(2, 1), exited(0))); // no actor there
+  CHECK(d.worker_exited(worker(2, 1), exited(0)).empty()); // no actor there
 }
 
 TEST_CASE("a kill is carried out when the actor is up, and names the cause") {
@@ -133,9 +133,9 @@ TEST_CASE("a kill is carried out when the actor is up, and names the cause") {
   CHECK(d.find(a)->kill_requested);
   CHECK(d.request_kill(a) == worker(2, 4));
   auto why = d.worker_exited(worker(2, 4), killed_by(SIGKILL));
-  REQUIRE(why);
-  CHECK(why->why == "killed by troupe::kill");
-  d.settle(a, why->why);
+  REQUIRE(why.size() == 1);
+  CHECK(why[0].why == "killed by troupe::kill");
+  d.settle(a, why[0].why);
   CHECK(d.request_kill(a) == 0); // dead: nothing to kill
 }
 
@@ -146,9 +146,9 @@ TEST_CASE("a kill for another cause gives the actor that death") {
   d.up(a, {}, worker(2, 4));
   CHECK(d.request_kill(a, true, "its last handle is gone") == worker(2, 4));
   auto why = d.worker_exited(worker(2, 4), killed_by(SIGKILL));
-  REQUIRE(why);
-  CHECK(why->why == "its last handle is gone");
-  CHECK_FALSE(why->restartable);
+  REQUIRE(why.size() == 1);
+  CHECK(why[0].why == "its last handle is gone");
+  CHECK_FALSE(why[0].restartable);
 }
 
 TEST_CASE(
@@ -299,11 +299,11 @@ TEST_CASE("a kill with no_restart = false lets the actor restart; the default do
   CHECK(d.request_kill(b) == worker(1, 2));
   auto ea = d.worker_exited(worker(1, 1), killed_by(SIGKILL));
   auto eb = d.worker_exited(worker(1, 2), killed_by(SIGKILL));
-  REQUIRE(ea);
-  REQUIRE(eb);
-  CHECK(ea->restartable);
-  CHECK_FALSE(eb->restartable);
-  CHECK(d.died(a, ea->why, ea->restartable, true)->restarting);
+  REQUIRE(ea.size() == 1);
+  REQUIRE(eb.size() == 1);
+  CHECK(ea[0].restartable);
+  CHECK_FALSE(eb[0].restartable);
+  CHECK(d.died(a, ea[0].why, ea[0].restartable, true)->restarting);
   CHECK(d.find(a)->kill_requested == false); // the new instance is not killed
 }
 
@@ -322,10 +322,39 @@ TEST_CASE("a rebuilt instance whose up never came is found by the worker it was 
   CHECK(d.built(a, worker(3, 8), 1));
   CHECK(d.on_node(3) == std::vector<object_id>{a});
   auto exit = d.worker_exited(worker(3, 8), killed_by(SIGKILL));
-  REQUIRE(exit);
-  CHECK(exit->restartable);
+  REQUIRE(exit.size() == 1);
+  CHECK(exit[0].restartable);
   // Once up, the creator's report is not needed.
   REQUIRE(d.died(a, "its node died", true, true)->restarting); // rebuild 2
   d.up(a, {}, worker(4, 9));
   CHECK_FALSE(d.built(a, worker(4, 9), 2));
+}
+
+TEST_CASE("a host's exit is the death of every light actor on it, and of no other") {
+  actor_directory d;
+  std::vector<object_id> light;
+  for (std::uint64_t i = 1; i <= 3; ++i) {
+    auto rec = named({5, i}, "");
+    rec.shared = true;
+    d.add(rec);
+    d.up(rec.id, {}, worker(1, 7));
+    light.push_back(rec.id);
+  }
+  object_id elsewhere{5, 9};
+  auto rec = named(elsewhere, "");
+  rec.shared = true;
+  d.add(rec);
+  d.up(elsewhere, {}, worker(1, 8));
+  auto exits = d.worker_exited(worker(1, 7), killed_by(SIGKILL));
+  REQUIRE(exits.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(exits[i].id == light[i]);
+    CHECK(exits[i].restartable);
+    CHECK(exits[i].why.rfind("its worker crashed", 0) == 0);
+  }
+  // A host that exits cleanly did not end its actors on purpose.
+  auto clean = d.worker_exited(worker(1, 8), exited(0));
+  REQUIRE(clean.size() == 1);
+  CHECK(clean[0].why == "its host process exited");
+  CHECK(clean[0].restartable);
 }

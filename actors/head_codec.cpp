@@ -133,6 +133,7 @@ std::string encode_actor(const actor_entry& e) {
   r.setDetached(e.rec.detached);
   r.setMaxRestarts(e.rec.max_restarts);
   r.setMaxTaskRetries(e.rec.max_task_retries);
+  r.setShared(e.rec.shared);
   r.setPhase(static_cast<std::uint8_t>(e.phase));
   r.setWorkerId(e.worker_id);
   r.setRestarts(e.restarts);
@@ -169,6 +170,7 @@ actor_entry decode_actor(const std::string& bytes) {
     e.rec.detached = r.getDetached();
     e.rec.max_restarts = r.getMaxRestarts();
     e.rec.max_task_retries = r.getMaxTaskRetries();
+    e.rec.shared = r.getShared();
     if (r.getPhase() > static_cast<std::uint8_t>(actor_phase::dead))
       throw error(error_kind::protocol, "a stored actor record has phase "
                                           + std::to_string(r.getPhase()));

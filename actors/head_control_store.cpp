@@ -66,13 +66,37 @@ void kill_worker(cs_ptr self, std::uint64_t worker) {
     self->send(n->scheduler, kill_atom::value, worker);
 }
 
+/// A light actor (build number `restarts`) ended itself; its host goes on.
+void light_actor_ended(cs_ptr self, const object_id& id, std::uint32_t restarts,
+                       const std::string& why) {
+  auto* e = self->state.st.actors.find(id);
+  if (e && e->restarts == restarts
+      && (e->phase == actor_phase::alive || e->phase == actor_phase::dying))
+    died(self, id, why, false);
+  save(self);
+}
+
+/// A light actor's instance stops after the call it runs now (a method
+/// cannot be interrupted: it ends on its thread, its result dropped). Its
+/// death is settled at once, since its host process goes on.
+bool kill_light_actor(cs_ptr self, const object_id& id) {
+  auto* e = self->state.st.actors.find(id);
+  if (!e || !e->rec.shared || e->phase != actor_phase::alive || !e->instance)
+    return false;
+  caf::anon_send_exit(e->instance, caf::exit_reason::kill);
+  died(self, id, e->kill_reason, e->kill_restarts);
+  return true;
+}
+
 /// Kills the actor's worker process (now, or as soon as it is up); its
-/// death is settled when the worker is gone. `no_restart`: for good, also
+/// death is settled when the worker is gone. A light actor's host stays. `no_restart`: for good, also
 /// while it is being rebuilt. `why` becomes its death.
 void kill_actor(cs_ptr self, const object_id& id, bool no_restart = true,
                 std::string why = "killed by troupe::kill") {
   auto& actors = self->state.st.actors;
   auto worker = actors.request_kill(id, no_restart, why);
+  if (worker != 0 && kill_light_actor(self, id))
+    return;
   if (worker != 0) {
     kill_worker(self, worker);
     return;
@@ -202,10 +226,15 @@ void actor_up(cs_ptr self, const object_id& id, const executor_actor& instance,
       kill_worker(self, worker_id);
     return;
   }
-  s.actor_of_instance[instance.address()] = id;
-  if (node_of_worker(worker_id) == s.st.node.node_id)
-    self->monitor(instance);
-  if (auto* e = s.st.actors.find(id); e->kill_requested)
+  auto* e = s.st.actors.find(id);
+  // A light actor's end is told (killed here, ended itself, or its host's
+  // exit): no monitor per actor, of which there may be a million.
+  if (!e->rec.shared) {
+    s.actor_of_instance[instance.address()] = id;
+    if (node_of_worker(worker_id) == s.st.node.node_id)
+      self->monitor(instance);
+  }
+  if (e->kill_requested)
     kill_actor(self, id, !e->kill_restarts, e->kill_reason);
   tell(self, *notice);
 }
@@ -272,8 +301,8 @@ void register_owner(cs_ptr self, const owner_entry& owner, std::uint64_t node_id
 
 /// A worker process ended: an actor it hosted died, as its exit says.
 void worker_exit(cs_ptr self, std::uint64_t worker_id, const process_exit& how) {
-  if (auto exit = self->state.st.actors.worker_exited(worker_id, how))
-    died(self, exit->id, exit->why, exit->restartable);
+  for (auto& exit : self->state.st.actors.worker_exited(worker_id, how))
+    died(self, exit.id, exit.why, exit.restartable);
   save(self);
 }
 
@@ -340,9 +369,7 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
         stop_node(self);
         return true;
       },
-      [self](register_atom, const actor_record& rec) -> registration {
-        return register_actor(self, rec);
-      },
+      [self](register_atom, const actor_record& rec) { return register_actor(self, rec); },
       [self](actor_up_atom, const object_id& id, const executor_actor& instance,
              std::uint64_t worker_id, const endpoint& address, const core_actor& core) {
         actor_up(self, id, instance, worker_id, address, core);
@@ -353,6 +380,8 @@ control_store_actor::behavior_type head_behavior(cs_ptr self) {
         creation_failed(self, id, why, restarts);
         save(self);
       },
+      [self](actor_exit_atom, const object_id& id, std::uint32_t restarts,
+             const std::string& why) { light_actor_ended(self, id, restarts, why); },
       [self](creation_atom, const actor_creation& c) {
         self->state.st.actors.keep_creation(c);
         save(self);

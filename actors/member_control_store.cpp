@@ -135,6 +135,8 @@ control_store_actor::behavior_type member_behavior(cs_ptr self) {
              std::uint32_t restarts) {
         tell_head(self, actor_fail_atom::value, id, why, restarts);
       },
+      [self](actor_exit_atom, const object_id& id, std::uint32_t n, const std::string& why) {
+        tell_head(self, actor_exit_atom::value, id, n, why); },
       [self](resolve_atom, const object_id& id, const owner_entry& caller) {
         tell_head(self, resolve_atom::value, id, caller);
       },

@@ -223,7 +223,8 @@ public:
     manager_ = store::spawn_store_manager(*sys_, segment_, opts_.spill_dir,
                                           opts_.max_job_store_bytes);
     sched_ = sched::spawn_local_scheduler(
-        *sys_, {opts_.resources, opts_.worker_exe, opts_.pool_size, 64});
+        *sys_, {opts_.resources, opts_.worker_exe, opts_.pool_size, 64, opts_.actor_hosts,
+                opts_.max_actors_per_host});
     info_.host = advertised_host(opts_.bind);
     info_.scheduler = sched_;
     info_.store_manager = manager_;

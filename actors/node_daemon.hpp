@@ -19,6 +19,8 @@ struct node_options {
   std::size_t max_job_store_bytes = 0;
   std::string worker_exe;        ///< prestart a pool for this executable
   std::size_t pool_size = 0;     ///< 0: one worker per CPU
+  std::size_t actor_hosts = 0;   ///< light-actor hosts per job (0: one per CPU)
+  std::size_t max_actors_per_host = 0; ///< 0: no limit
   int ready_fd = -1;             ///< write "PORT\n" here once listening
   std::string head_address;      ///< HOST:PORT of the head to join ("": be the head)
   std::string spill_dir; ///< where a full store spills ("": the session folder)

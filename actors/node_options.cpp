@@ -49,6 +49,8 @@ node_options node_options_from_env() {
   o.object_store_bytes = std::stoull(env_or("TROUPE_OBJECT_STORE_BYTES", "0"));
   o.max_job_store_bytes = std::stoull(env_or("TROUPE_MAX_JOB_STORE_BYTES", "0"));
   o.worker_exe = env_or("TROUPE_WORKER_EXE", "");
+  o.actor_hosts = std::stoull(env_or("TROUPE_ACTOR_HOSTS", "0"));
+  o.max_actors_per_host = std::stoull(env_or("TROUPE_MAX_ACTORS_PER_HOST", "0"));
   o.ready_fd = std::stoi(env_or("TROUPE_READY_FD", "-1"));
   o.head_address = env_or("TROUPE_HEAD_ADDRESS", "");
   o.spill_dir = env_or("TROUPE_SPILL_DIR", "");

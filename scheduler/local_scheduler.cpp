@@ -348,6 +348,7 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
   s.cfg = std::move(cfg);
   s.io = std::make_unique<actor_io>(self);
   s.st = std::make_unique<scheduler_state>(*s.io, s.cfg.resources, s.cfg.max_workers);
+  s.st->set_actor_hosts(s.cfg.actor_hosts, s.cfg.max_actors_per_host);
   self->set_down_handler([self](caf::down_msg& dm) { down(self, dm); });
   return {
     [self](node_atom, const node_info& node) { set_node(self, node); },
@@ -359,6 +360,10 @@ local_scheduler_actor::behavior_type scheduler_fn(self_ptr self,
     },
     [self](release_atom, std::uint64_t group) {
       self->state.st->release_group(group);
+      report_soon(self);
+    },
+    [self](release_atom, std::uint64_t host, const resource_map& each, std::uint32_t n) {
+      self->state.st->on_slots_released(host, each, n);
       report_soon(self);
     },
     [self](tick_atom) { tick(self); },

@@ -95,14 +95,16 @@ void scheduler_state::prestart(const std::string& exe, std::size_t count) {
 }
 
 std::size_t scheduler_state::task_workers() const {
-  return static_cast<std::size_t>(std::count_if(
-    workers_.begin(), workers_.end(), [](auto& kv) { return !kv.second.dedicated; }));
+  return static_cast<std::size_t>(std::count_if(workers_.begin(), workers_.end(), [](auto& kv) {
+    auto& w = kv.second;
+    return !w.dedicated && !w.host && !w.starts_as_host;
+  }));
 }
 
 std::size_t scheduler_state::pool_size(const std::string& exe) const {
   std::size_t have = 0;
   for (auto& [id, w] : workers_)
-    have += w.exe == exe && !w.dedicated ? 1 : 0;
+    have += w.exe == exe && !w.dedicated && !w.host && !w.starts_as_host ? 1 : 0;
   return have;
 }
 
@@ -131,7 +133,9 @@ void scheduler_state::job_ended(const std::string& exe) {
   jobs_.erase(it);
   pool_target_.erase(exe);
   for (auto w = workers_.begin(); w != workers_.end();) {
-    if (w->second.exe != exe || w->second.dedicated) {
+    // Hosts stay while they hold actors (detached ones outlive their job).
+    bool hosting = (w->second.host || w->second.starts_as_host) && w->second.actors > 0;
+    if (w->second.exe != exe || w->second.dedicated || hosting) {
       ++w;
       continue;
     }
@@ -182,6 +186,11 @@ void scheduler_state::on_register(const worker_hello& hello) {
   it->second.address = hello.address;
   it->second.core = hello.core;
   it->second.st = wstate::idle;
+  if (it->second.starts_as_host) {
+    it->second.starts_as_host = false;
+    it->second.host = true;
+    it->second.st = wstate::leased;
+  }
   dispatch();
 }
 
@@ -274,6 +283,11 @@ void scheduler_state::on_child_exit(int pid, int status) {
   workers_.erase(it);
   auto why = "worker process " + std::to_string(pid) + " "
              + detail::describe_exit(status);
+  if (w.host) {
+    host_exited(w, {status, why});
+    dispatch();
+    return;
+  }
   if (w.st == wstate::leased) {
     if (!w.blocked)
       give(pool_of(w), w.held);
@@ -314,6 +328,10 @@ void scheduler_state::dispatch() {
   auto spare = available_;
   std::vector<std::string> refilled; // pools that gave a worker to an actor
   for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->host) {
+      it = serve_host_request(*it) ? pending_.erase(it) : std::next(it);
+      continue;
+    }
     bundle_key key;
     auto* pool = pool_for(*it, &key);
     if (!pool) {

@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
@@ -47,6 +48,13 @@ public:
 /// unblocks (5), so tasks that wait for other tasks cannot deadlock the node.
 /// A worker leased for an actor (`dedicated`) hosts it until it dies: it is
 /// never returned, and a new worker takes its place in the job's pool.
+///
+/// Light actors live in actor hosts: workers of a job that host many
+/// (actor_hosts.cpp). A host request asks for `count` slots; it is granted
+/// as many as the node's resources hold (each slot holds the request's
+/// resources until its actor ends), all on the job's host with the fewest
+/// actors. A job's first host request starts `hosts_per_node` hosts; a
+/// host that dies is replaced when more actors come.
 class scheduler_state {
 public:
   /// `max_workers` bounds the workers that serve tasks (actors' workers are
@@ -98,6 +106,13 @@ public:
   /// `exe` cannot be had: deny the requests for it.
   void exe_failed(const std::string& exe, const std::string& why);
 
+  /// Actor hosts per job on this node (0: one per CPU, at least one), and
+  /// most light actors on one (0: no limit).
+  void set_actor_hosts(std::size_t per_node, std::size_t max_actors_per_host);
+  /// `count` light-actor slots of `each` on host `worker_id` are free again.
+  void on_slots_released(std::uint64_t worker_id, const resource_map& each,
+                         std::uint32_t count);
+
   /// Kills every worker (node shutdown).
   void stop_all();
 
@@ -129,6 +144,10 @@ private:
     resource_map held;
     bool blocked = false;
     bool dedicated = false;
+    bool host = false;        ///< an actor host (light actors), never idle
+    bool starts_as_host = false; ///< started for the hosts of its job
+    std::size_t actors = 0;   ///< light actors it holds slots for
+    std::vector<core_actor> creators; ///< told when it dies (creations in flight)
     std::uint64_t group = 0; ///< its resources come from this bundle
     std::int32_t bundle = -1;
   };
@@ -155,6 +174,15 @@ private:
   void refill(const std::string& exe);
 
   void dispatch();
+  /// Grants what it can of a host request now; returns whether it did.
+  bool serve_host_request(const lease_request& req);
+  /// Makes the job's hosts number `hosts_per_node` (idle workers become
+  /// hosts, or new ones start).
+  void grow_hosts(const std::string& exe);
+  std::size_t host_target() const;
+  /// A host process ended: its slots come back, its actors' deaths are the
+  /// control store's to settle, creations in flight there fail.
+  void host_exited(worker& w, const process_exit& how);
   /// Makes room at the worker limit: kills an idle worker of another
   /// executable; returns whether there was one.
   bool evict_idle_worker_except(const std::string& exe);
@@ -165,6 +193,8 @@ private:
   resource_map total_;
   resource_map available_;
   std::size_t max_workers_;
+  std::size_t hosts_per_node_ = 0;
+  std::size_t max_actors_per_host_ = 0;
   std::uint64_t next_worker_ = 1;
   std::map<std::uint64_t, worker> workers_;
   std::map<std::string, std::size_t> pool_target_; ///< prestarted per exe

@@ -902,3 +902,90 @@ TEST_CASE("report() tells the node, its total, what is available and how many wa
   CHECK(r.queued == 1); // one GPU: the first waiting request got it
   CHECK(cpus_of(r.available) == doctest::Approx(1.5));
 }
+
+namespace {
+
+/// Asks for `count` light-actor slots of `each`; returns the request id.
+std::uint64_t host_lease(fixture& f, const core_actor& requester, resource_map each,
+                         std::uint32_t count) {
+  lease_request req{f.next_request++, exe, std::move(each), "create cell", requester, true};
+  req.host = true;
+  req.count = count;
+  f.st->on_lease(req);
+  return req.request_id;
+}
+
+} // namespace
+
+TEST_CASE("light actors go to a job's hosts, one per CPU, spread, their CPUs held") {
+  fixture f{{{"CPU", 2}}};
+  auto a = f.actor();
+  host_lease(f, a, {{"CPU", 0.25}}, 1);
+  REQUIRE(f.io.starts.size() == 2); // the job's hosts: one per CPU
+  CHECK(f.io.grants.empty());       // granted once a host is up
+  f.register_all(f.executor());
+  REQUIRE(f.io.grants.size() == 1);
+  auto first_host = f.io.grants[0].grant.worker_id;
+  CHECK(f.io.grants[0].grant.slots == 1);
+  CHECK(f.available("CPU") == doctest::Approx(1.75));
+  // A burst: half of it now, on the other (emptier) host; the rest when asked again.
+  host_lease(f, a, {{"CPU", 0.25}}, 6);
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.io.grants[1].grant.worker_id != first_host);
+  CHECK(f.io.grants[1].grant.slots == 3);
+  host_lease(f, a, {{"CPU", 0.25}}, 3);
+  REQUIRE(f.io.grants.size() == 3);
+  CHECK(f.io.grants[2].grant.worker_id == first_host);
+  CHECK(f.io.grants[2].grant.slots == 2);
+  // 6 slots hold 1.5 CPUs; only 2 more of 0.25 fit.
+  host_lease(f, a, {{"CPU", 0.25}}, 4);
+  REQUIRE(f.io.grants.size() == 4);
+  CHECK(f.io.grants[3].grant.slots == 2);
+  CHECK(f.available("CPU") == doctest::Approx(0));
+  host_lease(f, a, {{"CPU", 0.25}}, 1);
+  CHECK(f.io.grants.size() == 4); // waits for a slot
+  CHECK(f.st->pending_requests() == 1);
+  f.st->on_slots_released(first_host, {{"CPU", 0.25}}, 1); // an actor ended
+  REQUIRE(f.io.grants.size() == 5);
+  CHECK(f.io.grants[4].grant.slots == 1);
+  CHECK(f.st->task_workers() == 0); // hosts do not count as the job's task pool
+}
+
+TEST_CASE("a host that dies gives its slots back and tells the control store and creators") {
+  fixture f{{{"CPU", 2}}};
+  f.st->set_actor_hosts(1, 0);
+  auto a = f.actor();
+  auto b = f.actor();
+  host_lease(f, a, {{"CPU", 0.5}}, 2);
+  REQUIRE(f.io.starts.size() == 1);
+  f.register_all(f.executor());
+  host_lease(f, b, {{"CPU", 0.5}}, 1);
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.available("CPU") == doctest::Approx(0.5));
+  auto host = f.io.starts[0];
+  f.st->on_child_exit(host.pid, SIGKILL); // a raw wait status: killed by signal 9
+  CHECK(f.available("CPU") == doctest::Approx(2));
+  REQUIRE(f.io.exited.size() == 1);
+  CHECK(f.io.exited[0].first == host.worker_id);
+  REQUIRE(f.io.deaths.size() == 2); // each creator: creations in flight there fail
+  CHECK(f.io.deaths[0].holder == a.address());
+  CHECK(f.io.deaths[1].holder == b.address());
+  // More light actors start a new host.
+  host_lease(f, a, {{"CPU", 0.5}}, 1);
+  CHECK(f.io.starts.size() == 2);
+}
+
+TEST_CASE("most actors per host is a limit; a full host waits for room") {
+  fixture f{{{"CPU", 2}}};
+  f.st->set_actor_hosts(1, 3);
+  auto a = f.actor();
+  host_lease(f, a, {}, 5);
+  f.register_all(f.executor());
+  REQUIRE(f.io.grants.size() == 1);
+  CHECK(f.io.grants[0].grant.slots == 3);
+  host_lease(f, a, {}, 2);
+  CHECK(f.io.grants.size() == 1);
+  f.st->on_slots_released(f.io.grants[0].grant.worker_id, {}, 2);
+  REQUIRE(f.io.grants.size() == 2);
+  CHECK(f.io.grants[1].grant.slots == 2);
+}

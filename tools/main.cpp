@@ -93,6 +93,13 @@ void add_start(commands& c) {
                   "for its nodes (0: a node stops with its head)")
     ->capture_default_str()
     ->check(CLI::Range(0, 86400));
+  cmd->add_option("--actor-hosts", start.actor_hosts,
+                  "worker processes per job that host its light actors (isolation shared) "
+                  "on this node (0: one per CPU)")
+    ->capture_default_str();
+  cmd->add_option("--max-actors-per-host", start.max_actors_per_host,
+                  "most light actors in one host process (0: no limit)")
+    ->capture_default_str();
   cmd->add_option("--bind", start.bind, "address to listen on")->capture_default_str();
   cmd->add_option("--metrics-port", start.metrics_port,
                   "port of the node's Prometheus metrics (/metrics) and health (/healthz) "

@@ -263,6 +263,8 @@ int start_blocking(const start_flags& f, const resource_map& resources) {
   opts.spill_dir = f.spill_dir;
   opts.state = state_of(f);
   opts.head_grace_seconds = f.head_grace;
+  opts.actor_hosts = f.actor_hosts;
+  opts.max_actors_per_host = f.max_actors_per_host;
   opts.metrics_port = f.metrics_port;
   opts.metrics_bind = f.metrics_bind;
   opts.dashboard_port = f.dashboard_port;

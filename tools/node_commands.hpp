@@ -22,6 +22,8 @@ struct start_flags {
   std::string state_dir; ///< head: where its state persists (SQLite)
   std::string state_url; ///< head: redis://HOST:PORT/KEY instead
   int head_grace = 60;   ///< seconds a head's absence is waited out
+  std::size_t actor_hosts = 0;         ///< light-actor hosts per job (0: one per CPU)
+  std::size_t max_actors_per_host = 0; ///< 0: no limit
   std::string bind = "127.0.0.1";
   bool block = false; ///< run the node in this process
   std::string token;     ///< the cluster's token ("": see settle_token)

@@ -4,6 +4,8 @@
 #include "troupe/actor.hpp"
 #include "troupe/cancel.hpp"
 
+#include <cstdlib>
+
 #include <caf/all.hpp>
 
 #include "lib/common/ask.hpp"
@@ -20,6 +22,22 @@ const control_store_actor& control_store(client& c) {
   return c.control_store();
 }
 
+/// Returns whether an actor with `options` is light: asked for, or the
+/// job's default (TROUPE_ACTOR_ISOLATION) when it does not say.
+bool is_shared(const actor_options& options) {
+  if (options.isolation != actor_isolation::default_)
+    return options.isolation == actor_isolation::shared;
+  static const bool shared_default = [] {
+    auto* v = std::getenv("TROUPE_ACTOR_ISOLATION");
+    std::string s = v ? v : "";
+    if (!s.empty() && s != "shared" && s != "process")
+      throw error(error_kind::runtime, "TROUPE_ACTOR_ISOLATION is '" + s
+                                         + "': it takes 'process' or 'shared'");
+    return s == "shared";
+  }();
+  return shared_default;
+}
+
 } // namespace
 
 actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&& args,
@@ -34,15 +52,29 @@ actor_ref_ptr create_actor(const function_entry& factory, std::vector<task_arg>&
   rec.owner = c.core();
   rec.max_restarts = options.max_restarts;
   rec.max_task_retries = options.max_task_retries;
-  auto reg = ask<registration>(c.system(), control_store(c), 10s,
-                               "the control store did not answer", register_atom::value, rec);
-  if (!reg.accepted)
-    throw error(reg.refusal.kind, reg.refusal.message);
+  rec.shared = is_shared(options);
+  if (rec.shared && options.strategy.type == scheduling_strategy::kind::placement_group)
+    throw error(error_kind::runtime,
+                "actor " + factory.class_name + ": a light actor (isolation shared) cannot "
+                  + "be placed in a placement group yet; use isolation process");
+  if (rec.shared && rec.name.empty()) {
+    // Nothing can refuse an unnamed actor: no round trip per light actor.
+    // The resolve of its first call leaves this process after this, on the
+    // same connection, so the control store knows it by then.
+    caf::anon_send(control_store(c), register_atom::value, rec);
+  } else {
+    auto reg = ask<registration>(c.system(), control_store(c), 10s,
+                                 "the control store did not answer", register_atom::value,
+                                 rec);
+    if (!reg.accepted)
+      throw error(reg.refusal.kind, reg.refusal.message);
+  }
   auto display = options.name.empty() ? factory.class_name : options.name;
   c.submit(factory, std::move(args), "create " + display, placement_of(options),
            [&](task_record& t) {
              t.actor_id = rec.id;
              t.creates_actor = true;
+             t.shared_actor = rec.shared;
              t.max_concurrency = options.max_concurrency;
              t.max_restarts = options.max_restarts;
            });

@@ -77,6 +77,10 @@ public:
   void kill_worker(std::uint64_t worker_id, const local_scheduler_actor& granter) override {
     self_->send(granter ? granter : scheduler(), kill_atom::value, worker_id);
   }
+  void release_slots(std::uint64_t worker_id, const resource_map& each, std::uint32_t count,
+                     const local_scheduler_actor& granter) override {
+    self_->send(granter ? granter : scheduler(), release_atom::value, worker_id, each, count);
+  }
   void actor_created(const object_id& id, std::uint64_t worker_id, std::uint32_t restarts,
                      const stored_value*, const error_info* error) override {
     // The worker reports success itself, with the instance's handle, but
@@ -364,6 +368,11 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
 } // namespace
 
 core_actor spawn_core(caf::actor_system& sys, client& c) {
+  // A worker's core has a thread of its own: the results its tasks and
+  // light actors wait for in `get` must arrive while every thread of the
+  // pool is blocked in one.
+  if (c.role() == process_role::worker)
+    return sys.spawn<caf::detached>(core_fn, &c);
   return sys.spawn(core_fn, &c);
 }
 

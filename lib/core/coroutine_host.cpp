@@ -93,6 +93,8 @@ private:
 /// See coroutine_host.hpp.
 class coroutine_host {
 public:
+  client& client_of() noexcept { return c_; }
+
   coroutine_host(client& c, std::shared_ptr<void> instance, std::uint32_t limit,
                  coroutine_host_actor self)
       : c_(c)
@@ -333,6 +335,7 @@ namespace {
 
 struct host_state {
   std::unique_ptr<coroutine_host> host;
+  std::shared_ptr<const light_actor_info> light; ///< when it is a light actor
   static inline const char* name = "troupe.coroutine_host";
 };
 
@@ -343,6 +346,7 @@ template <class F>
 void handle(host_ptr self, F&& body) {
   auto& host = *self->state.host;
   auto* before = std::exchange(the_host, &host);
+  light_call_scope scope{self->state.light.get()};
   body(host);
   host.end_of_message([self](const core_actor& caller, std::vector<char> bytes) {
     sync_worker_output(); // output before results, as executors send them
@@ -350,15 +354,20 @@ void handle(host_ptr self, F&& body) {
   });
   the_host = before;
   if (exit_requested()) {
-    end_worker_soon();
+    if (auto& light = self->state.light)
+      end_light_actor(host.client_of(), *light); // its host process goes on
+    else
+      end_worker_soon();
     self->quit(); // no call after this one runs
   }
 }
 
 coroutine_host_actor::behavior_type
-host_fn(host_ptr self, client* c, std::shared_ptr<void> instance, std::uint32_t limit) {
+host_fn(host_ptr self, client* c, std::shared_ptr<void> instance, std::uint32_t limit,
+        std::shared_ptr<const light_actor_info> light) {
   self->state.host = std::make_unique<coroutine_host>(*c, std::move(instance), limit,
                                                       coroutine_host_actor{self});
+  self->state.light = std::move(light);
   return {
       [self](push_atom, std::vector<char>& bytes) {
         // Calls come from submitters' core actors: results go back there.
@@ -375,9 +384,15 @@ host_fn(host_ptr self, client* c, std::shared_ptr<void> instance, std::uint32_t 
 
 executor_actor spawn_coroutine_host(caf::actor_system& sys, client& c,
                                     std::shared_ptr<void> instance,
-                                    std::uint32_t max_concurrency) {
+                                    std::uint32_t max_concurrency,
+                                    std::shared_ptr<const light_actor_info> light) {
+  // A light actor's calls run on the pool; CAF runs one message of an actor
+  // at a time, so its coroutines still never run at once.
+  if (light)
+    return sys.spawn(host_fn, &c, std::move(instance), max_concurrency, std::move(light));
   // Detached: the actor's own thread, which every coroutine of it runs on.
-  return sys.spawn<caf::detached>(host_fn, &c, std::move(instance), max_concurrency);
+  return sys.spawn<caf::detached>(host_fn, &c, std::move(instance), max_concurrency,
+                                  nullptr);
 }
 
 bool ref_await_ready(const ref_ptr& ref) {

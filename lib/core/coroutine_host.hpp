@@ -26,6 +26,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "lib/core/executor.hpp"
 #include "lib/protocol/messages.hpp"
 
 namespace troupe::detail {
@@ -33,8 +34,11 @@ namespace troupe::detail {
 class client;
 
 /// Spawns the host of an async actor's instance.
+/// A light actor's (`light` set) is a scheduled CAF actor, on the process's
+/// thread pool, rather than one of its own thread.
 executor_actor spawn_coroutine_host(caf::actor_system& sys, client& c,
                                     std::shared_ptr<void> instance,
-                                    std::uint32_t max_concurrency);
+                                    std::uint32_t max_concurrency,
+                                    std::shared_ptr<const light_actor_info> light = nullptr);
 
 } // namespace troupe::detail

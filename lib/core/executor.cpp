@@ -21,13 +21,17 @@ namespace {
 
 struct executor_state {
   std::shared_ptr<void> instance; ///< the actor it hosts, if any
+  std::shared_ptr<const light_actor_info> light; ///< when it is a light actor
   static inline const char* name = "troupe.executor";
 };
 
+thread_local const light_actor_info* current_light = nullptr;
+
 executor_actor::behavior_type
 executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
-            std::shared_ptr<void> instance) {
+            std::shared_ptr<void> instance, std::shared_ptr<const light_actor_info> light) {
   self->state.instance = std::move(instance);
+  self->state.light = std::move(light);
   return {
     [self, c](push_atom, std::vector<char>& bytes) {
       auto batch = std::make_shared<const std::vector<char>>(std::move(bytes));
@@ -57,6 +61,7 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
         };
         for (unsigned i = 0; i < n; ++i) {
           auto start = clock::now();
+          light_call_scope scope{self->state.light.get()};
           run_task(*c, self->state.instance.get(), tasks[i], batch, list[i], sender);
           settle_borrows(*c); // before the caller may let go of what it lent
           auto took = clock::now() - start;
@@ -67,8 +72,14 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
           if (took > std::chrono::microseconds(200) || exit_requested())
             flush_from(i + 1);
           if (exit_requested()) {
-            end_worker_soon();
-            self->quit(); // no call after this one runs
+            if (auto& light = self->state.light)
+              end_light_actor(*c, *light); // its host goes on
+            else
+              end_worker_soon();
+            // No call after this one runs. Not a normal exit for a light
+            // actor: the router of a concurrent one, linked, goes with it.
+            self->quit(self->state.light ? caf::exit_reason::user_shutdown
+                                         : caf::exit_reason::normal);
             return;
           }
         }
@@ -88,7 +99,37 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
 } // namespace
 
 executor_actor spawn_executor(caf::actor_system& sys, client& c) {
-  return sys.spawn<caf::detached>(executor_fn, &c, std::shared_ptr<void>{});
+  return sys.spawn<caf::detached>(executor_fn, &c, std::shared_ptr<void>{}, nullptr);
+}
+
+const light_actor_info* current_light_actor() noexcept {
+  return current_light;
+}
+
+light_call_scope::light_call_scope(const light_actor_info* actor) noexcept
+  : before_(std::exchange(current_light, actor)) {
+}
+
+light_call_scope::~light_call_scope() {
+  current_light = before_;
+}
+
+void end_light_actor(client& c, const light_actor_info& actor) {
+  clear_exit_request();
+  // Told a little later, as a process actor's worker ends: the result of
+  // its last call may travel a direct connection to its caller, the death
+  // goes through the control store, and the result must come first.
+  caf::delayed_anon_send(c.control_store(), std::chrono::milliseconds(200),
+                         actor_exit_atom::value, actor.id, actor.restarts,
+                         std::string{"it ended itself (troupe::exit_actor)"});
+}
+
+void release_slot_on_exit(client& c, caf::abstract_actor& host,
+                          std::shared_ptr<const light_actor_info> actor) {
+  host.attach_functor([&c, actor](const caf::error&) {
+    caf::anon_send(c.node().scheduler, release_atom::value, c.worker_id, actor->resources,
+                   std::uint32_t{1});
+  });
 }
 
 /// Returns each task of a batch as a batch of its own.
@@ -134,15 +175,24 @@ executor_actor::behavior_type router_fn(executor_actor::pointer self,
 
 executor_actor spawn_actor_host(caf::actor_system& sys, client& c,
                                 std::shared_ptr<void> instance,
-                                std::uint32_t max_concurrency, bool async) {
+                                std::uint32_t max_concurrency, bool async,
+                                std::shared_ptr<const light_actor_info> light) {
+  executor_actor host;
   if (async)
-    return spawn_coroutine_host(sys, c, std::move(instance), max_concurrency);
-  if (max_concurrency <= 1)
-    return sys.spawn<caf::detached>(executor_fn, &c, std::move(instance));
-  std::vector<executor_actor> executors;
-  for (std::uint32_t i = 0; i < max_concurrency; ++i)
-    executors.push_back(sys.spawn<caf::detached>(executor_fn, &c, instance));
-  return sys.spawn(router_fn, std::move(executors));
+    host = spawn_coroutine_host(sys, c, std::move(instance), max_concurrency, light);
+  else if (max_concurrency <= 1 && light)
+    host = sys.spawn(executor_fn, &c, std::move(instance), light); // the shared pool
+  else if (max_concurrency <= 1)
+    return sys.spawn<caf::detached>(executor_fn, &c, std::move(instance), nullptr);
+  if (!host) {
+    std::vector<executor_actor> executors;
+    for (std::uint32_t i = 0; i < max_concurrency; ++i)
+      executors.push_back(sys.spawn<caf::detached>(executor_fn, &c, instance, light));
+    host = sys.spawn(router_fn, std::move(executors));
+  }
+  if (light)
+    release_slot_on_exit(c, *handle_cast<caf::abstract_actor*>(host), std::move(light));
+  return host;
 }
 
 } // namespace troupe::detail

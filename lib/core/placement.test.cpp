@@ -31,9 +31,9 @@ constexpr std::size_t field_count() {
 // here.
 static_assert(field_count<task_options>() == 9,
               "5 placement fields, the name, generator_backpressure, max_retries, retry_exceptions");
-static_assert(field_count<actor_options>() == 11,
+static_assert(field_count<actor_options>() == 12,
               "5 placement fields, the name, its namespace, max_concurrency, detached, "
-              "max_restarts, max_task_retries");
+              "max_restarts, max_task_retries, isolation");
 
 } // namespace
 

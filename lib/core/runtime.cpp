@@ -58,6 +58,9 @@ std::uint16_t start_embedded_node(const init_options& o) {
     "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(o.object_store_memory),
     "TROUPE_MAX_JOB_STORE_BYTES=" + std::to_string(o.max_job_store_bytes),
     "TROUPE_SPILL_DIR=" + o.spill_dir,
+    "TROUPE_ACTOR_HOSTS=" + env_or("TROUPE_ACTOR_HOSTS", std::to_string(o.actor_hosts)),
+    "TROUPE_MAX_ACTORS_PER_HOST="
+      + env_or("TROUPE_MAX_ACTORS_PER_HOST", std::to_string(o.max_actors_per_host)),
     "TROUPE_METRICS_PORT=" + std::to_string(o.metrics_port),
     "TROUPE_METRICS_BIND=127.0.0.1",
     "TROUPE_DASHBOARD_PORT=" + std::to_string(o.dashboard_port),

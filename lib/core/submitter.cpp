@@ -142,7 +142,8 @@ std::uint64_t submitter::locality_of(const task_record& t) {
 }
 
 std::string submitter::key_of(const task_record& t, std::uint64_t locality) {
-  auto key = shape_key(t.resources) + (t.creates_actor ? "|actor" : "");
+  auto key = shape_key(t.resources)
+             + (t.creates_actor ? (t.shared_actor ? "|light" : "|actor") : "");
   auto& s = t.strategy;
   if (s.type != scheduling_strategy::kind::default_)
     key += "|s" + std::to_string(static_cast<int>(s.type)) + ":" + std::to_string(s.node)
@@ -167,6 +168,7 @@ void submitter::enqueue(std::uint64_t task_id) {
   s.strategy = t.strategy;
   s.locality_node = near;
   s.dedicated = t.creates_actor;
+  s.host = t.shared_actor;
   s.queued.push_back(task_id);
   pump(key);
 }
@@ -206,8 +208,42 @@ void submitter::adopt_idle_leases(const std::string& key) {
   }
 }
 
+void submitter::pump_light(const std::string& key) {
+  auto& s = shapes_[key];
+  for (auto wid : s.leases) {
+    auto& l = at_or_throw(leases_, wid, "submitter.cpp:light");
+    while (!s.queued.empty() && l.in_flight < l.slots) {
+      auto tid = s.queued.front();
+      s.queued.pop_front();
+      at_or_throw(tasks_, tid, "submitter.cpp:light2").worker_id = wid;
+      ++l.in_flight;
+      ++s.in_flight;
+      if (l.outbox.empty())
+        dirty_leases_.push_back(wid);
+      l.outbox.push_back(tid);
+    }
+  }
+  // One request at a time: its grant places a whole burst on one host.
+  if (s.queued.empty() || !s.pending_requests.empty())
+    return;
+  constexpr std::size_t most_per_grant = 4096;
+  auto rid = next_request_++;
+  auto& first = at_or_throw(tasks_, s.queued.front(), "submitter.cpp:light3");
+  s.pending_requests.emplace(rid, first.name);
+  lease_request req{rid, exe_, s.resources, first.name, self_, true};
+  req.host = true;
+  req.count = static_cast<std::uint32_t>(std::min(s.queued.size(), most_per_grant));
+  req.strategy = s.strategy;
+  req.locality_node = s.locality_node;
+  io_.request_lease(std::move(req));
+}
+
 void submitter::pump(const std::string& key) {
   auto& s = shapes_[key];
+  if (s.host) {
+    pump_light(key);
+    return;
+  }
   if (s.leases.size() < s.queued.size())
     adopt_idle_leases(key);
   auto total = s.queued.size() + s.in_flight;
@@ -281,6 +317,15 @@ std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids)
     spec.setBackpressure(t.backpressure);
     spec.setJobId(t.job);
     spec.setRestarts(t.restarts);
+    if (t.shared_actor) {
+      spec.setSharedActor(true);
+      auto res = spec.initResources(static_cast<unsigned>(t.resources.size()));
+      unsigned r = 0;
+      for (auto& [name, amount] : t.resources) {
+        res[r].setName(name);
+        res[r++].setAmount(amount);
+      }
+    }
     auto args = spec.initArgs(static_cast<unsigned>(t.resolved.size()));
     for (unsigned a = 0; a < t.resolved.size(); ++a)
       write_value(args[a], t.resolved[a].value);
@@ -308,12 +353,14 @@ void submitter::flush() {
     if (s.dedicated)
       for (auto tid : l.outbox) {
         offer_creation(tid, s);
-        building_[wid] = {tid, l.node_id};
+        building_[wid].push_back({tid, l.node_id});
       }
     io_.push(l.executor, encode_batch(l.outbox));
     l.outbox.clear();
     if (s.dedicated) {
       // The worker now hosts an actor: it is no lease of ours any more.
+      if (s.host && l.slots > l.in_flight)
+        io_.release_slots(wid, s.resources, l.slots - l.in_flight, l.scheduler);
       s.in_flight -= std::min<std::uint32_t>(s.in_flight, l.in_flight);
       s.leases.erase(std::remove(s.leases.begin(), s.leases.end(), wid), s.leases.end());
       leases_.erase(it);
@@ -334,6 +381,12 @@ void submitter::on_granted(const lease_grant& grant) {
   for (auto& [key, s] : shapes_) {
     if (s.pending_requests.erase(grant.request_id) == 0)
       continue;
+    if (s.host && leases_.count(grant.worker_id)) {
+      // Another grant on the same host, not yet flushed: hand it back.
+      io_.release_slots(grant.worker_id, s.resources, grant.slots, grant.scheduler);
+      pump(key);
+      return;
+    }
     if (auto had = leases_.find(grant.worker_id); had != leases_.end()) {
       // Granted again while we hold it (the scheduler took it back, as
       // after a node's death, and gave it anew): it moves to this shape,
@@ -345,6 +398,7 @@ void submitter::on_granted(const lease_grant& grant) {
     }
     auto& l = leases_[grant.worker_id];
     l.worker_id = grant.worker_id;
+    l.slots = s.host ? grant.slots : 1;
     l.executor = grant.executor;
     l.core = grant.core;
     l.scheduler = grant.scheduler;
@@ -353,6 +407,13 @@ void submitter::on_granted(const lease_grant& grant) {
     l.idle_since = clock::now();
     s.leases.push_back(grant.worker_id);
     pump(key);
+    if (s.host && l.in_flight == 0) {
+      // Its creations went meanwhile (failed, cancelled): nothing to build.
+      io_.release_slots(grant.worker_id, s.resources, l.slots, grant.scheduler);
+      std::erase(s.leases, grant.worker_id);
+      leases_.erase(grant.worker_id);
+      return;
+    }
     if (l.in_flight == 0 && !tick_scheduled_) {
       tick_scheduled_ = true;
       io_.schedule_tick(cfg_.lease_idle_timeout);

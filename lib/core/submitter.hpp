@@ -56,6 +56,7 @@ struct task_record {
   std::uint64_t worker_id = 0;         ///< where it runs
   object_id actor_id;          ///< method calls: the actor; creations: the new one
   bool creates_actor = false;  ///< runs a factory on a worker of its own
+  bool shared_actor = false;   ///< ... or on a shared actor host (a light actor)
   std::uint32_t max_concurrency = 0; ///< creations (0: the class's default)
   scheduling_strategy strategy;      ///< where it may run
   /// A function returning a tuple of N: the objects of elements 2..N.
@@ -112,6 +113,10 @@ public:
   virtual void cancel_remote(const core_actor&, std::uint64_t, bool, bool) {}
   /// Kills a leased worker (a forced cancel).
   virtual void kill_worker(std::uint64_t, const local_scheduler_actor&) {}
+  /// Gives back `count` light-actor slots of a host lease that no creation
+  /// used, `resources` each.
+  virtual void release_slots(std::uint64_t, const resource_map&, std::uint32_t,
+                             const local_scheduler_actor&) {}
   /// A borrowed object was lost: asks its owner to rebuild it, then fetches
   /// it again (or fails it, saying why the owner cannot).
   virtual void rebuild_borrowed(const object_id&) {}
@@ -216,6 +221,7 @@ private:
     std::uint64_t node_id = 0;
     std::string key;
     std::uint32_t in_flight = 0;
+    std::uint32_t slots = 1; ///< a host lease: light actors it may create
     clock::time_point idle_since;
     std::vector<std::uint64_t> outbox;
   };
@@ -240,6 +246,7 @@ private:
 
   struct shape {
     bool dedicated = false; ///< leases for actors: one creation each
+    bool host = false;      ///< ... or, light actors, `slots` on one host
     resource_map resources;
     scheduling_strategy strategy;
     std::uint64_t locality_node = 0;
@@ -257,6 +264,9 @@ private:
   static std::uint64_t locality_of(const task_record& t);
   void enqueue(std::uint64_t task_id);
   void pump(const std::string& key);
+  /// `pump` of light-actor creations: onto the slots granted, and one lease
+  /// request at a time for as many as wait.
+  void pump_light(const std::string& key);
   /// Takes over idle leases of other shapes that fit this one.
   void adopt_idle_leases(const std::string& key);
   /// Returns whether a task of shape `s` may run on the lease's worker.
@@ -327,7 +337,8 @@ private:
     std::uint64_t task_id = 0;
     std::uint64_t node_id = 0;
   };
-  std::unordered_map<std::uint64_t, building> building_; // by worker id
+  /// By worker id: one on a process actor's worker, many on an actor host.
+  std::unordered_map<std::uint64_t, std::vector<building>> building_;
   /// Fails the creation building on `worker_id` (its worker died: `why`).
   void lose_building(std::uint64_t worker_id, const std::string& why, error_kind kind);
   std::vector<std::uint64_t> dirty_leases_;

@@ -262,8 +262,11 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
   if (value)
     keep_lineage(t, value, extra);
   if (t.creates_actor) {
-    if (auto b = building_.find(worker_id); b != building_.end() && b->second.task_id == task_id)
-      building_.erase(b);
+    if (auto b = building_.find(worker_id); b != building_.end()) {
+      std::erase_if(b->second, [&](const building& x) { return x.task_id == task_id; });
+      if (b->second.empty())
+        building_.erase(b);
+    }
     io_.actor_created(t.actor_id, worker_id, t.restarts, value, error);
     // Kept to rebuild it from, while it may be rebuilt.
     if (t.max_restarts != 0 && (value || error->kind == error_kind::worker_crashed
@@ -366,15 +369,17 @@ void submitter::lose_building(std::uint64_t worker_id, const std::string& why,
   auto it = building_.find(worker_id);
   if (it == building_.end())
     return;
-  auto tid = it->second.task_id;
+  auto lost = std::move(it->second);
   building_.erase(it);
-  auto t = tasks_.find(tid);
-  if (t == tasks_.end())
-    return;
-  // The control store rebuilds it while restarts are left (or settles it
-  // dead): a crash in its constructor is a death like any other.
-  error_info e{kind, t->second.name, "", why};
-  finish(tid, nullptr, &e);
+  for (auto& b : lost) {
+    auto t = tasks_.find(b.task_id);
+    if (t == tasks_.end())
+      continue;
+    // The control store rebuilds it while restarts are left (or settles it
+    // dead): a crash in its constructor is a death like any other.
+    error_info e{kind, t->second.name, "", why};
+    finish(b.task_id, nullptr, &e);
+  }
 }
 
 void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why) {
@@ -387,7 +392,7 @@ void submitter::on_peer_node_down(std::uint64_t node_id, const std::string& why)
     if (l.node_id == node_id)
       lost.push_back(wid);
   for (auto& [wid, b] : building_)
-    if (b.node_id == node_id)
+    if (!b.empty() && b.front().node_id == node_id)
       lost.push_back(wid);
   for (auto wid : lost)
     on_worker_died(wid, why, error_kind::node_died);

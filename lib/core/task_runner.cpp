@@ -71,13 +71,35 @@ constexpr std::uint32_t async_actor_concurrency = 1000;
 /// proxies for it, unlike bytes of ours).
 void create_actor(client& c, const function_entry& fn, schema::TaskSpec::Reader spec,
                   std::vector<raw_value>& args) {
-  c.actor_restarted = spec.getRestarts() > 0;
-  auto instance = fn.create(fn, args.data(), args.size());
+  std::shared_ptr<light_actor_info> light;
+  if (spec.getSharedActor()) {
+    light = std::make_shared<light_actor_info>();
+    light->id = read_object_id(spec.getActorId());
+    light->restarts = spec.getRestarts();
+    for (auto r : spec.getResources())
+      light->resources[r.getName()] = r.getAmount();
+  } else {
+    c.actor_restarted = spec.getRestarts() > 0;
+  }
+  std::shared_ptr<void> instance;
+  {
+    // The constructor may ask whether it is a rebuild.
+    light_call_scope scope{light.get()};
+    try {
+      instance = fn.create(fn, args.data(), args.size());
+    } catch (...) {
+      if (light) // its slot on this host is free again
+        caf::anon_send(c.node().scheduler, release_atom::value, c.worker_id,
+                       light->resources, std::uint32_t{1});
+      throw;
+    }
+  }
   bool async = class_is_async(fn.class_name);
   auto limit = spec.getMaxConcurrency();
   if (limit == 0)
     limit = async ? async_actor_concurrency : 1;
-  auto host = spawn_actor_host(c.system(), c, std::move(instance), limit, async);
+  auto host = spawn_actor_host(c.system(), c, std::move(instance), limit, async,
+                               std::move(light));
   caf::anon_send(c.control_store(), actor_up_atom::value,
                  read_object_id(spec.getActorId()), host, c.worker_id, c.address(), c.core());
 }
@@ -314,6 +336,10 @@ bool exit_requested() noexcept {
   return exit_flag;
 }
 
+void clear_exit_request() noexcept {
+  exit_flag = false;
+}
+
 void end_worker_soon() {
   std::thread([] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -330,6 +356,8 @@ void exit_actor() {
 }
 
 bool was_current_actor_restarted() {
+  if (auto* light = detail::current_light_actor())
+    return light->restarts > 0;
   auto* c = detail::client::try_get();
   return c != nullptr && c->actor_restarted.load();
 }

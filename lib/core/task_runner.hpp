@@ -69,6 +69,8 @@ void run_task(client& c, void* instance, schema::TaskSpec::Reader spec,
 
 /// Returns whether a method on this thread called `troupe::exit_actor()`.
 bool exit_requested() noexcept;
+/// Forgets the request (a light actor ended; its host goes on).
+void clear_exit_request() noexcept;
 
 /// Ends the worker soon: its last results leave first, then the node reports
 /// the clean exit and the actor's callers learn why it is gone.

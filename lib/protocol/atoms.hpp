@@ -31,6 +31,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using job_end_atom = caf::atom_constant<caf::atom("job_end")>;
 using actor_up_atom = caf::atom_constant<caf::atom("actor_up")>;
 using actor_fail_atom = caf::atom_constant<caf::atom("actor_fail")>;
+using actor_exit_atom = caf::atom_constant<caf::atom("actor_exit")>;
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 using actor_atom = caf::atom_constant<caf::atom("actor")>;
 using kill_atom = caf::atom_constant<caf::atom("kill")>;

@@ -138,6 +138,7 @@ using control_store_actor = caf::typed_actor<
   caf::reacts_to<built_atom, object_id, std::uint64_t, std::uint32_t>,
   caf::reacts_to<creation_atom, actor_creation>,
   caf::reacts_to<actor_fail_atom, object_id, error_info, std::uint32_t>,
+  caf::reacts_to<actor_exit_atom, object_id, std::uint32_t, std::string>,
   caf::reacts_to<resolve_atom, object_id, owner_entry>,
   caf::reacts_to<kill_atom, object_id, bool, std::string>,
   caf::replies_to<lookup_atom, std::string, std::string>::with<actor_record>,

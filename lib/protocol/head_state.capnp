@@ -9,11 +9,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("troupe::schema");
 
 using Task = import "task.capnp";
-
-struct Resource {
-  name @0 :Text;
-  amount @1 :Float64;
-}
+using Resource = Task.Resource;
 
 # Table "nodes", key: the node id (8 bytes, big-endian).
 struct NodeRecord {
@@ -57,6 +53,7 @@ struct ActorRecord {
   port @15 :UInt16;
   creation @16 :ActorCreation; # what the head rebuilds it from, its creator
                                # gone (an empty spec: nothing kept)
+  shared @17 :Bool;           # a light actor: one of many in an actor host
 }
 
 # troupe::actor_creation: the creation task as its creator pushed it, and

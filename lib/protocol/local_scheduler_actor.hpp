@@ -35,6 +35,9 @@ namespace troupe {
 ///     submitter   -> sched : lease(lease_request)    ~> granted | denied
 ///                          | cancel(request, requester) | return(worker)
 ///     worker      -> sched : blocked(worker) | unblocked(worker)
+///     host, submitter -> sched : release(host, resources, n)  (n light-actor
+///                            slots of a host lease, each holding `resources`,
+///                            are free again: unused, or their actors ended)
 ///     reaper      -> sched : child(pid, wait status)
 ///     control st. -> sched : kill(worker)            (an actor is killed)
 ///                          | gone(core)              (a process died: what it
@@ -48,6 +51,7 @@ using local_scheduler_actor = caf::typed_actor<
   caf::reacts_to<nodes_atom, std::uint32_t>,
   caf::replies_to<reserve_atom, bundle_reservation>::with<bool>,
   caf::reacts_to<release_atom, std::uint64_t>,
+  caf::reacts_to<release_atom, std::uint64_t, resource_map, std::uint32_t>,
   caf::reacts_to<report_atom>,
   caf::reacts_to<tick_atom>,
   caf::reacts_to<kill_atom, std::uint64_t>,

@@ -201,6 +201,10 @@ struct lease_request {
   std::string task_name; ///< first task waiting for it, for error messages
   core_actor requester;  ///< receives `granted` / `denied`
   bool dedicated = false; ///< for an actor: the worker is never returned
+  /// For light actors: `count` slots of `resources` each, all on one
+  /// actor-host worker (the grant says how many it got).
+  bool host = false;
+  std::uint32_t count = 1;
   scheduling_strategy strategy;
   /// The node holding most of the task's argument bytes (0: none).
   std::uint64_t locality_node = 0;
@@ -211,8 +215,8 @@ struct lease_request {
 template <class I>
 typename I::result_type inspect(I& f, lease_request& x) {
   return f(caf::meta::type_name("troupe.lease_request"), x.request_id, x.exe,
-           x.resources, x.task_name, x.requester, x.dedicated, x.strategy,
-           x.locality_node, x.placed);
+           x.resources, x.task_name, x.requester, x.dedicated, x.host, x.count,
+           x.strategy, x.locality_node, x.placed);
 }
 
 /// The cluster scheduler's answer to `place`: a node, or why none.
@@ -333,12 +337,14 @@ struct actor_record {
   core_actor owner;       ///< the creating process's core actor
   std::int32_t max_restarts = 0;     ///< rebuilds after a crash (-1: no limit)
   std::int32_t max_task_retries = 0; ///< resends of calls lost with an instance
+  bool shared = false; ///< a light actor: one of many in an actor-host worker
 };
 
 template <class I>
 typename I::result_type inspect(I& f, actor_record& x) {
   return f(caf::meta::type_name("troupe.actor_record"), x.id, x.class_name, x.name,
-           x.name_space, x.detached, x.owner, x.max_restarts, x.max_task_retries);
+           x.name_space, x.detached, x.owner, x.max_restarts, x.max_task_retries,
+           x.shared);
 }
 
 /// What it takes to build an actor again without its creator (a detached
@@ -391,12 +397,16 @@ struct lease_grant {
   local_scheduler_actor scheduler; ///< where the lease is returned
   endpoint address; ///< where the worker takes direct connections
   core_actor core;  ///< the worker's core actor (hears cancels)
+  /// A host lease: light actors it may create there (their resources are
+  /// held from now on; an unused slot is given back with `release`).
+  std::uint32_t slots = 1;
 };
 
 template <class I>
 typename I::result_type inspect(I& f, lease_grant& x) {
   return f(caf::meta::type_name("troupe.lease_grant"), x.request_id,
-           x.worker_id, x.pid, x.executor, x.node_id, x.scheduler, x.address, x.core);
+           x.worker_id, x.pid, x.executor, x.node_id, x.scheduler, x.address, x.core,
+           x.slots);
 }
 
 /// An owner's answer to a borrower's `fetch`.

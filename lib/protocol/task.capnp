@@ -11,6 +11,12 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("troupe::schema");
 
+# An amount of a named resource ("CPU", "GPU", a custom one).
+struct Resource {
+  name @0 :Text;
+  amount @1 :Float64;
+}
+
 struct ObjectId {
   owner @0 :UInt64;  # 64-bit id of the process that owns the object
   seq @1 :UInt64;    # number of the object among its owner's objects
@@ -61,6 +67,10 @@ struct TaskSpec {
                               # to the tasks it submits (0: none); what it
                               # puts in a node's store counts against that
                               # job's share (--max-job-store-bytes)
+  sharedActor @11 :Bool;      # actor creations: a light actor, one CAF actor
+                              # among many in this actor-host worker
+  resources @12 :List(Resource);  # light actor creations: what the actor holds
+                                  # on this host (given back when it ends)
 }
 
 struct TaskBatch {

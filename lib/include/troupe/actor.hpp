@@ -16,7 +16,12 @@
 // A class with a method returning `troupe::async<T>` (a coroutine) is an
 // *async actor*: all its calls run on its one thread, many in flight,
 // interleaved at their `co_await`s (troupe/async.hpp).
+//
+// With `isolation = actor_isolation::shared` an actor is *light*: a CAF
+// actor among many (up to hundreds of thousands) in an actor-host worker
+// process of its job, holding no thread while it has no call to run.
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,6 +37,27 @@
 #include "troupe/task.hpp"
 
 namespace troupe {
+
+/// Where an actor runs.
+enum class actor_isolation : std::uint8_t {
+  /// The job's default: `process`, unless the environment variable
+  /// TROUPE_ACTOR_ISOLATION says `shared`.
+  default_,
+  /// A worker process of its own, as a Ray actor: a crash of the actor's
+  /// process takes nothing else down. About 1.5 MB and one thread per
+  /// actor.
+  process,
+  /// A light actor: a CAF actor in a shared actor-host worker of its job
+  /// (about one host per CPU of each node, chosen by the node's scheduler).
+  /// Its calls run on the host's thread pool; idle, it holds no thread and
+  /// a few hundred bytes beyond its own state. A method that throws fails
+  /// that call only, as for any actor; one that crashes its process (abort,
+  /// segfault) takes the host's other actors down with it, and each
+  /// restarts as its `max_restarts` allow. A running method cannot be
+  /// interrupted: `kill` fails the actor's calls at once, and a method that
+  /// was running ends on its thread, its result dropped.
+  shared,
+};
 
 /// Options of an actor, fixed at creation. The placement fields (`num_cpus`
 /// to `resources`, and `strategy`) are those of `task_options`, which says
@@ -72,6 +98,8 @@ struct actor_options {
   /// fails with `actor_died_error`, whose reason says it is restarting.
   /// Calls made while it restarts wait for it either way.
   int max_task_retries = 0;
+  /// A process of its own, or a light actor in a shared host (see above).
+  actor_isolation isolation = actor_isolation::default_;
 };
 
 /// Options of `kill`.

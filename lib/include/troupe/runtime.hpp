@@ -28,6 +28,12 @@ struct init_options {
   /// Folder where the embedded node's full store writes objects ("": one in
   /// the session folder, removed when the node stops).
   std::string spill_dir;
+  /// Worker processes of the embedded node that host this job's light
+  /// actors (`actor_isolation::shared`; 0: one per CPU), and most light
+  /// actors in one of them (0: no limit). TROUPE_ACTOR_HOSTS and
+  /// TROUPE_MAX_ACTORS_PER_HOST win when set.
+  std::size_t actor_hosts = 0;
+  std::size_t max_actors_per_host = 0;
   /// The cluster's token, as `troupe start --head` printed it; empty uses
   /// TROUPE_TOKEN, then the token of a head started on this machine. An
   /// embedded cluster makes a new one.
