@@ -12,6 +12,7 @@
 #include "tools/jobs.hpp"
 #include "tools/logs.hpp"
 #include "tools/metrics.hpp"
+#include "tools/envelope.hpp"
 #include "tools/microbenchmark.hpp"
 #include "tools/node_commands.hpp"
 #include "tools/status.hpp"
@@ -45,6 +46,8 @@ struct commands {
   CLI::App* list_cmd = nullptr;
   troupe::tools::microbenchmark_options bench;
   CLI::App* bench_cmd = nullptr;
+  troupe::tools::envelope_options envelope;
+  CLI::App* envelope_cmd = nullptr;
   CLI::App* token_cmd = nullptr;
   troupe::tools::logs_options logs;
   CLI::App* logs_cmd = nullptr;
@@ -202,6 +205,23 @@ void add_microbenchmark(commands& c) {
                   "HOST:PORT of a running head (default: an embedded cluster)");
 }
 
+void add_envelope(commands& c) {
+  auto& e = c.envelope;
+  c.envelope_cmd = c.app.add_subcommand(
+    "envelope", "how far this machine goes: light actors by the hundred thousand, process "
+                "actors, a million queued tasks (BENCHMARKS.md, The envelope)");
+  auto* cmd = c.envelope_cmd;
+  cmd->add_option("--actors", e.actors, "light actors to create")->capture_default_str();
+  cmd->add_option("--tasks", e.tasks, "tasks one driver queues")->capture_default_str();
+  cmd->add_option("--process-actors", e.process_actors,
+                  "process actors measured to say how many fit")
+    ->capture_default_str();
+  cmd->add_flag("--quick", e.quick, "a tenth of each size");
+  cmd->add_flag("--json", e.json, "print one JSON object");
+  cmd->add_option("--only", e.only, "run only the parts whose name contains this "
+                                    "(light_actors, process_actors, queued_tasks)");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -214,6 +234,7 @@ int main(int argc, char** argv) {
   c.stop_cmd = c.app.add_subcommand("stop", "stop the node daemons started here");
   add_queries(c);
   add_microbenchmark(c);
+  add_envelope(c);
   add_logs(c);
   add_metrics(c);
   add_job_commands(c.app, c.jobs);
@@ -235,6 +256,8 @@ int main(int argc, char** argv) {
     return run_list(c.list_what, c.list_address, c.list_json);
   if (*c.bench_cmd)
     return run_microbenchmark(c.bench);
+  if (*c.envelope_cmd)
+    return run_envelope(c.envelope);
   if (*c.logs_cmd)
     return run_logs(c.logs);
   if (*c.metrics_cmd)
