@@ -64,7 +64,7 @@ std::size_t rss_of(int pid) {
   return 0;
 }
 
-std::vector<int> descendants() {
+std::vector<int> descendants(int root) {
   std::map<int, int> parents;
   if (auto* dir = ::opendir("/proc")) {
     while (auto* e = ::readdir(dir)) {
@@ -75,7 +75,7 @@ std::vector<int> descendants() {
     ::closedir(dir);
   }
   std::vector<int> out;
-  std::vector<int> frontier{static_cast<int>(::getpid())};
+  std::vector<int> frontier{root != 0 ? root : static_cast<int>(::getpid())};
   while (!frontier.empty()) {
     auto p = frontier.back();
     frontier.pop_back();
@@ -172,7 +172,7 @@ void print(const std::vector<envelope_row>& rows, bool json) {
   for (auto& r : rows) {
     char value[64];
     std::snprintf(value, sizeof value, r.value >= 100 ? "%.0f" : "%.2f", r.value);
-    std::printf("%-42s %14s %-7s %s\n", r.name.c_str(), value, r.unit.c_str(),
+    std::printf("%-52s %12s %-7s %s\n", r.name.c_str(), value, r.unit.c_str(),
                 r.note.c_str());
   }
   std::fflush(stdout);
@@ -187,7 +187,8 @@ int run_envelope(const envelope_options& opts) {
   };
   const part parts[] = {{"light_actors", envelope::light_actors},
                         {"process_actors", envelope::process_actors},
-                        {"queued_tasks", envelope::queued_tasks}};
+                        {"queued_tasks", envelope::queued_tasks},
+                        {"nodes", envelope::nodes}};
   int failed = 0;
   std::vector<envelope_row> all;
   for (auto& p : parts) {

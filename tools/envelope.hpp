@@ -12,8 +12,13 @@
 //   queued tasks   N tasks queued behind one unready argument by one driver:
 //                  submissions per second, driver RAM per queued task at N/10
 //                  and N, then the rate they run at once released
+//   nodes          N node daemons started as local_cluster.sh does: start
+//                  time, head RAM per node at N/2 and N, writes per second at
+//                  idle, one get of refs spread over all of them (two sizes),
+//                  the microbenchmark's task rows and Ray's 10k-refs row
+//                  against them, time to notice a frozen and a killed node
 //
-// Memory is resident set size (RSS) summed over the processes it says.
+// Memory is proportional set size (PSS) summed over the processes it says.
 
 #include <cstddef>
 #include <string>
@@ -25,6 +30,8 @@ struct envelope_options {
   std::size_t actors = 100'000;
   std::size_t tasks = 1'000'000;
   std::size_t process_actors = 8; ///< measured to say how many would fit
+  std::size_t nodes = 16;         ///< node daemons of the cluster part
+  std::size_t refs = 10'000;      ///< refs one get reads from all nodes
   bool quick = false;             ///< a tenth of each size
   bool json = false;
   std::string only;               ///< parts whose name contains this
@@ -45,15 +52,16 @@ namespace envelope {
 
 /// Returns the RSS in bytes of process `pid` (0 when it is gone).
 std::size_t rss_of(int pid);
-/// Returns the pids of this process's descendants (an embedded cluster's
-/// node daemon and its workers).
-std::vector<int> descendants();
+/// Returns the pids of the descendants of `root` (by default this process:
+/// an embedded cluster's node daemon and its workers).
+std::vector<int> descendants(int root = 0);
 /// Returns the RSS in bytes summed over `pids`.
 std::size_t rss_sum(const std::vector<int>& pids);
 
 void light_actors(const envelope_options& o, std::vector<envelope_row>& out);
 void process_actors(const envelope_options& o, std::vector<envelope_row>& out);
 void queued_tasks(const envelope_options& o, std::vector<envelope_row>& out);
+void nodes(const envelope_options& o, std::vector<envelope_row>& out);
 
 } // namespace envelope
 

@@ -209,17 +209,21 @@ void add_envelope(commands& c) {
   auto& e = c.envelope;
   c.envelope_cmd = c.app.add_subcommand(
     "envelope", "how far this machine goes: light actors by the hundred thousand, process "
-                "actors, a million queued tasks (BENCHMARKS.md, The envelope)");
+                "actors, a million queued tasks, 16 node daemons (BENCHMARKS.md, The envelope)");
   auto* cmd = c.envelope_cmd;
   cmd->add_option("--actors", e.actors, "light actors to create")->capture_default_str();
   cmd->add_option("--tasks", e.tasks, "tasks one driver queues")->capture_default_str();
   cmd->add_option("--process-actors", e.process_actors,
                   "process actors measured to say how many fit")
     ->capture_default_str();
-  cmd->add_flag("--quick", e.quick, "a tenth of each size");
+  cmd->add_option("--nodes", e.nodes, "node daemons of the cluster part (at least 3)")
+    ->capture_default_str();
+  cmd->add_option("--refs", e.refs, "refs one get reads from all the nodes")
+    ->capture_default_str();
+  cmd->add_flag("--quick", e.quick, "a tenth of each size, 4 nodes");
   cmd->add_flag("--json", e.json, "print one JSON object");
   cmd->add_option("--only", e.only, "run only the parts whose name contains this "
-                                    "(light_actors, process_actors, queued_tasks)");
+                                    "(light_actors, process_actors, queued_tasks, nodes)");
 }
 
 } // namespace
