@@ -277,6 +277,7 @@ actor_status actor_directory::status_of(const object_id& id, const actor_entry* 
     st.instance = e->instance;
     st.address = e->address;
     st.worker_core = e->core;
+    st.shared = e->rec.shared;
   } else {
     st.death = e->death;
     st.restarting = e->phase == actor_phase::restarting;

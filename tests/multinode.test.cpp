@@ -27,6 +27,7 @@ using troupe::test::eventually;
 using troupe::test::temp_dir;
 using troupe::test::three_nodes;
 using troupe::test::node_env;
+using troupe::test::on;
 
 namespace {
 
@@ -85,15 +86,6 @@ public:
 std::unique_ptr<locator> make_locator() { return std::make_unique<locator>(); }
 TROUPE_REMOTE(make_locator);
 TROUPE_REMOTE(&locator::node);
-
-/// Returns task options that run a task on node `node` only, once: a
-/// failure is not retried (retries.test.cpp covers retries).
-troupe::task_options on(troupe::node_id node) {
-  troupe::task_options o;
-  o.strategy = troupe::scheduling_strategy::on_node(node);
-  o.max_retries = 0;
-  return o;
-}
 
 } // namespace
 

@@ -22,6 +22,15 @@ inline std::vector<std::string> node_env(const std::string& cpus,
           "TROUPE_OBJECT_STORE_BYTES=" + std::to_string(64 << 20)};
 }
 
+/// Returns task options that run a task on node `node` only, once: a
+/// failure is not retried (retries.test.cpp covers retries).
+inline troupe::task_options on(troupe::node_id node) {
+  troupe::task_options o;
+  o.strategy = troupe::scheduling_strategy::on_node(node);
+  o.max_retries = 0;
+  return o;
+}
+
 /// Head (node 1: 2 CPUs), node 2 (2 CPUs and one `accel`), node 3 (2 CPUs);
 /// the test process is the driver, connected to the head.
 struct three_nodes {

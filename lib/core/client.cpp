@@ -100,6 +100,8 @@ void client::connect(const std::string& host, std::uint16_t port, bool embedded)
   }
   listen_for_peers();
   core_ = spawn_core(*system_, *this);
+  if (role_ == process_role::worker)
+    result_outbox_ = spawn_result_outbox(*system_);
   // Refs are public types: they name their owner untyped.
   table_->set_self(handle_cast<caf::actor>(core_));
   // Reference counting runs through the core actor (object_table.hpp).
@@ -163,6 +165,9 @@ void client::close() {
                   caf::after(std::chrono::seconds(5)) >> [] {});
   }
   core_ = nullptr;
+  if (result_outbox_)
+    caf::anon_send_exit(result_outbox_, caf::exit_reason::user_shutdown);
+  result_outbox_ = nullptr;
   control_store_ = nullptr;
   node_.scheduler = nullptr;
   node_.store_manager = nullptr;

@@ -16,6 +16,7 @@
 #include "lib/protocol/messages.hpp"
 #include "lib/core/object_table.hpp"
 #include "lib/core/placement.hpp"
+#include "lib/core/result_outbox.hpp"
 #include "lib/core/submitter.hpp"
 #include "store/allocator.hpp"
 #include "store/object_store.hpp"
@@ -73,6 +74,9 @@ public:
                  const std::string& name, placement where,
                  const std::function<void(task_record&)>& adjust = {});
   raw_value get(const ref_ptr& ref, const deadline& until);
+  /// Returns the values of `refs` in order, as `get` of each would, with
+  /// their owners asked and their pulls from other nodes made at once.
+  std::vector<raw_value> get_many(const std::vector<ref_ptr>& refs, const deadline& until);
   void wait(const std::vector<ref_ptr>& refs, std::size_t num, const deadline& until,
             std::vector<bool>& ready);
   /// Stores `value` as a new object owned here (`in_store`: in the node's
@@ -91,6 +95,9 @@ public:
   /// Returns a reader's view of a stored value, pinned while it lives. A
   /// value in another node's store is pulled into this node's first.
   raw_value view_stored(const stored_value& v);
+  /// Returns a reader's view of the copy of `v` pulled into this node's
+  /// store at `local`, whose pin this process adopted: the view lets it go.
+  raw_value view_pulled(const stored_value& v, std::uint64_t local);
   /// Starts a read of the object at `offset` of this node's store (`size`
   /// data bytes), reading it back from disk if it was spilled, with room
   /// made by the node's manager when the store is full.
@@ -133,6 +140,9 @@ public:
   /// Returns the most direct connections this process opens to its peers.
   std::size_t max_direct_peers() const noexcept { return max_direct_peers_; }
   const core_actor& core() const noexcept { return core_; }
+  /// Where light actors' results go to be sent a burst at a time (a
+  /// worker's; null in a driver).
+  const result_outbox_actor& result_outbox() const noexcept { return result_outbox_; }
   const control_store_actor& control_store() const noexcept { return control_store_; }
   process_role role() const noexcept { return role_; }
   std::uint64_t owner_id() const noexcept { return owner_id_; }
@@ -159,6 +169,9 @@ public:
 
 private:
   void connect(const std::string& host, std::uint16_t port, bool embedded);
+  /// Reads object `v` of this node's store; `pinned`: the view also owns a
+  /// pin of it, let go with the view (or here, when the read fails).
+  raw_value view_local(const stored_value& v, bool pinned);
   /// Opens this process's port for direct connections from its peers.
   void listen_for_peers();
 
@@ -188,6 +201,7 @@ private:
   std::size_t max_direct_peers_ = 0;
   control_store_actor control_store_;
   core_actor core_;
+  result_outbox_actor result_outbox_;
   std::mutex queue_mtx_;
   std::vector<task_record> queue_;
   std::mutex forward_mtx_;

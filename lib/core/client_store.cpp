@@ -172,27 +172,32 @@ void client::unpin_stored(std::uint64_t offset, std::uint64_t node) {
 }
 
 raw_value client::view_stored(const stored_value& in) {
-  auto& store = *mapping_->store;
+  if (in.node == 0 || in.node == node_.node_id)
+    return view_local(in, false);
+  // In another node's store: this node's manager pulls a copy (pinned once
+  // for us) and we read that.
+  using namespace std::chrono_literals;
+  auto local = try_ask<std::uint64_t>(*system_, node_.store_manager, 600s, pull_atom::value,
+                                      pull_request{in.id, in.node, in.offset});
+  if (!local)
+    throw lost_value("object " + in.id.to_string() + " (" + std::to_string(in.size)
+                     + " bytes in node " + std::to_string(in.node)
+                     + "'s store) cannot be fetched: " + system_->render(local.error()),
+                     in.id);
+  if (!mapping_->store->adopt(*local, in.id)) // the manager handed its pin over
+    throw lost_value("object " + in.id.to_string() + " was freed in this node's store "
+                     + "before it could be read", in.id);
+  return view_pulled(in, *local);
+}
+
+raw_value client::view_pulled(const stored_value& in, std::uint64_t local) {
   auto v = in;
-  bool pinned = false;
-  if (v.node != 0 && v.node != node_.node_id) {
-    // In another node's store: this node's manager pulls a copy (pinned
-    // once for us) and we read that.
-    using namespace std::chrono_literals;
-    auto local = try_ask<std::uint64_t>(*system_, node_.store_manager, 600s, pull_atom::value,
-                                        pull_request{v.id, v.node, v.offset});
-    if (!local)
-      throw lost_value("object " + v.id.to_string() + " (" + std::to_string(v.size)
-                       + " bytes in node " + std::to_string(v.node)
-                       + "'s store) cannot be fetched: " + system_->render(local.error()),
-                       v.id);
-    v.offset = *local;
-    v.node = node_.node_id;
-    if (!store.adopt(v.offset, v.id)) // the manager handed its pin over
-      throw lost_value("object " + v.id.to_string() + " was freed in this node's store "
-                       + "before it could be read", v.id);
-    pinned = true;
-  }
+  v.offset = local;
+  v.node = node_.node_id;
+  return view_local(v, true);
+}
+
+raw_value client::view_local(const stored_value& v, bool pinned) {
   // A read holds the object as a pin does (the table's pin may go first).
   store::readable r;
   try {

@@ -53,6 +53,17 @@ public:
       self->send(executor, push_atom::value, std::move(batch));
     });
   }
+  void push_to_host(const core_actor& host, light_calls calls) override {
+    auto& links = *self_->state.links;
+    if (links.sends_now(host.node())) {
+      self_->send(host, push_atom::value, std::move(calls));
+      return;
+    }
+    links.send(host.node(), [self = self_, host, calls = std::move(calls)]() mutable {
+      self->send(host, push_atom::value, std::move(calls));
+    });
+  }
+  void schedule_light_flush() override { self_->send(self_, flush_atom::value); }
   void fetch(const object_id& id, const caf::actor& owner) override;
   void schedule_tick(std::chrono::milliseconds delay) override {
     self_->delayed_send(self_, delay, tick_atom::value);
@@ -199,6 +210,21 @@ void on_results(core_ptr self, const std::vector<char>& results) {
     st.answer_forwards(self);
 }
 
+/// Calls of light actors of this process, from one submitter: each batch
+/// goes on to its actor as the submitter's own message (results go straight
+/// back to it). An actor that is gone drops its calls, as a message sent to
+/// it would be dropped: the submitter watches it and hears of its end.
+void forward_light_calls(core_ptr self, light_calls& calls) {
+  auto sender = self->current_sender();
+  auto& registry = self->system().registry();
+  auto n = std::min(calls.actors.size(), calls.batches.size());
+  for (std::size_t i = 0; i < n; ++i)
+    if (auto target = registry.get(calls.actors[i]))
+      target->enqueue(caf::make_mailbox_element(sender, caf::make_message_id(), {},
+                                                push_atom::value, std::move(calls.batches[i])),
+                      self->context());
+}
+
 /// Another node died: its leases' tasks fail, and owners that lived there
 /// are gone from the control store, so every object still awaited asks for
 /// its owner again (which fails those whose owner is gone).
@@ -310,6 +336,7 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
       with_submitter(self, [&](submitter& s) { s.on_worker_died(worker_id, why); });
     },
     [self](done_atom, const std::vector<char>& results) { on_results(self, results); },
+    [self](push_atom, light_calls& calls) { forward_light_calls(self, calls); },
     [self](fetch_atom, const object_id& id) {
       caf::actor owner;
       if (self->state.c->table().claim_fetch(id, &owner))
@@ -318,6 +345,10 @@ core_actor::behavior_type core_fn(core_ptr self, client* c) {
     [self](fetch_atom, const fetch_request& req) { on_fetch(self, req); },
     [self](object_atom, object_reply& r) { on_object(self, r); },
     [self](tick_atom) { self->state.sub->on_tick(); },
+    [self](flush_atom) {
+      submit_queued(self); // what came meanwhile goes too
+      self->state.sub->flush_light();
+    },
     [self](actor_atom, const actor_status& status) {
       if (status.instance)
         self->state.links->learn(status.instance.node(), status.address);

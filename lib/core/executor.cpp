@@ -27,6 +27,16 @@ struct executor_state {
 
 thread_local const light_actor_info* current_light = nullptr;
 
+/// Sends a ResultBatch to the caller: a light actor's through the
+/// process's result outbox, with the results of its other light actors.
+void send_results(executor_actor::stateful_pointer<executor_state> self, client& c,
+                  const core_actor& caller, std::vector<char> batch) {
+  if (self->state.light && caller && c.result_outbox())
+    self->send(c.result_outbox(), done_atom::value, caller, std::move(batch));
+  else
+    self->send(caller, done_atom::value, std::move(batch));
+}
+
 executor_actor::behavior_type
 executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
             std::shared_ptr<void> instance, std::shared_ptr<const light_actor_info> light) {
@@ -56,7 +66,7 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
           for (std::size_t i = sent; i < upto; ++i)
             plist.setWithCaveats(static_cast<unsigned>(i - sent), list[i].asReader());
           sync_worker_output(); // a task's output reaches its driver before its result
-          self->send(sender, done_atom::value, to_bytes(part));
+          send_results(self, *c, sender, to_bytes(part));
           sent = upto;
         };
         for (unsigned i = 0; i < n; ++i) {
@@ -85,7 +95,7 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
         }
         if (sent == 0) {
           sync_worker_output();
-          self->send(sender, done_atom::value, to_bytes(*out));
+          send_results(self, *c, sender, to_bytes(*out));
         } else {
           flush_from(n);
         }

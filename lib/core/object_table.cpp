@@ -268,6 +268,21 @@ object_table::status object_table::peek(const object_id& id, stored_value* value
   return e.st;
 }
 
+object_table::status object_table::peek_pullable(const object_id& id, std::uint64_t node,
+                                                 stored_value* pullable, bool* found) {
+  std::lock_guard guard{mtx_};
+  *found = false;
+  auto it = entries_.find(id);
+  if (it == entries_.end())
+    return status::unknown;
+  auto& e = it->second;
+  if (e.st == status::ready && e.value.in_store && e.value.node != 0 && e.value.node != node) {
+    *pullable = e.value;
+    *found = true;
+  }
+  return e.st;
+}
+
 bool object_table::claim_fetch(const object_id& id, caf::actor* owner) {
   std::lock_guard guard{mtx_};
   auto it = entries_.find(id);
@@ -329,6 +344,11 @@ raw_value object_table::to_raw(const stored_value& v) {
 
 raw_value object_table::wait_value(const object_id& id, const deadline& until,
                                    const std::function<void()>& on_block) {
+  return to_raw(wait_stored(id, until, on_block));
+}
+
+stored_value object_table::wait_stored(const object_id& id, const deadline& until,
+                                       const std::function<void()>& on_block) {
   std::unique_lock guard{mtx_};
   auto it = entries_.find(id);
   if (it == entries_.end())
@@ -361,9 +381,7 @@ raw_value object_table::wait_value(const object_id& id, const deadline& until,
     guard.unlock();
     err.rethrow();
   }
-  auto value = it->second.value;
-  guard.unlock();
-  return to_raw(value);
+  return it->second.value;
 }
 
 void object_table::wait_many(const std::vector<object_id>& ids, std::size_t num,

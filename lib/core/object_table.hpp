@@ -235,6 +235,12 @@ public:
   status peek(const object_id& id, stored_value* value = nullptr,
               error_info* error = nullptr, std::string* task_name = nullptr);
 
+  /// Returns the object's status; when it is ready in the store of a node
+  /// other than `node`, copies its value to `*pullable` (no copy for the
+  /// rest, which need no pull).
+  status peek_pullable(const object_id& id, std::uint64_t node, stored_value* pullable,
+                       bool* found);
+
   /// Returns true the first time it is called for a pending borrowed object,
   /// so exactly one fetch goes to its owner.
   bool claim_fetch(const object_id& id, caf::actor* owner);
@@ -244,6 +250,10 @@ public:
   /// fixed when the wait first blocks, for the caller's next wait too.
   raw_value wait_value(const object_id& id, const deadline& until,
                        const std::function<void()>& on_block);
+  /// As `wait_value`, but returns the value as the table holds it (a value
+  /// in a store is not read).
+  stored_value wait_stored(const object_id& id, const deadline& until,
+                           const std::function<void()>& on_block);
 
   /// Blocks until `num` of `ids` are ready or failed, or `until` passes.
   void wait_many(const std::vector<object_id>& ids, std::size_t num,

@@ -258,6 +258,10 @@ raw_value get_raw(const ref_ptr& ref, deadline until) {
   return client::get().get(ref, until);
 }
 
+std::vector<raw_value> get_many_raw(const std::vector<ref_ptr>& refs, deadline until) {
+  return client::get().get_many(refs, until);
+}
+
 void wait_raw(const std::vector<ref_ptr>& refs, std::size_t num_returns,
               deadline until, std::vector<bool>& ready) {
   client::get().wait(refs, num_returns, until, ready);

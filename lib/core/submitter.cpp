@@ -371,10 +371,19 @@ void submitter::flush() {
     auto it = actors_.find(id);
     if (it == actors_.end() || it->second.outbox.empty())
       continue;
-    io_.push(it->second.instance, encode_batch(it->second.outbox));
-    it->second.outbox.clear();
+    auto& a = it->second;
+    if (a.shared) {
+      dirty_light_.push_back(id); // its outbox fills until flush_light
+      continue;
+    }
+    io_.push(a.instance, encode_batch(a.outbox));
+    a.outbox.clear();
   }
   dirty_actors_.clear();
+  if (!dirty_light_.empty() && !light_flush_asked_) {
+    light_flush_asked_ = true;
+    io_.schedule_light_flush();
+  }
 }
 
 void submitter::on_granted(const lease_grant& grant) {

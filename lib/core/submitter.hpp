@@ -95,6 +95,11 @@ public:
   virtual void return_lease(std::uint64_t worker_id,
                             const local_scheduler_actor& scheduler) = 0;
   virtual void push(const executor_actor& executor, std::vector<char> batch) = 0;
+  /// Sends calls of light actors that share a host process to its core.
+  virtual void push_to_host(const core_actor& host, light_calls calls) = 0;
+  /// Has `submitter::flush_light` called once the messages queued for the
+  /// core now are read.
+  virtual void schedule_light_flush() = 0;
   virtual void fetch(const object_id& id, const caf::actor& owner) = 0;
   virtual void schedule_tick(std::chrono::milliseconds delay) = 0;
   /// Asks the control store where the actor is (answer: on_actor_status).
@@ -200,7 +205,11 @@ public:
   void on_restart(const object_id& id, std::uint32_t restarts);
 
   /// Sends the tasks buffered for each worker; call at the end of a handler.
+  /// Light actors' calls wait for `flush_light` (asked of the io once).
   void flush();
+  /// Sends the light actors' calls held back, one message per host: those
+  /// made while the core read the messages before it go together.
+  void flush_light();
 
   /// Returns a one-line summary for status output.
   std::string describe() const;
@@ -242,6 +251,7 @@ private:
     std::vector<std::uint64_t> outbox;
     std::int32_t max_task_retries = 0; ///< as the control store tells
     core_actor worker_core; ///< the instance's process (cancels go there)
+    bool shared = false;    ///< a light actor: calls go through worker_core
   };
 
   struct shape {
@@ -329,6 +339,8 @@ private:
   /// Ids of rebuilds: apart from the client's (which count up from 1).
   std::uint64_t next_rebuild_task_ = std::uint64_t{1} << 62;
   std::vector<object_id> dirty_actors_;
+  std::vector<object_id> dirty_light_; ///< light actors with calls held back
+  bool light_flush_asked_ = false;
   std::unordered_map<std::uint64_t, lease> leases_;
   /// A creation pushed to its worker and not answered yet: no lease of
   /// ours any more, and not the control store's actor worker until it is

@@ -265,3 +265,45 @@ TEST_CASE("a creation answered before its worker dies is done: the death is the 
   f.sub.on_worker_died(7, "worker process 1007 killed by signal 9 (SIGKILL)");
   CHECK(f.io.created.size() == 1); // the control store settles it
 }
+
+TEST_CASE("light actors' calls wait for flush_light, then go to each host's core in one "
+          "message, in the order made") {
+  actor_fixture f;
+  auto host_a = troupe::handle_cast<troupe::core_actor>(
+    f.instances.emplace_back(f.sys.spawn([](int) -> caf::behavior { return {[](int) {}}; }, 0)));
+  auto host_b = troupe::handle_cast<troupe::core_actor>(
+    f.instances.emplace_back(f.sys.spawn([](int) -> caf::behavior { return {[](int) {}}; }, 0)));
+  object_id first = f.actor, second{me, 901}, third{me, 902};
+  std::vector<troupe::executor_actor> inst;
+  auto light_alive = [&](const object_id& id, const troupe::core_actor& host) {
+    troupe::actor_status st;
+    st.id = id;
+    st.alive = true;
+    st.instance = inst.emplace_back(f.new_instance());
+    st.worker_core = host;
+    st.shared = true;
+    f.sub.on_actor_status(st);
+  };
+  light_alive(f.actor, host_a);
+  light_alive(second, host_a);
+  light_alive(third, host_b);
+  f.call("a1");
+  f.actor = second;
+  f.call("b1");
+  f.actor = third;
+  f.call("c1");
+  f.actor = first;
+  f.call("a2");
+  CHECK(f.flushed(0).empty()); // held back: more may come before the core reads on
+  CHECK(f.io.light_flush_asked);
+  f.sub.flush_light();
+  REQUIRE(f.io.host_pushes.size() == 2);
+  CHECK(f.io.host_pushes[0].first == host_a);
+  CHECK(f.io.host_pushes[0].second
+        == std::vector<std::uint64_t>{inst[0].id(), inst[1].id()});
+  CHECK(f.io.host_pushes[1].first == host_b);
+  CHECK(f.io.host_pushes[1].second == std::vector<std::uint64_t>{inst[2].id()});
+  CHECK(f.pushed_names(0) == names{"a1", "a2", "b1", "c1"}); // per actor, in order
+  f.sub.flush_light();
+  CHECK(f.io.host_pushes.size() == 2); // nothing held back twice
+}

@@ -46,6 +46,9 @@ struct fake_io : submitter_io {
   std::vector<std::uint64_t> cancelled;
   std::vector<std::uint64_t> returned;
   std::vector<std::vector<char>> pushes;
+  bool light_flush_asked = false;
+  /// Per push_to_host: the host and the CAF ids of the actors it names.
+  std::vector<std::pair<troupe::core_actor, std::vector<std::uint64_t>>> host_pushes;
   std::vector<object_id> fetches;
   std::vector<std::chrono::milliseconds> ticks;
   /// cancel_remote: (task id, recursive, force); kill_worker: worker ids.
@@ -57,6 +60,12 @@ struct fake_io : submitter_io {
   void cancel_lease(std::uint64_t id) override { cancelled.push_back(id); }
   void return_lease(std::uint64_t worker, const troupe::local_scheduler_actor&) override {
     returned.push_back(worker);
+  }
+  void schedule_light_flush() override { light_flush_asked = true; }
+  void push_to_host(const troupe::core_actor& host, troupe::light_calls calls) override {
+    host_pushes.push_back({host, calls.actors});
+    for (auto& b : calls.batches)
+      pushes.push_back(std::move(b));
   }
   void push(const troupe::executor_actor&, std::vector<char> batch) override {
     pushes.push_back(std::move(batch));

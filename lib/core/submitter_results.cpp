@@ -38,6 +38,7 @@ void submitter::on_actor_status(const actor_status& status) {
     a.st = actor_calls::phase::alive;
     a.instance = status.instance;
     a.worker_core = status.worker_core;
+    a.shared = status.shared && status.worker_core;
     io_.monitor_instance(status.instance);
     pump_actor(status.id);
     return;

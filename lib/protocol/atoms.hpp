@@ -27,6 +27,7 @@ using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using object_atom = caf::atom_constant<caf::atom("object")>;
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using job_end_atom = caf::atom_constant<caf::atom("job_end")>;
 using actor_up_atom = caf::atom_constant<caf::atom("actor_up")>;

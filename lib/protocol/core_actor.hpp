@@ -21,6 +21,9 @@ namespace troupe {
 ///                          | denied(request, why)    (request never fits)
 ///                          | worker_died(id, why)    (its tasks failed)
 ///     executor     -> core : done(ResultBatch bytes)
+///     submitter    -> host core : push(light_calls) (calls of light actors
+///                            of this process: each batch is forwarded to
+///                            its actor, the submitter as its sender)
 ///     stream actor -> core : done(ResultBatch of streamed items; sent as the
 ///                            producer's stream_actor, which hears our acks)
 ///     user thread  -> core : fetch(id)              (get a borrowed ref)
@@ -28,6 +31,8 @@ namespace troupe {
 ///                            ~> borrower: object(object_reply) once ready
 ///     owner        -> core : object(object_reply)
 ///     core         -> core : tick                   (return idle leases)
+///                          | flush                  (send light actors' calls
+///                            held back while more were coming)
 ///     control st.  -> core : actor(actor_status)    (where an actor is)
 ///     user thread  -> core : kill(id, name)         (calls from here fail now)
 ///     user thread  -> core : cancel(ref, force, recursive) ==> why not ("": done)
@@ -64,10 +69,12 @@ using core_actor = caf::typed_actor<
   caf::reacts_to<denied_atom, std::uint64_t, std::string>,
   caf::reacts_to<worker_died_atom, std::uint64_t, std::string>,
   caf::reacts_to<done_atom, std::vector<char>>,
+  caf::reacts_to<push_atom, light_calls>,
   caf::reacts_to<fetch_atom, object_id>,
   caf::reacts_to<fetch_atom, fetch_request>,
   caf::reacts_to<object_atom, object_reply>,
   caf::reacts_to<tick_atom>,
+  caf::reacts_to<flush_atom>,
   caf::reacts_to<actor_atom, actor_status>,
   caf::reacts_to<kill_atom, object_id, std::string>,
   caf::reacts_to<restart_atom, object_id, std::uint32_t>,

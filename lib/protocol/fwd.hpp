@@ -24,6 +24,7 @@ struct bundle_reservation;
 struct endpoint;
 struct error_info;
 struct fetch_request;
+struct light_calls;
 struct forward_request;
 struct group_spec;
 struct group_state;

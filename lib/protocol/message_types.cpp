@@ -37,6 +37,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<object_meta>("troupe.object_meta");
   cfg.add_message_type<pull_request>("troupe.pull_request");
   cfg.add_message_type<fetch_request>("troupe.fetch_request");
+  cfg.add_message_type<light_calls>("troupe.light_calls");
   cfg.add_message_type<forward_request>("troupe.forward_request");
   cfg.add_message_type<owner_entry>("troupe.owner_entry");
   cfg.add_message_type<process_exit>("troupe.process_exit");

@@ -21,6 +21,7 @@
 #include "lib/protocol/fwd.hpp"
 #include "lib/protocol/job_manager_actor.hpp"
 #include "lib/protocol/job_messages.hpp"
+#include "lib/protocol/light_calls.hpp"
 #include "lib/protocol/local_scheduler_actor.hpp"
 #include "lib/protocol/log_messages.hpp"
 #include "lib/protocol/store_manager_actor.hpp"
@@ -380,12 +381,15 @@ struct actor_status {
   bool restarting = false;
   std::int32_t max_task_retries = 0; ///< how often a lost call is sent again
   core_actor worker_core; ///< the instance's process's core (hears cancels)
+  /// A light actor: its calls go through `worker_core`, with those of the
+  /// other light actors of its host (light_calls).
+  bool shared = false;
 };
 
 template <class I>
 typename I::result_type inspect(I& f, actor_status& x) {
   return f(caf::meta::type_name("troupe.actor_status"), x.id, x.alive, x.instance,
-           x.death, x.address, x.restarting, x.max_task_retries, x.worker_core);
+           x.death, x.address, x.restarting, x.max_task_retries, x.worker_core, x.shared);
 }
 
 struct lease_grant {

@@ -69,6 +69,24 @@ deadline after(std::chrono::duration<Rep, Period> timeout) {
 /// Blocks until the object is ready (or `until` passes) and returns its bytes.
 raw_value get_raw(const ref_ptr& ref, deadline until);
 
+/// Returns the bytes of each of `refs`, in order, as `get_raw` of each
+/// would: their owners are asked, and their copies pulled from other nodes,
+/// together rather than one after another.
+std::vector<raw_value> get_many_raw(const std::vector<ref_ptr>& refs, deadline until);
+
+template <class T>
+std::vector<T> decode_refs(const std::vector<object_ref<T>>& refs, deadline until) {
+  std::vector<ref_ptr> handles;
+  handles.reserve(refs.size());
+  for (auto& r : refs)
+    handles.push_back(r.handle());
+  std::vector<T> out;
+  out.reserve(refs.size());
+  for (auto& raw : get_many_raw(handles, until))
+    out.push_back(codec<T>::decode(raw));
+  return out;
+}
+
 /// Blocks until `num_returns` of `refs` are ready or `until` passes; sets
 /// `ready[i]` for each ready one.
 void wait_raw(const std::vector<ref_ptr>& refs, std::size_t num_returns,
@@ -106,23 +124,15 @@ T get(const object_ref<T>& ref, std::chrono::duration<Rep, Period> timeout) {
 /// Returns the values of all refs, in order.
 template <class T>
 std::vector<T> get(const std::vector<object_ref<T>>& refs) {
-  std::vector<T> out;
-  out.reserve(refs.size());
-  for (auto& r : refs)
-    out.push_back(detail::decode_ref(r, std::nullopt));
-  return out;
+  return detail::decode_refs(refs, std::nullopt);
 }
 
 /// As `get(refs)`, with one timeout for all of them.
 template <class T, class Rep, class Period>
 std::vector<T> get(const std::vector<object_ref<T>>& refs,
                    std::chrono::duration<Rep, Period> timeout) {
-  auto until = detail::after(timeout).fix(); // one for all: copies share the time
-  std::vector<T> out;
-  out.reserve(refs.size());
-  for (auto& r : refs)
-    out.push_back(detail::decode_ref(r, until));
-  return out;
+  // One deadline for all: the copies of it each get waits with share it.
+  return detail::decode_refs(refs, detail::after(timeout).fix());
 }
 
 /// Returns a read-only view of an array value. On the node that stores it,

@@ -1,0 +1,31 @@
+// The submitter's light-actor calls: held back by `flush`, sent a host at
+// a time by `flush_light` (submitter.hpp).
+#include "lib/core/submitter.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace troupe::detail {
+
+void submitter::flush_light() {
+  light_flush_asked_ = false;
+  std::vector<std::pair<core_actor, light_calls>> hosts;
+  for (auto& id : dirty_light_) {
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second.outbox.empty() || !it->second.shared)
+      continue; // sent back to its queue meanwhile (a restart), or dead
+    auto& a = it->second;
+    auto h = std::find_if(hosts.begin(), hosts.end(),
+                          [&](auto& x) { return x.first == a.worker_core; });
+    if (h == hosts.end())
+      h = hosts.insert(hosts.end(), {a.worker_core, {}});
+    h->second.actors.push_back(a.instance.id());
+    h->second.batches.push_back(encode_batch(a.outbox));
+    a.outbox.clear();
+  }
+  dirty_light_.clear();
+  for (auto& [host, calls] : hosts)
+    io_.push_to_host(host, std::move(calls));
+}
+
+} // namespace troupe::detail
