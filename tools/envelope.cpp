@@ -1,5 +1,6 @@
 #include "tools/envelope.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -51,17 +52,20 @@ namespace envelope {
 std::size_t rss_of(int pid) {
   // PSS: a page shared by N processes counts 1/N in each, so that a sum
   // over processes is what they take together (libraries counted once).
+  // Less the shared memory (Pss_Shmem): the node's object store, whose
+  // pages its prefaulter brings in on its own time, is no process's cost
+  // per actor or task (it made the head's figure grow with the clock).
   std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
   std::string key;
-  std::size_t kb = 0;
+  std::size_t pss = 0, shmem = 0;
   while (in >> key) {
-    if (key == "Pss:") {
-      in >> kb;
-      return kb * 1024;
-    }
+    if (key == "Pss:")
+      in >> pss;
+    else if (key == "Pss_Shmem:")
+      in >> shmem;
     in.ignore(1 << 16, '\n');
   }
-  return 0;
+  return (pss - std::min(pss, shmem)) * 1024;
 }
 
 std::vector<int> descendants(int root) {

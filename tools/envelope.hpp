@@ -18,7 +18,8 @@
 //                  the microbenchmark's task rows and Ray's 10k-refs row
 //                  against them, time to notice a frozen and a killed node
 //
-// Memory is proportional set size (PSS) summed over the processes it says.
+// Memory is proportional set size (PSS) without the object store's shared
+// memory, summed over the processes it says.
 
 #include <cstddef>
 #include <string>
@@ -50,7 +51,8 @@ int run_envelope(const envelope_options& opts);
 
 namespace envelope {
 
-/// Returns the RSS in bytes of process `pid` (0 when it is gone).
+/// Returns the PSS in bytes of process `pid` less its shared memory (the
+/// object store's pages), 0 when it is gone.
 std::size_t rss_of(int pid);
 /// Returns the pids of the descendants of `root` (by default this process:
 /// an embedded cluster's node daemon and its workers).
