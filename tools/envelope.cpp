@@ -17,16 +17,15 @@
 
 #include <troupe/troupe.hpp>
 
+#include "tools/bench_support.hpp"
+
 namespace troupe::tools {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::seconds_since;
 using namespace std::chrono_literals;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 /// Returns the parent of `pid` (0 when it is gone).
 int parent_of(int pid) {

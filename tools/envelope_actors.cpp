@@ -14,6 +14,8 @@
 
 #include <troupe/troupe.hpp>
 
+#include "tools/bench_support.hpp"
+
 namespace troupe::tools {
 
 /// The envelope's actor: a counter of 8 bytes.
@@ -37,13 +39,10 @@ namespace envelope {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::seconds_since;
 using namespace std::chrono_literals;
 using cell = troupe::actor_handle<envelope_cell>;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 /// Calls `touch` once on each of `cells[from..]` and checks every answer.
 void touch_all(const std::vector<cell>& cells, std::size_t from, std::int64_t expect) {

@@ -5,6 +5,7 @@
 // and a killed node are noticed.
 #include "tools/envelope.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <troupe/troupe.hpp>
 
 #include "lib/common/process.hpp"
+#include "tools/bench_support.hpp"
 
 namespace troupe::tools {
 
@@ -41,13 +43,10 @@ namespace envelope {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::seconds_since;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 /// Runs `command` with a shell; returns its stdout (with its stderr when
 /// `with_stderr`, else that goes to ours), throws with it when it fails.
@@ -278,10 +277,11 @@ void nodes(const envelope_options& opts, std::vector<envelope_row>& out) {
   auto t0 = clock_type::now();
   c.start_node(2, store_bytes);
   auto head_alone = anon_of(c.daemons[0]);
+  auto half = std::max<std::size_t>(2, n / 2); // the smaller size: 2 daemons at least
   std::size_t head_at_half = 0;
   for (std::size_t i = 1; i < n; ++i) {
     c.start_node(2, store_bytes);
-    if (i + 1 == n / 2)
+    if (i + 1 == half)
       head_at_half = anon_of(c.daemons[0]);
   }
   auto took = seconds_since(t0);
@@ -292,8 +292,8 @@ void nodes(const envelope_options& opts, std::vector<envelope_row>& out) {
            / static_cast<double>(k - 1);
   };
   auto head_full = anon_of(c.daemons[0]);
-  out.push_back({"nodes_head_bytes_per_node_" + std::to_string(n / 2),
-                 per_node(head_at_half, n / 2), "B", "head heap growth / joined nodes"});
+  out.push_back({"nodes_head_bytes_per_node_" + std::to_string(half),
+                 per_node(head_at_half, half), "B", "head heap growth / joined nodes"});
   out.push_back({"nodes_head_bytes_per_node_" + std::to_string(n), per_node(head_full, n), "B",
                  "head heap growth / joined nodes"});
   troupe::init({.address = c.address});

@@ -12,7 +12,6 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "lib/common/ask.hpp"
 #include "lib/core/object_table.hpp"
 
 namespace troupe::detail {

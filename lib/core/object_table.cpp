@@ -344,11 +344,6 @@ raw_value object_table::to_raw(const stored_value& v) {
 
 raw_value object_table::wait_value(const object_id& id, const deadline& until,
                                    const std::function<void()>& on_block) {
-  return to_raw(wait_stored(id, until, on_block));
-}
-
-stored_value object_table::wait_stored(const object_id& id, const deadline& until,
-                                       const std::function<void()>& on_block) {
   std::unique_lock guard{mtx_};
   auto it = entries_.find(id);
   if (it == entries_.end())
@@ -381,7 +376,9 @@ stored_value object_table::wait_stored(const object_id& id, const deadline& unti
     guard.unlock();
     err.rethrow();
   }
-  return it->second.value;
+  auto value = it->second.value;
+  guard.unlock();
+  return to_raw(value);
 }
 
 void object_table::wait_many(const std::vector<object_id>& ids, std::size_t num,

@@ -250,10 +250,6 @@ public:
   /// fixed when the wait first blocks, for the caller's next wait too.
   raw_value wait_value(const object_id& id, const deadline& until,
                        const std::function<void()>& on_block);
-  /// As `wait_value`, but returns the value as the table holds it (a value
-  /// in a store is not read).
-  stored_value wait_stored(const object_id& id, const deadline& until,
-                           const std::function<void()>& on_block);
 
   /// Blocks until `num` of `ids` are ready or failed, or `until` passes.
   void wait_many(const std::vector<object_id>& ids, std::size_t num,
