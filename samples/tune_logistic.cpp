@@ -103,5 +103,9 @@ int main() {
               all.total_iterations(), best_asha, asha.best_config().to_string().c_str(),
               asha.seconds(), asha.total_iterations(), all.seconds() / asha.seconds());
   troupe::shutdown();
-  return best_asha >= best_all - 0.005 && asha.seconds() < all.seconds() ? 0 : 1;
+  // ASHA's promise is fewer epochs for the same best trial; wall time is printed
+  // above but not checked, since on a loaded machine it is noise at this size.
+  return best_asha >= best_all - 0.005 && asha.total_iterations() < all.total_iterations()
+             ? 0
+             : 1;
 }
