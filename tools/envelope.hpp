@@ -33,6 +33,7 @@ struct envelope_options {
   std::size_t process_actors = 8; ///< measured to say how many would fit
   std::size_t nodes = 16;         ///< node daemons of the cluster part
   std::size_t refs = 10'000;      ///< refs one get reads from all nodes
+  std::size_t call_rounds = 3;    ///< rounds of random light calls (median printed)
   bool quick = false;             ///< a tenth of each size
   bool json = false;
   std::string only;               ///< parts whose name contains this

@@ -220,6 +220,10 @@ void add_envelope(commands& c) {
     ->capture_default_str();
   cmd->add_option("--refs", e.refs, "refs one get reads from all the nodes")
     ->capture_default_str();
+  cmd->add_option("--call-rounds", e.call_rounds,
+                  "rounds of calls to random light actors (the median is printed)")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
   cmd->add_flag("--quick", e.quick, "a tenth of each size, 4 nodes");
   cmd->add_flag("--json", e.json, "print one JSON object");
   cmd->add_option("--only", e.only, "run only the parts whose name contains this "

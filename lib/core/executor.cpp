@@ -27,6 +27,9 @@ struct executor_state {
 
 thread_local const light_actor_info* current_light = nullptr;
 
+/// About the words of one result with a small value (ids, name, timings).
+constexpr std::size_t result_words = 32;
+
 /// Sends a ResultBatch to the caller: a light actor's through the
 /// process's result outbox, with the results of its other light actors.
 void send_results(executor_actor::stateful_pointer<executor_state> self, client& c,
@@ -55,12 +58,13 @@ executor_fn(executor_actor::stateful_pointer<executor_state> self, client* c,
         using clock = std::chrono::steady_clock;
         auto n = tasks.size();
         std::size_t sent = 0;
-        auto out = std::make_unique<capnp::MallocMessageBuilder>();
+        auto out = std::make_unique<capnp::MallocMessageBuilder>(
+          first_segment_words(n, result_words));
         auto list = out->initRoot<schema::ResultBatch>().initResults(n);
         auto flush_from = [&](std::size_t upto) {
           if (upto == sent)
             return;
-          capnp::MallocMessageBuilder part;
+          capnp::MallocMessageBuilder part{first_segment_words(upto - sent, result_words)};
           auto plist = part.initRoot<schema::ResultBatch>().initResults(
             static_cast<unsigned>(upto - sent));
           for (std::size_t i = sent; i < upto; ++i)
@@ -151,7 +155,7 @@ std::vector<std::vector<char>> split_batch(const std::vector<char>& bytes) {
     if (tasks.size() <= 1)
       return {bytes};
     for (auto t : tasks) {
-      capnp::MallocMessageBuilder b;
+      capnp::MallocMessageBuilder b{first_segment_words(1, t.totalSize().wordCount + 2)};
       b.initRoot<schema::TaskBatch>().initTasks(1).setWithCaveats(0, t);
       out.push_back(to_bytes(b));
     }

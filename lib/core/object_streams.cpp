@@ -33,6 +33,7 @@ object_id object_table::open_stream(std::uint32_t backpressure) {
 bool object_table::push_item(const object_id& stream, std::uint64_t index,
                              stored_value value, const stream_actor& producer) {
   bool kept = false;
+  bool notify = false;
   std::vector<std::function<void()>> wakers;
   {
     std::lock_guard guard{mtx_};
@@ -53,10 +54,12 @@ bool object_table::push_item(const object_id& stream, std::uint64_t index,
       s.items.emplace(index, id);
       wakers.swap(s.wakers);
       kept = true;
+      notify = notify_now_locked();
     }
   }
   if (kept) {
-    cv_.notify_all();
+    if (notify)
+      wake_getters();
     wake(wakers);
     return true;
   }

@@ -121,6 +121,7 @@ bool object_table::fulfill(const object_id& id, stored_value value) {
   unpin_list unpins;
   std::vector<std::function<void()>> wakers;
   bool known = false;
+  bool notify = false;
   {
     std::lock_guard guard{mtx_};
     auto it = entries_.find(id);
@@ -133,9 +134,11 @@ bool object_table::fulfill(const object_id& id, stored_value value) {
       it->second.value = std::move(value);
       wakers.swap(it->second.wakers);
       erase_if_unused(it, unpins);
+      notify = notify_now_locked();
     }
   }
-  cv_.notify_all();
+  if (notify)
+    wake_getters();
   wake(wakers);
   settle(unpins);
   return known;
@@ -145,6 +148,7 @@ bool object_table::fail(const object_id& id, error_info error) {
   unpin_list unpins;
   std::vector<std::function<void()>> wakers;
   bool known = false;
+  bool notify = false;
   {
     std::lock_guard guard{mtx_};
     auto it = entries_.find(id);
@@ -154,9 +158,11 @@ bool object_table::fail(const object_id& id, error_info error) {
       it->second.error = std::move(error);
       wakers.swap(it->second.wakers);
       erase_if_unused(it, unpins);
+      notify = notify_now_locked();
     }
   }
-  cv_.notify_all();
+  if (notify)
+    wake_getters();
   wake(wakers);
   return known;
 }
@@ -168,6 +174,34 @@ bool object_table::when_ready(const object_id& id, std::function<void()> wake) {
     return false;
   it->second.wakers.push_back(std::move(wake));
   return true;
+}
+
+object_table::wakeup_batch::wakeup_batch(object_table& table) : table_(table) {
+  std::lock_guard guard{table_.mtx_};
+  ++table_.batches_;
+}
+
+object_table::wakeup_batch::~wakeup_batch() {
+  bool missed = false;
+  {
+    std::lock_guard guard{table_.mtx_};
+    if (--table_.batches_ == 0)
+      std::swap(missed, table_.batch_missed_);
+  }
+  if (missed)
+    table_.wake_getters();
+}
+
+void object_table::wake_getters() {
+  wakeups_.fetch_add(1, std::memory_order_relaxed);
+  cv_.notify_all();
+}
+
+bool object_table::notify_now_locked() {
+  if (batches_ == 0)
+    return true;
+  batch_missed_ = true;
+  return false;
 }
 
 void object_table::wake(std::vector<std::function<void()>>& wakers) {
@@ -187,6 +221,7 @@ object_table::fail_borrowed_from(const caf::actor_addr& owner,
                                  const error_info& error) {
   std::vector<object_id> failed;
   std::vector<std::function<void()>> wakers;
+  bool notify = false;
   {
     std::lock_guard guard{mtx_};
     for (auto& [id, e] : entries_) {
@@ -199,8 +234,10 @@ object_table::fail_borrowed_from(const caf::actor_addr& owner,
         e.wakers.clear();
       }
     }
+    notify = !failed.empty() && notify_now_locked();
   }
-  cv_.notify_all();
+  if (notify)
+    wake_getters();
   wake(wakers);
   return failed;
 }

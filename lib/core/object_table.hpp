@@ -229,6 +229,24 @@ public:
   /// Called by ref_handle's destructor.
   void release(const object_id& id);
 
+  /// While one lives, getters blocked on the table are not woken per object
+  /// that becomes ready or fails, but once, when the last one ends: a batch
+  /// of results costs a blocked `get` one wake-up, not one per result.
+  /// How often blocked getters were woken (by a result, a failure, a
+  /// stream item, or the end of a wakeup_batch that held some back).
+  std::uint64_t wakeups() const noexcept { return wakeups_.load(); }
+
+  class wakeup_batch {
+  public:
+    explicit wakeup_batch(object_table& table);
+    ~wakeup_batch();
+    wakeup_batch(const wakeup_batch&) = delete;
+    wakeup_batch& operator=(const wakeup_batch&) = delete;
+
+  private:
+    object_table& table_;
+  };
+
   enum class status { pending, ready, failed, unknown };
 
   /// Returns the object's status and, when ready/failed, its value or error.
@@ -370,6 +388,10 @@ private:
   raw_value to_raw(const stored_value& v);
   /// Runs callbacks of `when_ready` (outside the lock).
   static void wake(std::vector<std::function<void()>>& wakers);
+  /// Whether getters are woken now (under mtx_): not while a wakeup_batch
+  /// lives, which then wakes them when it ends.
+  bool notify_now_locked();
+  void wake_getters();
 
   std::uint64_t owner_id_;
   caf::actor self_;
@@ -377,6 +399,9 @@ private:
   view_fn view_;
   mutable std::mutex mtx_;
   std::condition_variable cv_;
+  std::uint32_t batches_ = 0;  ///< wakeup_batch scopes alive (under mtx_)
+  bool batch_missed_ = false;  ///< a wake-up they held back (under mtx_)
+  std::atomic<std::uint64_t> wakeups_{0};
   std::unordered_map<object_id, entry> entries_;
   std::unordered_map<object_id, stream_state> streams_;
   std::atomic<std::uint64_t> next_stream_{1};

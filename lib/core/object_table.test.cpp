@@ -520,6 +520,49 @@ TEST_CASE("a thread waiting in wait_value is woken by fulfill from another threa
   }
 }
 
+TEST_CASE("results inside a wakeup_batch wake a blocked getter once, when the last batch ends") {
+  fixture f;
+  std::vector<object_id> ids;
+  std::vector<ref_ptr> handles;
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    ids.push_back(object_id{me, 300 + i});
+    handles.push_back(f.t.create_owned(ids.back(), "batched"));
+  }
+  std::atomic<int> blocked{0};
+  std::string got, failure;
+  std::thread getter{[&] {
+    try {
+      got = as_string(f.t.wait_value(ids.back(), after(20s), [&] { ++blocked; }));
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }};
+  while (blocked.load() == 0)
+    std::this_thread::yield();
+  auto before = f.t.wakeups();
+  {
+    object_table::wakeup_batch outer{f.t};
+    {
+      object_table::wakeup_batch inner{f.t};
+      for (auto& id : ids)
+        CHECK(f.t.fulfill(id, inline_value("v" + std::to_string(id.seq))));
+    }
+    CHECK(f.t.wakeups() == before); // held back while any batch lives
+  }
+  CHECK(f.t.wakeups() == before + 1);
+  getter.join(); // a wake-up lost by the batch would end at the deadline
+  CHECK(failure == "");
+  CHECK(got == "v309");
+  // Without a batch each result wakes the getters; a batch with nothing
+  // ready wakes nobody.
+  object_id late{me, 400};
+  auto h = f.t.create_owned(late, "late");
+  { object_table::wakeup_batch empty{f.t}; }
+  CHECK(f.t.wakeups() == before + 1);
+  CHECK(f.t.fulfill(late, inline_value("late")));
+  CHECK(f.t.wakeups() == before + 2);
+}
+
 TEST_CASE("a thread waiting in wait_value is woken by fail from another thread") {
   for (int threads : {1, 2, 4}) {
     CAPTURE(threads);

@@ -66,11 +66,13 @@ std::vector<char> merge_result_batches(const std::vector<std::vector<char>>& bat
   std::vector<message_reader> readers;
   readers.reserve(batches.size());
   unsigned total = 0;
+  std::size_t words = 0;
   for (auto& b : batches) {
     readers.emplace_back(b);
     total += readers.back().root<schema::ResultBatch>().getResults().size();
+    words += b.size() / sizeof(capnp::word);
   }
-  capnp::MallocMessageBuilder out;
+  capnp::MallocMessageBuilder out{first_segment_words(words, 1)};
   auto list = out.initRoot<schema::ResultBatch>().initResults(total);
   unsigned i = 0;
   for (auto& r : readers)

@@ -51,11 +51,19 @@ void submitter::submit(task_record task) {
       a.st = actor_calls::phase::resolving;
       io_.resolve_actor(t.actor_id);
     }
+    if (resolve_args(t))
+      pump_actor(a); // the queue of the actor just looked up
+    return;
   }
   resolve(t);
 }
 
 void submitter::resolve(task_record& t) {
+  if (resolve_args(t))
+    enqueue(t.task_id);
+}
+
+bool submitter::resolve_args(task_record& t) {
   auto tid = t.task_id;
   t.unresolved = 0;
   for (std::size_t i = 0; i < t.args.size(); ++i) {
@@ -78,11 +86,11 @@ void submitter::resolve(task_record& t) {
         break;
       case object_table::status::failed:
         fail_task(tid, err);
-        return;
+        return false;
       case object_table::status::unknown:
         fail_task(tid, {error_kind::object_lost, t.name, "",
                         "argument object " + id.to_string() + " is gone"});
-        return;
+        return false;
       case object_table::status::pending: {
         ++t.unresolved;
         dependents_[id].push_back(tid);
@@ -93,8 +101,7 @@ void submitter::resolve(task_record& t) {
       }
     }
   }
-  if (t.unresolved == 0)
-    enqueue(tid);
+  return t.unresolved == 0;
 }
 
 void submitter::on_object_changed(const object_id& id) {
@@ -296,7 +303,7 @@ void submitter::pump(const std::string& key) {
 }
 
 std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids) {
-  capnp::MallocMessageBuilder builder;
+  capnp::MallocMessageBuilder builder{first_segment_words(ids.size(), 48)};
   auto batch = builder.initRoot<schema::TaskBatch>();
   auto list = batch.initTasks(static_cast<unsigned>(ids.size()));
   for (unsigned i = 0; i < ids.size(); ++i) {
@@ -367,13 +374,12 @@ void submitter::flush() {
     }
   }
   dirty_leases_.clear();
-  for (auto& id : dirty_actors_) {
-    auto it = actors_.find(id);
-    if (it == actors_.end() || it->second.outbox.empty())
+  for (auto* dirty : dirty_actors_) {
+    auto& a = *dirty;
+    if (a.outbox.empty())
       continue;
-    auto& a = it->second;
     if (a.shared) {
-      dirty_light_.push_back(id); // its outbox fills until flush_light
+      dirty_light_.push_back(&a); // its outbox fills until flush_light
       continue;
     }
     io_.push(a.instance, encode_batch(a.outbox));

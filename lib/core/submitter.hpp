@@ -267,6 +267,9 @@ private:
   };
 
   void resolve(task_record& t);
+  /// Resolves what it can of the task's arguments; true when all are ready
+  /// (false also when the task failed, which erased it).
+  bool resolve_args(task_record& t);
   /// Returns the key of the task's shape: resources, strategy and
   /// `locality` (the node `locality_of` names).
   static std::string key_of(const task_record& t, std::uint64_t locality);
@@ -301,6 +304,7 @@ private:
   bool from_current_attempt(const task_record& t, const caf::strong_actor_ptr& sender) const;
   void release_lease(std::uint64_t worker_id);
   void pump_actor(const object_id& id);
+  void pump_actor(actor_calls& a);
   std::vector<char> encode_batch(const std::vector<std::uint64_t>& ids);
   /// Hands the head an actor's first creation, when it may restart and its
   /// arguments are all inline (a stored one would go with this process).
@@ -338,8 +342,10 @@ private:
   std::unordered_map<object_id, task_record> creations_;
   /// Ids of rebuilds: apart from the client's (which count up from 1).
   std::uint64_t next_rebuild_task_ = std::uint64_t{1} << 62;
-  std::vector<object_id> dirty_actors_;
-  std::vector<object_id> dirty_light_; ///< light actors with calls held back
+  /// Actors with calls in their outbox. Entries of `actors_` are never
+  /// erased (a dead actor's says why it died), so their addresses hold.
+  std::vector<actor_calls*> dirty_actors_;
+  std::vector<actor_calls*> dirty_light_; ///< light actors with calls held back
   bool light_flush_asked_ = false;
   std::unordered_map<std::uint64_t, lease> leases_;
   /// A creation pushed to its worker and not answered yet: no lease of

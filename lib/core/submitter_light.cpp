@@ -10,13 +10,16 @@ namespace troupe::detail {
 void submitter::flush_light() {
   light_flush_asked_ = false;
   std::vector<std::pair<core_actor, light_calls>> hosts;
-  for (auto& id : dirty_light_) {
-    auto it = actors_.find(id);
-    if (it == actors_.end() || it->second.outbox.empty() || !it->second.shared)
+  // A host's core by its control block: comparing handles compares actor
+  // addresses, node and id, which costs more here than the rest of a call.
+  auto block = [](const core_actor& x) { return caf::actor_cast<caf::actor_control_block*>(x); };
+  for (auto* dirty : dirty_light_) {
+    auto& a = *dirty;
+    if (a.outbox.empty() || !a.shared)
       continue; // sent back to its queue meanwhile (a restart), or dead
-    auto& a = it->second;
+    auto* core = block(a.worker_core);
     auto h = std::find_if(hosts.begin(), hosts.end(),
-                          [&](auto& x) { return x.first == a.worker_core; });
+                          [&](auto& x) { return block(x.first) == core; });
     if (h == hosts.end())
       h = hosts.insert(hosts.end(), {a.worker_core, {}});
     h->second.actors.push_back(a.instance.id());

@@ -11,7 +11,10 @@
 namespace troupe::detail {
 
 void submitter::pump_actor(const object_id& id) {
-  auto& a = actors_[id];
+  pump_actor(actors_[id]);
+}
+
+void submitter::pump_actor(actor_calls& a) {
   if (a.st != actor_calls::phase::alive)
     return;
   while (!a.queued.empty()) {
@@ -19,7 +22,7 @@ void submitter::pump_actor(const object_id& id) {
     if (t.unresolved > 0)
       break; // later calls wait behind it: calls run in the order made
     if (a.outbox.empty())
-      dirty_actors_.push_back(id);
+      dirty_actors_.push_back(&a);
     a.outbox.push_back(t.task_id);
     a.queued.pop_front();
   }
@@ -145,6 +148,7 @@ void submitter::on_results(const std::vector<char>& bytes,
                            const caf::strong_actor_ptr& sender) {
   // Read everything first: a batch that is malformed anywhere changes nothing.
   auto results = parse_results(bytes);
+  object_table::wakeup_batch one_wakeup{table_};
   for (auto& p : results)
     adopt_values(io_, table_, p);
   for (auto& p : results) {
@@ -293,13 +297,15 @@ void submitter::finish_objects(const task_record& t, const stored_value* value,
                                const std::vector<stored_value>* extra) {
   // A tuple's elements are objects of their own: each gets its value, or
   // all fail with the call.
-  error_info missing{error_kind::protocol, t.name, "",
-                     "the worker sent fewer values than the call returns"};
   for (std::size_t i = 0; i < t.extra_returns.size(); ++i) {
     if (value && extra && i < extra->size())
       table_.fulfill(t.extra_returns[i], (*extra)[i]);
+    else if (error)
+      table_.fail(t.extra_returns[i], *error);
     else
-      table_.fail(t.extra_returns[i], error ? *error : missing);
+      table_.fail(t.extra_returns[i],
+                  {error_kind::protocol, t.name, "",
+                   "the worker sent fewer values than the call returns"});
   }
   if (value)
     table_.fulfill(t.return_id, *value);

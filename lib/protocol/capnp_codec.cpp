@@ -2,12 +2,18 @@
 
 #include <cstring>
 
+#include <kj/io.h>
+
 namespace troupe::detail {
 
 std::vector<char> to_bytes(capnp::MessageBuilder& builder) {
-  auto words = capnp::messageToFlatArray(builder);
-  auto chars = words.asChars();
-  return {chars.begin(), chars.end()};
+  // Written in place: messageToFlatArray would build a copy to copy again.
+  auto segments = builder.getSegmentsForOutput();
+  std::vector<char> out(capnp::computeSerializedSizeInWords(segments) * sizeof(capnp::word));
+  kj::ArrayOutputStream stream{
+    kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size())};
+  capnp::writeMessage(stream, segments);
+  return out;
 }
 
 capnp::ReaderOptions reader_options(std::size_t words) {

@@ -17,6 +17,16 @@ namespace troupe::detail {
 /// Returns the message's bytes as carried in CAF messages.
 std::vector<char> to_bytes(capnp::MessageBuilder& builder);
 
+/// The first segment, in words, of a message with `items` list elements of
+/// about `words_each` words: Cap'n Proto's default is 1,024 words, zeroed
+/// on every message, which costs a small message (a call, a result) more
+/// than its content. A bigger message grows by further segments.
+constexpr unsigned first_segment_words(std::size_t items, std::size_t words_each) {
+  constexpr std::size_t header = 16, most = 8192;
+  auto words = header + items * words_each;
+  return static_cast<unsigned>(words < most ? words : most);
+}
+
 /// The reader options for a message of `words` words from another process
 /// or from storage: its reader may do work in proportion to its size, no
 /// more.

@@ -1,5 +1,7 @@
 #include "lib/protocol/result_codec.hpp"
 
+#include <algorithm>
+
 #include "lib/protocol/capnp_codec.hpp"
 
 namespace troupe::detail {
@@ -8,7 +10,11 @@ std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
   std::vector<parsed_result> results;
   message_reader reader{bytes};
   try {
-    for (auto r : reader.root<schema::ResultBatch>().getResults()) {
+    auto list = reader.root<schema::ResultBatch>().getResults();
+    // Each result takes a word or more, so this reserves no more than the
+    // bytes could hold (a list of empty structs claims many elements).
+    results.reserve(std::min<std::size_t>(list.size(), bytes.size() / sizeof(capnp::word)));
+    for (auto r : list) {
       parsed_result p;
       p.task_id = r.getTaskId();
       p.exec_ns = r.getExecNanos();
