@@ -1,6 +1,7 @@
 // The submitter's light-actor calls: held back by `flush`, sent a host at
 // a time by `flush_light` (submitter.hpp).
 #include "lib/core/submitter.hpp"
+#include "lib/protocol/handles.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -12,7 +13,7 @@ void submitter::flush_light() {
   std::vector<std::pair<core_actor, light_calls>> hosts;
   // A host's core by its control block: comparing handles compares actor
   // addresses, node and id, which costs more here than the rest of a call.
-  auto block = [](const core_actor& x) { return caf::actor_cast<caf::actor_control_block*>(x); };
+  auto block = [](const core_actor& x) { return handle_cast<caf::actor_control_block*>(x); };
   for (auto* dirty : dirty_light_) {
     auto& a = *dirty;
     if (a.outbox.empty() || !a.shared)
