@@ -125,8 +125,9 @@ ref_ptr object_table::adopt(const object_id& id) {
     auto& e = entries_[id];
     e.owned = true;
     e.st = status::failed;
-    e.error = {error_kind::object_lost, "", "",
-               "object " + id.to_string() + " was freed before its result arrived"};
+    e.error = std::make_shared<const error_info>(
+      error_info{error_kind::object_lost, "", "",
+                 "object " + id.to_string() + " was freed before its result arrived"});
     e.handles = 1;
     return make_handle(id, self_);
   }

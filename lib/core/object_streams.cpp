@@ -114,7 +114,7 @@ ref_ptr object_table::next_item(const object_id& id, const deadline& until, cons
     if (st != status::pending && s.taken >= s.total.value_or(s.taken)) {
       if (st == status::ready)
         return nullptr;
-      auto err = st == status::failed ? done->second.error
+      auto err = st == status::failed ? *done->second.error
                                       : error_info{error_kind::object_lost, "", "",
                                                    "the stream's call is gone"};
       guard.unlock();

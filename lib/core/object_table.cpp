@@ -54,8 +54,8 @@ ref_ptr object_table::from_wire(const object_id& id, const caf::actor& owner) {
       // value is gone.
       e.owned = true;
       e.st = status::failed;
-      e.error = {error_kind::object_lost, "", "",
-                 "object " + id.to_string() + " was freed by its owner"};
+      e.error = std::make_shared<const error_info>(error_info{
+        error_kind::object_lost, "", "", "object " + id.to_string() + " was freed by its owner"});
     } else {
       e.owner = owner;
       register_new(id, e);
@@ -155,7 +155,7 @@ bool object_table::fail(const object_id& id, error_info error) {
     if (it != entries_.end() && it->second.st == status::pending) {
       known = true;
       it->second.st = status::failed;
-      it->second.error = std::move(error);
+      it->second.error = std::make_shared<const error_info>(std::move(error));
       wakers.swap(it->second.wakers);
       erase_if_unused(it, unpins);
       notify = notify_now_locked();
@@ -222,12 +222,13 @@ object_table::fail_borrowed_from(const caf::actor_addr& owner,
   std::vector<object_id> failed;
   std::vector<std::function<void()>> wakers;
   bool notify = false;
+  auto boxed = std::make_shared<const error_info>(error);
   {
     std::lock_guard guard{mtx_};
     for (auto& [id, e] : entries_) {
       if (!e.owned && e.st == status::pending && e.owner.address() == owner) {
         e.st = status::failed;
-        e.error = error;
+        e.error = boxed;
         failed.push_back(id);
         for (auto& w : e.wakers)
           wakers.push_back(std::move(w));
@@ -299,7 +300,7 @@ object_table::status object_table::peek(const object_id& id, stored_value* value
   if (value && e.st == status::ready)
     *value = e.value;
   if (error && e.st == status::failed)
-    *error = e.error;
+    *error = *e.error;
   if (task_name)
     *task_name = e.task_name;
   return e.st;
@@ -409,7 +410,7 @@ raw_value object_table::wait_value(const object_id& id, const deadline& until,
     }
   }
   if (it->second.st == status::failed) {
-    auto err = it->second.error;
+    auto err = *it->second.error;
     guard.unlock();
     err.rethrow();
   }

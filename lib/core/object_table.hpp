@@ -343,7 +343,9 @@ private:
     bool fetch_sent = false;
     std::uint32_t handles = 0;
     stored_value value;
-    error_info error;
+    /// Set when failed: boxed, since few objects fail and an error_info is
+    /// about 100 bytes (a million queued results hold a million entries).
+    std::shared_ptr<const error_info> error;
     std::string task_name;
     bool actor_lifetime = false; ///< see create_actor_lifetime
     std::uint32_t registrations = 0; ///< borrowed: counted by the owner for us

@@ -69,7 +69,9 @@ struct task_record {
   int max_retries = 0;
   retry_exceptions_policy retry_exceptions;
   std::uint32_t attempt = 1;   ///< the run under way (1: the first)
-  error_info last_failure;     ///< why the previous attempt failed
+  /// Why the previous attempt failed (set from the second attempt on;
+  /// boxed, since most tasks run once and an error_info is ~100 bytes).
+  std::shared_ptr<const error_info> last_failure;
   /// Actor creations: how often the actor may be rebuilt (its record is
   /// kept for that while it lives), and which rebuild this is (0: none).
   std::int32_t max_restarts = 0;

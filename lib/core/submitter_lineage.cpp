@@ -56,8 +56,8 @@ std::string submitter::rebuild(const object_id& id) {
   auto again = *rec;
   again.task_id = next_rebuild_task_++;
   again.attempt = rec->attempt + 1;
-  again.last_failure = {error_kind::object_lost, rec->name, "",
-                        "its result " + id.to_string() + " was lost"};
+  again.last_failure = std::make_shared<const error_info>(error_info{
+    error_kind::object_lost, rec->name, "", "its result " + id.to_string() + " was lost"});
   again.unresolved = 0;
   submit(std::move(again));
   return {};

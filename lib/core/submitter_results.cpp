@@ -80,7 +80,7 @@ void submitter::lose_sent_calls(const object_id& id, const error_info& why) {
                  || t.attempt <= static_cast<std::uint32_t>(a.max_task_retries);
     if (retry) {
       ++t.attempt;
-      t.last_failure = why;
+      t.last_failure = std::make_shared<const error_info>(why);
       back.push_back(tid);
     } else {
       finish(tid, nullptr, &why);
@@ -226,7 +226,7 @@ bool submitter::retry(std::uint64_t task_id, const error_info& why) {
   if (t.max_retries >= 0 && t.attempt > static_cast<std::uint32_t>(t.max_retries))
     return false;
   ++t.attempt;
-  t.last_failure = why;
+  t.last_failure = std::make_shared<const error_info>(why);
   auto key = leave_lease(t);
   enqueue(task_id);
   if (!key.empty())
@@ -283,7 +283,7 @@ void submitter::finish(std::uint64_t task_id, const stored_value* value,
     auto last = *error;
     last.message += " (on attempt " + std::to_string(t.attempt) + "; attempt "
                     + std::to_string(t.attempt - 1) + " failed with "
-                    + to_string(t.last_failure.kind) + ")";
+                    + (t.last_failure ? to_string(t.last_failure->kind) : "an error") + ")";
     finish_objects(t, value, &last, extra);
   } else {
     finish_objects(t, value, error, extra);
@@ -450,9 +450,9 @@ std::vector<task_row> submitter::task_rows(std::size_t limit) const {
                                             : "queued";
     task_row row{id, t.name, state, node_of_worker(t.worker_id), t.actor_id.valid()};
     row.attempt = t.attempt;
-    if (t.attempt > 1)
-      row.last_failure = std::string{to_string(t.last_failure.kind)} + ": "
-                         + t.last_failure.message;
+    if (t.attempt > 1 && t.last_failure)
+      row.last_failure = std::string{to_string(t.last_failure->kind)} + ": "
+                         + t.last_failure->message;
     out.push_back(std::move(row));
   }
   return out;
