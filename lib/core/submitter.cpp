@@ -31,7 +31,6 @@ submitter::submitter(object_table& table, submitter_io& io, std::string exe,
 void submitter::submit(task_record task) {
   auto id = task.task_id;
   auto& t = tasks_.emplace(id, std::move(task)).first->second;
-  t.resolved.resize(t.args.size());
   if (node_down_) {
     auto why = *node_down_;
     why.task_name = t.name;
@@ -58,6 +57,12 @@ void submitter::submit(task_record task) {
   resolve(t);
 }
 
+stored_value& submitter::resolved_slot(task_record& t, std::size_t i) {
+  if (t.resolved.size() != t.args.size())
+    t.resolved.resize(t.args.size()); // on the first ready argument
+  return t.resolved[i].value;
+}
+
 void submitter::resolve(task_record& t) {
   if (resolve_args(t))
     enqueue(t.task_id);
@@ -68,8 +73,8 @@ bool submitter::resolve_args(task_record& t) {
   t.unresolved = 0;
   for (std::size_t i = 0; i < t.args.size(); ++i) {
     auto& arg = t.args[i];
-    auto& out = t.resolved[i].value;
     if (!arg.ref) {
+      auto& out = resolved_slot(t, i);
       if (out.inline_data)
         continue; // resolved before: an actor's creation, run again to rebuild it
       out.enc = arg.value.enc;
@@ -81,8 +86,10 @@ bool submitter::resolve_args(task_record& t) {
     }
     auto id = ref_id(*arg.ref);
     error_info err;
-    switch (table_.peek(id, &out, &err)) {
+    stored_value ready;
+    switch (table_.peek(id, &ready, &err)) {
       case object_table::status::ready:
+        resolved_slot(t, i) = std::move(ready);
         break;
       case object_table::status::failed:
         fail_task(tid, err);
@@ -122,8 +129,10 @@ void submitter::on_object_changed(const object_id& id) {
       if (!t.args[i].ref || ref_id(*t.args[i].ref) != id)
         continue;
       error_info err;
-      auto st = table_.peek(id, &t.resolved[i].value, &err);
+      stored_value ready;
+      auto st = table_.peek(id, &ready, &err);
       if (st == object_table::status::ready) {
+        resolved_slot(t, i) = std::move(ready);
         --t.unresolved;
       } else if (st != object_table::status::pending) {
         failed = true; // `t` is gone after fail_task: leave the loop first

@@ -51,7 +51,9 @@ struct task_record {
   object_id return_id;
   resource_map resources;
   std::vector<task_arg> args;          ///< as submitted; refs keep args alive
-  std::vector<resolved_arg> resolved;  ///< filled as refs become ready
+  /// Filled as refs become ready; empty until the first is (a task queued
+  /// behind an unready argument holds no slots).
+  std::vector<resolved_arg> resolved;
   std::size_t unresolved = 0;
   std::uint64_t worker_id = 0;         ///< where it runs
   object_id actor_id;          ///< method calls: the actor; creations: the new one
@@ -272,6 +274,8 @@ private:
   /// Resolves what it can of the task's arguments; true when all are ready
   /// (false also when the task failed, which erased it).
   bool resolve_args(task_record& t);
+  /// Argument `i`'s slot in `t.resolved`, which is made on first use.
+  static stored_value& resolved_slot(task_record& t, std::size_t i);
   /// Returns the key of the task's shape: resources, strategy and
   /// `locality` (the node `locality_of` names).
   static std::string key_of(const task_record& t, std::uint64_t locality);

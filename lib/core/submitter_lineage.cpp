@@ -66,7 +66,7 @@ std::string submitter::rebuild(const object_id& id) {
 bool submitter::rebuild_lost_args(std::uint64_t tid, const object_id& named) {
   auto& t = at_or_throw(tasks_, tid, "submitter_lineage.cpp:1");
   std::vector<object_id> lost;
-  for (std::size_t i = 0; i < t.args.size(); ++i) {
+  for (std::size_t i = 0; i < t.args.size() && i < t.resolved.size(); ++i) {
     auto& v = t.resolved[i].value;
     if (!t.args[i].ref || !v.in_store)
       continue;
