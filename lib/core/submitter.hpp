@@ -15,6 +15,7 @@
 #include <caf/actor.hpp>
 
 #include "lib/protocol/messages.hpp"
+#include "lib/protocol/result_codec.hpp"
 #include "lib/protocol/status.hpp"
 #include "lib/core/cancellation.hpp"
 #include "lib/core/object_table.hpp"
@@ -352,6 +353,8 @@ private:
   /// erased (a dead actor's says why it died), so their addresses hold.
   std::vector<actor_calls*> dirty_actors_;
   std::vector<actor_calls*> dirty_light_; ///< light actors with calls held back
+  /// The batch on_results reads, kept for its capacity (result_codec.hpp).
+  std::vector<parsed_result> parsed_;
   bool light_flush_asked_ = false;
   std::unordered_map<std::uint64_t, lease> leases_;
   /// A creation pushed to its worker and not answered yet: no lease of

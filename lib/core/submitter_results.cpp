@@ -147,7 +147,8 @@ void submitter::fail_actor_calls(const object_id& id, const error_info& why) {
 void submitter::on_results(const std::vector<char>& bytes,
                            const caf::strong_actor_ptr& sender) {
   // Read everything first: a batch that is malformed anywhere changes nothing.
-  auto results = parse_results(bytes);
+  auto& results = parsed_;
+  parse_results(bytes, results);
   object_table::wakeup_batch one_wakeup{table_};
   for (auto& p : results)
     adopt_values(io_, table_, p);

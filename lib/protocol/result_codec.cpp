@@ -8,6 +8,12 @@ namespace troupe::detail {
 
 std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
   std::vector<parsed_result> results;
+  parse_results(bytes, results);
+  return results;
+}
+
+void parse_results(const std::vector<char>& bytes, std::vector<parsed_result>& results) {
+  results.clear();
   message_reader reader{bytes};
   try {
     auto list = reader.root<schema::ResultBatch>().getResults();
@@ -38,7 +44,6 @@ std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
   } catch (const kj::Exception& e) {
     message_reader::throw_malformed(e.getDescription().cStr());
   }
-  return results;
 }
 
 } // namespace troupe::detail

@@ -34,4 +34,9 @@ struct parsed_result {
 /// batch is malformed anywhere.
 std::vector<parsed_result> parse_results(const std::vector<char>& bytes);
 
+/// The same into `out` (cleared first), which keeps its capacity: a caller
+/// reading batch after batch does not ask malloc for a large block each time
+/// (which makes glibc consolidate its small free chunks first).
+void parse_results(const std::vector<char>& bytes, std::vector<parsed_result>& out);
+
 } // namespace troupe::detail
