@@ -192,6 +192,7 @@ void submitter::on_results(const std::vector<char>& bytes,
   for (auto& p : results)
     for (auto& [ref, held_by] : p.nested)
       table_.hold_nested(held_by, {table_.adopt(ref)});
+  results.clear(); // the values' bytes go now; the vector keeps its capacity
 }
 
 bool submitter::from_current_attempt(const task_record& t,
