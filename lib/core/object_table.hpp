@@ -229,13 +229,13 @@ public:
   /// Called by ref_handle's destructor.
   void release(const object_id& id);
 
-  /// While one lives, getters blocked on the table are not woken per object
-  /// that becomes ready or fails, but once, when the last one ends: a batch
-  /// of results costs a blocked `get` one wake-up, not one per result.
   /// How often blocked getters were woken (by a result, a failure, a
   /// stream item, or the end of a wakeup_batch that held some back).
   std::uint64_t wakeups() const noexcept { return wakeups_.load(); }
 
+  /// While one lives, getters blocked on the table are not woken per object
+  /// that becomes ready or fails, but once, when the last one ends: a batch
+  /// of results costs a blocked `get` one wake-up, not one per result.
   class wakeup_batch {
   public:
     explicit wakeup_batch(object_table& table);

@@ -1,10 +1,11 @@
 // The submitter's light-actor calls: held back by `flush`, sent a host at
 // a time by `flush_light` (submitter.hpp).
 #include "lib/core/submitter.hpp"
-#include "lib/protocol/handles.hpp"
 
 #include <algorithm>
 #include <utility>
+
+#include "lib/protocol/handles.hpp"
 
 namespace troupe::detail {
 
