@@ -149,6 +149,21 @@ TEST_CASE("calls from one caller run in the order they were sent") {
     CHECK(values[static_cast<std::size_t>(i)] == i + 2);
 }
 
+TEST_CASE("a burst of calls bigger than the core's submit chunk keeps its order, all answered") {
+  local_cluster cluster;
+  auto c = troupe::actor(make_counter).remote(0);
+  // The core submits a burst a chunk at a time (2,048), sending each chunk
+  // before the next: order and completeness must hold across chunks.
+  constexpr int n = 10'000;
+  std::vector<troupe::object_ref<int>> refs;
+  refs.reserve(n);
+  for (int i = 0; i < n; ++i)
+    refs.push_back(c.task(&counter::add).remote(1));
+  auto values = troupe::get(refs, 120s);
+  for (int i = 0; i < n; ++i)
+    REQUIRE(values[static_cast<std::size_t>(i)] == i + 1);
+}
+
 TEST_CASE("an actor lives in a worker process of its own (a light one in a shared host)") {
   local_cluster cluster;
   auto a = troupe::actor(make_counter).remote(0);

@@ -91,7 +91,7 @@ submission submit_method(const actor_ref& actor, const function_entry& method,
                               + method.class_name + ", not to actor '" + actor.name
                               + "' of class " + actor.class_name);
   // The actor holds the resources; its methods need none of their own.
-  return submit_call(method, std::move(args), actor.name + ": " + method.name, placement{},
+  return submit_call(method, std::move(args), call_name(actor.name, method), placement{},
                      options.generator_backpressure,
                      [&](task_record& t) { t.actor_id = actor.id; });
 }

@@ -10,14 +10,14 @@
 namespace troupe::detail {
 
 submission submit_call(const function_entry& fn, std::vector<task_arg>&& args,
-                       const std::string& name, placement where,
+                       task_name name, placement where,
                        std::uint32_t backpressure,
                        const std::function<void(task_record&)>& more) {
   auto& c = client::get();
   submission out;
   // Every object of the call exists before the call is queued, so that its
   // results always find them.
-  auto ref = c.submit(fn, std::move(args), name, std::move(where), [&](task_record& t) {
+  auto ref = c.submit(fn, std::move(args), std::move(name), std::move(where), [&](task_record& t) {
     if (more)
       more(t);
     for (std::uint32_t i = 1; i < fn.num_returns; ++i) {
@@ -39,7 +39,8 @@ submission submit_call(const function_entry& fn, std::vector<task_arg>&& args,
 
 submission submit_task(const function_entry& fn, std::vector<task_arg>&& args,
                        const task_options& options) {
-  return submit_call(fn, std::move(args), options.name, placement_of(options),
+  auto name = options.name.empty() ? task_name{} : shared_name(options.name);
+  return submit_call(fn, std::move(args), std::move(name), placement_of(options),
                      options.generator_backpressure, [&](task_record& t) {
                        // A generator's items reached its consumer already.
                        if (fn.streams)

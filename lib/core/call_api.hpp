@@ -19,7 +19,7 @@ namespace troupe::detail {
 /// (an actor's method call) before it is queued. A generator runs at most
 /// `backpressure` items ahead of its consumer (0: no limit).
 submission submit_call(const function_entry& fn, std::vector<task_arg>&& args,
-                       const std::string& name, placement where,
+                       task_name name, placement where,
                        std::uint32_t backpressure,
                        const std::function<void(task_record&)>& more = {});
 

@@ -177,12 +177,12 @@ void client::close() {
 }
 
 ref_ptr client::submit(const function_entry& fn, std::vector<task_arg>&& args,
-                       const std::string& name, placement where,
+                       task_name name, placement where,
                        const std::function<void(task_record&)>& adjust) {
   task_record t;
   t.task_id = next_task_.fetch_add(1, std::memory_order_relaxed);
   t.fn = &fn;
-  t.name = name.empty() ? fn.name : name;
+  t.name = name.empty() ? call_name({}, fn) : std::move(name);
   t.return_id = next_object_id();
   t.resources = std::move(where.resources);
   t.strategy = where.strategy;

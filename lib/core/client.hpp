@@ -71,7 +71,7 @@ public:
   /// empty) and placed by `where`; `adjust` may mark it as an actor creation
   /// or method call before it is queued.
   ref_ptr submit(const function_entry& fn, std::vector<task_arg>&& args,
-                 const std::string& name, placement where,
+                 task_name name, placement where,
                  const std::function<void(task_record&)>& adjust = {});
   raw_value get(const ref_ptr& ref, const deadline& until);
   /// Returns the values of `refs` in order, as `get` of each would, with

@@ -185,14 +185,31 @@ void on_down(core_ptr self, const caf::down_msg& dm) {
   st.sub->flush();
 }
 
-/// User threads queued tasks: submit them all.
+/// User threads queued tasks: submit them, `submit_chunk` at a time. A
+/// burst of 100,000 calls submitted in one go would hold the core (and the
+/// hosts waiting for its first message) for a quarter of a second; in
+/// chunks, each chunk's calls go out while the next is submitted, and
+/// results read in between.
 void submit_queued(core_ptr self) {
+  constexpr std::size_t submit_chunk = 2048;
   auto& st = self->state;
-  st.batch.clear();
-  st.c->take_submissions(st.batch);
-  for (auto& t : st.batch)
-    st.sub->submit(std::move(t));
+  bool took = st.batch_next >= st.batch.size();
+  if (took) {
+    st.batch.clear();
+    st.batch_next = 0;
+    st.c->take_submissions(st.batch);
+  }
+  auto end = std::min(st.batch.size(), st.batch_next + submit_chunk);
+  for (; st.batch_next < end; ++st.batch_next)
+    st.sub->submit(std::move(st.batch[st.batch_next]));
   st.sub->flush();
+  bool rest = st.batch_next < st.batch.size();
+  if (rest)
+    st.sub->flush_light(); // this chunk's light calls go now
+  // Goes on with the rest; a handler that did not take from the queue also
+  // looks at it again, since the nudge for what came meanwhile was its own.
+  if (rest || !took)
+    self->send(self, submit_atom::value);
 }
 
 /// A worker sent results: apply them, then answer who waited for them.

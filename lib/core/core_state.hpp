@@ -31,7 +31,10 @@ struct core_state {
   /// Leased workers' executors we monitor (once each): their down tells the
   /// peer links that the worker may be gone.
   std::unordered_set<caf::actor_addr> watched_executors;
+  /// Submissions taken from the user threads' queue; those from
+  /// `batch_next` on are not submitted yet (see submit_queued).
   std::vector<task_record> batch;
+  std::size_t batch_next = 0;
   /// Borrowers waiting for pending objects of ours.
   std::unordered_map<object_id, std::vector<core_actor>> fetchers;
   static inline const char* name = "troupe.core";

@@ -25,12 +25,12 @@ ref_ptr object_table::make_handle(const object_id& id, const caf::actor& owner) 
   return std::make_shared<ref_handle>(this, weak_from_this(), id, owner);
 }
 
-ref_ptr object_table::create_owned(const object_id& id, std::string task_name) {
+ref_ptr object_table::create_owned(const object_id& id, task_name name) {
   std::lock_guard guard{mtx_};
   auto& e = entries_[id];
   e.owned = true;
   e.handles = 1;
-  e.task_name = std::move(task_name);
+  e.task_name = std::move(name);
   return make_handle(id, self_);
 }
 
@@ -403,7 +403,7 @@ raw_value object_table::wait_value(const object_id& id, const deadline& until,
     } else if (cv_.wait_until(guard, *until) == std::cv_status::timeout) {
       it = entries_.find(id);
       if (it != entries_.end() && it->second.st == status::pending) {
-        auto& name = it->second.task_name;
+        auto& name = it->second.task_name.str();
         throw timeout_error("get timed out waiting for object " + id.to_string()
                             + (name.empty() ? "" : " (result of task " + name + ")"));
       }

@@ -16,6 +16,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 
+#include "lib/core/task_name.hpp"
 #include "lib/protocol/messages.hpp"
 #include "lib/protocol/status.hpp"
 #include "lib/protocol/stored_value.hpp"
@@ -133,7 +134,7 @@ public:
   void set_self(caf::actor self) { self_ = std::move(self); }
 
   /// Creates a pending object owned by this process (1 handle).
-  ref_ptr create_owned(const object_id& id, std::string task_name);
+  ref_ptr create_owned(const object_id& id, task_name name);
 
   /// Creates a ready object owned by this process (a `put`).
   ref_ptr create_ready(const object_id& id, stored_value value);
@@ -346,7 +347,7 @@ private:
     /// Set when failed: boxed, since few objects fail and an error_info is
     /// about 100 bytes (a million queued results hold a million entries).
     std::shared_ptr<const error_info> error;
-    std::string task_name;
+    detail::task_name task_name;
     bool actor_lifetime = false; ///< see create_actor_lifetime
     std::uint32_t registrations = 0; ///< borrowed: counted by the owner for us
     caf::actor owner; ///< for borrowed entries

@@ -219,8 +219,8 @@ std::vector<char> submitter::encode_batch(const std::vector<std::uint64_t>& ids)
     auto& t = at_or_throw(tasks_, ids[i], "submitter.cpp:5");
     auto spec = list[i];
     spec.setTaskId(t.task_id);
-    spec.setFunction(t.fn->name);
-    spec.setName(t.name);
+    spec.setFunction(as_text(t.fn->name));
+    spec.setName(as_text(t.name));
     spec.setMaxConcurrency(t.max_concurrency);
     if (t.creates_actor)
       write_object_id(spec.initActorId(), t.actor_id);

@@ -48,7 +48,7 @@ struct resolved_arg {
 struct task_record {
   std::uint64_t task_id = 0;
   const function_entry* fn = nullptr;
-  std::string name;
+  task_name name;
   object_id return_id;
   resource_map resources;
   std::vector<task_arg> args;          ///< as submitted; refs keep args alive

@@ -47,7 +47,7 @@ std::string submitter::rebuild(const object_id& id) {
   });
   if (!under_way && rec->max_retries >= 0
       && rec->attempt > static_cast<std::uint32_t>(rec->max_retries))
-    return "the task that made it, '" + rec->name + "', ran " + std::to_string(rec->attempt)
+    return "the task that made it, '" + rec->name.str() + "', ran " + std::to_string(rec->attempt)
            + " times: its max_retries are used up";
   if (!table_.reset_lost(id) && table_.peek(id) != object_table::status::pending)
     return "it is not lost";

@@ -3,6 +3,7 @@
 // Helpers for the Cap'n Proto task protocol (lib/protocol/task.capnp).
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <capnp/message.h>
@@ -16,6 +17,12 @@ namespace troupe::detail {
 
 /// Returns the message's bytes as carried in CAF messages.
 std::vector<char> to_bytes(capnp::MessageBuilder& builder);
+
+/// A string as Cap'n Proto text, by its size: the conversion Cap'n Proto
+/// offers from std::string measures it again with strlen.
+inline capnp::Text::Reader as_text(const std::string& s) {
+  return {s.data(), s.size()};
+}
 
 /// The first segment, in words, of a message with `items` list elements of
 /// about `words_each` words: Cap'n Proto's default is 1,024 words, zeroed

@@ -1,0 +1,54 @@
+// Unit tests of shared task names (task_name.hpp).
+#include "lib/core/task_name.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "troupe/detail/registry.hpp"
+
+using troupe::detail::call_name;
+using troupe::detail::function_entry;
+using troupe::detail::shared_name;
+using troupe::detail::task_name;
+
+TEST_CASE("a method call's name is its actor's name and the method's") {
+  function_entry add;
+  add.name = "counter::add";
+  CHECK(call_name("counter", add) == "counter: counter::add");
+  CHECK(call_name("", add) == "counter::add"); // a plain task: the function
+  CHECK(call_name("other", add) == "other: counter::add");
+}
+
+TEST_CASE("calls asked for again share one string") {
+  function_entry f;
+  f.name = "cell::touch";
+  auto a = call_name("envelope_cell", f);
+  auto b = call_name("envelope_cell", f);
+  CHECK(&a.str() == &b.str());
+  function_entry g;
+  g.name = "cell::touch"; // another function of the same name: its own entry
+  CHECK(&call_name("envelope_cell", g).str() != &a.str());
+}
+
+TEST_CASE("the cache keeps names right past its size") {
+  function_entry f;
+  f.name = "m";
+  for (int round = 0; round < 2; ++round)
+    for (int i = 0; i < 1000; ++i)
+      REQUIRE(call_name("actor-" + std::to_string(i), f) == "actor-" + std::to_string(i) + ": m");
+  auto kept = call_name("actor-7", f); // a name outlives its slot's reuse
+  for (int i = 0; i < 1000; ++i)
+    call_name("evict-" + std::to_string(i), f);
+  CHECK(kept == "actor-7: m");
+}
+
+TEST_CASE("a name of its own is shared too, and an empty one is empty") {
+  CHECK(shared_name("nightly job") == "nightly job");
+  CHECK(&shared_name("nightly job").str() == &shared_name("nightly job").str());
+  task_name none;
+  CHECK(none.empty());
+  CHECK(none == "");
+  task_name from_text = "x";
+  CHECK(from_text.str() == "x");
+}
