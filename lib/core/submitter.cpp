@@ -41,7 +41,7 @@ void submitter::submit(task_record task) {
     // Calls keep their place in the actor's queue from now on.
     auto& a = actors_[t.actor_id];
     if (a.st == actor_calls::phase::dead) {
-      auto why = a.death;
+      auto why = *a.death;
       finish(id, nullptr, &why);
       return;
     }

@@ -17,6 +17,7 @@
 #include "lib/protocol/messages.hpp"
 #include "lib/protocol/result_codec.hpp"
 #include "lib/protocol/status.hpp"
+#include "lib/core/call_queue.hpp"
 #include "lib/core/cancellation.hpp"
 #include "lib/core/object_table.hpp"
 #include "troupe/task.hpp"
@@ -251,8 +252,12 @@ private:
     enum class phase { unresolved, resolving, alive, dead };
     phase st = phase::unresolved;
     executor_actor instance;  ///< where the calls sent so far went
-    error_info death;
-    std::deque<std::uint64_t> queued;
+    /// `instance.id()`, kept: reading it from the handle touches the
+    /// proxy's control block, a cache miss per actor on flush_light's path.
+    std::uint64_t instance_id = 0;
+    /// Why it died (once dead): boxed, as most actors never die.
+    std::shared_ptr<const error_info> death;
+    call_queue queued;
     std::vector<std::uint64_t> outbox;
     std::int32_t max_task_retries = 0; ///< as the control store tells
     core_actor worker_core; ///< the instance's process (cancels go there)

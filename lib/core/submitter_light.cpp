@@ -24,7 +24,7 @@ void submitter::flush_light() {
                           [&](auto& x) { return block(x.first) == core; });
     if (h == hosts.end())
       h = hosts.insert(hosts.end(), {a.worker_core, {}});
-    h->second.actors.push_back(a.instance.id());
+    h->second.actors.push_back(a.instance_id);
     h->second.batches.push_back(encode_batch(a.outbox));
     a.outbox.clear();
   }

@@ -40,6 +40,7 @@ void submitter::on_actor_status(const actor_status& status) {
     }
     a.st = actor_calls::phase::alive;
     a.instance = status.instance;
+    a.instance_id = status.instance ? status.instance.id() : 0;
     a.worker_core = status.worker_core;
     a.shared = status.shared && status.worker_core;
     io_.monitor_instance(status.instance);
@@ -54,8 +55,9 @@ void submitter::on_actor_status(const actor_status& status) {
     return;
   }
   a.st = actor_calls::phase::dead;
-  a.death = status.death;
+  a.death = std::make_shared<const error_info>(status.death);
   a.instance = nullptr;
+  a.instance_id = 0;
   a.queued.clear();
   a.outbox.clear();
   creations_.erase(status.id);
@@ -65,6 +67,7 @@ void submitter::on_actor_status(const actor_status& status) {
 void submitter::lose_sent_calls(const object_id& id, const error_info& why) {
   auto& a = actors_[id];
   a.instance = nullptr;
+  a.instance_id = 0;
   // Calls in the outbox never left: they go back to the queue as they are.
   std::vector<std::uint64_t> back{a.outbox.begin(), a.outbox.end()};
   a.outbox.clear();
