@@ -91,6 +91,13 @@ std::vector<raw_value> client::get_many(const std::vector<ref_ptr>& refs,
   };
   try {
     for (std::size_t i = 0; i < refs.size(); ++i) {
+      if (pulls.empty()) {
+        // A run of values here already: read in one go (pulls go in order,
+        // so only while none is under way).
+        i += table_->read_ready(refs, i, out);
+        if (i == refs.size())
+          break;
+      }
       look_ahead(i);
       if (pulls.empty() || pulls.front().index != i) {
         out.push_back(get(refs[i], until));

@@ -260,6 +260,14 @@ public:
   status peek_pullable(const object_id& id, std::uint64_t node, stored_value* pullable,
                        bool* found);
 
+  /// Appends to `out` the values of `refs[from]`, `refs[from + 1]`, ...
+  /// while they are ready here inline (no pull, no store view to map), all
+  /// under one lock; returns how many. `get_many` reads runs of results
+  /// so, where `get` would lock and look each up twice (and contend with
+  /// the core fulfilling the next ones).
+  std::size_t read_ready(const std::vector<ref_ptr>& refs, std::size_t from,
+                         std::vector<raw_value>& out);
+
   /// Returns true the first time it is called for a pending borrowed object,
   /// so exactly one fetch goes to its owner.
   bool claim_fetch(const object_id& id, caf::actor* owner);

@@ -697,3 +697,27 @@ TEST_CASE("a deadline reads the clock when first asked, and fix() makes copies s
   auto copy = shared;
   CHECK(*copy == *shared);
 }
+
+TEST_CASE("read_ready reads a run of ready inline values and stops at the first it cannot") {
+  fixture f;
+  std::vector<ref_ptr> refs;
+  for (std::uint64_t i = 0; i < 6; ++i)
+    refs.push_back(f.t.create_owned(object_id{me, 500 + i}, "run"));
+  for (std::uint64_t i = 0; i < 3; ++i)
+    CHECK(f.t.fulfill(object_id{me, 500 + i}, inline_value("r" + std::to_string(i))));
+  CHECK(f.t.fulfill(object_id{me, 504}, inline_value("r4")));
+  std::vector<raw_value> out;
+  CHECK(f.t.read_ready(refs, 0, out) == 3); // 503 is pending
+  REQUIRE(out.size() == 3);
+  CHECK(as_string(out[0]) == "r0");
+  CHECK(as_string(out[2]) == "r2");
+  CHECK(out[1].type_name == "demo::blob");
+  CHECK(f.t.read_ready(refs, 3, out) == 0);
+  CHECK(f.t.fulfill(object_id{me, 503}, in_store_value(64, 8)));
+  CHECK(f.t.read_ready(refs, 3, out) == 0); // in the store: left to get, which views it
+  CHECK(f.views.load() == 0);
+  CHECK(f.t.read_ready(refs, 4, out) == 1); // 505 is pending
+  CHECK(as_string(out.back()) == "r4");
+  refs[0].reset(); // an empty ref ends a run too (get says what is wrong)
+  CHECK(f.t.read_ready(refs, 0, out) == 0);
+}

@@ -45,6 +45,18 @@ void submitter::submit(task_record task) {
       finish(id, nullptr, &why);
       return;
     }
+    if (a.queued.empty() && a.st == actor_calls::phase::alive) {
+      // Nothing waits before it: a call with its arguments ready goes to
+      // the outbox now (pump_actor would look the task up again).
+      if (resolve_args(t)) {
+        if (a.outbox.empty())
+          dirty_actors_.push_back(&a);
+        a.outbox.push_back(id);
+      } else if (tasks_.count(id) != 0) {
+        a.queued.push_back(id); // waits for its arguments (not failed)
+      }
+      return;
+    }
     a.queued.push_back(id);
     if (a.st == actor_calls::phase::unresolved) {
       a.st = actor_calls::phase::resolving;

@@ -300,6 +300,10 @@ private:
   /// or fail with `error`.
   void finish(std::uint64_t task_id, const stored_value* value,
               const error_info* error, const std::vector<stored_value>* extra = nullptr);
+  /// `finish` of the task at `it` (a result found it already).
+  void finish_at(std::unordered_map<std::uint64_t, task_record>::iterator it,
+                 const stored_value* value, const error_info* error,
+                 const std::vector<stored_value>* extra);
   void finish_objects(const task_record& t, const stored_value* value,
                       const error_info* error, const std::vector<stored_value>* extra);
   /// Returns whether tasks of `fn` may queue behind others on a worker.

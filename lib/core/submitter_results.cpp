@@ -182,7 +182,7 @@ void submitter::on_results(const std::vector<char>& bytes,
     if (it->second.fn && it->second.fn->streams)
       table_.end_stream(it->second.return_id, p.item_count);
     if (p.ok)
-      finish(p.task_id, &p.value, nullptr, &p.extra);
+      finish_at(it, &p.value, nullptr, &p.extra);
     else if (p.error.kind == error_kind::object_lost
              && rebuild_lost_args(p.task_id, p.lost_argument))
       continue; // runs again once its lost arguments are rebuilt
@@ -263,8 +263,14 @@ std::string submitter::leave_lease(task_record& t) {
 void submitter::finish(std::uint64_t task_id, const stored_value* value,
                        const error_info* error, const std::vector<stored_value>* extra) {
   auto it = tasks_.find(task_id);
-  if (it == tasks_.end())
-    return;
+  if (it != tasks_.end())
+    finish_at(it, value, error, extra);
+}
+
+void submitter::finish_at(std::unordered_map<std::uint64_t, task_record>::iterator it,
+                          const stored_value* value, const error_info* error,
+                          const std::vector<stored_value>* extra) {
+  auto task_id = it->first;
   auto t = std::move(it->second);
   tasks_.erase(it);
   auto worker_id = t.worker_id;
