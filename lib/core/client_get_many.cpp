@@ -33,6 +33,20 @@ struct pending_pull {
   pull_handle answer;
 };
 
+/// Every borrowed value not here yet is asked of its owner now, not when
+/// `get` reaches it (the core asks each owner once).
+template <class Core>
+void ask_owners(const std::vector<ref_ptr>& refs, object_table& table, std::uint64_t me,
+                const Core& core) {
+  for (auto& r : refs) {
+    if (!r)
+      continue;
+    auto id = ref_id(*r);
+    if (id.owner != me && table.peek(id) == object_table::status::pending)
+      caf::anon_send(core, fetch_atom::value, id);
+  }
+}
+
 } // namespace
 
 std::vector<raw_value> client::get_many(const std::vector<ref_ptr>& refs,
@@ -44,15 +58,7 @@ std::vector<raw_value> client::get_many(const std::vector<ref_ptr>& refs,
       out.push_back(get(r, until));
     return out;
   }
-  // Every borrowed value not here yet is asked of its owner now, not when
-  // `get` reaches it (the core asks each owner once).
-  for (auto& r : refs) {
-    if (!r)
-      continue;
-    auto id = ref_id(*r);
-    if (id.owner != owner_id_ && table_->peek(id) == object_table::status::pending)
-      caf::anon_send(core_, fetch_atom::value, id);
-  }
+  ask_owners(refs, *table_, owner_id_, core_);
   std::optional<caf::scoped_actor> self; // made for the first pull only
   std::deque<pending_pull> pulls;
   // Refs before `ahead` are decided: pulled (in `pulls`) or left to `get`.
