@@ -2,25 +2,50 @@
 
 #include <array>
 #include <functional>
+#include <mutex>
+#include <unordered_set>
 
 #include "troupe/detail/registry.hpp"
 
 namespace troupe::detail {
 
 task_name::task_name(std::string s)
-  : text_(s.empty() ? nullptr : std::make_shared<const std::string>(std::move(s))) {
+  : owned_(s.empty() ? nullptr : std::make_shared<const std::string>(std::move(s))) {
 }
 
 const std::string& task_name::str() const noexcept {
   static const std::string none;
-  return text_ ? *text_ : none;
+  return fixed_ ? *fixed_ : owned_ ? *owned_ : none;
 }
 
 namespace {
 
-/// A direct-mapped cache of names by (prefix, function): per thread, so it
-/// takes no lock, and of fixed size, so a program that names a million
-/// actors apart keeps no more than its slots.
+/// The names kept for the process: a node set, so each keeps its address.
+/// Bounded: a program naming a million actors apart interns the first
+/// `max_interned_names`, and owns the rest call by call.
+class interned_names {
+public:
+  task_name get(std::string s) {
+    std::lock_guard guard{mtx_};
+    if (auto it = names_.find(s); it != names_.end())
+      return task_name::fixed(*it);
+    if (names_.size() >= max_interned_names)
+      return task_name{std::move(s)};
+    return task_name::fixed(*names_.insert(std::move(s)).first);
+  }
+
+private:
+  std::mutex mtx_;
+  std::unordered_set<std::string> names_;
+};
+
+interned_names& interned() {
+  static auto* names = new interned_names; // never destroyed: names outlive statics
+  return *names;
+}
+
+/// A direct-mapped cache of names by (prefix, function), per thread: a name
+/// asked for again costs a hash and a compare, no lock.
 struct name_cache {
   struct slot {
     std::string prefix;
@@ -52,18 +77,18 @@ name_cache& cache() {
 } // namespace
 
 task_name call_name(std::string_view prefix, const function_entry& fn) {
+  if (prefix.empty())
+    return task_name::fixed(fn.name); // registered functions live as long as the process
   return cache().get(prefix, &fn, [&] {
-    if (prefix.empty())
-      return task_name{fn.name};
     std::string s;
     s.reserve(prefix.size() + 2 + fn.name.size());
     s.append(prefix).append(": ").append(fn.name);
-    return task_name{std::move(s)};
+    return interned().get(std::move(s));
   });
 }
 
 task_name shared_name(const std::string& name) {
-  return cache().get(name, nullptr, [&] { return task_name{name}; });
+  return cache().get(name, nullptr, [&] { return interned().get(name); });
 }
 
 } // namespace troupe::detail

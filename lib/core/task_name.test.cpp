@@ -27,8 +27,10 @@ TEST_CASE("calls asked for again share one string") {
   auto b = call_name("envelope_cell", f);
   CHECK(&a.str() == &b.str());
   function_entry g;
-  g.name = "cell::touch"; // another function of the same name: its own entry
-  CHECK(&call_name("envelope_cell", g).str() != &a.str());
+  g.name = "cell::touch"; // another function of the same name: the same text
+  CHECK(&call_name("envelope_cell", g).str() == &a.str());
+  CHECK(call_name("envelope_cell#2", f) == "envelope_cell#2: cell::touch");
+  CHECK(&call_name("envelope_cell#2", f).str() != &a.str());
 }
 
 TEST_CASE("the cache keeps names right past its size") {
@@ -51,4 +53,23 @@ TEST_CASE("a name of its own is shared too, and an empty one is empty") {
   CHECK(none == "");
   task_name from_text = "x";
   CHECK(from_text.str() == "x");
+}
+
+TEST_CASE("past the interned bound, names are owned and still right") {
+  function_entry f;
+  f.name = "bounded";
+  // Fill the set (names from other test cases count too), then go past it.
+  for (std::size_t i = 0; i < troupe::detail::max_interned_names; ++i)
+    call_name("fill-" + std::to_string(i), f);
+  auto a = call_name("past-the-bound", f);
+  CHECK(a == "past-the-bound: bounded");
+  auto copy = a;
+  CHECK(&copy.str() == &a.str()); // copies share the owned string
+  CHECK(call_name("fill-3", f) == "fill-3: bounded"); // interned ones stay
+}
+
+TEST_CASE("a plain task's name is its function's own string") {
+  function_entry f;
+  f.name = "a_rather_long_function_name";
+  CHECK(&call_name("", f).str() == &f.name);
 }
