@@ -3,6 +3,7 @@
 #include "lib/core/submitter.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "lib/protocol/handles.hpp"
@@ -15,17 +16,37 @@ void submitter::flush_light() {
   // A host's core by its control block: comparing handles compares actor
   // addresses, node and id, which costs more here than the rest of a call.
   auto block = [](const core_actor& x) { return handle_cast<caf::actor_control_block*>(x); };
-  for (auto* dirty : dirty_light_) {
-    auto& a = *dirty;
+  // First which host each actor's calls go to and how many go to each, so
+  // each message is sized once: regrowing one past 64 KiB made glibc
+  // consolidate its free chunks, every time.
+  std::vector<std::uint32_t> host_of(dirty_light_.size(), UINT32_MAX);
+  std::vector<std::size_t> count;
+  for (std::size_t i = 0; i < dirty_light_.size(); ++i) {
+    auto& a = *dirty_light_[i];
     if (a.outbox.empty() || !a.shared)
       continue; // sent back to its queue meanwhile (a restart), or dead
     auto* core = block(a.worker_core);
     auto h = std::find_if(hosts.begin(), hosts.end(),
                           [&](auto& x) { return block(x.first) == core; });
-    if (h == hosts.end())
+    if (h == hosts.end()) {
       h = hosts.insert(hosts.end(), {a.worker_core, {}});
-    h->second.actors.push_back(a.instance_id);
-    h->second.batches.push_back(encode_batch(a.outbox));
+      count.push_back(0);
+    }
+    auto index = static_cast<std::size_t>(h - hosts.begin());
+    host_of[i] = static_cast<std::uint32_t>(index);
+    ++count[index];
+  }
+  for (std::size_t h = 0; h < hosts.size(); ++h) {
+    hosts[h].second.actors.reserve(count[h]);
+    hosts[h].second.batches.reserve(count[h]);
+  }
+  for (std::size_t i = 0; i < dirty_light_.size(); ++i) {
+    auto& a = *dirty_light_[i];
+    if (host_of[i] == UINT32_MAX || a.outbox.empty())
+      continue; // an actor listed twice (requeued by a restart) went already
+    auto& calls = hosts[host_of[i]].second;
+    calls.actors.push_back(a.instance_id);
+    calls.batches.push_back(encode_batch(a.outbox));
     a.outbox.clear();
   }
   dirty_light_.clear();
