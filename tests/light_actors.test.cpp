@@ -74,19 +74,6 @@ std::vector<int> pids_of(const std::vector<troupe::actor_handle<cell>>& cells) {
   return troupe::get(refs, 60s);
 }
 
-/// Returns the light cell sharing a host with `cells[0]` and one on
-/// another host (the node has two: one per CPU).
-std::pair<std::size_t, std::size_t> neighbour_and_stranger(const std::vector<int>& pids) {
-  std::size_t same = 0, other = 0;
-  for (std::size_t i = 1; i < pids.size(); ++i) {
-    if (pids[i] == pids[0] && same == 0)
-      same = i;
-    if (pids[i] != pids[0] && other == 0)
-      other = i;
-  }
-  return {same, other};
-}
-
 } // namespace
 
 TEST_CASE("light actors share one host process per CPU, each with its own state") {

@@ -135,7 +135,7 @@ raw_value view_of(const stored_value& v) {
   return r;
 }
 
-int int_of(const stored_value& v) {
+[[maybe_unused]] int int_of(const stored_value& v) {
   return codec<int>::decode(view_of(v));
 }
 
@@ -158,7 +158,7 @@ struct result {
   object_id lost_argument;      ///< an object_lost error's argument
 };
 
-std::vector<char> result_batch(const std::vector<result>& rs) {
+[[maybe_unused]] std::vector<char> result_batch(const std::vector<result>& rs) {
   capnp::MallocMessageBuilder builder;
   auto list = builder.initRoot<schema::ResultBatch>().initResults(
       static_cast<unsigned>(rs.size()));
@@ -179,7 +179,7 @@ task_arg value_arg(int x) {
   return {encode(x), nullptr};
 }
 
-task_arg ref_arg(const ref_ptr& r) {
+[[maybe_unused]] task_arg ref_arg(const ref_ptr& r) {
   return {{}, r};
 }
 

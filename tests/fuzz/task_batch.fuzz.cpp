@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const std::exception&) {
     // The executor drops the batch and logs why.
   }
-  static volatile std::size_t sink;
+  [[maybe_unused]] static volatile std::size_t sink;
   sink = seen;
   return 0;
 }

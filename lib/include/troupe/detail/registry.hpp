@@ -163,8 +163,11 @@ void call_typed(const function_entry& e, void* instance, const raw_value* args,
 }
 
 /// Returns `name` without a leading `&` (`&counter::add` -> `counter::add`).
-inline std::string method_name(std::string name) {
-  return !name.empty() && name[0] == '&' ? name.substr(1) : name;
+inline std::string method_name(std::string_view name) {
+  // A view, not a moved-from string: GCC warned of an uninitialized read.
+  if (!name.empty() && name.front() == '&')
+    name.remove_prefix(1);
+  return std::string{name};
 }
 
 template <class C, class R, class M, class... Ps>
@@ -173,7 +176,7 @@ bool register_method(std::string name, M m) {
                 "troupe: a coroutine method takes its parameters by value: a "
                 "reference would dangle once the call suspends");
   function_entry e;
-  e.name = method_name(std::move(name));
+  e.name = method_name(name);
   e.kind = entry_kind::method;
   e.class_name = std::string{type_name<C>()};
   e.call = &call_typed<M, C, R, Ps...>;
