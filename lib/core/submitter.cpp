@@ -48,13 +48,10 @@ void submitter::submit(task_record task) {
     if (a.queued.empty() && a.st == actor_calls::phase::alive) {
       // Nothing waits before it: a call with its arguments ready goes to
       // the outbox now (pump_actor would look the task up again).
-      if (resolve_args(t)) {
-        if (a.outbox.empty())
-          dirty_actors_.push_back(&a);
-        a.outbox.push_back(id);
-      } else if (tasks_.count(id) != 0) {
+      if (resolve_args(t))
+        to_outbox(a, id);
+      else if (tasks_.count(id) != 0)
         a.queued.push_back(id); // waits for its arguments (not failed)
-      }
       return;
     }
     a.queued.push_back(id);

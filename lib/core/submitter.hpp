@@ -321,6 +321,8 @@ private:
   void release_lease(std::uint64_t worker_id);
   void pump_actor(const object_id& id);
   void pump_actor(actor_calls& a);
+  /// Puts a ready call in its actor's outbox (the actor is listed for flush).
+  void to_outbox(actor_calls& a, std::uint64_t task_id);
   std::vector<char> encode_batch(const std::vector<std::uint64_t>& ids);
   /// Hands the head an actor's first creation, when it may restart and its
   /// arguments are all inline (a stored one would go with this process).

@@ -14,6 +14,12 @@ void submitter::pump_actor(const object_id& id) {
   pump_actor(actors_[id]);
 }
 
+void submitter::to_outbox(actor_calls& a, std::uint64_t task_id) {
+  if (a.outbox.empty())
+    dirty_actors_.push_back(&a); // listed once until flush sends it
+  a.outbox.push_back(task_id);
+}
+
 void submitter::pump_actor(actor_calls& a) {
   if (a.st != actor_calls::phase::alive)
     return;
@@ -21,9 +27,7 @@ void submitter::pump_actor(actor_calls& a) {
     auto& t = at_or_throw(tasks_, a.queued.front(), "submitter_results.cpp:1");
     if (t.unresolved > 0)
       break; // later calls wait behind it: calls run in the order made
-    if (a.outbox.empty())
-      dirty_actors_.push_back(&a);
-    a.outbox.push_back(t.task_id);
+    to_outbox(a, t.task_id);
     a.queued.pop_front();
   }
 }
