@@ -168,6 +168,7 @@ void client::close() {
   if (result_outbox_)
     caf::anon_send_exit(result_outbox_, caf::exit_reason::user_shutdown);
   result_outbox_ = nullptr;
+  light_actors_.clear();
   control_store_ = nullptr;
   node_.scheduler = nullptr;
   node_.store_manager = nullptr;

@@ -16,6 +16,7 @@
 #include "lib/protocol/messages.hpp"
 #include "lib/core/object_table.hpp"
 #include "lib/core/placement.hpp"
+#include "lib/core/light_directory.hpp"
 #include "lib/core/result_outbox.hpp"
 #include "lib/core/submitter.hpp"
 #include "store/allocator.hpp"
@@ -143,6 +144,8 @@ public:
   /// Where light actors' results go to be sent a burst at a time (a
   /// worker's; null in a driver).
   const result_outbox_actor& result_outbox() const noexcept { return result_outbox_; }
+  /// The light actors this process hosts, by CAF id (a worker's).
+  light_directory& light_actors() noexcept { return light_actors_; }
   const control_store_actor& control_store() const noexcept { return control_store_; }
   process_role role() const noexcept { return role_; }
   std::uint64_t owner_id() const noexcept { return owner_id_; }
@@ -183,6 +186,8 @@ private:
   std::uint64_t job_id_ = 0;
   bool log_to_driver_ = true;
   std::unique_ptr<caf::actor_system_config> config_;
+  /// Outlives the system: its actors' exits remove them from it.
+  light_directory light_actors_;
   std::unique_ptr<caf::actor_system> system_;
   /// Every connection of this process goes through it; it goes before the
   /// system.

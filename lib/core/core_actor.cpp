@@ -233,13 +233,13 @@ void on_results(core_ptr self, const std::vector<char>& results) {
 /// it would be dropped: the submitter watches it and hears of its end.
 void forward_light_calls(core_ptr self, light_calls& calls) {
   auto sender = self->current_sender();
-  auto& registry = self->system().registry();
   auto n = std::min(calls.actors.size(), calls.batches.size());
-  for (std::size_t i = 0; i < n; ++i)
-    if (auto target = registry.get(calls.actors[i]))
+  self->state.c->light_actors().for_each_found(
+    std::span{calls.actors.data(), n}, [&](std::size_t i, const caf::strong_actor_ptr& target) {
       target->enqueue(caf::make_mailbox_element(sender, caf::make_message_id(), {},
                                                 push_atom::value, std::move(calls.batches[i])),
                       self->context());
+    });
 }
 
 /// Another node died: its leases' tasks fail, and owners that lived there

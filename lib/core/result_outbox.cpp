@@ -6,9 +6,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
-#include <capnp/message.h>
-
-#include "lib/protocol/capnp_codec.hpp"
 
 namespace troupe::detail {
 
@@ -39,18 +36,8 @@ outbox_fn(result_outbox_actor::stateful_pointer<outbox_state> self) {
     [self](flush_atom) {
       auto& st = self->state;
       st.flush_asked = false;
-      for (auto& [caller, batches] : st.pending) {
-        if (batches.size() > 1) {
-          try {
-            self->send(caller, done_atom::value, merge_result_batches(batches));
-            continue;
-          } catch (const std::exception&) {
-            // Each as it came: the caller says which one it cannot read.
-          }
-        }
-        for (auto& b : batches)
-          self->send(caller, done_atom::value, std::move(b));
-      }
+      for (auto& [caller, batches] : st.pending)
+        self->send(caller, done_atom::value, concat_result_batches(batches));
       st.pending.clear();
     },
   };
@@ -62,23 +49,17 @@ result_outbox_actor spawn_result_outbox(caf::actor_system& sys) {
   return sys.spawn(outbox_fn);
 }
 
-std::vector<char> merge_result_batches(const std::vector<std::vector<char>>& batches) {
-  std::vector<message_reader> readers;
-  readers.reserve(batches.size());
-  unsigned total = 0;
-  std::size_t words = 0;
-  for (auto& b : batches) {
-    readers.emplace_back(b);
-    total += readers.back().root<schema::ResultBatch>().getResults().size();
-    words += b.size() / sizeof(capnp::word);
-  }
-  capnp::MallocMessageBuilder out{first_segment_words(words, 1)};
-  auto list = out.initRoot<schema::ResultBatch>().initResults(total);
-  unsigned i = 0;
-  for (auto& r : readers)
-    for (auto one : r.root<schema::ResultBatch>().getResults())
-      list.setWithCaveats(i++, one);
-  return to_bytes(out);
+std::vector<char> concat_result_batches(std::vector<std::vector<char>>& batches) {
+  if (batches.size() == 1)
+    return std::move(batches.front());
+  std::size_t total = 0;
+  for (auto& b : batches)
+    total += b.size();
+  std::vector<char> out;
+  out.reserve(total);
+  for (auto& b : batches)
+    out.insert(out.end(), b.begin(), b.end());
+  return out;
 }
 
 } // namespace troupe::detail

@@ -1,11 +1,12 @@
-// Unit tests of the result outbox's merge: light actors' ResultBatches for
-// one caller become one batch holding every result, in order.
+// Unit tests of the result outbox's message: light actors' ResultBatches for
+// one caller go back to back, and read as every result, in order.
 #include <doctest/doctest.h>
 
 #include <capnp/message.h>
 
 #include "lib/core/result_outbox.hpp"
 #include "lib/protocol/capnp_codec.hpp"
+#include "lib/protocol/result_codec.hpp"
 
 using namespace troupe;
 using namespace troupe::detail;
@@ -22,22 +23,18 @@ std::vector<char> batch_of(std::vector<std::uint64_t> task_ids) {
 }
 
 std::vector<std::uint64_t> ids_in(const std::vector<char>& bytes) {
-  message_reader r{bytes};
   std::vector<std::uint64_t> out;
-  for (auto one : r.root<schema::ResultBatch>().getResults())
-    out.push_back(one.getTaskId());
+  for (auto& r : parse_results(bytes))
+    out.push_back(r.task_id);
   return out;
 }
 
 } // namespace
 
-TEST_CASE("merged result batches hold every result of each, in order") {
-  auto merged = merge_result_batches({batch_of({7}), batch_of({3, 9}), batch_of({}),
-                                      batch_of({1})});
-  CHECK(ids_in(merged) == std::vector<std::uint64_t>{7, 3, 9, 1});
-}
-
-TEST_CASE("a malformed batch among those merged is refused, naming it malformed") {
-  std::vector<char> junk(24, '\x7f');
-  CHECK_THROWS_AS(merge_result_batches({batch_of({1}), junk}), troupe::error);
+TEST_CASE("result batches sent together read back as every result of each, in order") {
+  std::vector<std::vector<char>> batches{batch_of({7}), batch_of({3, 9}), batch_of({}),
+                                         batch_of({1})};
+  CHECK(ids_in(concat_result_batches(batches)) == std::vector<std::uint64_t>{7, 3, 9, 1});
+  std::vector<std::vector<char>> one{batch_of({4, 5})};
+  CHECK(ids_in(concat_result_batches(one)) == std::vector<std::uint64_t>{4, 5});
 }

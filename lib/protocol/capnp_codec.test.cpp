@@ -241,3 +241,54 @@ TEST_CASE("a list of 2^28 empty entries in 32 bytes is malformed, not 2^28 resul
     CHECK(e.kind() == troupe::error_kind::protocol);
   }
 }
+
+namespace {
+
+std::vector<char> results_with_ids(std::vector<std::uint64_t> ids) {
+  capnp::MallocMessageBuilder b;
+  auto list = b.initRoot<schema::ResultBatch>().initResults(static_cast<unsigned>(ids.size()));
+  for (unsigned i = 0; i < ids.size(); ++i)
+    list[i].setTaskId(ids[i]);
+  return to_bytes(b);
+}
+
+void check_results_malformed(const std::vector<char>& bytes) {
+  try {
+    auto results = parse_results(bytes);
+    FAIL("read " << results.size() << " results from " << bytes.size() << " bytes");
+  } catch (const troupe::error& e) {
+    CHECK(e.kind() == troupe::error_kind::protocol);
+    CHECK(std::string{e.what()}.find("malformed") != std::string::npos);
+  }
+}
+
+std::vector<char> back_to_back(const std::vector<std::vector<char>>& parts) {
+  std::vector<char> out;
+  for (auto& p : parts)
+    out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("result batches back to back read as one, in order") {
+  auto bytes = back_to_back({results_with_ids({7}), results_with_ids({3, 9}),
+                             results_with_ids({}), results_with_ids({1})});
+  std::vector<std::uint64_t> ids;
+  for (auto& r : parse_results(bytes))
+    ids.push_back(r.task_id);
+  CHECK(ids == std::vector<std::uint64_t>{7, 3, 9, 1});
+}
+
+TEST_CASE("a malformed batch among those back to back makes the whole message malformed") {
+  auto good = results_with_ids({1, 2});
+  // Cut short: the last batch's segment table claims more than is left.
+  auto cut = back_to_back({good, good});
+  cut.resize(cut.size() - 8);
+  check_results_malformed(cut);
+  // Junk after a good batch.
+  auto junk = back_to_back({good, std::vector<char>(24, '\x7f')});
+  check_results_malformed(junk);
+  // No bytes at all are no batch.
+  check_results_malformed({});
+}

@@ -21,6 +21,8 @@ namespace troupe {
 ///                          | denied(request, why)    (request never fits)
 ///                          | worker_died(id, why)    (its tasks failed)
 ///     executor     -> core : done(ResultBatch bytes)
+///     host outbox  -> core : done(ResultBatches back to back: results of
+///                            light actors of one host, result_outbox.hpp)
 ///     submitter    -> host core : push(light_calls) (calls of light actors
 ///                            of this process: each batch is forwarded to
 ///                            its actor, the submitter as its sender)

@@ -1,6 +1,9 @@
 #include "lib/protocol/result_codec.hpp"
 
 #include <algorithm>
+#include <cstdint>
+
+#include <capnp/serialize.h>
 
 #include "lib/protocol/capnp_codec.hpp"
 
@@ -12,35 +15,53 @@ std::vector<parsed_result> parse_results(const std::vector<char>& bytes) {
   return results;
 }
 
+namespace {
+
+/// Appends the entries of one ResultBatch to `results`.
+void read_batch(schema::ResultBatch::Reader batch, std::vector<parsed_result>& results) {
+  for (auto r : batch.getResults()) {
+    parsed_result p;
+    p.task_id = r.getTaskId();
+    p.exec_ns = r.getExecNanos();
+    p.ok = r.isValue();
+    if (p.ok)
+      p.value = read_value(r.getValue());
+    else
+      p.error = read_error(r.getError());
+    for (auto v : r.getExtraValues())
+      p.extra.push_back(read_value(v));
+    p.item_index = r.getItemIndex();
+    if (p.item_index != 0)
+      p.stream = read_object_id(r.getStream());
+    p.item_count = r.getItemCount();
+    if (r.hasLostArgument())
+      p.lost_argument = read_object_id(r.getLostArgument());
+    for (auto n : r.getNested())
+      p.nested.emplace_back(read_object_id(n.getObject()), read_object_id(n.getHeldBy()));
+    results.push_back(std::move(p));
+  }
+}
+
+} // namespace
+
 void parse_results(const std::vector<char>& bytes, std::vector<parsed_result>& results) {
   results.clear();
-  message_reader reader{bytes};
+  if (bytes.size() % sizeof(capnp::word) != 0
+      || reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) != 0)
+    message_reader::throw_malformed("size is not a whole number of words");
+  auto* at = reinterpret_cast<const capnp::word*>(bytes.data());
+  auto* end = at + bytes.size() / sizeof(capnp::word);
   try {
-    auto list = reader.root<schema::ResultBatch>().getResults();
-    // Each result takes a word or more, so this reserves no more than the
-    // bytes could hold (a list of empty structs claims many elements).
-    results.reserve(std::min<std::size_t>(list.size(), bytes.size() / sizeof(capnp::word)));
-    for (auto r : list) {
-      parsed_result p;
-      p.task_id = r.getTaskId();
-      p.exec_ns = r.getExecNanos();
-      p.ok = r.isValue();
-      if (p.ok)
-        p.value = read_value(r.getValue());
-      else
-        p.error = read_error(r.getError());
-      for (auto v : r.getExtraValues())
-        p.extra.push_back(read_value(v));
-      p.item_index = r.getItemIndex();
-      if (p.item_index != 0)
-        p.stream = read_object_id(r.getStream());
-      p.item_count = r.getItemCount();
-      if (r.hasLostArgument())
-        p.lost_argument = read_object_id(r.getLostArgument());
-      for (auto n : r.getNested())
-        p.nested.emplace_back(read_object_id(n.getObject()), read_object_id(n.getHeldBy()));
-      results.push_back(std::move(p));
-    }
+    do {
+      // Each message is read within its own size: a limit from all the
+      // bytes would let many small messages each traverse all of them.
+      auto words = capnp::expectedSizeInWordsFromPrefix(kj::arrayPtr(at, end));
+      if (words == 0 || words > static_cast<std::size_t>(end - at))
+        message_reader::throw_malformed("a ResultBatch ends past the bytes");
+      capnp::FlatArrayMessageReader reader{kj::arrayPtr(at, words), reader_options(words)};
+      read_batch(reader.getRoot<schema::ResultBatch>(), results);
+      at += words;
+    } while (at < end);
   } catch (const kj::Exception& e) {
     message_reader::throw_malformed(e.getDescription().cStr());
   }

@@ -30,8 +30,9 @@ struct parsed_result {
   bool lost_item = false;   ///< an item whose object was freed before it came
 };
 
-/// Reads every entry of a ResultBatch. Throws `error` (protocol) when the
-/// batch is malformed anywhere.
+/// Reads every entry of a ResultBatch, or of several back to back (a light
+/// actors' host sends those of many actors so, result_outbox.hpp). Throws
+/// `error` (protocol) when a batch is malformed anywhere.
 std::vector<parsed_result> parse_results(const std::vector<char>& bytes);
 
 /// The same into `out` (cleared first), which keeps its capacity: a caller
