@@ -18,6 +18,7 @@
 #include "lib/protocol/result_codec.hpp"
 #include "lib/protocol/status.hpp"
 #include "lib/core/call_queue.hpp"
+#include "lib/core/insert_only_map.hpp"
 #include "lib/core/cancellation.hpp"
 #include "lib/core/object_table.hpp"
 #include "troupe/task.hpp"
@@ -342,7 +343,7 @@ private:
   std::unordered_map<object_id, std::vector<std::uint64_t>> dependents_;
   std::map<std::string, shape> shapes_;
   std::unordered_map<const function_entry*, function_stats> stats_;
-  std::unordered_map<object_id, actor_calls> actors_;
+  insert_only_map<object_id, actor_calls> actors_;
   /// The tasks that made our stored objects, while the objects are known:
   /// what rebuilds them when their only copy is lost.
   std::unordered_map<object_id, std::shared_ptr<const task_record>> lineage_;

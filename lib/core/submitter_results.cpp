@@ -214,9 +214,8 @@ bool submitter::from_current_attempt(const task_record& t,
     return true;
   if (t.actor_id.valid()) {
     // A call: from the instance it was sent to, while it is the one.
-    auto a = actors_.find(t.actor_id);
-    return a != actors_.end() && a->second.instance
-           && a->second.instance.node() == sender->node();
+    auto* a = actors_.find(t.actor_id);
+    return a != nullptr && a->second.instance && a->second.instance.node() == sender->node();
   }
   auto lit = leases_.find(t.worker_id);
   return lit != leases_.end() && lit->second.executor
