@@ -204,8 +204,16 @@ executor_actor spawn_actor_host(caf::actor_system& sys, client& c,
       executors.push_back(sys.spawn<caf::detached>(executor_fn, &c, instance, light));
     host = sys.spawn(router_fn, std::move(executors));
   }
-  if (light)
-    release_slot_on_exit(c, *handle_cast<caf::abstract_actor*>(host), std::move(light));
+  if (light) {
+    // Its calls come to this process's core, which finds it in the light
+    // directory: listed before anyone knows of it (the caller sends
+    // actor_up after this), gone when it ends.
+    auto* self = handle_cast<caf::abstract_actor*>(host);
+    c.light_actors().add(self->id(), handle_cast<caf::strong_actor_ptr>(host));
+    self->attach_functor(
+      [&c, id = self->id()](const caf::error&) { c.light_actors().remove(id); });
+    release_slot_on_exit(c, *self, std::move(light));
+  }
   return host;
 }
 

@@ -98,17 +98,8 @@ void create_actor(client& c, const function_entry& fn, schema::TaskSpec::Reader 
   auto limit = spec.getMaxConcurrency();
   if (limit == 0)
     limit = async ? async_actor_concurrency : 1;
-  bool shared = light != nullptr;
   auto host = spawn_actor_host(c.system(), c, std::move(instance), limit, async,
                                std::move(light));
-  if (shared) {
-    // Its calls come to this process's core, which finds it here (before
-    // anyone knows of it: actor_up goes after this).
-    auto* self = handle_cast<caf::abstract_actor*>(host);
-    c.light_actors().add(self->id(), handle_cast<caf::strong_actor_ptr>(host));
-    self->attach_functor(
-      [&c, id = self->id()](const caf::error&) { c.light_actors().remove(id); });
-  }
   caf::anon_send(c.control_store(), actor_up_atom::value,
                  read_object_id(spec.getActorId()), host, c.worker_id, c.address(), c.core());
 }

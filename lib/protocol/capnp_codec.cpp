@@ -27,16 +27,19 @@ capnp::ReaderOptions reader_options(std::size_t words) {
   return opts;
 }
 
-message_reader::message_reader(const std::vector<char>& bytes) {
+kj::ArrayPtr<const capnp::word> words_of(const std::vector<char>& bytes) {
   if (bytes.size() % sizeof(capnp::word) != 0
       || reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) != 0)
-    throw_malformed("size is not a whole number of words");
-  auto words = bytes.size() / sizeof(capnp::word);
+    message_reader::throw_malformed("size is not a whole number of words");
+  return {reinterpret_cast<const capnp::word*>(bytes.data()),
+          bytes.size() / sizeof(capnp::word)};
+}
+
+message_reader::message_reader(const std::vector<char>& bytes) {
+  auto words = words_of(bytes);
   try {
-    reader_ = std::make_unique<capnp::FlatArrayMessageReader>(
-      kj::ArrayPtr<const capnp::word>(reinterpret_cast<const capnp::word*>(bytes.data()),
-                                      words),
-      reader_options(words));
+    reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words,
+                                                              reader_options(words.size()));
   } catch (const kj::Exception& e) {
     throw_malformed(e.getDescription().cStr());
   }

@@ -39,6 +39,11 @@ constexpr unsigned first_segment_words(std::size_t items, std::size_t words_each
 /// more.
 capnp::ReaderOptions reader_options(std::size_t words);
 
+/// Returns `bytes` as the words of one or more messages; throws
+/// `troupe::error` (protocol) if they are not a whole number of aligned
+/// words.
+kj::ArrayPtr<const capnp::word> words_of(const std::vector<char>& bytes);
+
 /// Reads a message from bytes received from another process; throws
 /// `troupe::error` (protocol) for bytes that are not a valid message.
 class message_reader {

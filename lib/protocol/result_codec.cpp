@@ -1,7 +1,6 @@
 #include "lib/protocol/result_codec.hpp"
 
 #include <algorithm>
-#include <cstdint>
 
 #include <capnp/serialize.h>
 
@@ -46,11 +45,9 @@ void read_batch(schema::ResultBatch::Reader batch, std::vector<parsed_result>& r
 
 void parse_results(const std::vector<char>& bytes, std::vector<parsed_result>& results) {
   results.clear();
-  if (bytes.size() % sizeof(capnp::word) != 0
-      || reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) != 0)
-    message_reader::throw_malformed("size is not a whole number of words");
-  auto* at = reinterpret_cast<const capnp::word*>(bytes.data());
-  auto* end = at + bytes.size() / sizeof(capnp::word);
+  auto all = words_of(bytes);
+  auto* at = all.begin();
+  auto* end = all.end();
   try {
     do {
       // Each message is read within its own size: a limit from all the
